@@ -1,0 +1,137 @@
+"""Shared fixtures: real databases (a SQLite file; a PostgreSQL database per test), the demo hall.
+
+PostgreSQL tests use ``WT_TEST_POSTGRES_URL`` (e.g. postgresql://postgres@127.0.0.1:5432/test).
+Without it they skip — unless ``WT_REQUIRE_POSTGRES=1`` (set by CI), where they fail instead.
+Each test gets its own database, cloned from a template that is migrated and has the demo hall
+loaded once per test process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from window_terminal.db import clock
+from window_terminal.db.engine import make_engine
+from window_terminal.db.migrate import upgrade
+from window_terminal.hall import HallRef, load_hall, resolve_hall
+
+REPO = Path(__file__).resolve().parents[1]
+QUEUE = REPO / "queue"
+PG_URL = os.environ.get("WT_TEST_POSTGRES_URL")
+
+
+def pg_admin_url() -> str:
+    from window_terminal.config import normalize_database_url
+
+    if not PG_URL:
+        if os.environ.get("WT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("WT_TEST_POSTGRES_URL is not set but WT_REQUIRE_POSTGRES=1: the PostgreSQL tests must run")
+        pytest.skip("WT_TEST_POSTGRES_URL not set")
+    return normalize_database_url(PG_URL)
+
+
+def _pg_url_for(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(pg_admin_url()).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_execute(sql: str) -> None:
+    admin = make_engine(pg_admin_url()).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    load_hall(engine, QUEUE)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    pg_admin_url()
+    name = f"wt_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _pg_execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(_pg_url_for(name))
+    upgrade(engine)
+    load_hall(engine, QUEUE)
+    engine.dispose()
+    yield name
+    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _fresh_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "hall.sqlite3"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"wt_t_{uuid.uuid4().hex[:12]}"
+    _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _pg_url_for(name)
+    finally:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database with the demo hall loaded — on SQLite and on PostgreSQL."""
+    yield from _fresh_url(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _fresh_url("sqlite", request, tmp_path)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _fresh_url("postgres", request, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def hall(engine: Engine) -> HallRef:
+    return resolve_hall(engine, None)
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.set_offset(timedelta(0))
+    yield
+    clock.set_offset(timedelta(0))
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for running `wt` in a subprocess against the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
+    env.update(WT_DATABASE_URL=db_url, WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml"))
+    return env

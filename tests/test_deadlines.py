@@ -1,0 +1,370 @@
+"""Working-day deadlines (行政许可法 Art. 42/45/82).
+
+Every expectation below was counted by hand against the State Council holiday notices as shipped in
+chinesecalendar 1.11.0:
+
+* 2025 Spring Festival: Jan 28 (Tue) – Feb 4 (Tue) off; make-up workdays Sun Jan 26 and Sat Feb 8.
+* 2025 National Day + Mid-Autumn: Oct 1 (Wed) – Oct 8 (Wed) off; make-up workdays Sun Sep 28, Sat Oct 11.
+* 2026 New Year: Jan 1 (Thu) – Jan 3 (Sat) off; make-up workday Sun Jan 4.
+* 2026 Spring Festival: Feb 15 (Sun) – Feb 23 (Mon) off; make-up workdays Sat Feb 14 and Sat Feb 28.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from window_terminal.deadlines import Deadline, WorkCalendar, light, package_year_range
+
+D = date.fromisoformat
+CAL = WorkCalendar()
+
+
+def test_package_years_cover_2025_and_2026_so_current_deadlines_are_not_marked_provisional() -> None:
+    years = package_year_range()
+    assert 2025 in years and 2026 in years
+    assert 2031 not in years
+    assert CAL.known_years == years
+
+
+@pytest.mark.parametrize(
+    ("day", "works"),
+    [
+        ("2025-09-28", True),  # Sunday make-up workday before National Day
+        ("2025-10-01", False),
+        ("2025-10-08", False),  # Wednesday, still holiday
+        ("2025-10-11", True),  # Saturday make-up workday
+        ("2026-01-04", True),  # Sunday make-up workday after New Year
+        ("2026-02-14", True),  # Saturday make-up workday before Spring Festival
+        ("2026-02-23", False),  # Monday, last day of the 2026 Spring Festival holiday
+        ("2026-02-28", True),  # Saturday make-up workday after Spring Festival
+        ("2025-03-08", False),  # ordinary Saturday
+        ("2025-03-10", True),  # ordinary Monday
+    ],
+)
+def test_make_up_saturdays_and_sundays_are_workdays_and_holiday_weekdays_are_not(
+    day: str, works: bool
+) -> None:
+    assert CAL.is_workday(D(day)) is works
+
+
+@pytest.mark.parametrize(
+    ("accepted", "days", "due"),
+    [
+        # National Day 2025
+        ("2025-09-30", 3, "2025-10-11"),  # Oct 9, Oct 10, Sat Oct 11 (make-up)
+        ("2025-09-30", 4, "2025-10-13"),
+        ("2025-09-26", 1, "2025-09-28"),  # Friday acceptance, Sunday make-up day counts
+        ("2025-09-26", 4, "2025-10-09"),  # Sep 28, 29, 30, then Oct 9
+        ("2025-09-15", 20, "2025-10-17"),  # statutory 20 days across the holiday
+        # Spring Festival 2025
+        ("2025-01-24", 1, "2025-01-26"),  # Sunday make-up day
+        ("2025-01-24", 3, "2025-02-05"),  # Jan 26, Jan 27, Feb 5
+        ("2025-01-27", 1, "2025-02-05"),
+        ("2025-02-05", 3, "2025-02-08"),  # Feb 6, 7, Sat Feb 8 (make-up)
+        # Spring Festival 2026
+        ("2026-02-13", 1, "2026-02-14"),  # Saturday make-up day
+        ("2026-02-13", 2, "2026-02-24"),
+        ("2026-02-12", 3, "2026-02-24"),  # Feb 13, Feb 14, Feb 24
+        ("2026-02-24", 4, "2026-02-28"),  # Feb 25, 26, 27, Sat Feb 28 (make-up)
+        ("2026-02-24", 5, "2026-03-02"),
+        # Year end 2025 -> 2026
+        ("2025-12-31", 1, "2026-01-04"),  # Sunday make-up day after the New Year holiday
+        ("2025-12-31", 2, "2026-01-05"),
+        ("2025-12-30", 3, "2026-01-05"),  # Dec 31, Jan 4, Jan 5
+    ],
+)
+def test_deadline_skips_statutory_holidays_and_counts_make_up_days(
+    accepted: str, days: int, due: str
+) -> None:
+    assert CAL.add_working_days(D(accepted), days) == Deadline(D(due), provisional=False)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "days", "due"),
+    [
+        ("2025-03-07", 1, "2025-03-10"),  # accepted Friday: next working day is Monday
+        ("2025-03-07", 5, "2025-03-14"),
+        ("2025-03-07", 6, "2025-03-17"),
+        ("2025-03-03", 4, "2025-03-07"),  # Monday + 4 = Friday, never the weekend
+        ("2025-03-03", 5, "2025-03-10"),  # would be Saturday by calendar days: lands on Monday
+    ],
+)
+def test_acceptance_day_is_not_counted_and_deadline_lands_after_the_weekend(
+    accepted: str, days: int, due: str
+) -> None:
+    assert CAL.add_working_days(D(accepted), days).date == D(due)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "days", "due"),
+    [
+        ("2025-10-03", 1, "2025-10-09"),  # accepted on a National Day holiday (Friday)
+        ("2025-10-01", 3, "2025-10-11"),
+        ("2025-03-08", 1, "2025-03-10"),  # accepted on an ordinary Saturday
+        ("2026-01-01", 1, "2026-01-04"),  # accepted on New Year's Day
+    ],
+)
+def test_acceptance_on_a_holiday_counts_from_the_next_working_day(accepted: str, days: int, due: str) -> None:
+    assert CAL.add_working_days(D(accepted), days).date == D(due)
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        ("2025-10-01", "2025-10-09"),
+        ("2025-10-11", "2025-10-11"),  # a make-up Saturday is itself a workday
+        ("2025-03-10", "2025-03-10"),
+        ("2025-03-08", "2025-03-10"),
+        ("2026-01-01", "2026-01-04"),
+    ],
+)
+def test_next_workday_moves_a_holiday_date_forward_and_keeps_a_workday(day: str, expected: str) -> None:
+    assert CAL.next_workday(D(day)) == D(expected)
+
+
+def test_on_the_spot_item_with_zero_days_is_due_the_same_working_day() -> None:
+    assert CAL.add_working_days(D("2025-03-10"), 0) == Deadline(D("2025-03-10"), False)
+    assert CAL.add_working_days(D("2025-10-01"), 0) == Deadline(D("2025-10-09"), False)
+
+
+def test_negative_time_limit_is_rejected_instead_of_giving_a_date_in_the_past() -> None:
+    with pytest.raises(ValueError):
+        CAL.add_working_days(D("2025-03-10"), -1)
+
+
+# Accepted Mon 2025-03-03, 5 working days: Mar 4, 5, 6, 7, 10 without suspension.
+@pytest.mark.parametrize(
+    ("suspensions", "due"),
+    [
+        ([], "2025-03-10"),
+        ([("2025-03-05", "2025-03-06")], "2025-03-12"),  # two working days suspended
+        ([("2025-03-08", "2025-03-09")], "2025-03-10"),  # a weekend-only suspension changes nothing
+        ([("2025-02-20", "2025-03-04")], "2025-03-11"),  # started before acceptance: only Mar 4 skipped
+        ([("2025-03-05", "2025-03-06"), ("2025-03-06", "2025-03-07")], "2025-03-13"),  # overlapping
+        ([("2025-03-07", "2025-03-07"), ("2025-03-05", "2025-03-05")], "2025-03-12"),  # unordered
+        ([("2025-03-20", "2025-03-25")], "2025-03-10"),  # after the deadline: no effect
+        ([("2025-03-06", "2025-03-05")], "2025-03-10"),  # end before start: ignored
+    ],
+)
+def test_suspended_working_days_do_not_count_against_the_time_limit(
+    suspensions: list[tuple[str, str]], due: str
+) -> None:
+    spans = [(D(a), D(b)) for a, b in suspensions]
+    assert CAL.add_working_days(D("2025-03-03"), 5, suspensions=spans).date == D(due)
+
+
+def test_suspension_over_the_national_day_holiday_only_skips_its_working_days() -> None:
+    # Accepted Sep 26; suspended Sep 29 .. Oct 10: skips Sep 29, 30, Oct 9, 10.
+    # Counted: Sep 28 (1), Oct 11 (2), Oct 13 (3).
+    due = CAL.add_working_days(D("2025-09-26"), 3, suspensions=[(D("2025-09-29"), D("2025-10-10"))])
+    assert due == Deadline(D("2025-10-13"), False)
+
+
+def test_open_suspension_keeps_the_clock_stopped_through_today() -> None:
+    # Accepted Mon Mar 3, 5 days. Suspended since Wed Mar 5, still open on Wed Mar 12:
+    # Mar 4 (1), then resumes Mar 13 (2), 14 (3), 17 (4), 18 (5).
+    due = CAL.add_working_days(
+        D("2025-03-03"), 5, suspensions=[(D("2025-03-05"), None)], today=D("2025-03-12")
+    )
+    assert due == Deadline(D("2025-03-18"), False)
+
+
+def test_open_suspension_started_today_stops_at_least_today() -> None:
+    # Suspended from Mar 5 with today = Mar 4 (clock skew / scheduled): Mar 5 is still skipped.
+    due = CAL.add_working_days(
+        D("2025-03-03"), 5, suspensions=[(D("2025-03-05"), None)], today=D("2025-03-04")
+    )
+    assert due.date == D("2025-03-11")
+
+
+def test_open_suspension_without_today_uses_the_real_date_and_never_ends_before_it() -> None:
+    due = CAL.add_working_days(D("2025-03-03"), 5, suspensions=[(D("2025-03-05"), None)])
+    assert due.date > date.today()
+
+
+@pytest.mark.parametrize(
+    ("accepted", "days", "extension", "due"),
+    [
+        ("2025-09-15", 20, 10, "2025-10-31"),  # 20 days end Oct 17, +10 -> Oct 31
+        ("2025-09-15", 20, 0, "2025-10-17"),
+        ("2025-12-15", 20, 10, "2026-01-27"),  # across New Year 2026 (Jan 4 make-up counts)
+    ],
+)
+def test_approved_extension_adds_ten_working_days(accepted: str, days: int, extension: int, due: str) -> None:
+    assert CAL.add_working_days(D(accepted), days, extension_days=extension).date == D(due)
+
+
+def test_extension_and_suspension_combine() -> None:
+    # 2025-09-15 + 20 + 10 = Oct 31; suspending Oct 20..Oct 24 (5 working days) moves it to Nov 7.
+    due = CAL.add_working_days(
+        D("2025-09-15"), 20, extension_days=10, suspensions=[(D("2025-10-20"), D("2025-10-24"))]
+    )
+    assert due == Deadline(D("2025-11-07"), False)
+
+
+# ---------------------------------------------------------------- years without package data
+
+
+def test_year_without_holiday_data_counts_monday_to_friday_and_is_marked_provisional() -> None:
+    assert not CAL.is_known(D("2031-01-01"))
+    assert CAL.is_workday(D("2031-01-01"))  # Wednesday; New Year's Day unknown to the package
+    assert CAL.add_working_days(D("2030-12-31"), 1) == Deadline(D("2031-01-01"), True)
+    assert CAL.add_working_days(D("2031-01-03"), 1) == Deadline(D("2031-01-06"), True)  # Fri -> Mon
+
+
+def test_deadline_running_into_an_unpublished_year_is_provisional() -> None:
+    # Dec 31 2026 (1), then 2027 is unknown: Jan 1 (Fri) 2, Jan 4 3, Jan 5 4, Jan 6 5.
+    assert CAL.add_working_days(D("2026-12-30"), 5) == Deadline(D("2027-01-06"), True)
+    # Entirely inside 2026: not provisional.
+    assert CAL.add_working_days(D("2026-12-29"), 2) == Deadline(D("2026-12-31"), False)
+
+
+def test_hall_override_for_an_unpublished_year_is_respected() -> None:
+    cal = WorkCalendar({D("2031-01-01"): False, D("2031-01-02"): True})
+    assert cal.is_known(D("2031-01-01"))
+    assert not cal.is_workday(D("2031-01-01"))
+    # Jan 1 is off by override, Jan 2 works by override: everything used is known.
+    assert cal.add_working_days(D("2030-12-31"), 1) == Deadline(D("2031-01-02"), False)
+    assert cal.add_working_days(D("2031-01-01"), 1) == Deadline(D("2031-01-02"), False)
+    # Jan 3 has no override: provisional again.
+    assert cal.add_working_days(D("2031-01-01"), 2) == Deadline(D("2031-01-03"), True)
+
+
+def test_hall_override_wins_over_the_package() -> None:
+    cal = WorkCalendar({D("2025-10-09"): False, D("2025-10-08"): True})
+    assert cal.is_workday(D("2025-10-08")) and not cal.is_workday(D("2025-10-09"))
+    # Accepted Sep 30: Oct 8 (1), Oct 10 (2), Oct 11 (3).
+    assert cal.add_working_days(D("2025-09-30"), 3) == Deadline(D("2025-10-11"), False)
+    assert cal.add_working_days(D("2025-09-30"), 4) == Deadline(D("2025-10-13"), False)
+    assert cal.working_days_between(D("2025-09-30"), D("2025-10-11")) == 3
+
+
+@pytest.mark.parametrize(
+    "day",
+    [date.min, date.max, D("1900-01-01"), D("2003-12-31"), D("2100-06-15"), D("2031-02-28")],
+)
+def test_odd_or_far_away_dates_never_crash_the_calendar(day: date) -> None:
+    CAL.is_workday(day)
+    CAL.is_known(day)
+    CAL.next_workday(day)
+    CAL.working_days_between(D("2025-06-01"), day)
+    CAL.remaining_working_days(day, D("2025-06-01"))
+    result = CAL.add_working_days(day, 20, extension_days=10, suspensions=[(day, None)], today=day)
+    assert result.date >= day
+
+
+def test_deadline_beyond_year_9999_is_reported_as_the_last_date_and_provisional() -> None:
+    assert CAL.add_working_days(D("9999-12-30"), 5) == Deadline(date.max, True)
+
+
+def test_datetime_values_are_treated_as_their_calendar_day() -> None:
+    cal = WorkCalendar({datetime(2025, 10, 9, 8, 30): False})
+    assert not cal.is_workday(D("2025-10-09"))
+    assert CAL.add_working_days(datetime(2025, 9, 30, 16, 45), 3).date == D("2025-10-11")
+
+
+# ---------------------------------------------------------------- counting between dates
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2025-09-30", "2025-10-11", 3),
+        ("2025-10-11", "2025-09-30", -3),
+        ("2025-09-30", "2025-09-30", 0),
+        ("2025-03-07", "2025-03-09", 0),  # Friday to Sunday: no working day in between
+        ("2025-03-07", "2025-03-10", 1),
+        ("2025-12-31", "2026-01-05", 2),
+        ("2030-12-31", "2031-01-07", 5),  # unknown year: Mon-Fri
+    ],
+)
+def test_working_days_between_counts_after_start_up_to_end(start: str, end: str, expected: int) -> None:
+    assert CAL.working_days_between(D(start), D(end)) == expected
+
+
+def test_working_days_in_2025_match_the_hand_count() -> None:
+    # 261 weekdays - 18 weekday holidays (New Year 1, Spring 6, Qingming 1, Labour 3, Dragon Boat 1,
+    # National Day 6) + 5 make-up weekend days (Jan 26, Feb 8, Apr 27, Sep 28, Oct 11) = 248.
+    assert CAL.working_days_between(D("2024-12-31"), D("2025-12-31")) == 248
+
+
+@pytest.mark.parametrize(
+    ("today", "deadline", "expected"),
+    [
+        ("2025-10-09", "2025-10-11", 2),
+        ("2025-10-01", "2025-10-11", 3),  # during the holiday: Oct 9, 10, 11 left
+        ("2025-10-11", "2025-10-11", 0),  # the deadline day itself
+        ("2025-10-12", "2025-10-11", -1),  # the Sunday after: already overdue
+        ("2025-10-13", "2025-10-11", -1),
+        ("2025-10-14", "2025-10-11", -2),
+        ("2025-03-08", "2025-03-07", -1),  # Saturday after a Friday deadline
+        ("2025-03-10", "2025-03-07", -1),
+    ],
+)
+def test_remaining_working_days_is_zero_on_the_deadline_and_negative_once_overdue(
+    today: str, deadline: str, expected: int
+) -> None:
+    assert CAL.remaining_working_days(D(today), D(deadline)) == expected
+
+
+@pytest.mark.parametrize(
+    ("remaining", "yellow_days", "expected"),
+    [
+        (-1, 3, "red"),
+        (-30, 3, "red"),
+        (0, 3, "yellow"),  # due today
+        (3, 3, "yellow"),
+        (4, 3, "green"),
+        (0, 0, "yellow"),
+        (1, 0, "green"),
+    ],
+)
+def test_supervision_light_turns_yellow_near_and_red_after_the_deadline(
+    remaining: int, yellow_days: int, expected: str
+) -> None:
+    assert light(remaining, yellow_days) == expected
+
+
+def test_light_for_the_sunday_after_a_saturday_make_up_deadline_is_red() -> None:
+    assert light(CAL.remaining_working_days(D("2025-10-12"), D("2025-10-11")), 3) == "red"
+
+
+def test_a_year_of_report_deadlines_is_computed_in_well_under_a_second() -> None:
+    cal = WorkCalendar()
+    starts = [D("2025-01-01") + timedelta(days=i) for i in range(365)]
+    limits = (20, 10, 5, 15)
+    began = time.perf_counter()
+    for i in range(100_000):
+        cal.add_working_days(starts[i % 365], limits[i % 4])
+    assert time.perf_counter() - began < 1.0
+
+
+def _naive_deadline(cal: WorkCalendar, start: date, days: int, suspended: list[tuple[date, date]]) -> date:
+    day, counted = start, 0
+    while counted < days:
+        day += timedelta(days=1)
+        if cal.is_workday(day) and not any(a <= day <= b for a, b in suspended):
+            counted += 1
+    return day
+
+
+def test_fast_counting_agrees_with_counting_day_by_day() -> None:
+    import random
+
+    rng = random.Random(82)
+    cal = WorkCalendar({D("2027-01-01"): False, D("2026-12-31"): False, D("2025-05-05"): True})
+    for _ in range(500):
+        start = D("2024-11-01") + timedelta(days=rng.randrange(900))
+        days = rng.randrange(0, 45)
+        suspended = []
+        for _ in range(rng.randrange(3)):
+            a = start + timedelta(days=rng.randrange(-5, 40))
+            suspended.append((a, a + timedelta(days=rng.randrange(0, 15))))
+        expected = _naive_deadline(cal, start, days, suspended) if days else cal.next_workday(start)
+        got = cal.add_working_days(start, days, suspensions=suspended)
+        assert got.date == expected
+        if days and not suspended:
+            assert cal.working_days_between(start, got.date) == days

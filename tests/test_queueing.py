@@ -1,0 +1,210 @@
+"""The queue engine on SQLite and PostgreSQL: numbers, order, states and refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from window_terminal import queueing as q
+from window_terminal.db import clock
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import Event, Ticket
+from window_terminal.errors import DomainError
+
+
+def open_window(engine, hall, number=2, staff="C002"):
+    q.set_window_status(engine, hall.id, number, "open", staff_code=staff)
+
+
+def test_numbers_are_prefix_plus_daily_sequence(engine, hall):
+    a1 = q.take_ticket(engine, hall.id, "BIZ")
+    a2 = q.take_ticket(engine, hall.id, "biz")
+    c1 = q.take_ticket(engine, hall.id, "SOC")
+    assert (a1.number, a2.number, c1.number) == ("A001", "A002", "C001")
+    assert a2.people_ahead == 1 and a1.people_ahead == 0
+
+
+def test_numbers_reset_when_the_database_clock_reaches_the_next_day(engine, hall):
+    assert q.take_ticket(engine, hall.id, "BIZ").number == "A001"
+    assert q.take_ticket(engine, hall.id, "BIZ").number == "A002"
+    clock.set_offset(timedelta(days=1))
+    tomorrow = q.take_ticket(engine, hall.id, "BIZ")
+    assert tomorrow.number == "A001"
+    with read_session(engine) as s:
+        days = s.execute(select(Ticket.service_day).order_by(Ticket.id)).scalars().all()
+    assert days[2] - days[0] == timedelta(days=1)
+
+
+def test_call_next_is_fifo_and_finishes_the_ticket_being_served(engine, hall):
+    open_window(engine, hall, 2)  # window 2 serves BIZ only
+    first = q.take_ticket(engine, hall.id, "BIZ")
+    second = q.take_ticket(engine, hall.id, "BIZ")
+    called = q.call_next(engine, hall.id, 2)
+    assert called.number == first.number and called.window == 2 and called.status == "called"
+    q.start_service(engine, hall.id, 2)
+    called2 = q.call_next(engine, hall.id, 2)
+    assert called2.number == second.number
+    with read_session(engine) as s:
+        assert s.get(Ticket, first.id).status == "done"
+
+
+def test_a_called_but_not_started_ticket_blocks_the_next_call(engine, hall):
+    open_window(engine, hall, 2)
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2)
+    with pytest.raises(DomainError) as err:
+        q.call_next(engine, hall.id, 2)
+    assert "过号" in err.value.zh and "no-show" in err.value.en
+
+
+def test_priority_lane_interleaves_so_normal_tickets_are_not_starved(engine, hall):
+    open_window(engine, hall, 2)  # BIZ: interleave every 3 (demo hall)
+    normal = [q.take_ticket(engine, hall.id, "BIZ") for _ in range(2)]
+    priority = [q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人") for _ in range(4)]
+    order = []
+    for _ in range(6):
+        t = q.call_next(engine, hall.id, 2)
+        order.append(t.number)
+        q.start_service(engine, hall.id, 2)
+    p = [t.number for t in priority]
+    n = [t.number for t in normal]
+    assert order == [p[0], p[1], p[2], n[0], p[3], n[1]]
+
+
+def test_window_weights_and_waiting_time_choose_between_lines(engine, hall):
+    # window 1 serves BIZ (weight 2) and GEN (weight 1)
+    open_window(engine, hall, 1, "C001")
+    clock.set_offset(timedelta(minutes=-10))
+    gen = q.take_ticket(engine, hall.id, "GEN")
+    clock.set_offset(timedelta(minutes=-4))
+    biz = q.take_ticket(engine, hall.id, "BIZ")
+    clock.set_offset(timedelta(0))
+    # GEN waited 10 min × 1 = 10 > BIZ 4 min × 2 = 8
+    assert q.call_next(engine, hall.id, 1).number == gen.number
+    q.start_service(engine, hall.id, 1)
+    assert q.call_next(engine, hall.id, 1).number == biz.number
+
+
+def test_appointment_is_callable_from_its_slot_not_before(engine, hall):
+    open_window(engine, hall, 2)
+    with read_session(engine) as s:
+        now = clock.db_now(s)
+    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=30))
+    walk_in = q.take_ticket(engine, hall.id, "BIZ")
+    appt = q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"])
+    assert appt.kind == "appointment"
+    assert q.call_next(engine, hall.id, 2).number == walk_in.number
+    q.start_service(engine, hall.id, 2)
+    q.finish(engine, hall.id, 2)
+    assert q.call_next(engine, hall.id, 2) is None
+    clock.set_offset(timedelta(minutes=31))
+    assert q.call_next(engine, hall.id, 2).number == appt.number
+
+
+def test_recall_counts_and_turns_into_no_show_after_the_limit(engine, hall):
+    open_window(engine, hall, 2)
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2)
+    for expected in (1, 2, 3):
+        assert q.recall(engine, hall.id, 2).recall_count == expected
+    final = q.recall(engine, hall.id, 2)
+    assert final.status == "no_show"
+    assert q.window_in_hand(engine, hall.id, 2) is None
+
+
+def test_transfer_keeps_the_place_in_the_new_line(engine, hall):
+    open_window(engine, hall, 2)
+    early = q.take_ticket(engine, hall.id, "BIZ")
+    for _ in range(3):
+        q.take_ticket(engine, hall.id, "SOC")
+    q.call_next(engine, hall.id, 2)
+    moved = q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口")
+    assert moved.line == "SOC" and moved.status == "waiting" and moved.number == early.number
+    assert moved.people_ahead == 0  # it was issued before the three SOC tickets
+    open_window(engine, hall, 6, "C006")  # window 6 serves SOC
+    assert q.call_next(engine, hall.id, 6).number == early.number
+
+
+def test_park_and_call_back(engine, hall):
+    open_window(engine, hall, 2)
+    t = q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2)
+    q.start_service(engine, hall.id, 2)
+    assert q.park(engine, hall.id, 2).status == "parked"
+    other = q.call_next(engine, hall.id, 2)
+    assert other.number != t.number
+    q.start_service(engine, hall.id, 2)
+    back = q.call_ticket(engine, hall.id, 2, t.number)
+    assert back.number == t.number and back.status == "called"
+
+
+@pytest.mark.parametrize(
+    "action, code",
+    [
+        (lambda e, h: q.finish(e, h.id, 2), "no_ticket"),
+        (lambda e, h: q.call_next(e, h.id, 3), "window_not_open"),
+        (lambda e, h: q.take_ticket(e, h.id, "NOPE"), "not_found"),
+        (lambda e, h: q.call_next(e, h.id, 99), "not_found"),
+        (lambda e, h: q.take_ticket(e, h.id, "BIZ", kind="priority"), "refused"),
+    ],
+    ids=["finish-never-called", "call-on-closed-window", "unknown-line", "unknown-window", "priority-without-reason"],
+)
+def test_illegal_moves_are_refused_with_a_clear_error(engine, hall, action, code):
+    open_window(engine, hall, 2)
+    with pytest.raises(DomainError) as err:
+        action(engine, hall)
+    assert err.value.code == code and err.value.zh and err.value.en
+
+
+def test_taking_a_ticket_on_a_closed_line_is_refused_and_writes_nothing(engine, hall):
+    q.set_line_open(engine, hall.id, "BIZ", False)
+    with read_session(engine) as s:
+        before = s.execute(select(Event.seq).order_by(Event.seq.desc()).limit(1)).scalar()
+    with pytest.raises(DomainError) as err:
+        q.take_ticket(engine, hall.id, "BIZ")
+    assert err.value.code == "line_closed"
+    with read_session(engine) as s:
+        assert s.execute(select(Event.seq).order_by(Event.seq.desc()).limit(1)).scalar() == before
+        assert s.execute(select(Ticket)).first() is None
+
+
+def test_same_request_id_twice_does_one_thing(engine, hall):
+    a = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001")
+    b = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001")
+    assert a == b
+    open_window(engine, hall, 2)
+    c1 = q.call_next(engine, hall.id, 2, request_id="w2-press-17")
+    c2 = q.call_next(engine, hall.id, 2, request_id="w2-press-17")
+    assert c1 == c2
+    with read_session(engine) as s:
+        assert len(s.execute(select(Ticket)).all()) == 1
+        kinds = s.execute(select(Event.kind).where(Event.kind.like("ticket.%"))).scalars().all()
+    assert kinds == ["ticket.issued", "ticket.called"]
+
+
+def test_events_are_gap_free_and_carry_who_and_when(engine, hall):
+    open_window(engine, hall, 2)
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2, staff_code="C002")
+    with read_session(engine) as s:
+        events = s.execute(select(Event).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars().all()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    called = [e for e in events if e.kind == "ticket.called"][0]
+    assert called.staff_id is not None and called.created_at is not None
+    assert called.payload["text"] == "请A001号到2号窗口办理"
+
+
+def test_queue_status_counts_waiting_and_windows(engine, hall):
+    open_window(engine, hall, 2)
+    for _ in range(3):
+        q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2)
+    status = q.queue_status(engine, hall.id)
+    biz = next(line for line in status["lines"] if line["line"] == "BIZ")
+    assert biz["waiting"] == 2 and biz["open_windows"] == 1
+    w2 = next(w for w in status["windows"] if w["window"] == 2)
+    assert w2["status"] == "open" and w2["ticket"] == "A001" and w2["staff"]

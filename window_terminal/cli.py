@@ -1,0 +1,635 @@
+"""``wt``: every command of Window Terminal. Heavy modules are imported inside the commands.
+
+Exit codes: 0 done; 2 bad input (unknown line/window/ticket, closed line, bad TOML, a database
+behind the program's schema) with a message that names the problem and the fix; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from window_terminal.config import Settings
+    from window_terminal.hall import HallRef
+
+app = typer.Typer(
+    help="Window Terminal — counters, queue, back office and reports for a government service hall.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: migrations.")
+hall_app = typer.Typer(help="The hall definition (queue/ folder).")
+ticket_app = typer.Typer(help="Take and manage tickets.")
+call_app = typer.Typer(help="Call tickets to a window.")
+queue_app = typer.Typer(help="See the queue.")
+window_app = typer.Typer(help="Open, pause and close windows.")
+line_app = typer.Typer(help="Open and close lines for new tickets.")
+app.add_typer(db_app, name="db")
+app.add_typer(hall_app, name="hall")
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(call_app, name="call")
+app.add_typer(queue_app, name="queue")
+app.add_typer(window_app, name="window")
+app.add_typer(line_app, name="line")
+
+REPO_QUEUE = Path(__file__).resolve().parents[1] / "queue"
+
+
+@dataclass
+class Context:
+    """What every command needs: settings, and on demand an engine and the hall."""
+
+    db: str | None = None
+    hall_code: str | None = None
+    language: str | None = None
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    _hall: HallRef | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from window_terminal.config import load_settings
+
+            self._settings = load_settings(database_url=self.db, hall=self.hall_code, language=self.language)
+        return self._settings
+
+    def engine(self, *, check_schema: bool = True) -> Engine:
+        if self._engine is None:
+            from window_terminal.db.engine import make_engine
+
+            self._engine = make_engine(self.settings.database_url)
+        if check_schema:
+            from window_terminal.db.migrate import ensure_current
+
+            ensure_current(self._engine)
+        return self._engine
+
+    def hall(self) -> HallRef:
+        if self._hall is None:
+            from window_terminal.hall import resolve_hall
+
+            self._hall = resolve_hall(self.engine(), self.settings.hall)
+        return self._hall
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    return ctx.ensure_object(Context)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def run(ctx: typer.Context, fn):  # type: ignore[no-untyped-def]
+    """Run a domain call, turning refusals into a clear message and exit code 2."""
+    from window_terminal.config import ConfigError
+    from window_terminal.db.engine import DatabaseError
+    from window_terminal.errors import DomainError
+
+    c = _ctx(ctx)
+    try:
+        return fn(c)
+    except DomainError as exc:
+        raise fail(exc.text(c.settings.language)) from None
+    except (ConfigError, DatabaseError) as exc:
+        raise fail(str(exc)) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def emit(data: Any, as_json: bool, render=None) -> None:  # type: ignore[no-untyped-def]
+    if as_json or render is None:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        render(data)
+
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+REQUEST = typer.Option(None, "--request-id", help="Idempotency key: repeating it repeats nothing.")
+STAFF = typer.Option(None, "--staff", help="Staff code of the person acting.")
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    db: str = typer.Option(
+        None, "--db", help="Database URL (sqlite:///PATH or postgresql://…); or WT_DATABASE_URL."
+    ),
+    hall: str = typer.Option(None, "--hall", help="Hall code; or WT_HALL. May be left out with one hall."),
+    lang: str = typer.Option(None, "--lang", help="zh (default) or en; or WT_LANGUAGE."),
+) -> None:
+    ctx.obj = Context(db=db, hall_code=hall, language=lang)
+    if ctx.invoked_subcommand is None:
+        _launch(ctx, "home")
+
+
+def _launch(ctx: typer.Context, screen: str, **options: Any) -> None:
+    def go(c: Context) -> None:
+        from window_terminal.app import make_app
+
+        engine = c.engine()
+        hall = c.hall()
+        make_app(screen, settings=c.settings, engine=engine, hall=hall, **options).run()
+
+    run(ctx, go)
+
+
+# --- db and hall ---------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Bring the configured database to the newest schema (safe to repeat)."""
+
+    def go(c: Context) -> None:
+        from window_terminal.db.migrate import upgrade
+
+        before, after = upgrade(c.engine(check_schema=False))
+        where = c.engine(check_schema=False).url.render_as_string(hide_password=True)
+        typer.echo(
+            f"{where}: {before or 'empty'} → {after}" if before != after else f"{where}: already at {after}"
+        )
+
+    run(ctx, go)
+
+
+@db_app.command("url")
+def db_url(ctx: typer.Context) -> None:
+    """Print the database URL in use (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    typer.echo(make_url(_ctx(ctx).settings.database_url).render_as_string(hide_password=True))
+
+
+@hall_app.command("load")
+def hall_load(
+    ctx: typer.Context,
+    path: Path = typer.Argument(Path("queue"), help="The queue/ folder."),
+    as_json: bool = JSON,
+) -> None:
+    """Load or update the hall definition (idempotent; validates everything first)."""
+
+    def go(c: Context) -> dict[str, Any]:
+        from window_terminal.hall import load_hall
+
+        return load_hall(c.engine(), path)
+
+    result = run(ctx, go)
+    emit(
+        result,
+        as_json,
+        lambda r: typer.echo(
+            f"{r['hall']}: {r['lines']} lines, {r['windows']} windows, {r['departments']} departments, "
+            f"{r['staff']} staff, {r['items']} items, {r['materials']} materials — "
+            f"{r['created']} created, {r['updated']} updated, {r['deactivated']} deactivated"
+        ),
+    )
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    path: Path = typer.Option(None, "--path", help="Hall definition folder (default: the shipped queue/)."),
+    days: int = typer.Option(1, "--days", min=0, max=400, help="Days of history to generate before today."),
+    seed: int = typer.Option(7, "--seed", help="Random seed for the generated history."),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing when the database already has a hall."
+    ),
+) -> None:
+    """A demo hall with staff, open windows, a queue and a day of history, ready to try."""
+
+    def go(c: Context) -> dict[str, Any]:
+        from window_terminal.db.migrate import upgrade
+        from window_terminal.demo import build_demo
+
+        engine = c.engine(check_schema=False)
+        upgrade(engine)
+        folder = path or (Path("queue") if Path("queue/hall.toml").exists() else REPO_QUEUE)
+        return build_demo(engine, folder, days=days, seed=seed, if_empty=if_empty)
+
+    result = run(ctx, go)
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+# --- tickets and calls ---------------------------------------------------------------------------
+
+
+def _print_ticket(info: Any) -> None:
+    from rich.console import Console
+
+    if info is None:
+        Console().print("[yellow]没有等候的号 / nobody is waiting[/]")
+        return
+    data = info.as_dict() if hasattr(info, "as_dict") else info
+    parts = [f"[bold]{data['number']}[/] {data['line_name']} ({data['line']})", data["status"]]
+    if data.get("window"):
+        parts.append(f"→ {data['window']}号窗口")
+    if data.get("people_ahead") is not None:
+        parts.append(f"前面 {data['people_ahead']} 人, 约 {data['estimated_wait_minutes']} 分钟")
+    Console().print("  ".join(parts))
+
+
+def _ticket_result(info: Any, as_json: bool) -> None:
+    emit(info.as_dict() if info is not None else None, as_json, lambda _: _print_ticket(info))
+
+
+@ticket_app.command("take")
+def ticket_take(
+    ctx: typer.Context,
+    line: str = typer.Argument(None, help="Line code (see `wt queue status`)."),
+    priority: str = typer.Option(
+        None, "--priority", help="Priority lane (绿色通道) with its reason, e.g. 老年人."
+    ),
+    appointment: str = typer.Option(None, "--appointment", help="Appointment check-in code."),
+    request_id: str = REQUEST,
+    as_json: bool = JSON,
+) -> None:
+    """Take a ticket in a line (normal, priority lane, or appointment check-in)."""
+    from window_terminal import queueing
+
+    if not line and not appointment:
+        raise fail("name a line (like `wt ticket take BIZ`) or give --appointment CODE")
+    kind = "appointment" if appointment else "priority" if priority else "normal"
+    info = run(
+        ctx,
+        lambda c: queueing.take_ticket(
+            c.engine(),
+            c.hall().id,
+            line,
+            kind=kind,
+            priority_reason=priority or "",
+            appointment_code=appointment,
+            request_id=request_id,
+        ),
+    )
+    _ticket_result(info, as_json)
+
+
+@ticket_app.command("show")
+def ticket_show(
+    ctx: typer.Context, ticket: str = typer.Argument(..., help="A001 (today) or #id."), as_json: bool = JSON
+) -> None:
+    """Show one ticket with its place in line."""
+    from window_terminal import queueing
+
+    _ticket_result(run(ctx, lambda c: queueing.ticket_info(c.engine(), c.hall().id, ticket)), as_json)
+
+
+@ticket_app.command("cancel")
+def ticket_cancel(
+    ctx: typer.Context,
+    ticket: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason"),
+    request_id: str = REQUEST,
+    staff: str = STAFF,
+    as_json: bool = JSON,
+) -> None:
+    """Cancel a waiting or parked ticket."""
+    from window_terminal import queueing
+
+    _ticket_result(
+        run(
+            ctx,
+            lambda c: queueing.cancel(
+                c.engine(), c.hall().id, ticket, reason=reason, staff_code=staff, request_id=request_id
+            ),
+        ),
+        as_json,
+    )
+
+
+@ticket_app.command("forward")
+def ticket_forward(
+    ctx: typer.Context,
+    ticket: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    request_id: str = REQUEST,
+    staff: str = STAFF,
+    as_json: bool = JSON,
+) -> None:
+    """Move a waiting ticket to the head of its line (a reason is recorded)."""
+    from window_terminal import queueing
+
+    _ticket_result(
+        run(
+            ctx,
+            lambda c: queueing.move_forward(
+                c.engine(), c.hall().id, ticket, reason=reason, staff_code=staff, request_id=request_id
+            ),
+        ),
+        as_json,
+    )
+
+
+WINDOW = typer.Option(..., "--window", "-w", help="Window number.")
+
+
+def _window_command(name: str, fn_name: str, doc: str) -> None:
+    def command(
+        ctx: typer.Context,
+        window: int = WINDOW,
+        staff: str = STAFF,
+        request_id: str = REQUEST,
+        as_json: bool = JSON,
+    ) -> None:
+        from window_terminal import queueing
+
+        fn = getattr(queueing, fn_name)
+        _ticket_result(
+            run(ctx, lambda c: fn(c.engine(), c.hall().id, window, staff_code=staff, request_id=request_id)),
+            as_json,
+        )
+
+    command.__doc__ = doc
+    call_app.command(name)(command)
+
+
+_window_command(
+    "next", "call_next", "Call the next ticket to the window (a ticket being served there is finished)."
+)
+_window_command("recall", "recall", "Call the ticket in hand again (counted; too many recalls → no-show).")
+_window_command("no-show", "no_show", "Mark the ticket in hand as a no-show (过号).")
+_window_command("start", "start_service", "Start serving the ticket in hand.")
+_window_command("finish", "finish", "Finish the ticket in hand.")
+_window_command("park", "park", "Park the ticket in hand (挂起); call it back with `wt call ticket`.")
+
+
+@call_app.command("ticket")
+def call_specific(
+    ctx: typer.Context,
+    ticket: str = typer.Argument(..., help="A001 or #id"),
+    window: int = WINDOW,
+    staff: str = STAFF,
+    request_id: str = REQUEST,
+    as_json: bool = JSON,
+) -> None:
+    """Call a specific waiting or parked ticket (call back)."""
+    from window_terminal import queueing
+
+    _ticket_result(
+        run(
+            ctx,
+            lambda c: queueing.call_ticket(
+                c.engine(), c.hall().id, window, ticket, staff_code=staff, request_id=request_id
+            ),
+        ),
+        as_json,
+    )
+
+
+@call_app.command("transfer")
+def call_transfer(
+    ctx: typer.Context,
+    to: str = typer.Option(..., "--to", help="Target line code."),
+    window: int = typer.Option(None, "--window", "-w", help="Transfer the ticket in hand at this window."),
+    ticket: str = typer.Option(None, "--ticket", help="Or transfer this waiting ticket."),
+    reason: str = typer.Option("", "--reason"),
+    staff: str = STAFF,
+    request_id: str = REQUEST,
+    as_json: bool = JSON,
+) -> None:
+    """Send a ticket to another line; it keeps its place (只设路标，不设路障)."""
+    from window_terminal import queueing
+
+    if window is None and ticket is None:
+        raise fail("give --window N (the ticket in hand) or --ticket A001")
+    _ticket_result(
+        run(
+            ctx,
+            lambda c: queueing.transfer(
+                c.engine(),
+                c.hall().id,
+                to,
+                window_number=window,
+                ticket_ref=ticket,
+                reason=reason,
+                staff_code=staff,
+                request_id=request_id,
+            ),
+        ),
+        as_json,
+    )
+
+
+def _window_state(status: str) -> None:
+    def command(
+        ctx: typer.Context,
+        window: int = typer.Argument(..., help="Window number."),
+        staff: str = STAFF,
+        request_id: str = REQUEST,
+        as_json: bool = JSON,
+    ) -> None:
+        from window_terminal import queueing
+
+        emit(
+            run(
+                ctx,
+                lambda c: queueing.set_window_status(
+                    c.engine(), c.hall().id, window, status, staff_code=staff, request_id=request_id
+                ),
+            ),
+            as_json,
+            lambda r: typer.echo(f"{r['window']}号窗口: {r['status']}"),
+        )
+
+    command.__doc__ = f"Set a window {status}."
+    window_app.command({"open": "open", "paused": "pause", "closed": "close"}[status])(command)
+
+
+for _status in ("open", "paused", "closed"):
+    _window_state(_status)
+
+
+@window_app.command("lines")
+def window_lines(
+    ctx: typer.Context,
+    window: int = typer.Argument(...),
+    lines: list[str] = typer.Argument(..., help="CODE or CODE:WEIGHT, e.g. BIZ:2 GEN"),
+    as_json: bool = JSON,
+) -> None:
+    """Change which lines a window serves."""
+    from window_terminal import queueing
+
+    parsed = []
+    for entry in lines:
+        code, _, weight = entry.partition(":")
+        if weight and not weight.isdigit():
+            raise fail(f"{entry!r}: the weight after ':' must be a whole number, like BIZ:2")
+        parsed.append((code, int(weight or 1)))
+    emit(
+        run(ctx, lambda c: queueing.set_window_lines(c.engine(), c.hall().id, window, parsed)),
+        as_json,
+        lambda r: typer.echo(json.dumps(r, ensure_ascii=False)),
+    )
+
+
+def _line_state(is_open: bool) -> None:
+    def command(ctx: typer.Context, line: str = typer.Argument(...), as_json: bool = JSON) -> None:
+        from window_terminal import queueing
+
+        emit(
+            run(ctx, lambda c: queueing.set_line_open(c.engine(), c.hall().id, line, is_open)),
+            as_json,
+            lambda r: typer.echo(f"{r['line']}: {'open' if r['open'] else 'closed'}"),
+        )
+
+    command.__doc__ = (
+        "Open a line for new tickets."
+        if is_open
+        else "Close a line for new tickets (waiting tickets are still served)."
+    )
+    line_app.command("open" if is_open else "close")(command)
+
+
+_line_state(True)
+_line_state(False)
+
+
+@app.command("broadcast")
+def broadcast_cmd(
+    ctx: typer.Context, message: str = typer.Argument("", help="Empty clears it."), as_json: bool = JSON
+) -> None:
+    """Show a short message on the hall display."""
+    from window_terminal import queueing
+
+    emit(
+        run(ctx, lambda c: queueing.broadcast(c.engine(), c.hall().id, message)),
+        as_json,
+        lambda r: typer.echo(r["message"] or "(cleared)"),
+    )
+
+
+@queue_app.command("status")
+def queue_status_cmd(
+    ctx: typer.Context,
+    as_json: bool = JSON,
+    watch: bool = typer.Option(False, "--watch", help="Keep the table up to date as the queue changes."),
+) -> None:
+    """Lines and windows right now: waiting, longest wait, estimated wait, ticket in hand."""
+    from window_terminal import queueing
+
+    if watch:
+        return _watch_status(ctx)
+    data = run(ctx, lambda c: queueing.queue_status(c.engine(), c.hall().id))
+    emit(data, as_json, _render_status)
+
+
+def _status_tables(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from rich.console import Group
+    from rich.table import Table
+
+    def minutes(seconds: int) -> str:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    lines = Table(title=f"{data['name']}  {data['now']}", title_justify="left")
+    for col in ("业务线 line", "名称", "状态", "等候", "最长等候", "预计(分)", "开放窗口", "今日已办"):
+        lines.add_column(col)
+    for r in data["lines"]:
+        lines.add_row(
+            r["line"],
+            r["name"],
+            "开" if r["open"] else "[red]停[/]",
+            str(r["waiting"]),
+            minutes(r["longest_wait_s"]),
+            str(r["estimated_wait_min"]),
+            str(r["open_windows"]),
+            str(r["served_today"]),
+        )
+    windows = Table()
+    for col in ("窗口", "状态", "工作人员", "业务线", "当前号", "办理时长"):
+        windows.add_column(col)
+    state = {"open": "[green]开放[/]", "paused": "[yellow]暂停[/]", "closed": "[dim]关闭[/]"}
+    for w in data["windows"]:
+        windows.add_row(
+            str(w["window"]),
+            state.get(w["status"], w["status"]),
+            w["staff"] or "",
+            ",".join(w["lines"]),
+            w["ticket"] or "",
+            minutes(w["in_hand_s"]) if w["in_hand_s"] is not None else "",
+        )
+    return Group(lines, windows)
+
+
+def _render_status(data: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    Console().print(_status_tables(data))
+
+
+def _watch_status(ctx: typer.Context) -> None:
+    def go(c: Context) -> None:
+        from rich.live import Live
+
+        from window_terminal import queueing
+        from window_terminal.db.feed import Feed
+
+        engine, hall = c.engine(), c.hall()
+        feed = Feed(engine, hall.id)
+        feed.fetch()
+        feed.cursor = max(feed.cursor, 0)
+        with Live(_status_tables(queueing.queue_status(engine, hall.id)), auto_refresh=False) as live:
+            try:
+                while True:
+                    feed.poll(timeout=5)
+                    live.update(_status_tables(queueing.queue_status(engine, hall.id)), refresh=True)
+            except KeyboardInterrupt:
+                pass
+
+    run(ctx, go)
+
+
+@app.command("events")
+def events_cmd(
+    ctx: typer.Context,
+    after: int = typer.Option(0, "--after", help="Start after this sequence number."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep waiting for new events."),
+    limit: int = typer.Option(200, "--limit"),
+) -> None:
+    """The hall's event log (the audit trail), one JSON object a line."""
+
+    def go(c: Context) -> None:
+        from window_terminal.db.feed import Feed
+
+        feed = Feed(c.engine(), c.hall().id, after=after, batch=limit)
+        events = feed.follow() if follow else iter(feed.fetch())
+        try:
+            for event in events:
+                typer.echo(
+                    json.dumps(
+                        {
+                            "seq": event.seq,
+                            "kind": event.kind,
+                            "at": event.created_at.isoformat(),
+                            "staff_id": event.staff_id,
+                            "window_id": event.window_id,
+                            **event.payload,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            pass
+
+    run(ctx, go)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

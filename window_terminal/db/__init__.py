@@ -1,0 +1,1 @@
+"""Database access: engine and sessions, models, migrations, the clock and the sync layer."""

@@ -1,0 +1,57 @@
+"""The database clock: every timestamp comes from the database server, never from a counter PC.
+
+Tests and the demo generator may shift the clock with ``set_offset`` (or ``WT_TEST_CLOCK_OFFSET``,
+in seconds, for other processes); the base is still the database's time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+_offset = timedelta(0)
+
+
+def set_offset(offset: timedelta) -> None:
+    global _offset
+    _offset = offset
+
+
+def get_offset() -> timedelta:
+    env = os.environ.get("WT_TEST_CLOCK_OFFSET")
+    return _offset + (timedelta(seconds=float(env)) if env else timedelta(0))
+
+
+def db_now(session: Session) -> datetime:
+    """The database's current time as naive UTC."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.execute(text("SELECT clock_timestamp() AT TIME ZONE 'UTC'")).scalar_one()
+    else:
+        raw = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+        value = datetime.fromisoformat(raw)
+    return value + get_offset()
+
+
+@lru_cache(maxsize=16)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def to_local(moment: datetime, tz: str) -> datetime:
+    """Naive UTC → aware local time of the hall."""
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(tz))
+
+
+def local_day(moment: datetime, tz: str) -> date:
+    return to_local(moment, tz).date()
+
+
+def local_midnight_utc(day: date, tz: str) -> datetime:
+    """The UTC instant (naive) at which the hall's local ``day`` begins."""
+    start = datetime(day.year, day.month, day.day, tzinfo=zone(tz))
+    return start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)

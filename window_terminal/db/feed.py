@@ -1,0 +1,192 @@
+"""The feed: follow a hall's events from a cursor, exactly once and in order.
+
+    feed = Feed(engine, hall_id, after=last_seen)
+    while True:
+        for event in feed.poll(timeout=5):   # blocks until something happens (or timeout)
+            apply(event)                     # feed.cursor is now event.seq
+
+Wake-up: PostgreSQL ``LISTEN wt_events`` on a dedicated connection (the notify is sent inside the
+writing transaction, so it arrives after the commit); SQLite: ``PRAGMA data_version`` on a dedicated
+connection, a cheap check that changes only when another connection commits. Either way, the events
+themselves are always read from the table by sequence number, so a lost notification or a dropped
+connection costs latency, never an event: after reconnecting, the feed catches up from its cursor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import Event
+from window_terminal.db.unit import NOTIFY_CHANNEL
+
+SQLITE_POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    hall_id: int
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    staff_id: int | None
+    window_id: int | None
+    created_at: datetime
+
+
+class FeedUnavailable(Exception):
+    """The database cannot be reached right now; the feed keeps its cursor and retries."""
+
+
+class Feed:
+    def __init__(self, engine: Engine, hall_id: int, *, after: int = 0, batch: int = 1000) -> None:
+        self.engine = engine
+        self.hall_id = hall_id
+        self.cursor = after
+        self.batch = batch
+        self._waker: _Waker = (
+            _PostgresWaker(engine) if engine.dialect.name == "postgresql" else _SqliteWaker(engine)
+        )
+        self.connected = True
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def fetch(self) -> list[FeedEvent]:
+        """Events after the cursor (at most ``batch``), advancing the cursor past them."""
+        try:
+            with read_session(self.engine) as session:
+                rows = session.execute(
+                    select(
+                        Event.hall_id,
+                        Event.seq,
+                        Event.kind,
+                        Event.payload,
+                        Event.staff_id,
+                        Event.window_id,
+                        Event.created_at,
+                    )
+                    .where(Event.hall_id == self.hall_id, Event.seq > self.cursor)
+                    .order_by(Event.seq)
+                    .limit(self.batch)
+                ).all()
+        except Exception as exc:  # connection refused, server restarted, file gone …
+            self.connected = False
+            raise FeedUnavailable(str(exc)) from exc
+        self.connected = True
+        events = [FeedEvent(*row) for row in rows]
+        if events:
+            self.cursor = events[-1].seq
+        return events
+
+    def poll(self, timeout: float = 5.0) -> list[FeedEvent]:
+        """New events, waiting up to ``timeout`` seconds for something to happen."""
+        events = self.fetch()
+        if events:
+            return events
+        try:
+            self._waker.wait(timeout)
+        except Exception as exc:
+            self._waker.reset()
+            self.connected = False
+            raise FeedUnavailable(str(exc)) from exc
+        return self.fetch()
+
+    def follow(self, *, timeout: float | None = None, idle: float = 5.0) -> Iterator[FeedEvent]:
+        """Yield events forever (or until ``timeout`` seconds pass), reconnecting after failures."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = 0.2
+        while deadline is None or time.monotonic() < deadline:
+            wait = idle if deadline is None else max(0.0, min(idle, deadline - time.monotonic()))
+            try:
+                events = self.poll(wait)
+                backoff = 0.2
+            except FeedUnavailable:
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            yield from events
+
+    def close(self) -> None:
+        self._waker.close()
+
+
+class _Waker:
+    def wait(self, timeout: float) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+
+class _PostgresWaker(_Waker):
+    def __init__(self, engine: Engine) -> None:
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn: Any = None
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return conn
+
+    def wait(self, timeout: float) -> None:
+        if self.conn is None or self.conn.closed:
+            # Freshly listening: anything committed before LISTEN was missed as a notification,
+            # so return at once and let the caller fetch from its cursor.
+            self.conn = self._connect()
+            return
+        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+            break
+        # Drain whatever else already arrived, without blocking.
+        for _ in self.conn.notifies(timeout=0):
+            pass
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+
+class _SqliteWaker(_Waker):
+    def __init__(self, engine: Engine) -> None:
+        self.path = engine.url.database or ""
+        self.conn: sqlite3.Connection | None = None
+        self.version: int | None = None
+
+    def wait(self, timeout: float) -> None:
+        if self.conn is None:
+            # Baseline taken now; whatever committed before it is fetched by the caller next.
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self.version = self._data_version()
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self._data_version()
+            if version != self.version:
+                self.version = version
+                return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(SQLITE_POLL_SECONDS)
+
+    def _data_version(self) -> int:
+        assert self.conn is not None
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

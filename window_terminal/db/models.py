@@ -1,0 +1,417 @@
+"""The shared database: every table a hall needs, each row scoped by ``hall_id``.
+
+Timestamps are naive UTC taken from the database clock (see ``db.clock``); calendar dates
+(``service_day``, deadlines) are in the hall's own time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# --- the hall and its definition (loaded from queue/) -------------------------------------------
+
+
+class Hall(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str
+    office: str = ""
+    address: str = ""
+    phone: str = ""
+    timezone: str = "Asia/Shanghai"
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    event_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    broadcast: str = ""
+    broadcast_at: NaiveDatetime | None = None
+    created_at: NaiveDatetime | None = None
+
+
+class Department(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    active: bool = True
+
+
+class Line(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("hall_id", "code"), UniqueConstraint("hall_id", "prefix"))
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    prefix: str = Field(max_length=1)
+    priority_policy: str = "interleave"  # strict | interleave | none
+    priority_every: int = 3
+    target_wait_minutes: int = 20
+    avg_service_minutes: float = 10.0
+    is_open: bool = True
+    sort_order: int = 0
+    priority_streak: int = 0  # consecutive privileged calls, for the interleave policy
+    active: bool = True
+
+
+class Window(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("hall_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    number: int
+    name: str = ""
+    status: str = "closed"  # open | paused | closed
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    status_since: NaiveDatetime | None = None
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class WindowLine(SQLModel, table=True):
+    __tablename__ = "window_line"
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    window_id: int = Field(foreign_key="window.id", primary_key=True)
+    line_id: int = Field(foreign_key="line.id", primary_key=True)
+    weight: int = 1
+
+
+class Staff(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    role: str  # clerk | manager | reviewer | supervisor
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    pin_hash: str = ""
+    failed_logins: int = 0
+    locked_until: NaiveDatetime | None = None
+    active: bool = True
+
+
+class ServiceItem(SQLModel, table=True):
+    __tablename__ = "service_item"
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    code: str = Field(max_length=60)
+    name: str
+    pinyin: str = ""  # full pinyin, no tones, for search
+    initials: str = ""  # pinyin initials (yyzz), for search
+    line_id: int = Field(foreign_key="line.id")
+    statutory_days: int = 20
+    promised_days: int = 10
+    deficiency_allowed: bool = False
+    commitment_allowed: bool = False
+    fee: str = ""
+    basis: str = ""
+    active: bool = True
+
+
+class ItemDepartment(SQLModel, table=True):
+    __tablename__ = "item_department"
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    item_id: int = Field(foreign_key="service_item.id", primary_key=True)
+    department_id: int = Field(foreign_key="department.id", primary_key=True)
+
+
+class Material(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("item_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    item_id: int = Field(foreign_key="service_item.id", index=True)
+    position: int = 0
+    name: str
+    originals: int = 1
+    copies: int = 0
+    required: bool = True
+    tolerable: bool = False
+    commitment: bool = False
+    form: str = ""
+    active: bool = True
+
+
+class CalendarOverride(SQLModel, table=True):
+    __tablename__ = "calendar_override"
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    workday: bool
+    note: str = ""
+
+
+# --- the queue ------------------------------------------------------------------------------------
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("hall_id", "service_day", "line_code_at_issue", "seq"),
+        Index("ix_ticket_waiting", "hall_id", "status", "line_id", "queue_key"),
+        Index("ix_ticket_day", "hall_id", "service_day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id")
+    service_day: date
+    line_id: int = Field(foreign_key="line.id")
+    original_line_id: int = Field(foreign_key="line.id")
+    line_code_at_issue: str
+    seq: int
+    number: str  # A001 (display only; ``id`` is the identity)
+    kind: str = "normal"  # normal | priority | appointment
+    priority_reason: str = ""
+    appointment_code: str | None = None
+    eligible_at: NaiveDatetime  # appointments: from their slot; others: issue time
+    queue_key: float  # place in line: epoch seconds of first issue (kept on transfer); smaller = earlier
+    status: str = "waiting"  # waiting | called | serving | parked | done | no_show | cancelled
+    issued_at: NaiveDatetime
+    called_at: NaiveDatetime | None = None
+    first_called_at: NaiveDatetime | None = None
+    started_at: NaiveDatetime | None = None
+    finished_at: NaiveDatetime | None = None
+    window_id: int | None = Field(default=None, foreign_key="window.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    recall_count: int = 0
+    transfer_count: int = 0
+    service_item_id: int | None = Field(default=None, foreign_key="service_item.id")
+    note: str = ""
+
+
+class TicketCounter(SQLModel, table=True):
+    """Per line and service day, the last number handed out (reset by the day changing)."""
+
+    __tablename__ = "ticket_counter"
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    line_id: int = Field(foreign_key="line.id", primary_key=True)
+    service_day: date = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    code: str
+    line_id: int = Field(foreign_key="line.id")
+    slot_start: NaiveDatetime
+    slot_end: NaiveDatetime
+    name: str = ""
+    phone: str = ""
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+# --- the sync layer -------------------------------------------------------------------------------
+
+
+class Event(SQLModel, table=True):
+    """The per-hall, gap-free, totally ordered event log; also the audit trail."""
+
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    staff_id: int | None = None
+    window_id: int | None = None
+    request_id: str | None = None
+    created_at: NaiveDatetime
+
+
+class RequestLog(SQLModel, table=True):
+    """Idempotency: the result of each request id, written in the same transaction as its effect."""
+
+    __tablename__ = "request_log"
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    request_id: str = Field(primary_key=True, max_length=80)
+    command: str
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: NaiveDatetime
+
+
+# --- cases: intake at the counter, review in the back office, results --------------------------
+
+
+class Case(SQLModel, table=True):
+    """One application (办件) from first submission to result; survives several visits."""
+
+    __table_args__ = (
+        UniqueConstraint("hall_id", "case_no"),
+        UniqueConstraint("hall_id", "query_code"),
+        Index("ix_case_status", "hall_id", "status"),
+        Index("ix_case_applicant", "hall_id", "id_number"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id")
+    case_no: str  # printed case number, e.g. JJ20261121-0007
+    query_code: str  # short code on the QR: status look-up without personal data
+    item_id: int = Field(foreign_key="service_item.id")
+    # submitted | notice_issued (awaiting supplement) | accepted | in_review | returned | decided |
+    # completed (result handed over / posted) | not_accepted | withdrawn
+    status: str = "submitted"
+    outcome: str | None = None  # accepted | deficiency | commitment | not_accepted | corrected
+    decision: str | None = None  # approved | refused (back office)
+    applicant_name: str
+    id_type: str = "resident_id"  # resident_id | passport | hk_macao_permit | taiwan_permit | foreign_permanent | credit_code
+    id_number: str = ""
+    phone: str = ""
+    agent_name: str = ""
+    agent_id_number: str = ""
+    agent_phone: str = ""
+    received_at: NaiveDatetime  # first submission (Art. 32: the 5-working-day clock starts here)
+    received_on: date
+    accepted_at: NaiveDatetime | None = None
+    accepted_on: date | None = None
+    promised_date: date | None = None
+    statutory_date: date | None = None
+    deadline_provisional: bool = False
+    supplement_deadline: date | None = None  # 容缺: deferred materials due
+    supplement_received_at: NaiveDatetime | None = None
+    extension_days: int = 0
+    decided_at: NaiveDatetime | None = None
+    completed_at: NaiveDatetime | None = None
+    delivery: str | None = None  # pickup | post
+    tracking_no: str = ""
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    window_id: int | None = Field(default=None, foreign_key="window.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    commitment: bool = False
+    notice_breach: bool = False  # a second, different one-time notice was issued by override
+    reason: str = ""  # non-acceptance / refusal reason
+    competent_office: str = ""
+    request_id: str | None = None
+
+
+class CaseMaterial(SQLModel, table=True):
+    """One material of a case as checked at the counter."""
+
+    __tablename__ = "case_material"
+    __table_args__ = (UniqueConstraint("case_id", "material_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    material_id: int = Field(foreign_key="material.id")
+    # received | missing | defective | commitment | deferred (容缺) | not_applicable
+    status: str = "missing"
+    originals: int = 0
+    copies: int = 0
+    note: str = ""  # what is wrong with it / the form required
+    in_notice: bool = False  # listed on the one-time notice (frozen)
+    supplemented_at: NaiveDatetime | None = None
+
+
+class Visit(SQLModel, table=True):
+    """Each time the applicant appears at a counter for a case (最多跑一次 counts these)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    purpose: str  # submit | supplement | pickup | correction | enquiry
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    window_id: int | None = Field(default=None, foreign_key="window.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    at: NaiveDatetime
+
+
+class Document(SQLModel, table=True):
+    """An immutable, numbered snapshot of what the applicant received (reprints show exactly this)."""
+
+    __table_args__ = (UniqueConstraint("hall_id", "number"), Index("ix_document_case", "hall_id", "case_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id")
+    number: str
+    # acceptance_notice | one_time_notice | deficiency_acceptance_notice | non_acceptance_notice |
+    # completion_notice | refusal_notice | ticket
+    kind: str
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    issued_at: NaiveDatetime
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    printed_count: int = 0
+    last_print_error: str = ""
+
+
+class DocumentCounter(SQLModel, table=True):
+    """Per hall, kind and day: the last document number handed out."""
+
+    __tablename__ = "document_counter"
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    kind: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class ReviewTask(SQLModel, table=True):
+    """One department's part of a case (several = parallel review, 并联审批)."""
+
+    __tablename__ = "review_task"
+    __table_args__ = (UniqueConstraint("case_id", "department_id"), Index("ix_review_dept", "hall_id", "department_id", "status"))
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id")
+    case_id: int = Field(foreign_key="case.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    # pending | claimed | suspended | approved | refused | returned
+    status: str = "pending"
+    reviewer_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: NaiveDatetime
+    claimed_at: NaiveDatetime | None = None
+    decided_at: NaiveDatetime | None = None
+    reason: str = ""
+
+
+class Suspension(SQLModel, table=True):
+    """The clock stopped for inspection, testing, expert review or a hearing (Art. 45)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    task_id: int | None = Field(default=None, foreign_key="review_task.id")
+    kind: str  # inspection | testing | expert_review | hearing
+    reason: str
+    expected_days: int = 0
+    started_on: date
+    ended_on: date | None = None
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
+class Extension(SQLModel, table=True):
+    """An extension of the statutory limit (Art. 42: +10 working days, approved)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    days: int
+    approver: str
+    reason: str
+    at: NaiveDatetime
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
+class Rating(SQLModel, table=True):
+    """好差评 (GB/T 39735-2020): 5 非常满意 … 1 非常不满意, one per visit."""
+
+    __table_args__ = (Index("ix_rating_day", "hall_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id")
+    level: int  # 1..5
+    comment: str = ""
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", unique=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    window_id: int | None = Field(default=None, foreign_key="window.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    at: NaiveDatetime
+
+
+class Rectification(SQLModel, table=True):
+    """Every bad rating opens one; a manager closes it with a note."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hall_id: int = Field(foreign_key="hall.id", index=True)
+    rating_id: int = Field(foreign_key="rating.id", unique=True)
+    due_date: date
+    status: str = "open"  # open | closed
+    note: str = ""
+    opened_at: NaiveDatetime
+    closed_at: NaiveDatetime | None = None
+    closed_by: int | None = Field(default=None, foreign_key="staff.id")

@@ -1,0 +1,135 @@
+"""One state change = one write transaction in one hall, with its events and its idempotency record.
+
+Every command of the domain layer runs through ``run_command``:
+
+1. open a write transaction and take the hall's lock (PostgreSQL: the hall row ``FOR UPDATE``;
+   SQLite: ``BEGIN IMMEDIATE``) — so commits happen in event-sequence order and a reader that sees
+   event N has already been able to see every event before it (gap-free, totally ordered);
+2. if the request id was seen before, return the stored result (one press or three: one effect);
+3. run the command, which appends events through ``Unit.emit``;
+4. write the events, the new sequence number, the request record and (PostgreSQL) ``pg_notify``
+   in the same transaction, and commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from window_terminal.db.clock import db_now, local_day
+from window_terminal.db.engine import write_session
+from window_terminal.db.models import Event, Hall, RequestLog
+
+NOTIFY_CHANNEL = "wt_events"
+T = TypeVar("T")
+
+
+@dataclass
+class Unit:
+    session: Session
+    hall_id: int
+    hall_code: str
+    timezone: str
+    settings: dict[str, Any]
+    now: datetime
+    last_seq: int
+    staff_id: int | None = None
+    request_id: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def today(self):  # noqa: ANN201 - a date
+        return local_day(self.now, self.timezone)
+
+    def emit(self, kind: str, payload: dict[str, Any], *, window_id: int | None = None) -> int:
+        """Append an event to this transaction; returns its sequence number."""
+        self.last_seq += 1
+        self.events.append(
+            {
+                "hall_id": self.hall_id,
+                "seq": self.last_seq,
+                "kind": kind,
+                "payload": payload,
+                "staff_id": self.staff_id,
+                "window_id": window_id,
+                "request_id": self.request_id,
+                "created_at": self.now,
+            }
+        )
+        return self.last_seq
+
+
+def _lock_hall(session: Session, hall_id: int) -> tuple[str, str, dict[str, Any], int]:
+    stmt = select(Hall.code, Hall.timezone, Hall.settings, Hall.event_seq).where(Hall.id == hall_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        from window_terminal.errors import NotFound
+
+        raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
+    return row[0], row[1], row[2] or {}, int(row[3] or 0)
+
+
+def run_command(
+    engine: Engine,
+    hall_id: int,
+    command: str,
+    action: Callable[[Unit], T],
+    *,
+    request_id: str | None = None,
+    staff_id: int | None = None,
+    encode: Callable[[T], dict[str, Any]] | None = None,
+    decode: Callable[[dict[str, Any]], T] | None = None,
+) -> T:
+    """Run ``action`` as one idempotent, event-appending transaction in ``hall_id``."""
+    for attempt in range(3):
+        try:
+            return _run_once(engine, hall_id, command, action, request_id, staff_id, encode, decode)
+        except IntegrityError:
+            # Two first-time requests with the same id raced on a database without the hall lock
+            # semantics we expect: the loser retries and finds the stored result.
+            if request_id is None or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _run_once(engine, hall_id, command, action, request_id, staff_id, encode, decode):  # type: ignore[no-untyped-def]
+    with write_session(engine) as session:
+        code, tz, settings, seq = _lock_hall(session, hall_id)
+        if request_id is not None:
+            stored = session.execute(
+                select(RequestLog.result).where(
+                    RequestLog.hall_id == hall_id, RequestLog.request_id == request_id
+                )
+            ).scalar_one_or_none()
+            if stored is not None:
+                value = stored.get("value")
+                return decode(value) if decode else value
+        unit = Unit(session, hall_id, code, tz, settings, db_now(session), seq, staff_id, request_id)
+        result = action(unit)
+        if unit.events:
+            session.execute(insert(Event), unit.events)
+            session.execute(update(Hall).where(Hall.id == hall_id).values(event_seq=unit.last_seq))
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(
+                    text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": f"{hall_id}:{unit.last_seq}"},
+                )
+        if request_id is not None:
+            session.execute(
+                insert(RequestLog).values(
+                    hall_id=hall_id,
+                    request_id=request_id,
+                    command=command,
+                    result={"value": encode(result) if encode else result},
+                    created_at=unit.now,
+                )
+            )
+        return result

@@ -1,0 +1,608 @@
+"""The hall definition in ``queue/`` (TOML): validate everything, then load it in one transaction.
+
+Files: ``hall.toml`` (hall, thresholds, calendar overrides), ``lines.toml``, ``windows.toml``,
+``departments.toml``, ``staff.toml`` and ``catalogue/*.toml`` (service items with materials).
+Loading is idempotent: rows are matched by code; a second load of the same files changes nothing;
+an edit updates the rows; something removed from the files is deactivated, never deleted (old
+tickets and cases still point at it). On any error nothing is written, and each problem is named
+as ``file: key: problem``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlmodel import Session
+
+from window_terminal.auth import hash_pin, verify_pin
+from window_terminal.db.engine import read_session, write_session
+from window_terminal.db.models import (
+    CalendarOverride,
+    Department,
+    Hall,
+    ItemDepartment,
+    Line,
+    Material,
+    ServiceItem,
+    Staff,
+    Window,
+    WindowLine,
+)
+from window_terminal.db.unit import Unit, run_command
+from window_terminal.errors import DomainError, NotFound
+
+ROLES = ("clerk", "manager", "reviewer", "supervisor")
+POLICIES = ("strict", "interleave", "none")
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,59}$")
+HALL_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class HallDefinitionError(DomainError):
+    def __init__(self, problems: list[str]) -> None:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"大厅定义有 {len(problems)} 处错误，未写入任何数据：\n{listing}",
+            f"the hall definition has {len(problems)} problem(s); nothing was written:\n{listing}",
+            code="bad_definition",
+        )
+        self.problems = problems
+
+
+@dataclass
+class Definition:
+    hall: dict[str, Any]
+    thresholds: dict[str, Any]
+    calendar: list[dict[str, Any]]
+    lines: list[dict[str, Any]]
+    windows: list[dict[str, Any]]
+    departments: list[dict[str, Any]]
+    staff: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    sources: dict[str, str] = field(default_factory=dict)  # item code -> file
+
+
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """(full pinyin, initials) for search: 营业执照 → ("yingyezhizhao", "yyzz")."""
+    from pypinyin import Style, lazy_pinyin
+
+    clean = re.sub(r"[（）()《》“”、，,\s]", "", name)
+    full = "".join(lazy_pinyin(clean, style=Style.NORMAL, errors="ignore")).lower()
+    initials = "".join(lazy_pinyin(clean, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    return full, initials
+
+
+# --- reading and validating ----------------------------------------------------------------------
+
+
+def read_definition(path: Path) -> Definition:
+    """Parse and validate every file; raise ``HallDefinitionError`` listing all problems."""
+    problems: list[str] = []
+    path = Path(path)
+    if not path.is_dir():
+        raise HallDefinitionError([f"{path}: not a folder; give the queue/ folder that holds hall.toml"])
+
+    def load(name: str, required: bool = True) -> dict[str, Any]:
+        file = path / name
+        if not file.exists():
+            if required:
+                problems.append(f"{name}: missing file")
+            return {}
+        try:
+            return tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"{name}: not valid TOML: {exc}")
+        except UnicodeDecodeError:
+            problems.append(f"{name}: not UTF-8 text; save it as UTF-8")
+        return {}
+
+    hall_doc = load("hall.toml")
+    hall = dict(hall_doc.get("hall") or {})
+    thresholds = dict(hall_doc.get("thresholds") or {})
+    calendar = list(hall_doc.get("calendar") or [])
+    lines = list(load("lines.toml").get("line") or [])
+    windows = list(load("windows.toml").get("window") or [])
+    departments = list(load("departments.toml").get("department") or [])
+    staff = list(load("staff.toml", required=False).get("staff") or [])
+    items: list[dict[str, Any]] = []
+    sources: dict[str, str] = {}
+    catalogue = path / "catalogue"
+    for file in sorted(catalogue.glob("*.toml")) if catalogue.is_dir() else []:
+        rel = f"catalogue/{file.name}"
+        for item in load(rel).get("item") or []:
+            item = dict(item)
+            item["_file"] = rel
+            items.append(item)
+    definition = Definition(hall, thresholds, calendar, lines, windows, departments, staff, items, sources)
+    problems.extend(validate(definition))
+    if problems:
+        raise HallDefinitionError(problems)
+    return definition
+
+
+def _text(
+    problems: list[str], where: str, obj: dict[str, Any], key: str, *, pattern: re.Pattern[str] | None = None
+) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{where}: {key}: required text is missing")
+        return ""
+    if pattern is not None and not pattern.match(value):
+        problems.append(f"{where}: {key}: {value!r} is not a valid code ({pattern.pattern})")
+    return value
+
+
+def _int(
+    problems: list[str], where: str, obj: dict[str, Any], key: str, default: int | None, lo: int, hi: int
+) -> int:
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        problems.append(f"{where}: {key}: must be a whole number from {lo} to {hi}, not {value!r}")
+        return lo
+    return value
+
+
+def _bool(problems: list[str], where: str, obj: dict[str, Any], key: str, default: bool) -> bool:
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        problems.append(f"{where}: {key}: must be true or false, not {value!r}")
+        return default
+    return value
+
+
+def _unique(problems: list[str], where: str, key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            problems.append(f"{where}: {key} {value!r} appears twice")
+        seen.add(value)
+
+
+def validate(d: Definition) -> list[str]:
+    p: list[str] = []
+    _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
+    _text(p, "hall.toml: [hall]", d.hall, "name")
+    for key in (
+        "wait_target_minutes",
+        "recalls_before_no_show",
+        "idle_alert_minutes",
+        "yellow_days",
+        "notice_limit_days",
+        "rectification_days",
+        "display_calls",
+        "highlight_seconds",
+        "kiosk_timeout_seconds",
+    ):
+        if key in d.thresholds:
+            _int(p, "hall.toml: [thresholds]", d.thresholds, key, None, 0, 10_000)
+    if "call_template" in d.thresholds:
+        template = d.thresholds["call_template"]
+        if not isinstance(template, str) or "{number}" not in template or "{window}" not in template:
+            p.append("hall.toml: [thresholds]: call_template: must contain {number} and {window}")
+    for i, entry in enumerate(d.calendar):
+        where = f"hall.toml: [[calendar]] #{i + 1}"
+        day = entry.get("date")
+        if isinstance(day, str):
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                p.append(f"{where}: date: {day!r} is not a date like 2027-01-01")
+        elif not isinstance(day, date):
+            p.append(f"{where}: date: required, like 2027-01-01")
+        _bool(p, where, entry, "workday", False)
+
+    line_codes, prefixes = [], []
+    for i, line in enumerate(d.lines):
+        where = f"lines.toml: [[line]] #{i + 1}"
+        line_codes.append(_text(p, where, line, "code", pattern=CODE))
+        _text(p, where, line, "name")
+        prefix = _text(p, where, line, "prefix")
+        if prefix and not re.fullmatch(r"[A-Z]", prefix):
+            p.append(f"{where}: prefix: {prefix!r} must be one uppercase letter A–Z")
+        prefixes.append(prefix)
+        policy = line.get("priority_policy", "interleave")
+        if policy not in POLICIES:
+            p.append(f"{where}: priority_policy: {policy!r} must be one of {', '.join(POLICIES)}")
+        _int(p, where, line, "priority_every", 3, 1, 100)
+        _int(p, where, line, "target_wait_minutes", 20, 1, 600)
+        avg = line.get("avg_service_minutes", 10)
+        if isinstance(avg, bool) or not isinstance(avg, int | float) or not 0 < avg <= 600:
+            p.append(f"{where}: avg_service_minutes: must be a number of minutes above 0, not {avg!r}")
+    if not d.lines:
+        p.append("lines.toml: no [[line]] defined; a hall needs at least one line")
+    _unique(p, "lines.toml", "code", line_codes)
+    _unique(p, "lines.toml", "prefix", prefixes)
+
+    numbers = []
+    served: set[str] = set()
+    for i, window in enumerate(d.windows):
+        where = f"windows.toml: [[window]] #{i + 1}"
+        numbers.append(str(_int(p, where, window, "number", None, 1, 999)))
+        entries = window.get("lines")
+        if not isinstance(entries, list) or not entries:
+            p.append(
+                f'{where}: lines: list the lines this window serves, like [{{ code = "BIZ", weight = 1 }}]'
+            )
+            continue
+        for entry in entries:
+            code = entry if isinstance(entry, str) else entry.get("code") if isinstance(entry, dict) else None
+            if code not in line_codes:
+                p.append(f"{where}: lines: {code!r} is not a line in lines.toml")
+            else:
+                served.add(code)
+            if isinstance(entry, dict):
+                _int(p, where, entry, "weight", 1, 1, 100)
+    _unique(p, "windows.toml", "number", numbers)
+    for code in line_codes:
+        if code and code not in served:
+            p.append(f"lines.toml: line {code!r} is served by no window in windows.toml")
+
+    dept_codes = []
+    for i, dept in enumerate(d.departments):
+        where = f"departments.toml: [[department]] #{i + 1}"
+        dept_codes.append(_text(p, where, dept, "code", pattern=CODE))
+        _text(p, where, dept, "name")
+    _unique(p, "departments.toml", "code", dept_codes)
+
+    staff_codes = []
+    for i, person in enumerate(d.staff):
+        where = f"staff.toml: [[staff]] #{i + 1}"
+        staff_codes.append(_text(p, where, person, "code", pattern=CODE))
+        _text(p, where, person, "name")
+        role = person.get("role")
+        if role not in ROLES:
+            p.append(f"{where}: role: {role!r} must be one of {', '.join(ROLES)}")
+        dept = person.get("department")
+        if dept is not None and dept not in dept_codes:
+            p.append(f"{where}: department: {dept!r} is not in departments.toml")
+        if role == "reviewer" and dept is None:
+            p.append(f"{where}: department: a reviewer needs a department")
+        pin = person.get("pin")
+        if pin is not None and not (isinstance(pin, str) and re.fullmatch(r"\d{4,8}", pin)):
+            p.append(f'{where}: pin: must be 4 to 8 digits in quotes, like "1234"')
+        if pin is None and not person.get("pin_hash"):
+            p.append(f"{where}: pin: give pin (4–8 digits) or pin_hash")
+    _unique(p, "staff.toml", "code", staff_codes)
+
+    item_codes = []
+    for i, item in enumerate(d.items):
+        where = f"{item.get('_file')}: [[item]] #{i + 1} {item.get('code', '')}".rstrip()
+        item_codes.append(_text(p, where, item, "code", pattern=CODE))
+        _text(p, where, item, "name")
+        depts = item.get("departments")
+        if not isinstance(depts, list) or not depts:
+            p.append(f"{where}: departments: list one or more department codes")
+        else:
+            for dept in depts:
+                if dept not in dept_codes:
+                    p.append(f"{where}: departments: {dept!r} is not in departments.toml")
+        if item.get("line") not in line_codes:
+            p.append(f"{where}: line: {item.get('line')!r} is not a line in lines.toml")
+        statutory = _int(p, where, item, "statutory_days", None, 1, 120)
+        promised = _int(p, where, item, "promised_days", None, 0, 120)
+        if promised > statutory:
+            p.append(f"{where}: promised_days ({promised}) must not exceed statutory_days ({statutory})")
+        deficiency = _bool(p, where, item, "deficiency_allowed", False)
+        commitment = _bool(p, where, item, "commitment_allowed", False)
+        materials = item.get("material") or []
+        if not materials:
+            p.append(f"{where}: no [[item.material]]: list the materials the applicant brings")
+        core = 0
+        names = []
+        for j, material in enumerate(materials):
+            mwhere = f"{where}: material #{j + 1}"
+            names.append(_text(p, mwhere, material, "name"))
+            _int(p, mwhere, material, "originals", 1, 0, 99)
+            _int(p, mwhere, material, "copies", 0, 0, 99)
+            required = _bool(p, mwhere, material, "required", True)
+            tolerable = _bool(p, mwhere, material, "tolerable", False)
+            if _bool(p, mwhere, material, "commitment", False) and not commitment:
+                p.append(f"{mwhere}: commitment = true needs commitment_allowed = true on the item")
+            if tolerable and not deficiency:
+                p.append(f"{mwhere}: tolerable = true needs deficiency_allowed = true on the item")
+            if required and not tolerable:
+                core += 1
+        if materials and core == 0:
+            p.append(f"{where}: needs at least one required, non-tolerable (core) material")
+        _unique(p, where, "material name", names)
+    _unique(p, "catalogue", "item code", item_codes)
+    return p
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def load_hall(engine: Engine, path: Path) -> dict[str, Any]:
+    """Validate ``path`` and load it; returns counts of what was created, updated and deactivated."""
+    definition = read_definition(path)
+    code = definition.hall["code"]
+    with write_session(engine) as session:
+        hall = session.execute(select(Hall).where(Hall.code == code)).scalar_one_or_none()
+        if hall is None:
+            from window_terminal.db.clock import db_now
+
+            hall = Hall(code=code, name=definition.hall["name"], settings={}, created_at=db_now(session))
+            session.add(hall)
+            session.flush()
+        hall_id = hall.id
+    assert hall_id is not None
+    result = run_command(engine, hall_id, "hall.load", lambda unit: _apply(unit, definition))
+    return {"hall": code, "hall_id": hall_id, **result}
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.created = self.updated = self.deactivated = 0
+
+    def sync(self, row: Any, values: dict[str, Any]) -> None:
+        changed = False
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                changed = True
+        if changed:
+            self.updated += 1
+
+
+def _upsert(
+    session: Session, model: Any, hall_id: int, key: str, wanted: dict[str, dict[str, Any]], counter: _Counter
+) -> dict[str, Any]:
+    existing = {
+        getattr(r, key): r for r in session.execute(select(model).where(model.hall_id == hall_id)).scalars()
+    }
+    rows = {}
+    for k, values in wanted.items():
+        row = existing.get(k)
+        if row is None:
+            row = model(hall_id=hall_id, **{key: k}, **values)
+            session.add(row)
+            counter.created += 1
+        else:
+            counter.sync(row, {**values, "active": True})
+        rows[k] = row
+    for k, row in existing.items():
+        if k not in wanted and row.active:
+            row.active = False
+            counter.deactivated += 1
+    session.flush()
+    return rows
+
+
+def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
+    s, hall_id = unit.session, unit.hall_id
+    c = _Counter()
+    hall = s.get(Hall, hall_id)
+    assert hall is not None
+    settings = {
+        "thresholds": d.thresholds,
+        "reconsideration_body": d.hall.get("reconsideration_body", ""),
+        "court": d.hall.get("court", ""),
+    }
+    c.sync(
+        hall,
+        {
+            "name": d.hall["name"],
+            "office": d.hall.get("office", ""),
+            "address": d.hall.get("address", ""),
+            "phone": d.hall.get("phone", ""),
+            "timezone": d.hall.get("timezone", "Asia/Shanghai"),
+            "settings": settings,
+        },
+    )
+    c.updated = min(c.updated, 1)
+
+    wanted_days = {}
+    for entry in d.calendar:
+        day = entry["date"] if isinstance(entry["date"], date) else date.fromisoformat(entry["date"])
+        wanted_days[day] = (bool(entry.get("workday", False)), str(entry.get("note", "")))
+    existing_days = {
+        o.day: o
+        for o in s.execute(select(CalendarOverride).where(CalendarOverride.hall_id == hall_id)).scalars()
+    }
+    for day, (workday, note) in wanted_days.items():
+        row = existing_days.get(day)
+        if row is None:
+            s.add(CalendarOverride(hall_id=hall_id, day=day, workday=workday, note=note))
+            c.created += 1
+        else:
+            c.sync(row, {"workday": workday, "note": note})
+    for day, row in existing_days.items():
+        if day not in wanted_days:
+            s.delete(row)
+            c.deactivated += 1
+
+    depts = _upsert(
+        s, Department, hall_id, "code", {x["code"]: {"name": x["name"]} for x in d.departments}, c
+    )
+    lines = _upsert(
+        s,
+        Line,
+        hall_id,
+        "code",
+        {
+            x["code"]: {
+                "name": x["name"],
+                "prefix": x["prefix"],
+                "priority_policy": x.get("priority_policy", "interleave"),
+                "priority_every": x.get("priority_every", 3),
+                "target_wait_minutes": x.get("target_wait_minutes", 20),
+                "avg_service_minutes": float(x.get("avg_service_minutes", 10)),
+                "sort_order": i,
+            }
+            for i, x in enumerate(d.lines)
+        },
+        c,
+    )
+    windows = _upsert(
+        s,
+        Window,
+        hall_id,
+        "number",
+        {
+            x["number"]: {
+                "name": x.get("name", f"{x['number']}号窗口"),
+                "settings": {k: v for k, v in x.items() if k not in ("number", "name", "lines")},
+            }
+            for x in d.windows
+        },
+        c,
+    )
+    existing_links = {
+        (link.window_id, link.line_id): link
+        for link in s.execute(select(WindowLine).where(WindowLine.hall_id == hall_id)).scalars()
+    }
+    wanted_links = {}
+    for x in d.windows:
+        for entry in x["lines"]:
+            code, weight = (entry, 1) if isinstance(entry, str) else (entry["code"], entry.get("weight", 1))
+            wanted_links[(windows[x["number"]].id, lines[code].id)] = weight
+    for key, weight in wanted_links.items():
+        link = existing_links.get(key)
+        if link is None:
+            s.add(WindowLine(hall_id=hall_id, window_id=key[0], line_id=key[1], weight=weight))
+            c.created += 1
+        else:
+            c.sync(link, {"weight": weight})
+    for key, link in existing_links.items():
+        if key not in wanted_links:
+            s.delete(link)
+            c.deactivated += 1
+
+    old_staff = {p.code: p for p in s.execute(select(Staff).where(Staff.hall_id == hall_id)).scalars()}
+    staff_values = {}
+    for x in d.staff:
+        pin_hash = x.get("pin_hash") or ""
+        if x.get("pin") is not None:
+            current = old_staff.get(x["code"])
+            keep = current is not None and verify_pin(x["pin"], current.pin_hash)
+            pin_hash = current.pin_hash if keep and current else hash_pin(x["pin"])
+        staff_values[x["code"]] = {
+            "name": x["name"],
+            "role": x["role"],
+            "department_id": depts[x["department"]].id if x.get("department") else None,
+            "pin_hash": pin_hash,
+        }
+    _upsert(s, Staff, hall_id, "code", staff_values, c)
+
+    item_values = {}
+    for x in d.items:
+        full, initials = pinyin_keys(x["name"])
+        item_values[x["code"]] = {
+            "name": x["name"],
+            "pinyin": full,
+            "initials": initials,
+            "line_id": lines[x["line"]].id,
+            "statutory_days": x["statutory_days"],
+            "promised_days": x["promised_days"],
+            "deficiency_allowed": x.get("deficiency_allowed", False),
+            "commitment_allowed": x.get("commitment_allowed", False),
+            "fee": x.get("fee", ""),
+            "basis": x.get("basis", ""),
+        }
+    items = _upsert(s, ServiceItem, hall_id, "code", item_values, c)
+
+    existing_item_depts = {
+        (r.item_id, r.department_id)
+        for r in s.execute(select(ItemDepartment).where(ItemDepartment.hall_id == hall_id)).scalars()
+    }
+    wanted_item_depts = {(items[x["code"]].id, depts[code].id) for x in d.items for code in x["departments"]}
+    for item_id, dept_id in wanted_item_depts - existing_item_depts:
+        s.add(ItemDepartment(hall_id=hall_id, item_id=item_id, department_id=dept_id))
+        c.created += 1
+    for item_id, dept_id in existing_item_depts - wanted_item_depts:
+        s.execute(
+            delete(ItemDepartment).where(
+                ItemDepartment.item_id == item_id, ItemDepartment.department_id == dept_id
+            )
+        )
+        c.deactivated += 1
+
+    existing_materials = {
+        (m.item_id, m.name): m
+        for m in s.execute(select(Material).where(Material.hall_id == hall_id)).scalars()
+    }
+    wanted_materials = set()
+    for x in d.items:
+        item_id = items[x["code"]].id
+        for position, m in enumerate(x.get("material") or []):
+            key = (item_id, m["name"])
+            wanted_materials.add(key)
+            values = {
+                "position": position,
+                "originals": m.get("originals", 1),
+                "copies": m.get("copies", 0),
+                "required": m.get("required", True),
+                "tolerable": m.get("tolerable", False),
+                "commitment": m.get("commitment", False),
+                "form": m.get("form", ""),
+                "active": True,
+            }
+            row = existing_materials.get(key)
+            if row is None:
+                s.add(Material(hall_id=hall_id, item_id=item_id, name=m["name"], **values))
+                c.created += 1
+            else:
+                c.sync(row, values)
+    for key, row in existing_materials.items():
+        if key not in wanted_materials and row.active:
+            row.active = False
+            c.deactivated += 1
+
+    counts = {"created": c.created, "updated": c.updated, "deactivated": c.deactivated}
+    summary = {
+        "lines": len(d.lines),
+        "windows": len(d.windows),
+        "departments": len(d.departments),
+        "staff": len(d.staff),
+        "items": len(d.items),
+        "materials": sum(len(x.get("material") or []) for x in d.items),
+    }
+    if any(counts.values()):
+        unit.emit("hall.loaded", {**counts, **summary})
+    return {**counts, **summary}
+
+
+# --- which hall ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HallRef:
+    id: int
+    code: str
+    name: str
+    timezone: str
+    settings: dict[str, Any]
+
+
+def resolve_hall(engine: Engine, code: str | None) -> HallRef:
+    """The hall named by ``code``, or the only hall in the database when ``code`` is None."""
+    with read_session(engine) as session:
+        halls = session.execute(select(Hall).order_by(Hall.code)).scalars().all()
+    if code:
+        for hall in halls:
+            if hall.code == code:
+                return HallRef(hall.id, hall.code, hall.name, hall.timezone, hall.settings or {})  # type: ignore[arg-type]
+        known = ", ".join(h.code for h in halls) or "none yet"
+        raise NotFound(
+            f"数据库中没有大厅 {code}（已有：{known}）：请检查 --hall / WT_HALL，或先运行 wt hall load",
+            f"no hall {code!r} in the database (halls: {known}): check --hall / WT_HALL, or run `wt hall load` first",
+        )
+    if not halls:
+        raise NotFound(
+            "数据库中还没有大厅：运行 wt hall load queue/ 或 wt demo",
+            "the database has no hall yet: run `wt hall load queue/` or `wt demo`",
+        )
+    if len(halls) > 1:
+        known = ", ".join(h.code for h in halls)
+        raise DomainError(
+            f"数据库中有多个大厅（{known}）：请用 --hall 或 WT_HALL 指定",
+            f"the database holds several halls ({known}): choose one with --hall or WT_HALL",
+            code="ambiguous_hall",
+        )
+    hall = halls[0]
+    return HallRef(hall.id, hall.code, hall.name, hall.timezone, hall.settings or {})  # type: ignore[arg-type]

@@ -1,0 +1,1131 @@
+"""The queue engine: tickets from issue to finish. Plain Python over the shared database.
+
+Every function that changes something runs as one command (``db.unit.run_command``): one write
+transaction holding the hall's lock, appending its events, idempotent under a request id. Where
+is a ticket called? ``call_next`` (and ``call_ticket`` / ``call_back`` for a specific one).
+
+Ticket states::
+
+    waiting ──call──▶ called ──start──▶ serving ──finish──▶ done
+       ▲  ▲             │  ╰─recall (counted; too many → no_show)
+       │  ╰─transfer────┤  ╰─no-show──▶ no_show
+       │                ╰─park──▶ parked ──call back──▶ called
+       ╰─cancel (waiting/parked) ──▶ cancelled
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlmodel import Session
+
+from window_terminal.db.clock import db_now, local_day, local_midnight_utc, to_local
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import (
+    Appointment,
+    Hall,
+    Line,
+    Staff,
+    Ticket,
+    TicketCounter,
+    Window,
+    WindowLine,
+)
+from window_terminal.db.unit import Unit, run_command
+from window_terminal.errors import DomainError, NotFound
+
+IN_HAND = ("called", "serving")
+PRIVILEGED = ("priority", "appointment")
+KINDS = ("normal", "priority", "appointment")
+WINDOW_STATES = ("open", "paused", "closed")
+
+DEFAULT_THRESHOLDS: dict[str, Any] = {
+    "wait_target_minutes": 20,
+    "recalls_before_no_show": 3,
+    "idle_alert_minutes": 5,
+    "yellow_days": 2,
+    "notice_limit_days": 5,
+    "rectification_days": 15,
+    "display_calls": 8,
+    "call_template": "请{number}号到{window}号窗口办理",
+    "highlight_seconds": 8,
+    "kiosk_timeout_seconds": 30,
+}
+
+
+def threshold(settings: dict[str, Any], key: str) -> Any:
+    return (settings.get("thresholds") or {}).get(key, DEFAULT_THRESHOLDS[key])
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    id: int
+    number: str
+    line: str
+    line_name: str
+    kind: str
+    status: str
+    window: int | None
+    issued_at: str
+    people_ahead: int | None = None
+    estimated_wait_minutes: int | None = None
+    recall_count: int = 0
+    service_day: str = ""
+    priority_reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TicketInfo:
+        return cls(**data)
+
+
+def call_text(settings: dict[str, Any], number: str, window: int) -> str:
+    """The announcement: "请A001号到3号窗口办理" (template from the hall's thresholds)."""
+    return str(threshold(settings, "call_template")).format(number=number, window=window)
+
+
+# --- look-ups -----------------------------------------------------------------------------------
+
+
+def _line(session: Session, hall_id: int, code: str) -> Line:
+    line = session.execute(
+        select(Line).where(Line.hall_id == hall_id, Line.code == code.upper(), Line.active)
+    ).scalar_one_or_none()
+    if line is None:
+        codes = session.execute(
+            select(Line.code).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order)
+        ).scalars()
+        known = ", ".join(codes)
+        raise NotFound(
+            f"没有业务线 {code}；可选：{known}（wt queue status 可查看）",
+            f"no line {code!r}; known lines: {known} (see `wt queue status`)",
+        )
+    return line
+
+
+def _window(session: Session, hall_id: int, number: int) -> Window:
+    window = session.execute(
+        select(Window).where(Window.hall_id == hall_id, Window.number == number, Window.active)
+    ).scalar_one_or_none()
+    if window is None:
+        numbers = session.execute(
+            select(Window.number).where(Window.hall_id == hall_id, Window.active).order_by(Window.number)
+        ).scalars()
+        known = ", ".join(str(n) for n in numbers)
+        raise NotFound(
+            f"没有 {number} 号窗口；本大厅窗口：{known}",
+            f"no window {number}; this hall's windows are: {known}",
+        )
+    return window
+
+
+def _in_hand(session: Session, window: Window) -> Ticket | None:
+    return session.execute(
+        select(Ticket)
+        .where(Ticket.hall_id == window.hall_id, Ticket.window_id == window.id, Ticket.status.in_(IN_HAND))
+        .order_by(Ticket.called_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _require_in_hand(session: Session, window: Window) -> Ticket:
+    ticket = _in_hand(session, window)
+    if ticket is None:
+        raise DomainError(
+            f"{window.number} 号窗口当前没有正在办理的号：请先叫号",
+            f"window {window.number} has no ticket in hand: call one first",
+            code="no_ticket",
+        )
+    return ticket
+
+
+def find_ticket(session: Session, hall_id: int, ref: str | int, today: date) -> Ticket:
+    """A ticket by id (``123`` or ``#123``) or by today's number (``A001``)."""
+    text = str(ref).strip()
+    if text.startswith("#") or text.isdigit():
+        ticket = session.get(Ticket, int(text.lstrip("#")))
+        if ticket is not None and ticket.hall_id == hall_id:
+            return ticket
+    else:
+        ticket = session.execute(
+            select(Ticket)
+            .where(Ticket.hall_id == hall_id, Ticket.service_day == today, Ticket.number == text.upper())
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if ticket is not None:
+            return ticket
+    raise NotFound(
+        f"找不到今天的号 {text}：请核对号码（如 A001）或用票号 #id",
+        f"no ticket {text!r} today: check the number (like A001) or use the ticket id #id",
+    )
+
+
+def _staff_id(session: Session, hall_id: int, code: str | None) -> int | None:
+    if not code:
+        return None
+    staff_id = session.execute(
+        select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == code, Staff.active)
+    ).scalar_one_or_none()
+    if staff_id is None:
+        raise NotFound(f"没有工作人员 {code}", f"no staff member {code!r}")
+    return staff_id
+
+
+def _people_ahead(session: Session, ticket: Ticket) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Ticket)
+            .where(
+                Ticket.hall_id == ticket.hall_id,
+                Ticket.line_id == ticket.line_id,
+                Ticket.status == "waiting",
+                Ticket.queue_key < ticket.queue_key,
+            )
+        ).scalar_one()
+    )
+
+
+def _serving_windows(session: Session, line_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(WindowLine)
+            .join(Window, Window.id == WindowLine.window_id)
+            .where(WindowLine.line_id == line_id, Window.status == "open", Window.active)
+        ).scalar_one()
+    )
+
+
+def estimate_wait_minutes(people_ahead: int, avg_service_minutes: float, open_windows: int) -> int:
+    return int(round(people_ahead * avg_service_minutes / max(1, open_windows)))
+
+
+def _info(
+    session: Session, ticket: Ticket, line: Line | None = None, *, tz: str, with_ahead: bool = False
+) -> TicketInfo:
+    line = line or session.get(Line, ticket.line_id)
+    assert line is not None
+    window_number = None
+    if ticket.window_id is not None:
+        window = session.get(Window, ticket.window_id)
+        window_number = window.number if window else None
+    ahead = wait = None
+    if with_ahead and ticket.status == "waiting":
+        ahead = _people_ahead(session, ticket)
+        wait = estimate_wait_minutes(ahead, line.avg_service_minutes, _serving_windows(session, line.id))
+    return TicketInfo(
+        id=ticket.id or 0,
+        number=ticket.number,
+        line=line.code,
+        line_name=line.name,
+        kind=ticket.kind,
+        status=ticket.status,
+        window=window_number,
+        issued_at=to_local(ticket.issued_at, tz).isoformat(timespec="seconds"),
+        people_ahead=ahead,
+        estimated_wait_minutes=wait,
+        recall_count=ticket.recall_count,
+        service_day=ticket.service_day.isoformat(),
+        priority_reason=ticket.priority_reason,
+    )
+
+
+def _ticket_payload(ticket: Ticket, line: Line, window: Window | None = None, **extra: Any) -> dict[str, Any]:
+    payload = {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "line": line.code,
+        "status": ticket.status,
+        "kind": ticket.kind,
+        "window": window.number if window else None,
+    }
+    payload.update(extra)
+    return payload
+
+
+def _encode(info: TicketInfo | None) -> dict[str, Any] | None:
+    return info.as_dict() if info else None
+
+
+def _decode(data: dict[str, Any] | None) -> TicketInfo | None:
+    return TicketInfo.from_dict(data) if data else None
+
+
+def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, staff_code=None):  # type: ignore[no-untyped-def]
+    staff_id = None
+    if staff_code:
+        with read_session(engine) as session:
+            staff_id = _staff_id(session, hall_id, staff_code)
+    return run_command(
+        engine,
+        hall_id,
+        name,
+        action,
+        request_id=request_id,
+        staff_id=staff_id,
+        encode=_encode,
+        decode=_decode,
+    )
+
+
+# --- issuing ------------------------------------------------------------------------------------
+
+
+def take_ticket(
+    engine: Engine,
+    hall_id: int,
+    line_code: str | None = None,
+    *,
+    kind: str = "normal",
+    priority_reason: str = "",
+    appointment_code: str | None = None,
+    service_item_id: int | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    """Issue a ticket: prefix + 3-digit number of the service day, reset every day."""
+    if kind not in KINDS:
+        raise DomainError(f"票种 {kind} 无效：normal/priority/appointment", f"kind must be one of {KINDS}")
+    if kind == "priority" and not priority_reason.strip():
+        raise DomainError(
+            "绿色通道需填写原因（如：老年人、残疾人、军人）",
+            "the priority lane needs a reason (e.g. elderly, disabled, military)",
+        )
+
+    def action(unit: Unit) -> TicketInfo:
+        s = unit.session
+        appointment = None
+        if kind == "appointment" or appointment_code:
+            appointment = s.execute(
+                select(Appointment).where(
+                    Appointment.hall_id == unit.hall_id, Appointment.code == (appointment_code or "").upper()
+                )
+            ).scalar_one_or_none()
+            if appointment is None:
+                raise NotFound(
+                    f"预约码 {appointment_code} 不存在：请核对短信中的预约码",
+                    f"appointment code {appointment_code!r} not found: check the code in the booking message",
+                )
+            if appointment.ticket_id is not None:
+                existing = s.get(Ticket, appointment.ticket_id)
+                assert existing is not None
+                return _info(s, existing, tz=unit.timezone, with_ahead=True)
+            line = s.get(Line, appointment.line_id)
+            assert line is not None
+        else:
+            if not line_code:
+                raise DomainError("请选择业务线", "choose a line")
+            line = _line(s, unit.hall_id, line_code)
+        if not line.is_open:
+            raise DomainError(
+                f"{line.name}（{line.code}）暂停取号：请选择其他业务或咨询导办人员",
+                f"line {line.code} ({line.name}) is closed for new tickets: choose another line or ask the hall staff",
+                code="line_closed",
+            )
+        day = unit.today
+        seq = _next_number(s, unit.hall_id, line.id, day)  # type: ignore[arg-type]
+        if seq > 999:
+            raise DomainError(
+                f"{line.name} 今日号码已满（999）", f"line {line.code} has used all 999 numbers today"
+            )
+        eligible = unit.now
+        if appointment is not None:
+            eligible = max(unit.now, appointment.slot_start)
+        ticket = Ticket(
+            hall_id=unit.hall_id,
+            service_day=day,
+            line_id=line.id,  # type: ignore[arg-type]
+            original_line_id=line.id,  # type: ignore[arg-type]
+            line_code_at_issue=line.code,
+            seq=seq,
+            number=f"{line.prefix}{seq:03d}",
+            kind="appointment" if appointment is not None else kind,
+            priority_reason=priority_reason.strip(),
+            appointment_code=appointment.code if appointment else None,
+            eligible_at=eligible,
+            queue_key=(appointment.slot_start if appointment else unit.now).timestamp(),
+            issued_at=unit.now,
+            service_item_id=service_item_id,
+        )
+        s.add(ticket)
+        s.flush()
+        if appointment is not None:
+            appointment.ticket_id = ticket.id
+        info = _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
+        unit.emit("ticket.issued", _ticket_payload(ticket, line, people_ahead=info.people_ahead))
+        return info
+
+    return _command(engine, hall_id, "ticket.take", action, request_id)
+
+
+def _next_number(session: Session, hall_id: int, line_id: int, day: date) -> int:
+    updated = session.execute(
+        update(TicketCounter)
+        .where(
+            TicketCounter.hall_id == hall_id,
+            TicketCounter.line_id == line_id,
+            TicketCounter.service_day == day,
+        )
+        .values(last_seq=TicketCounter.last_seq + 1)
+        .returning(TicketCounter.last_seq)
+    ).scalar_one_or_none()
+    if updated is not None:
+        return int(updated)
+    session.execute(
+        insert(TicketCounter).values(hall_id=hall_id, line_id=line_id, service_day=day, last_seq=1)
+    )
+    return 1
+
+
+def book_appointment(
+    engine: Engine,
+    hall_id: int,
+    line_code: str,
+    slot_start: datetime,
+    *,
+    minutes: int = 30,
+    name: str = "",
+    phone: str = "",
+    code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Book a slot (slot_start naive UTC); returns the check-in code the kiosk accepts."""
+
+    def action(unit: Unit) -> dict[str, Any]:
+        line = _line(unit.session, unit.hall_id, line_code)
+        count = unit.session.execute(
+            select(func.count()).select_from(Appointment).where(Appointment.hall_id == unit.hall_id)
+        ).scalar_one()
+        new_code = (code or f"Y{line.prefix}{count + 1:05d}").upper()
+        unit.session.add(
+            Appointment(
+                hall_id=unit.hall_id,
+                code=new_code,
+                line_id=line.id,  # type: ignore[arg-type]
+                slot_start=slot_start,
+                slot_end=slot_start + timedelta(minutes=minutes),
+                name=name,
+                phone=phone,
+            )
+        )
+        unit.emit("appointment.booked", {"code": new_code, "line": line.code})
+        return {"code": new_code, "line": line.code, "slot_start": slot_start.isoformat()}
+
+    return run_command(engine, hall_id, "appointment.book", action, request_id=request_id)
+
+
+# --- calling ------------------------------------------------------------------------------------
+
+
+def _choose_next(session: Session, window: Window, now: datetime) -> Ticket | None:
+    """The next ticket for a window, over the lines it serves.
+
+    Within a line: FIFO by place (``queue_key``); privileged tickets (priority lane, appointments
+    from their slot) per the line's policy — ``strict`` always first, ``interleave`` first but
+    after ``priority_every`` privileged calls in a row a waiting normal ticket goes, ``none`` plain
+    FIFO. Across lines: the head with the largest weight × waiting time; a privileged head wins.
+    """
+    served = session.execute(
+        select(Line, WindowLine.weight)
+        .join(WindowLine, WindowLine.line_id == Line.id)
+        .where(WindowLine.window_id == window.id, Line.active)
+    ).all()
+    best: tuple[tuple[int, float], Ticket, Line] | None = None
+    for line, weight in served:
+        head = _line_head(session, line, now)
+        if head is None:
+            continue
+        privileged = head.kind in PRIVILEGED and line.priority_policy != "none"
+        score = (1 if privileged else 0, weight * (now.timestamp() - head.queue_key))
+        if best is None or score > best[0]:
+            best = (score, head, line)
+    if best is None:
+        return None
+    _, ticket, line = best
+    if line.priority_policy == "interleave":
+        line.priority_streak = line.priority_streak + 1 if ticket.kind in PRIVILEGED else 0
+    return ticket
+
+
+def _line_head(session: Session, line: Line, now: datetime) -> Ticket | None:
+    waiting = and_(
+        Ticket.hall_id == line.hall_id,
+        Ticket.line_id == line.id,
+        Ticket.status == "waiting",
+        Ticket.eligible_at <= now,
+    )
+
+    def first(*conditions: Any) -> Ticket | None:
+        return session.execute(
+            select(Ticket).where(waiting, *conditions).order_by(Ticket.queue_key, Ticket.id).limit(1)
+        ).scalar_one_or_none()
+
+    if line.priority_policy == "none":
+        return first()
+    privileged = first(Ticket.kind.in_(PRIVILEGED))
+    if privileged is None:
+        return first()
+    if line.priority_policy == "interleave" and line.priority_streak >= max(1, line.priority_every):
+        normal = first(Ticket.kind == "normal")
+        if normal is not None:
+            return normal
+    return privileged
+
+
+def _require_open(window: Window) -> None:
+    if window.status != "open":
+        state = {"paused": "暂停", "closed": "关闭"}.get(window.status, window.status)
+        raise DomainError(
+            f"{window.number} 号窗口处于{state}状态，不能叫号：请先开窗（wt window open {window.number}）",
+            f"window {window.number} is {window.status}: open it first (`wt window open {window.number}`)",
+            code="window_not_open",
+        )
+
+
+def _finish_in_hand(unit: Unit, window: Window) -> None:
+    """Before calling the next ticket: a ticket being served is finished; one merely called is not."""
+    current = _in_hand(unit.session, window)
+    if current is None:
+        return
+    if current.status == "called":
+        raise DomainError(
+            f"{current.number} 已叫号但未开始办理：请开始办理、重呼、标记过号或挂起",
+            f"{current.number} was called but not started: start, recall, mark no-show or park it first",
+            code="ticket_in_hand",
+        )
+    current.status = "done"
+    current.finished_at = unit.now
+    line = unit.session.get(Line, current.line_id)
+    assert line is not None
+    unit.emit("ticket.finished", _ticket_payload(current, line, window), window_id=window.id)
+
+
+def _mark_called(unit: Unit, ticket: Ticket, window: Window, event: str = "ticket.called") -> TicketInfo:
+    ticket.status = "called"
+    ticket.window_id = window.id
+    ticket.staff_id = unit.staff_id or window.staff_id
+    ticket.called_at = unit.now
+    ticket.first_called_at = ticket.first_called_at or unit.now
+    unit.session.flush()
+    line = unit.session.get(Line, ticket.line_id)
+    assert line is not None
+    unit.emit(
+        event,
+        _ticket_payload(ticket, line, window, text=call_text(unit.settings, ticket.number, window.number)),
+        window_id=window.id,
+    )
+    return _info(unit.session, ticket, line, tz=unit.timezone)
+
+
+def call_next(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo | None:
+    """Call the next ticket to a window; ``None`` when nobody is waiting in its lines."""
+
+    def action(unit: Unit) -> TicketInfo | None:
+        window = _window(unit.session, unit.hall_id, window_number)
+        _require_open(window)
+        _finish_in_hand(unit, window)
+        ticket = _choose_next(unit.session, window, unit.now)
+        if ticket is None:
+            return None
+        return _mark_called(unit, ticket, window)
+
+    return _command(engine, hall_id, "call.next", action, request_id, staff_code)
+
+
+def call_ticket(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    ticket_ref: str | int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    """Call a specific waiting or parked ticket (a parked one is "called back")."""
+
+    def action(unit: Unit) -> TicketInfo:
+        window = _window(unit.session, unit.hall_id, window_number)
+        _require_open(window)
+        ticket = find_ticket(unit.session, unit.hall_id, ticket_ref, unit.today)
+        if ticket.status not in ("waiting", "parked"):
+            raise DomainError(
+                f"{ticket.number} 当前状态为 {ticket.status}，只能呼叫等候中或挂起的号",
+                f"{ticket.number} is {ticket.status}: only waiting or parked tickets can be called",
+                code="bad_state",
+            )
+        _finish_in_hand(unit, window)
+        event = "ticket.called_back" if ticket.status == "parked" else "ticket.called"
+        return _mark_called(unit, ticket, window, event)
+
+    return _command(engine, hall_id, "call.ticket", action, request_id, staff_code)
+
+
+def recall(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    """Call the ticket in hand again; after the hall's limit of recalls it becomes a no-show."""
+
+    def action(unit: Unit) -> TicketInfo:
+        window = _window(unit.session, unit.hall_id, window_number)
+        ticket = _require_in_hand(unit.session, window)
+        line = unit.session.get(Line, ticket.line_id)
+        assert line is not None
+        if ticket.status != "called":
+            raise DomainError(
+                f"{ticket.number} 已在办理中，无需重呼",
+                f"{ticket.number} is already being served",
+                code="bad_state",
+            )
+        limit = int(threshold(unit.settings, "recalls_before_no_show"))
+        if ticket.recall_count >= limit:
+            ticket.status = "no_show"
+            ticket.finished_at = unit.now
+            unit.emit(
+                "ticket.no_show",
+                _ticket_payload(ticket, line, window, automatic=True, recalls=ticket.recall_count),
+                window_id=window.id,
+            )
+            return _info(unit.session, ticket, line, tz=unit.timezone)
+        ticket.recall_count += 1
+        ticket.called_at = unit.now
+        unit.emit(
+            "ticket.recalled",
+            _ticket_payload(
+                ticket,
+                line,
+                window,
+                recalls=ticket.recall_count,
+                text=call_text(unit.settings, ticket.number, window.number),
+            ),
+            window_id=window.id,
+        )
+        return _info(unit.session, ticket, line, tz=unit.timezone)
+
+    return _command(engine, hall_id, "call.recall", action, request_id, staff_code)
+
+
+def _in_hand_transition(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    command: str,
+    allowed: Sequence[str],
+    new_status: str,
+    event: str,
+    *,
+    staff_code: str | None,
+    request_id: str | None,
+) -> TicketInfo:
+    def action(unit: Unit) -> TicketInfo:
+        window = _window(unit.session, unit.hall_id, window_number)
+        ticket = _require_in_hand(unit.session, window)
+        if ticket.status not in allowed:
+            raise DomainError(
+                f"{ticket.number} 当前为 {ticket.status}，不能执行此操作",
+                f"{ticket.number} is {ticket.status}: cannot {command.split('.')[-1]} it",
+                code="bad_state",
+            )
+        ticket.status = new_status
+        if new_status == "serving":
+            ticket.started_at = unit.now
+        elif new_status in ("done", "no_show"):
+            ticket.finished_at = unit.now
+        line = unit.session.get(Line, ticket.line_id)
+        assert line is not None
+        unit.emit(event, _ticket_payload(ticket, line, window), window_id=window.id)
+        return _info(unit.session, ticket, line, tz=unit.timezone)
+
+    return _command(engine, hall_id, command, action, request_id, staff_code)
+
+
+def start_service(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    return _in_hand_transition(
+        engine,
+        hall_id,
+        window_number,
+        "call.start",
+        ("called",),
+        "serving",
+        "ticket.started",
+        staff_code=staff_code,
+        request_id=request_id,
+    )
+
+
+def finish(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    return _in_hand_transition(
+        engine,
+        hall_id,
+        window_number,
+        "call.finish",
+        ("serving", "called"),
+        "done",
+        "ticket.finished",
+        staff_code=staff_code,
+        request_id=request_id,
+    )
+
+
+def no_show(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    return _in_hand_transition(
+        engine,
+        hall_id,
+        window_number,
+        "call.no_show",
+        ("called",),
+        "no_show",
+        "ticket.no_show",
+        staff_code=staff_code,
+        request_id=request_id,
+    )
+
+
+def park(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    """Set the ticket in hand aside (applicant fetching a document); call it back later."""
+    return _in_hand_transition(
+        engine,
+        hall_id,
+        window_number,
+        "call.park",
+        ("called", "serving"),
+        "parked",
+        "ticket.parked",
+        staff_code=staff_code,
+        request_id=request_id,
+    )
+
+
+def transfer(
+    engine: Engine,
+    hall_id: int,
+    to_line: str,
+    *,
+    window_number: int | None = None,
+    ticket_ref: str | int | None = None,
+    reason: str = "",
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    """Send a ticket to the right line, keeping its place (只设路标，不设路障)."""
+
+    def action(unit: Unit) -> TicketInfo:
+        s = unit.session
+        window = None
+        if ticket_ref is not None:
+            ticket = find_ticket(s, unit.hall_id, ticket_ref, unit.today)
+        elif window_number is not None:
+            window = _window(s, unit.hall_id, window_number)
+            ticket = _require_in_hand(s, window)
+        else:
+            raise DomainError("请指定窗口或号码", "name the window or the ticket")
+        if ticket.status not in ("waiting", "called", "serving", "parked"):
+            raise DomainError(
+                f"{ticket.number} 已结束（{ticket.status}），不能转移",
+                f"{ticket.number} is {ticket.status}: only open tickets can be transferred",
+                code="bad_state",
+            )
+        target = _line(s, unit.hall_id, to_line)
+        if not target.is_open:
+            raise DomainError(
+                f"{target.name} 已暂停，不能转入",
+                f"line {target.code} is closed: cannot transfer into it",
+                code="line_closed",
+            )
+        source = s.get(Line, ticket.line_id)
+        assert source is not None
+        if target.id == source.id and ticket.status == "waiting":
+            raise DomainError(
+                f"{ticket.number} 已在 {target.name}", f"{ticket.number} is already in line {target.code}"
+            )
+        ticket.line_id = target.id  # type: ignore[assignment]
+        ticket.status = "waiting"
+        ticket.window_id = None
+        ticket.transfer_count += 1
+        ticket.eligible_at = min(ticket.eligible_at, unit.now)
+        ticket.recall_count = 0
+        unit.emit(
+            "ticket.transferred",
+            _ticket_payload(
+                ticket, target, window, from_line=source.code, to_line=target.code, reason=reason
+            ),
+            window_id=window.id if window else None,
+        )
+        return _info(s, ticket, target, tz=unit.timezone, with_ahead=True)
+
+    return _command(engine, hall_id, "call.transfer", action, request_id, staff_code)
+
+
+def cancel(
+    engine: Engine,
+    hall_id: int,
+    ticket_ref: str | int,
+    *,
+    reason: str = "",
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    def action(unit: Unit) -> TicketInfo:
+        ticket = find_ticket(unit.session, unit.hall_id, ticket_ref, unit.today)
+        if ticket.status not in ("waiting", "parked"):
+            raise DomainError(
+                f"{ticket.number} 当前为 {ticket.status}，只能取消等候中或挂起的号",
+                f"{ticket.number} is {ticket.status}: only waiting or parked tickets can be cancelled",
+                code="bad_state",
+            )
+        ticket.status = "cancelled"
+        ticket.finished_at = unit.now
+        line = unit.session.get(Line, ticket.line_id)
+        assert line is not None
+        unit.emit("ticket.cancelled", _ticket_payload(ticket, line, reason=reason))
+        return _info(unit.session, ticket, line, tz=unit.timezone)
+
+    return _command(engine, hall_id, "ticket.cancel", action, request_id, staff_code)
+
+
+def move_forward(
+    engine: Engine,
+    hall_id: int,
+    ticket_ref: str | int,
+    *,
+    reason: str,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> TicketInfo:
+    """Manager: put a waiting ticket at the head of its line (reason required, recorded)."""
+    if not reason.strip():
+        raise DomainError("提前办理需填写原因", "moving a ticket forward needs a reason")
+
+    def action(unit: Unit) -> TicketInfo:
+        s = unit.session
+        ticket = find_ticket(s, unit.hall_id, ticket_ref, unit.today)
+        if ticket.status != "waiting":
+            raise DomainError(
+                f"{ticket.number} 不在等候中", f"{ticket.number} is not waiting", code="bad_state"
+            )
+        head = s.execute(
+            select(func.min(Ticket.queue_key)).where(
+                Ticket.hall_id == unit.hall_id, Ticket.line_id == ticket.line_id, Ticket.status == "waiting"
+            )
+        ).scalar_one()
+        ticket.queue_key = min(ticket.queue_key, float(head) - 1.0)
+        line = s.get(Line, ticket.line_id)
+        assert line is not None
+        unit.emit("ticket.moved_forward", _ticket_payload(ticket, line, reason=reason.strip()))
+        return _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
+
+    return _command(engine, hall_id, "ticket.move_forward", action, request_id, staff_code)
+
+
+# --- windows and lines --------------------------------------------------------------------------
+
+
+def set_window_status(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    status: str,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    if status not in WINDOW_STATES:
+        raise DomainError(f"窗口状态只能是 {WINDOW_STATES}", f"window status must be one of {WINDOW_STATES}")
+
+    def action(unit: Unit) -> dict[str, Any]:
+        window = _window(unit.session, unit.hall_id, window_number)
+        if status == "closed" and _in_hand(unit.session, window) is not None:
+            raise DomainError(
+                f"{window.number} 号窗口还有正在办理的号：请先办结、转移或挂起",
+                f"window {window.number} still has a ticket in hand: finish, transfer or park it first",
+                code="ticket_in_hand",
+            )
+        window.status = status
+        window.status_since = unit.now
+        if status != "closed" and unit.staff_id:
+            window.staff_id = unit.staff_id
+        if status == "closed":
+            window.staff_id = None
+        unit.emit(
+            "window.status",
+            {"window": window.number, "status": status, "staff_id": window.staff_id},
+            window_id=window.id,
+        )
+        return {"window": window.number, "status": status}
+
+    staff_id = None
+    if staff_code:
+        with read_session(engine) as session:
+            staff_id = _staff_id(session, hall_id, staff_code)
+    return run_command(engine, hall_id, "window.status", action, request_id=request_id, staff_id=staff_id)
+
+
+def set_line_open(
+    engine: Engine,
+    hall_id: int,
+    line_code: str,
+    is_open: bool,
+    *,
+    request_id: str | None = None,
+    staff_id: int | None = None,
+) -> dict[str, Any]:
+    def action(unit: Unit) -> dict[str, Any]:
+        line = _line(unit.session, unit.hall_id, line_code)
+        line.is_open = is_open
+        unit.emit("line.status", {"line": line.code, "open": is_open})
+        return {"line": line.code, "open": is_open}
+
+    return run_command(engine, hall_id, "line.status", action, request_id=request_id, staff_id=staff_id)
+
+
+def set_window_lines(
+    engine: Engine,
+    hall_id: int,
+    window_number: int,
+    lines: Sequence[tuple[str, int]],
+    *,
+    request_id: str | None = None,
+    staff_id: int | None = None,
+) -> dict[str, Any]:
+    """Change which lines a window serves, with weights."""
+    if not lines:
+        raise DomainError("窗口至少要服务一条业务线", "a window must serve at least one line")
+
+    def action(unit: Unit) -> dict[str, Any]:
+        s = unit.session
+        window = _window(s, unit.hall_id, window_number)
+        resolved = [(_line(s, unit.hall_id, code), weight) for code, weight in lines]
+        for _, weight in resolved:
+            if weight < 1:
+                raise DomainError("权重须为正整数", "weights must be positive integers")
+        s.execute(WindowLine.__table__.delete().where(WindowLine.window_id == window.id))  # type: ignore[attr-defined]
+        for line, weight in resolved:
+            s.add(WindowLine(hall_id=unit.hall_id, window_id=window.id, line_id=line.id, weight=weight))  # type: ignore[arg-type]
+        payload = {"window": window.number, "lines": [[line.code, weight] for line, weight in resolved]}
+        unit.emit("window.lines", payload, window_id=window.id)
+        return payload
+
+    return run_command(engine, hall_id, "window.lines", action, request_id=request_id, staff_id=staff_id)
+
+
+def broadcast(
+    engine: Engine, hall_id: int, message: str, *, request_id: str | None = None, staff_id: int | None = None
+) -> dict[str, Any]:
+    """A short message for the hall display (empty clears it)."""
+    message = message.strip()
+    if len(message) > 60:
+        raise DomainError("公告请控制在60字以内", "keep the broadcast under 60 characters")
+
+    def action(unit: Unit) -> dict[str, Any]:
+        hall = unit.session.get(Hall, unit.hall_id)
+        assert hall is not None
+        hall.broadcast = message
+        hall.broadcast_at = unit.now
+        unit.emit("hall.broadcast", {"message": message})
+        return {"message": message}
+
+    return run_command(engine, hall_id, "hall.broadcast", action, request_id=request_id, staff_id=staff_id)
+
+
+# --- reading the queue --------------------------------------------------------------------------
+
+
+def queue_status(engine: Engine, hall_id: int) -> dict[str, Any]:
+    """Lines (waiting, longest wait, estimated wait, open windows) and windows (status, in hand)."""
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
+        now = db_now(s)
+        today = local_day(now, hall.timezone)
+        day_start = local_midnight_utc(today, hall.timezone)
+        lines = (
+            s.execute(
+                select(Line).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order, Line.code)
+            )
+            .scalars()
+            .all()
+        )
+        waiting = {
+            row[0]: (row[1], row[2])
+            for row in s.execute(
+                select(Ticket.line_id, func.count(), func.min(Ticket.issued_at))
+                .where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
+                .group_by(Ticket.line_id)
+            )
+        }
+        served_today = {
+            row[0]: row[1]
+            for row in s.execute(
+                select(Ticket.line_id, func.count())
+                .where(Ticket.hall_id == hall_id, Ticket.status == "done", Ticket.issued_at >= day_start)
+                .group_by(Ticket.line_id)
+            )
+        }
+        windows = (
+            s.execute(select(Window).where(Window.hall_id == hall_id, Window.active).order_by(Window.number))
+            .scalars()
+            .all()
+        )
+        links = s.execute(select(WindowLine).where(WindowLine.hall_id == hall_id)).scalars().all()
+        line_code = {line.id: line.code for line in lines}
+        window_by_id = {w.id: w for w in windows}
+        serves: dict[int, list[str]] = {}
+        open_count: dict[int, int] = {}
+        for link in links:
+            if link.line_id not in line_code:
+                continue
+            serves.setdefault(link.window_id, []).append(line_code[link.line_id])
+            w = window_by_id.get(link.window_id)
+            if w is not None and w.status == "open":
+                open_count[link.line_id] = open_count.get(link.line_id, 0) + 1
+        in_hand = {
+            t.window_id: t
+            for t in s.execute(
+                select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status.in_(IN_HAND))
+            ).scalars()
+        }
+        staff_names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
+        line_rows = []
+        for line in lines:
+            count, oldest = waiting.get(line.id, (0, None))
+            longest = int((now - oldest).total_seconds()) if oldest else 0
+            opened = open_count.get(line.id, 0)
+            line_rows.append(
+                {
+                    "line": line.code,
+                    "name": line.name,
+                    "prefix": line.prefix,
+                    "open": line.is_open,
+                    "waiting": int(count),
+                    "longest_wait_s": max(0, longest),
+                    "estimated_wait_min": estimate_wait_minutes(int(count), line.avg_service_minutes, opened),
+                    "open_windows": opened,
+                    "served_today": int(served_today.get(line.id, 0)),
+                    "target_wait_min": line.target_wait_minutes,
+                }
+            )
+        window_rows = []
+        for w in windows:
+            t = in_hand.get(w.id)
+            window_rows.append(
+                {
+                    "window": w.number,
+                    "name": w.name,
+                    "status": w.status,
+                    "staff": staff_names.get(w.staff_id) if w.staff_id else None,
+                    "lines": serves.get(w.id, []),
+                    "ticket": t.number if t else None,
+                    "ticket_id": t.id if t else None,
+                    "ticket_status": t.status if t else None,
+                    "in_hand_s": int((now - (t.called_at or now)).total_seconds()) if t else None,
+                    "status_since": to_local(w.status_since, hall.timezone).isoformat(timespec="seconds")
+                    if w.status_since
+                    else None,
+                }
+            )
+        return {
+            "hall": hall.code,
+            "name": hall.name,
+            "now": to_local(now, hall.timezone).isoformat(timespec="seconds"),
+            "service_day": today.isoformat(),
+            "lines": line_rows,
+            "windows": window_rows,
+            "broadcast": hall.broadcast,
+        }
+
+
+def ticket_info(engine: Engine, hall_id: int, ticket_ref: str | int) -> TicketInfo:
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        today = local_day(db_now(s), hall.timezone)
+        ticket = find_ticket(s, hall_id, ticket_ref, today)
+        return _info(s, ticket, tz=hall.timezone, with_ahead=True)
+
+
+def window_in_hand(engine: Engine, hall_id: int, window_number: int) -> TicketInfo | None:
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        window = _window(s, hall_id, window_number)
+        ticket = _in_hand(s, window)
+        return _info(s, ticket, tz=hall.timezone) if ticket else None
+
+
+def waiting_tickets(
+    engine: Engine, hall_id: int, *, line_code: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Waiting and parked tickets in call order per line (for the board)."""
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        stmt = (
+            select(Ticket, Line.code)
+            .join(Line, Line.id == Ticket.line_id)
+            .where(Ticket.hall_id == hall_id, or_(Ticket.status == "waiting", Ticket.status == "parked"))
+            .order_by(Line.sort_order, Ticket.queue_key, Ticket.id)
+            .limit(limit)
+        )
+        if line_code:
+            stmt = stmt.where(Line.code == line_code.upper())
+        now = db_now(s)
+        return [
+            {
+                "ticket_id": t.id,
+                "number": t.number,
+                "line": code,
+                "kind": t.kind,
+                "status": t.status,
+                "wait_s": int((now - t.issued_at).total_seconds()),
+                "recalls": t.recall_count,
+                "transfers": t.transfer_count,
+            }
+            for t, code in s.execute(stmt).all()
+        ]

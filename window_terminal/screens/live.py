@@ -1,0 +1,57 @@
+"""Following the hall's feed from a screen: a thread worker that posts ``HallEvents``.
+
+    class Board(Screen):
+        def on_mount(self) -> None:
+            follow_feed(self, self.app.engine, self.app.hall.id, after=cursor)
+
+        @on(HallEvents)
+        def apply(self, message: HallEvents) -> None: ...
+
+The worker blocks in ``Feed.poll`` (LISTEN/NOTIFY or SQLite's data_version), never the event
+loop. On a lost connection it posts ``ConnectionChanged(False)``, backs off, and when the database
+answers again posts ``ConnectionChanged(True)`` and catches up from its cursor.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine
+from textual.dom import DOMNode
+from textual.worker import Worker, get_current_worker
+
+from window_terminal.db.feed import Feed, FeedUnavailable
+from window_terminal.messages import ConnectionChanged, HallEvents
+
+
+def follow_feed(
+    node: DOMNode, engine: Engine, hall_id: int, *, after: int, poll_seconds: float = 1.0
+) -> Worker[None]:
+    """Start following events after ``after``; events are posted to ``node``."""
+
+    def run() -> None:
+        worker = get_current_worker()
+        feed = Feed(engine, hall_id, after=after)
+        connected = True
+        backoff = 0.5
+        try:
+            while not worker.is_cancelled:
+                try:
+                    events = feed.poll(timeout=poll_seconds)
+                except FeedUnavailable as exc:
+                    if connected:
+                        connected = False
+                        node.post_message(ConnectionChanged(False, str(exc).splitlines()[0][:200]))
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                backoff = 0.5
+                if not connected:
+                    connected = True
+                    node.post_message(ConnectionChanged(True))
+                if events and not worker.is_cancelled:
+                    node.post_message(HallEvents(events))
+        finally:
+            feed.close()
+
+    return node.run_worker(run, thread=True, exclusive=True, group="feed", exit_on_error=False, name="feed")  # type: ignore[attr-defined]

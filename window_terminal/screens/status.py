@@ -1,0 +1,111 @@
+"""Live queue status: every line and window of the hall, kept current from the sync layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from window_terminal import queueing
+from window_terminal.i18n import tr
+from window_terminal.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.live import follow_feed
+
+
+class StatusScreen(Screen[None]):
+    BINDINGS = [("q", "app.quit", tr("退出", "Quit"))]
+    DEFAULT_CSS = """
+    StatusScreen DataTable { height: 1fr; }
+    StatusScreen #connection { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, **_: Any) -> None:
+        super().__init__()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="connection")
+        yield DataTable(id="lines", cursor_type="row")
+        yield DataTable(id="windows", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        lines = self.query_one("#lines", DataTable)
+        lines.add_columns(
+            *(
+                tr(z, e)
+                for z, e in [
+                    ("业务线", "Line"),
+                    ("名称", "Name"),
+                    ("等候", "Waiting"),
+                    ("最长等候", "Longest"),
+                    ("预计(分)", "Est. min"),
+                    ("开放窗口", "Windows"),
+                ]
+            )
+        )
+        windows = self.query_one("#windows", DataTable)
+        windows.add_columns(
+            *(
+                tr(z, e)
+                for z, e in [
+                    ("窗口", "Window"),
+                    ("状态", "Status"),
+                    ("工作人员", "Clerk"),
+                    ("当前号", "Ticket"),
+                ]
+            )
+        )
+        self.refresh_status()
+        follow_feed(self, self.app.engine, self.app.hall.id, after=0)  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def refresh_status(self) -> None:
+        data = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show, data)
+
+    def show(self, data: dict[str, Any]) -> None:
+        lines = self.query_one("#lines", DataTable)
+        windows = self.query_one("#windows", DataTable)
+        with self.app.batch_update():
+            for r in data["lines"]:
+                cells = [
+                    r["line"],
+                    r["name"],
+                    str(r["waiting"]),
+                    f"{r['longest_wait_s'] // 60}:{r['longest_wait_s'] % 60:02d}",
+                    str(r["estimated_wait_min"]),
+                    str(r["open_windows"]),
+                ]
+                _upsert(lines, r["line"], cells)
+            for w in data["windows"]:
+                cells = [str(w["window"]), w["status"], w["staff"] or "", w["ticket"] or ""]
+                _upsert(windows, str(w["window"]), cells)
+
+    @on(HallEvents)
+    def changed(self, _: HallEvents) -> None:
+        self.refresh_status()
+
+    @on(ConnectionChanged)
+    def connection(self, message: ConnectionChanged) -> None:
+        bar = self.query_one("#connection", Static)
+        bar.set_class(not message.connected, "offline")
+        bar.update(
+            ""
+            if message.connected
+            else tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…")
+        )
+        if message.connected:
+            self.refresh_status()
+
+
+def _upsert(table: DataTable, key: str, cells: list[str]) -> None:
+    if key not in table.rows:
+        table.add_row(*cells, key=key)
+        return
+    for column, value in zip(table.columns, cells, strict=False):
+        if table.get_cell(key, column) != value:
+            table.update_cell(key, column, value)
