@@ -627,6 +627,18 @@ def events_cmd(
     run(ctx, go)
 
 
+def _register_areas() -> None:
+    import importlib
+
+    from window_terminal.commands import AREAS
+
+    for area in AREAS:
+        importlib.import_module(f"window_terminal.commands.{area}").register(app)
+
+
+_register_areas()
+
+
 def main() -> None:
     app()
 
