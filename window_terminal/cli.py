@@ -615,7 +615,7 @@ def events_cmd(
                             "at": event.created_at.isoformat(),
                             "staff_id": event.staff_id,
                             "window_id": event.window_id,
-                            **event.payload,
+                            "payload": event.payload,
                         },
                         ensure_ascii=False,
                     )

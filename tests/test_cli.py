@@ -1,0 +1,82 @@
+"""The `wt` CLI as a script would use it: JSON out, exit 2 with a clear message on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import QUEUE
+
+WT = [sys.executable, "-m", "window_terminal.cli"]
+
+
+def wt(env, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*WT, *args], env=env, capture_output=True, text=True, timeout=60)
+    if check and result.returncode != 0:
+        raise AssertionError(f"wt {' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def test_take_call_and_status_from_a_shell(cli_env):
+    taken = json.loads(wt(cli_env, "ticket", "take", "BIZ", "--json").stdout)
+    assert taken["number"] == "A001" and taken["people_ahead"] == 0
+    wt(cli_env, "window", "open", "2", "--staff", "C002")
+    called = json.loads(wt(cli_env, "call", "next", "--window", "2", "--json").stdout)
+    assert called["number"] == "A001" and called["window"] == 2
+    status = json.loads(wt(cli_env, "queue", "status", "--json").stdout)
+    w2 = next(w for w in status["windows"] if w["window"] == 2)
+    assert w2["ticket"] == "A001"
+    events = [json.loads(line) for line in wt(cli_env, "events").stdout.splitlines()]
+    assert [e["kind"] for e in events][-3:] == ["ticket.issued", "window.status", "ticket.called"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ticket", "take", "NOPE"], "没有业务线 NOPE"),
+        (["call", "next", "--window", "3"], "wt window open 3"),
+        (["call", "next", "--window", "99"], "没有 99 号窗口"),
+        (["call", "finish", "--window", "2"], "请先叫号"),
+        (["ticket", "take", "BIZ", "--priority", " "], "绿色通道需填写原因"),
+        (["--hall", "nowhere", "queue", "status"], "没有大厅 nowhere"),
+    ],
+)
+def test_bad_input_exits_2_and_names_the_problem(cli_env, args, message):
+    result = wt(cli_env, *args, check=False)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_english_messages_with_lang_en(cli_env):
+    result = wt(cli_env, "--lang", "en", "ticket", "take", "NOPE", check=False)
+    assert result.returncode == 2 and "no line 'NOPE'" in result.stderr
+
+
+def test_a_closed_line_refuses_tickets(cli_env):
+    wt(cli_env, "line", "close", "BIZ")
+    result = wt(cli_env, "ticket", "take", "BIZ", check=False)
+    assert result.returncode == 2 and "暂停取号" in result.stderr
+
+
+def test_a_database_behind_is_refused_until_upgraded(tmp_path: Path, cli_env):
+    env = dict(cli_env, WT_DATABASE_URL=f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    refused = wt(env, "queue", "status", check=False)
+    assert refused.returncode == 2 and "wt db upgrade" in refused.stderr
+    assert "→" in wt(env, "db", "upgrade").stdout
+    assert "already at" in wt(env, "db", "upgrade").stdout
+    loaded = json.loads(wt(env, "hall", "load", str(QUEUE), "--json").stdout)
+    assert loaded["windows"] >= 12
+
+
+def test_bad_hall_definition_exits_2_naming_the_file(tmp_path: Path, cli_env):
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / "hall.toml").write_text("[hall]\ncode = 'x'\n", encoding="utf-8")
+    result = wt(cli_env, "hall", "load", str(folder), check=False)
+    assert result.returncode == 2
+    assert "lines.toml: missing file" in result.stderr and "hall.toml: [hall]: name" in result.stderr

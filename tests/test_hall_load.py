@@ -1,0 +1,111 @@
+"""`wt hall load`: idempotent, updates on edit, and refuses bad definitions without writing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import QUEUE
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import Event, Line, Material, ServiceItem, Staff, Window
+from window_terminal.hall import HallDefinitionError, load_hall, pinyin_keys
+
+
+def counts(engine) -> dict[str, int]:
+    with read_session(engine) as s:
+        return {
+            model.__name__: s.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (Line, Window, Staff, ServiceItem, Material, Event)
+        }
+
+
+def copy_queue(tmp_path: Path) -> Path:
+    target = tmp_path / "queue"
+    shutil.copytree(QUEUE, target)
+    return target
+
+
+def test_loading_the_same_folder_twice_changes_nothing(engine, hall):
+    before = counts(engine)
+    result = load_hall(engine, QUEUE)
+    assert (result["created"], result["updated"], result["deactivated"]) == (0, 0, 0)
+    assert counts(engine) == before  # not even an event
+
+
+def test_the_demo_hall_is_a_realistic_district_centre(engine, hall):
+    c = counts(engine)
+    assert c["Line"] >= 6 and c["Window"] >= 12 and c["ServiceItem"] >= 40
+    with read_session(engine) as s:
+        names = s.execute(select(ServiceItem.name)).scalars().all()
+    for needle in ("营业执照", "食品经营许可", "社会保险", "住房公积金", "居住证"):
+        assert any(needle in name for name in names), needle
+
+
+def test_an_edit_updates_rows_and_a_removed_window_is_deactivated(engine, hall, tmp_path):
+    folder = copy_queue(tmp_path)
+    lines = folder / "lines.toml"
+    lines.write_text(
+        lines.read_text(encoding="utf-8").replace('name = "商事登记"', 'name = "商事登记（企业开办）"'),
+        encoding="utf-8",
+    )
+    windows = folder / "windows.toml"
+    text = windows.read_text(encoding="utf-8")
+    start = text.index("[[window]]\nnumber = 14")
+    windows.write_text(text[:start], encoding="utf-8")
+    # window 14 served TAX and GEN, which other windows still serve
+    result = load_hall(engine, folder)
+    assert result["updated"] >= 1 and result["deactivated"] >= 1
+    with read_session(engine) as s:
+        assert s.execute(select(Line.name).where(Line.code == "BIZ")).scalar_one() == "商事登记（企业开办）"
+        assert s.execute(select(Window.active).where(Window.number == 14)).scalar_one() is False
+    again = load_hall(engine, folder)
+    assert (again["created"], again["updated"], again["deactivated"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "file, old, new, expected",
+    [
+        (
+            "lines.toml",
+            'prefix = "A"',
+            'prefix = "AA"',
+            "lines.toml: [[line]] #1: prefix: 'AA' must be one uppercase letter",
+        ),
+        (
+            "windows.toml",
+            '{ code = "BIZ", weight = 2 }',
+            '{ code = "NOPE", weight = 2 }',
+            "windows.toml: [[window]] #1: lines: 'NOPE' is not a line in lines.toml",
+        ),
+        ("hall.toml", "[thresholds]", "[thresholds\n", "hall.toml: not valid TOML"),
+        ("staff.toml", 'pin = "1234"', 'pin = "12"', "staff.toml: [[staff]] #1: pin: must be 4 to 8 digits"),
+    ],
+    ids=["bad-prefix", "unknown-line", "broken-toml", "short-pin"],
+)
+def test_a_bad_definition_names_file_key_and_problem_and_writes_nothing(
+    engine, hall, tmp_path, file, old, new, expected
+):
+    folder = copy_queue(tmp_path)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    # and an innocent edit elsewhere that must not be written either
+    lines = folder / "lines.toml"
+    lines.write_text(
+        lines.read_text(encoding="utf-8").replace('name = "税务"', 'name = "税务服务"'), encoding="utf-8"
+    )
+    before = counts(engine)
+    with pytest.raises(HallDefinitionError) as err:
+        load_hall(engine, folder)
+    assert any(p.startswith(expected) for p in err.value.problems), err.value.problems
+    assert counts(engine) == before
+    with read_session(engine) as s:
+        assert s.execute(select(Line.name).where(Line.code == "TAX")).scalar_one() == "税务"
+
+
+def test_pinyin_keys_for_catalogue_search():
+    assert pinyin_keys("营业执照（有限责任公司设立登记）")[1].startswith("yyzz")

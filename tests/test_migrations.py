@@ -1,0 +1,62 @@
+"""Migrations bring an empty or older database to head on SQLite and PostgreSQL; models match them."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+from sqlmodel import SQLModel
+
+from tests.conftest import QUEUE
+from window_terminal import queueing
+from window_terminal.db.engine import DatabaseError, make_engine
+from window_terminal.db.migrate import current_revision, ensure_current, head_revision, upgrade
+from window_terminal.db.models import Ticket
+from window_terminal.hall import load_hall, resolve_hall
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    import uuid
+
+    from tests.conftest import _pg_execute, _pg_url_for
+
+    name = f"wt_m_{uuid.uuid4().hex[:10]}"
+    _pg_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url_for(name)
+    finally:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_an_older_database_with_tickets_is_upgraded_to_head_keeping_its_data(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine, "0001")
+    with pytest.raises(DatabaseError, match="wt db upgrade"):
+        ensure_current(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision(engine)
+    ensure_current(engine)
+    load_hall(engine, QUEUE)
+    hall = resolve_hall(engine, None)
+    queueing.take_ticket(engine, hall.id, "BIZ")
+    from window_terminal.db.engine import read_session
+
+    with read_session(engine) as s:
+        assert s.execute(select(Ticket.number)).scalar_one() == "A001"
+    engine.dispose()
+
+
+def test_the_models_and_the_migrations_agree(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata
+        )
+    engine.dispose()
+    assert diff == [], "models.py changed without a migration: run tools/make_migration.py"

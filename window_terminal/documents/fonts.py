@@ -1,0 +1,193 @@
+"""Finding and registering a Chinese font that reportlab can embed in a PDF.
+
+reportlab's ``TTFont`` embeds TrueType-outline fonts only. CFF/PostScript-outline OpenType fonts —
+every ``.otf`` and the Noto CJK ``.ttc`` collections of Debian's ``fonts-noto-cjk`` — are rejected with
+"postscript outlines are not supported", so each candidate is actually loaded and checked for Chinese
+glyphs; fonts that fail are skipped and the next one is tried.
+
+Search order: the configured path (``cjk_font`` in the config), ``$WT_CJK_FONT``, the common install
+paths in :data:`DEFAULT_FONT_PATHS`, then ``fc-list :lang=zh`` (when :data:`USE_FONTCONFIG`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FontNotFound
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "WT_CJK_FONT"
+
+#: Common places of Chinese TrueType fonts (Debian/Ubuntu/Kylin/UOS, Windows, macOS), best first.
+#: Noto CJK is listed so that it is reported when skipped; reportlab cannot embed its CFF outlines.
+DEFAULT_FONT_PATHS: list[Path] = [
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/ukai.ttc"),
+    Path("/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf"),
+    Path("/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
+    Path("C:/Windows/Fonts/simsun.ttc"),
+    Path("C:/Windows/Fonts/msyh.ttc"),
+    Path("C:/Windows/Fonts/simhei.ttf"),
+    Path("/System/Library/Fonts/STHeiti Light.ttc"),
+    Path("/Library/Fonts/Arial Unicode.ttf"),
+]
+
+#: Ask fontconfig (``fc-list :lang=zh``) after the known paths.
+USE_FONTCONFIG: bool = True
+
+#: Characters a usable font must have (a font without them would print empty boxes).
+_PROBE = "中文受理通知书号"
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, int], CjkFont] = {}
+
+
+@dataclass(frozen=True)
+class CjkFont:
+    """A registered reportlab font: use ``name`` as ``fontName``."""
+
+    name: str
+    path: Path
+    subfont_index: int
+
+
+def _candidates(configured: str | os.PathLike[str] | None) -> list[Path]:
+    seen: set[str] = set()
+    out: list[Path] = []
+
+    def add(p: str | os.PathLike[str] | None) -> None:
+        if not p:
+            return
+        path = Path(p).expanduser()
+        key = str(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+
+    add(configured)
+    add(os.environ.get(ENV_VAR))
+    for p in DEFAULT_FONT_PATHS:
+        add(p)
+    if USE_FONTCONFIG:
+        for found in _fontconfig_paths():
+            add(found)
+    return out
+
+
+def _fontconfig_paths() -> list[str]:
+    exe = shutil.which("fc-list")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run(
+            [exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    paths = sorted({line.split(":", 1)[0].strip() for line in out.splitlines() if line.strip()})
+    # TrueType first: .otf is almost always CFF, which reportlab cannot use.
+    return sorted(paths, key=lambda p: (p.lower().endswith(".otf"), p))
+
+
+def _subfont_count(path: Path) -> int:
+    """Number of faces in a TrueType collection (.ttc); 1 for a single font."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return 1
+    if len(head) == 12 and head[:4] == b"ttcf":
+        return max(1, min(int.from_bytes(head[8:12], "big"), 64))
+    return 1
+
+
+def _register(path: Path) -> tuple[CjkFont | None, str]:
+    """Load ``path`` (every subfont of a .ttc) and register the first face with Chinese glyphs."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+    if not path.is_file():
+        return None, "no such file"
+    errors: list[str] = []
+    for index in range(_subfont_count(path)):
+        key = (str(path.resolve()), index)
+        if key in _cache:
+            return _cache[key], "ok"
+        name = "WTCJK-" + hashlib.sha1(f"{key[0]}#{index}".encode()).hexdigest()[:10]
+        try:
+            font = TTFont(name, str(path), subfontIndex=index)
+        except TTFError as exc:
+            reason = str(exc)
+            if "postscript outlines" in reason.lower():
+                reason = "CFF/PostScript outlines; reportlab embeds TrueType outlines only"
+            errors.append(reason)
+            continue
+        except Exception as exc:  # a damaged file must not stop the search
+            errors.append(f"{type(exc).__name__}: {exc}")
+            continue
+        cmap = font.face.charToGlyph
+        if all(ord(ch) in cmap for ch in _PROBE):
+            pdfmetrics.registerFont(font)
+            pdfmetrics.registerFontFamily(name, normal=name, bold=name, italic=name, boldItalic=name)
+            cjk = CjkFont(name=name, path=path, subfont_index=index)
+            _cache[key] = cjk
+            return cjk, "ok"
+        errors.append("no Chinese glyphs")
+    return None, "; ".join(dict.fromkeys(errors)) or "not loadable"
+
+
+def _not_found(tried: list[tuple[Path, str]]) -> FontNotFound:
+    detail = "; ".join(f"{p} ({why})" for p, why in tried if why != "no such file")
+    en = (
+        "No usable Chinese (CJK) font found for PDF documents. Install one: "
+        "`apt-get install fonts-wqy-microhei` (or fonts-wqy-zenhei / fonts-arphic-uming), "
+        f"or set {ENV_VAR} / cjk_font ([printing] cjk_font) in the config file to a TrueType .ttf/.ttc path. "
+        "Note: Noto CJK (fonts-noto-cjk) and other .otf fonts use CFF outlines, which reportlab cannot embed."
+    )
+    if detail:
+        en += f" Rejected: {detail}."
+    zh = (
+        "未找到可用的中文字体，无法生成PDF文书。请安装中文字体：`apt-get install fonts-wqy-microhei`"
+        f"（或 fonts-wqy-zenhei / fonts-arphic-uming），或将环境变量 {ENV_VAR} 或配置文件中的 cjk_font "
+        "设置为 TrueType 字体文件（.ttf/.ttc）的路径。注意：思源/Noto CJK 等 .otf 字体为 CFF 轮廓，reportlab 无法嵌入。"
+    )
+    return FontNotFound(en, zh)
+
+
+def load_cjk_font(configured: str | os.PathLike[str] | None = None) -> CjkFont:
+    """Find a Chinese font, register it with reportlab (embedded, subset) and return it.
+
+    Raises :class:`FontNotFound` (English and Chinese message with the fix) when none works.
+    """
+    with _lock:
+        tried: list[tuple[Path, str]] = []
+        for path in _candidates(configured):
+            font, why = _register(path)
+            if font is not None:
+                if tried and configured and tried[0][0] == Path(configured).expanduser():
+                    log.warning("configured CJK font %s not usable (%s); using %s", *tried[0], path)
+                return font
+            tried.append((path, why))
+            if why != "no such file":
+                log.info("skipping font %s: %s", path, why)
+        raise _not_found(tried)
+
+
+def find_cjk_font(configured: str | os.PathLike[str] | None = None) -> Path:
+    """The path of the first Chinese font that reportlab can really embed (see module docstring)."""
+    return load_cjk_font(configured).path
