@@ -1,0 +1,74 @@
+"""Resident ID numbers (GB 11643) and phone numbers: what the clerk is told when one is wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from window_terminal.errors import DomainError
+from window_terminal.idcheck import (
+    check_digit,
+    check_id_number,
+    check_phone,
+    check_resident_id,
+    mask_id,
+    mask_phone,
+)
+
+
+def test_a_correct_resident_id_passes_and_a_lowercase_x_is_accepted():
+    assert check_resident_id("11010519491231002x") == "11010519491231002X"
+    assert check_digit("51010419900307123") in "0123456789X"
+
+
+def test_a_wrong_last_character_is_named_as_the_check_digit():
+    with pytest.raises(DomainError) as err:
+        check_resident_id("110105194912310021")
+    assert err.value.zh == "身份证号校验位不正确，请核对最后一位"
+    assert err.value.code == "id_check_digit"
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("", "id_empty"),
+        ("1101051949123100", "id_length"),
+        ("110105491231002", "id_length"),
+        ("11010519491231002A", "id_format"),
+        ("110105194913310020", "id_birth_date"),
+    ],
+)
+def test_bad_resident_ids_say_what_is_wrong(number, code):
+    with pytest.raises(DomainError) as err:
+        check_resident_id(number)
+    assert err.value.code == code
+
+
+def test_a_birth_date_in_the_future_is_refused():
+    first17 = "11010520300101001"
+    with pytest.raises(DomainError) as err:
+        check_resident_id(first17 + check_digit(first17), today=date(2026, 1, 1))
+    assert err.value.code == "id_birth_date"
+
+
+def test_passports_are_checked_for_shape_only():
+    assert check_id_number("passport", "e12345678") == "E12345678"
+    with pytest.raises(DomainError):
+        check_id_number("passport", "")
+
+
+def test_phone_numbers_mobile_or_landline():
+    assert check_phone("13800138000") == "13800138000"
+    assert check_phone("028-84452345") == "028-84452345"
+    assert check_phone("") == ""
+    for bad in ("1380013800", "23800138000", "84452345"):
+        with pytest.raises(DomainError) as err:
+            check_phone(bad)
+        assert "11位" in err.value.zh
+
+
+def test_masks_hide_the_middle():
+    assert mask_id("11010519491231002X") == "110***********002X"
+    assert mask_phone("13800138000") == "138****8000"
+    assert mask_phone("028-84452345").endswith("2345") and "8445" not in mask_phone("028-84452345")

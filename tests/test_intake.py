@@ -1,0 +1,293 @@
+"""Intake on SQLite and PostgreSQL: outcomes, documents, the one-time rule, visits and handoff."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from window_terminal import intake as ik
+from window_terminal import queueing as q
+from window_terminal.catalogue import CatalogueEntry, CatalogueIndex, catalogue_index
+from window_terminal.db import clock
+from window_terminal.db.clock import db_now, local_midnight_utc
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import Case, CaseMaterial, Event, ReviewTask, Staff, Visit
+from window_terminal.errors import DomainError
+from window_terminal.staff import login
+
+ZHANG = ik.Applicant("张三", "resident_id", "11010519491231002X", "13800138000")
+
+
+def checks(engine, hall, code, **statuses):
+    """The default checklist of an item, with some materials (by name prefix) set to a status."""
+    item = ik.item_info(engine, hall.id, code)
+    out = ik.default_checks(item)
+    for prefix, status in statuses.items():
+        for check, material in zip(out, item.materials, strict=True):
+            if material.name.startswith(prefix):
+                check.status = status
+    return item, out
+
+
+def test_full_acceptance_numbers_the_case_and_hands_it_to_every_department(engine, hall):
+    item, mats = checks(engine, hall, "XZSP-0001")  # two departments: parallel review
+    r = ik.submit(
+        engine,
+        hall.id,
+        applicant=ZHANG,
+        item=item.code,
+        materials=mats,
+        outcome="accept",
+        window=1,
+        staff_code="C001",
+    )
+    assert r.status == "accepted" and r.outcome == "accepted" and r.visits == 1
+    assert r.case_no.startswith("JINJ") and len(r.case_no) == 16 and len(r.query_code) == 8
+    doc = r.document
+    assert doc["kind"] == "acceptance_notice" and doc["case_no"] == r.case_no
+    assert (
+        doc["applicant"]["id_number"] == "110***********002X" and doc["applicant"]["phone"] == "138****8000"
+    )
+    assert doc["window"] == 1 and doc["clerk"] == "王芳" and doc["item"]["code"] == "XZSP-0001"
+    assert len(doc["materials_received"]) == sum(1 for m in item.materials if m.required)
+    for key in ("received", "accepted", "promised", "statutory", "supplement_deadline"):
+        assert key in doc["dates"]
+    assert doc["appeal"]["reconsideration_days"] == 60 and doc["appeal"]["court"]
+    with read_session(engine) as s:
+        tasks = s.execute(select(ReviewTask).where(ReviewTask.case_id == r.case_id)).scalars().all()
+        kinds = set(s.execute(select(Event.kind)).scalars())
+    assert len(tasks) == 2 and {t.status for t in tasks} == {"pending"}
+    assert {"case.submitted", "case.accepted", "case.handed_off", "document.issued", "case.visit"} <= kinds
+
+
+def test_accepting_twice_with_the_same_request_creates_one_case(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001")
+    rid = uuid.uuid4().hex
+    a = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", request_id=rid
+    )
+    b = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", request_id=rid
+    )
+    assert a == b
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 1
+
+
+def test_accept_is_refused_while_a_required_material_is_missing(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
+    with pytest.raises(DomainError) as err:
+        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+    assert "一次性告知书" in err.value.zh
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+
+
+def test_notice_then_return_visit_accepts_the_same_case_with_two_visits(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", window=6
+    )
+    assert first.status == "notice_issued" and first.document["kind"] == "one_time_notice"
+    listed = [m["name"] for m in first.document["materials_missing"]]
+    assert listed == ["申请人身份证件", "合法稳定住所证明"]
+    assert all(m["form"] for m in first.document["materials_missing"])
+    # the applicant comes back with both, found by ID number
+    view = ik.case_view(engine, hall.id, "11010519491231002X")
+    assert view.case["case_no"] == first.case_no
+    back = [ik.MaterialCheck(m["material_id"], "received") for m in view.materials if m["in_notice"]]
+    done = ik.supplement(engine, hall.id, first.case_no, back, window=6)
+    assert done.case_no == first.case_no and done.status == "accepted" and done.visits == 2
+    assert done.document["kind"] == "acceptance_notice"
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 1
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
+
+
+def test_a_new_missing_material_after_the_notice_is_refused_under_article_32(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
+    first = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice")
+    other = next(m for m in item.materials if m.name == "居住证申领登记表")
+    with pytest.raises(DomainError) as err:
+        ik.supplement(engine, hall.id, first.case_no, [ik.MaterialCheck(other.id, "missing")])
+    assert "第三十二条" in err.value.zh and "Art. 32" in err.value.en
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 1  # nothing written
+
+
+def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
+    first = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice")
+    other = next(m for m in item.materials if m.name == "居住证申领登记表")
+    with pytest.raises(DomainError):  # a clerk is not a manager
+        ik.supplement(
+            engine,
+            hall.id,
+            first.case_no,
+            [ik.MaterialCheck(other.id, "missing")],
+            override=ik.Override("C001", "1234", "表格版本更新"),
+        )
+    r = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(other.id, "missing")],
+        override=ik.Override("M001", "1234", "表格版本更新"),
+    )
+    assert r.notice_breach and r.status == "notice_issued" and r.document["kind"] == "one_time_notice"
+    assert {m["name"] for m in r.document["materials_missing"]} == {"合法稳定住所证明", "居住证申领登记表"}
+    with read_session(engine) as s:
+        breach = s.execute(select(Event).where(Event.kind == "case.notice_breach")).scalar_one()
+    assert breach.payload["reason"] == "表格版本更新" and breach.payload["manager"] == "M001"
+
+
+def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall):
+    item, mats = checks(engine, hall, "SCJG-0006", 与食品经营相适应="deferred")
+    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency")
+    assert r.status == "accepted" and r.outcome == "deficiency"
+    doc = r.document
+    assert doc["kind"] == "deficiency_acceptance_notice" and len(doc["materials_deferred"]) == 1
+    assert doc["dates"]["supplement_deadline"] <= doc["dates"]["promised"]
+    after = ik.record_supplement(engine, hall.id, r.case_no)
+    assert after.visits == 2
+    with read_session(engine) as s:
+        assert s.get(Case, r.case_id).supplement_received_at is not None
+        assert "deferred" not in set(s.execute(select(CaseMaterial.status)).scalars())
+
+
+def test_deficiency_is_refused_when_a_core_material_is_missing_or_not_tolerable(engine, hall):
+    item, mats = checks(engine, hall, "SCJG-0006", 营业执照="deferred")
+    with pytest.raises(DomainError) as err:
+        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency")
+    assert err.value.code == "deferral_not_allowed"
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="deferred")
+    with pytest.raises(DomainError):
+        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency")
+
+
+def test_commitment_replaces_the_proof_and_is_recorded(engine, hall):
+    item, mats = checks(engine, hall, "SCJG-0002", 经营场所使用证明="commitment")
+    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+    assert r.outcome == "commitment" and r.document["commitments"] == [{"name": "经营场所使用证明"}]
+    with read_session(engine) as s:
+        assert s.get(Case, r.case_id).commitment is True
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="commitment")
+    with pytest.raises(DomainError) as err:
+        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+    assert err.value.code == "commitment_not_allowed"
+
+
+def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001")
+    with pytest.raises(DomainError):
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome="non_acceptance",
+            reason_kind="not_competent",
+        )
+    r = ik.submit(
+        engine,
+        hall.id,
+        applicant=ZHANG,
+        item=item.code,
+        materials=mats,
+        outcome="non_acceptance",
+        reason_kind="not_competent",
+        competent_office="成都市公安局出入境管理支队",
+    )
+    doc = r.document
+    assert r.status == "not_accepted" and doc["kind"] == "non_acceptance_notice"
+    assert doc["competent_office"] == "成都市公安局出入境管理支队" and doc["reason_kind"] == "not_competent"
+    assert doc["appeal"] == {
+        "reconsideration_days": 60,
+        "reconsideration_body": "成都市锦江区人民政府",
+        "lawsuit_months": 6,
+        "court": "成都市锦江区人民法院",
+    }
+
+
+def test_invalid_applicants_are_refused_before_anything_is_written(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001")
+    for bad in (
+        ik.Applicant("", "resident_id", "11010519491231002X"),
+        ik.Applicant("张三", "resident_id", "110105194912310021"),
+    ):
+        with pytest.raises(DomainError):
+            ik.submit(engine, hall.id, applicant=bad, item=item.code, materials=mats, outcome="accept")
+    problems = ik.applicant_problems(ik.Applicant("", "resident_id", "110105194912310021", "123"))
+    assert set(problems) == {"name", "id_number", "phone"}
+
+
+def test_acceptance_on_national_day_eve_skips_the_golden_week(engine, hall):
+    # land the database clock on 2025-09-30 10:00 in the hall's time zone
+    with read_session(engine) as s:
+        now = db_now(s)
+    target = local_midnight_utc(date(2025, 9, 30), hall.timezone) + timedelta(hours=10)
+    clock.set_offset(target - now)
+    item, mats = checks(engine, hall, "GA-0001")  # promised 7 working days
+    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+    # 10-01..10-08 off; 09-28 and 10-11 are make-up working days: 10-09, 10-10, 10-11, 10-13..10-16
+    assert r.document["dates"]["accepted"] == "2025-09-30"
+    assert r.promised_date == "2025-10-16"
+
+
+def test_submissions_without_outcome_are_flagged_as_the_five_days_run_out(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001")
+    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome=None)
+    rows = ik.pending_notice_cases(engine, hall.id)
+    assert [x["case_no"] for x in rows] == [r.case_no] and rows[0]["state"] in ("ok", "due_soon")
+    clock.set_offset(timedelta(days=14))
+    assert ik.pending_notice_cases(engine, hall.id)[0]["state"] == "deemed_accepted"
+    clock.set_offset(timedelta(0))
+    done = ik.conclude(engine, hall.id, r.case_no, "accept")
+    assert done.status == "accepted" and ik.pending_notice_cases(engine, hall.id) == []
+
+
+def test_login_locks_after_five_wrong_pins(engine, hall):
+    assert login(engine, hall.id, "c001", "1234").role == "clerk"
+    for _ in range(5):
+        with pytest.raises(DomainError):
+            login(engine, hall.id, "C001", "0000")
+    with pytest.raises(DomainError) as err:
+        login(engine, hall.id, "C001", "1234")
+    assert err.value.code == "locked"
+    clock.set_offset(timedelta(minutes=16))
+    assert login(engine, hall.id, "C001", "1234").name == "王芳"
+    with read_session(engine) as s:
+        assert (
+            s.execute(select(func.count()).select_from(Event).where(Event.kind == "staff.login")).scalar_one()
+            == 2
+        )
+        assert s.execute(select(Staff.failed_logins).where(Staff.code == "C001")).scalar_one() == 0
+
+
+def test_catalogue_finds_items_by_initials_code_name_and_pinyin(engine, hall):
+    index = catalogue_index(engine, hall.id, refresh=True)
+    assert index.search("yyzz")[0].name.startswith("营业执照")
+    assert index.search("ga-0001")[0].code == "GA-0001"
+    assert index.search("居住证")[0].code == "GA-0001"
+    assert index.search("juzhuzheng")[0].code == "GA-0001"
+    assert index.search("zzzzqqq") == []
+    big = CatalogueIndex(
+        CatalogueEntry(i, f"X-{i:04d}", f"事项{i}", "BIZ", f"shixiang{i}", f"sx{i}") for i in range(1000)
+    )
+    assert len(big.search("sx99")) == 11
+
+
+def test_counter_view_shows_the_window_its_lines_and_the_ticket_in_hand(engine, hall):
+    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2)
+    view = ik.counter_view(engine, hall.id, 2)
+    assert view["staff"] == "李静" and view["window_status"] == "open"
+    assert [x["line"] for x in view["lines"]] == ["BIZ"] and view["lines"][0]["waiting"] == 1
+    assert view["in_hand"]["number"] == "A001"
+    assert datetime.fromisoformat(view["now"]).tzinfo is not None

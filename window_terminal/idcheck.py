@@ -1,0 +1,130 @@
+"""Checking and masking personal data: resident ID numbers (GB 11643-1999) and phone numbers.
+
+check_resident_id("11010519491231002X")   # → normalized number, or DomainError naming the fix
+mask_id("11010519491231002X")             # → "110***********002X"
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from window_terminal.errors import DomainError
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent", "credit_code")
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def check_digit(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits."""
+    total = sum(int(ch) * w for ch, w in zip(first17, WEIGHTS, strict=True))
+    return CHECK_CHARS[total % 11]
+
+
+def birth_date(number: str) -> date | None:
+    try:
+        return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def check_resident_id(number: str, *, today: date | None = None) -> str:
+    """The 18-character resident ID number, upper-cased, or ``DomainError`` saying what is wrong."""
+    value = number.strip().replace(" ", "").upper()
+    if not value:
+        raise DomainError("请填写身份证号", "enter the ID number", code="id_empty")
+    if len(value) == 15 and value.isdigit():
+        raise DomainError(
+            "这是15位旧身份证号：请使用18位居民身份证号",
+            "this is an old 15-digit ID number: use the 18-character resident ID number",
+            code="id_length",
+        )
+    if len(value) != 18:
+        raise DomainError(
+            f"身份证号应为18位，现为{len(value)}位：请核对",
+            f"a resident ID number has 18 characters, this one has {len(value)}: check it",
+            code="id_length",
+        )
+    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        raise DomainError(
+            "身份证号前17位须为数字，最后一位为数字或X",
+            "the first 17 characters must be digits and the last a digit or X",
+            code="id_format",
+        )
+    born = birth_date(value)
+    if born is None or born.year < 1900 or (today is not None and born > today):
+        raise DomainError(
+            "身份证号中的出生日期（第7-14位）无效：请核对",
+            "the birth date in the ID number (characters 7-14) is not a valid date: check it",
+            code="id_birth_date",
+        )
+    if check_digit(value[:17]) != value[17]:
+        raise DomainError(
+            "身份证号校验位不正确，请核对最后一位",
+            "ID number check digit is wrong; check the last character",
+            code="id_check_digit",
+        )
+    return value
+
+
+def check_id_number(id_type: str, number: str, *, today: date | None = None) -> str:
+    """Validate an ID number of any supported type; returns it normalized."""
+    if id_type not in ID_TYPES:
+        raise DomainError(f"证件类型 {id_type} 无效", f"unknown ID type {id_type!r}; use one of {ID_TYPES}")
+    if id_type == "resident_id":
+        return check_resident_id(number, today=today)
+    value = number.strip().replace(" ", "").upper()
+    if not value:
+        raise DomainError("请填写证件号码", "enter the ID number", code="id_empty")
+    if id_type == "credit_code" and (len(value) != 18 or not value.isalnum()):
+        raise DomainError(
+            "统一社会信用代码应为18位字母或数字", "a unified social credit code has 18 letters or digits"
+        )
+    if not re.fullmatch(r"[A-Z0-9()\-]{5,30}", value):
+        raise DomainError(
+            "证件号码只能包含字母、数字，长度5-30位：请核对",
+            "the ID number may contain only letters and digits (5-30): check it",
+            code="id_format",
+        )
+    return value
+
+
+def check_phone(phone: str, *, required: bool = False) -> str:
+    """An 11-digit mobile number or a landline with area code (028-84452345); '' if optional and empty."""
+    value = phone.strip().replace(" ", "")
+    if not value:
+        if required:
+            raise DomainError("请填写联系电话", "enter a phone number", code="phone_empty")
+        return ""
+    if _MOBILE.match(value) or _LANDLINE.match(value):
+        return value
+    raise DomainError(
+        "电话号码格式不正确：手机号为11位（如13800000000），固话需带区号（如028-84452345）",
+        "phone number not valid: a mobile has 11 digits (13800000000), a landline needs its area code (028-84452345)",
+        code="phone_format",
+    )
+
+
+def mask_id(number: str) -> str:
+    """Keep the first 3 and the last 4 characters: 110***********002X."""
+    value = number.strip()
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678; landlines keep the area code and the last 4 digits."""
+    value = phone.strip()
+    if not value:
+        return ""
+    if _MOBILE.match(value):
+        return value[:3] + "****" + value[-4:]
+    if len(value) <= 4:
+        return "*" * len(value)
+    head = value.split("-")[0] + "-" if "-" in value else value[:3]
+    return head + "*" * max(0, len(value) - len(head) - 4) + value[-4:]

@@ -1,0 +1,1271 @@
+"""Intake at the counter (受理): a submission, its materials checklist, exactly one legal outcome.
+
+Where is a case accepted? ``submit`` (first visit; with ``outcome``) or ``conclude`` (a submission
+received earlier without an outcome), ``supplement`` (the applicant returns with what the one-time
+notice listed) and ``record_supplement`` (the deferred materials of a 容缺 acceptance). Every change
+runs through ``db.unit.run_command``: one transaction, its events, idempotent under a request id —
+accepting twice (double key press, retry) creates one case.
+
+Outcomes (exactly one per submission), each issuing a numbered document snapshot:
+
+- ``accept``        → 受理通知书 (``commitment`` when some proof is replaced by a 告知承诺)
+- ``notice``        → 一次性告知书: every missing/defective material, frozen (Art. 32)
+- ``deficiency``    → 容缺受理通知书: only tolerable materials deferred, with a supplement deadline
+- ``non_acceptance``→ 不予受理通知书: no licence needed / another office's competence, appeal rights
+
+Accepted cases are handed off at once: one review task per department of the item.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlmodel import Session
+
+from window_terminal.db.clock import db_now, local_day, to_local
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import (
+    Case,
+    CaseMaterial,
+    Department,
+    Document,
+    DocumentCounter,
+    Hall,
+    ItemDepartment,
+    Line,
+    Material,
+    ReviewTask,
+    ServiceItem,
+    Staff,
+    Ticket,
+    Visit,
+    Window,
+)
+from window_terminal.db.unit import Unit, run_command
+from window_terminal.document_store import issue_document
+from window_terminal.errors import DomainError, NotFound
+from window_terminal.idcheck import check_id_number, check_phone, mask_id, mask_phone
+from window_terminal.workdays import hall_calendar
+
+OUTCOMES = ("accept", "notice", "deficiency", "non_acceptance")
+MATERIAL_STATES = ("received", "missing", "defective", "commitment", "deferred", "not_applicable")
+REASON_KINDS = ("no_licence_needed", "not_competent")
+QUERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+DEFICIENCY_DAYS = 5
+ART32 = "《行政许可法》第三十二条"
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Applicant:
+    name: str
+    id_type: str = "resident_id"
+    id_number: str = ""
+    phone: str = ""
+
+
+@dataclass
+class MaterialCheck:
+    material_id: int
+    status: str = "received"
+    originals: int = 0
+    copies: int = 0
+    note: str = ""
+
+
+@dataclass
+class Override:
+    """A hall manager's authorisation of a second one-time notice (recorded as a breach)."""
+
+    manager_code: str
+    pin: str
+    reason: str
+
+
+def applicant_problems(
+    applicant: Applicant, *, today: date | None = None, prefix: str = ""
+) -> dict[str, DomainError]:
+    """Field name → what is wrong (for inline errors on the form); empty when all is well."""
+    problems: dict[str, DomainError] = {}
+    if not applicant.name.strip():
+        problems[prefix + "name"] = DomainError(
+            "请填写申请人姓名", "enter the applicant's name", code="name_empty"
+        )
+    try:
+        check_id_number(applicant.id_type, applicant.id_number, today=today)
+    except DomainError as exc:
+        problems[prefix + "id_number"] = exc
+    try:
+        check_phone(applicant.phone)
+    except DomainError as exc:
+        problems[prefix + "phone"] = exc
+    return problems
+
+
+def _normalized(applicant: Applicant, today: date, who: str) -> Applicant:
+    problems = applicant_problems(applicant, today=today)
+    if problems:
+        first = next(iter(problems.values()))
+        raise DomainError(f"{who}：{first.zh}", f"{who}: {first.en}", code=first.code)
+    return Applicant(
+        applicant.name.strip(),
+        applicant.id_type,
+        check_id_number(applicant.id_type, applicant.id_number, today=today),
+        check_phone(applicant.phone),
+    )
+
+
+# --- reading the catalogue -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaterialInfo:
+    id: int
+    name: str
+    originals: int
+    copies: int
+    required: bool
+    tolerable: bool
+    commitment: bool
+    form: str
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    id: int
+    code: str
+    name: str
+    line: str
+    statutory_days: int
+    promised_days: int
+    deficiency_allowed: bool
+    commitment_allowed: bool
+    materials: tuple[MaterialInfo, ...]
+    departments: tuple[str, ...] = ()
+
+
+def _item(session: Session, hall_id: int, ref: str | int) -> ServiceItem:
+    if isinstance(ref, int):
+        item = session.get(ServiceItem, ref)
+        if item is not None and item.hall_id == hall_id:
+            return item
+    else:
+        item = session.execute(
+            select(ServiceItem).where(ServiceItem.hall_id == hall_id, ServiceItem.code == ref.strip().upper())
+        ).scalar_one_or_none()
+        if item is not None:
+            return item
+    raise NotFound(
+        f"没有事项 {ref}：请在事项搜索框中输入名称、编码或拼音首字母",
+        f"no service item {ref!r}: search the catalogue by name, code or pinyin initials",
+    )
+
+
+def _materials(session: Session, item_id: int) -> list[Material]:
+    return list(
+        session.execute(
+            select(Material)
+            .where(Material.item_id == item_id, Material.active)
+            .order_by(Material.position, Material.id)
+        ).scalars()
+    )
+
+
+def item_info(engine: Engine, hall_id: int, ref: str | int) -> ItemInfo:
+    """A service item with its materials checklist (for the intake form)."""
+    with read_session(engine) as s:
+        item = _item(s, hall_id, ref)
+        line = s.get(Line, item.line_id)
+        depts = s.execute(
+            select(Department.code)
+            .join(ItemDepartment, ItemDepartment.department_id == Department.id)
+            .where(ItemDepartment.item_id == item.id)
+            .order_by(Department.code)
+        ).scalars()
+        return ItemInfo(
+            id=item.id or 0,
+            code=item.code,
+            name=item.name,
+            line=line.code if line else "",
+            statutory_days=item.statutory_days,
+            promised_days=item.promised_days,
+            deficiency_allowed=item.deficiency_allowed,
+            commitment_allowed=item.commitment_allowed,
+            materials=tuple(
+                MaterialInfo(
+                    m.id or 0, m.name, m.originals, m.copies, m.required, m.tolerable, m.commitment, m.form
+                )
+                for m in _materials(s, item.id)  # type: ignore[arg-type]
+            ),
+            departments=tuple(depts),
+        )
+
+
+def default_checks(item: ItemInfo) -> list[MaterialCheck]:
+    """The checklist as a clerk starts it: required materials received as asked, the rest not applicable."""
+    return [
+        MaterialCheck(m.id, "received", m.originals, m.copies)
+        if m.required
+        else MaterialCheck(m.id, "not_applicable", 0, 0)
+        for m in item.materials
+    ]
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+
+def _next_case_seq(session: Session, hall_id: int, day: date) -> int:
+    value = session.execute(
+        update(DocumentCounter)
+        .where(DocumentCounter.hall_id == hall_id, DocumentCounter.kind == "case", DocumentCounter.day == day)
+        .values(last_seq=DocumentCounter.last_seq + 1)
+        .returning(DocumentCounter.last_seq)
+    ).scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    session.execute(insert(DocumentCounter).values(hall_id=hall_id, kind="case", day=day, last_seq=1))
+    return 1
+
+
+def _query_code(session: Session, hall_id: int) -> str:
+    while True:
+        code = "".join(secrets.choice(QUERY_ALPHABET) for _ in range(8))
+        taken = session.execute(
+            select(Case.id).where(Case.hall_id == hall_id, Case.query_code == code)
+        ).scalar_one_or_none()
+        if taken is None:
+            return code
+
+
+# --- building a case ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    unit: Unit
+    hall: Hall
+    item: ServiceItem
+    materials: dict[int, Material]
+    window: Window | None
+    staff: Staff | None
+
+
+def _context(unit: Unit, item_ref: str | int, window_number: int | None) -> _Ctx:
+    s = unit.session
+    hall = s.get(Hall, unit.hall_id)
+    assert hall is not None
+    item = _item(s, unit.hall_id, item_ref)
+    window = None
+    if window_number is not None:
+        window = s.execute(
+            select(Window).where(Window.hall_id == unit.hall_id, Window.number == window_number)
+        ).scalar_one_or_none()
+        if window is None:
+            raise NotFound(f"没有 {window_number} 号窗口", f"no window {window_number}")
+    staff = s.get(Staff, unit.staff_id) if unit.staff_id else None
+    return _Ctx(unit, hall, item, {m.id: m for m in _materials(s, item.id)}, window, staff)  # type: ignore[misc]
+
+
+def _check_materials(ctx: _Ctx, checks: Sequence[MaterialCheck]) -> dict[int, MaterialCheck]:
+    by_id: dict[int, MaterialCheck] = {}
+    for check in checks:
+        material = ctx.materials.get(check.material_id)
+        if material is None:
+            raise DomainError(
+                f"材料 #{check.material_id} 不属于事项 {ctx.item.name}",
+                f"material #{check.material_id} does not belong to item {ctx.item.code}",
+            )
+        if check.status not in MATERIAL_STATES:
+            raise DomainError(
+                f"材料状态 {check.status} 无效", f"material status must be one of {MATERIAL_STATES}"
+            )
+        if check.status == "commitment" and not (material.commitment and ctx.item.commitment_allowed):
+            raise DomainError(
+                f"“{material.name}”不适用告知承诺：请收取材料，或出具一次性告知书",
+                f"{material.name!r} cannot be replaced by a commitment: take the material or issue a one-time notice",
+                code="commitment_not_allowed",
+            )
+        if check.status == "deferred" and not (material.tolerable and ctx.item.deficiency_allowed):
+            raise DomainError(
+                f"“{material.name}”不在容缺清单内：只有可容缺材料可以后补",
+                f"{material.name!r} is not a tolerable material: only those may be supplied later",
+                code="deferral_not_allowed",
+            )
+        if check.status == "received" and check.originals + check.copies == 0:
+            check = MaterialCheck(
+                check.material_id, "received", material.originals, material.copies, check.note
+            )
+        by_id[check.material_id] = check
+    for material_id, material in ctx.materials.items():
+        if material_id not in by_id:
+            by_id[material_id] = MaterialCheck(
+                material_id, "missing" if material.required else "not_applicable"
+            )
+    return by_id
+
+
+def _gaps(ctx: _Ctx, checks: dict[int, MaterialCheck]) -> tuple[list[Material], list[Material]]:
+    """(missing or defective materials, deferred materials)."""
+    missing = [ctx.materials[i] for i, c in checks.items() if c.status in ("missing", "defective")]
+    deferred = [ctx.materials[i] for i, c in checks.items() if c.status == "deferred"]
+    return missing, deferred
+
+
+def _person(name: str, id_type: str, id_number: str, phone: str) -> dict[str, Any] | None:
+    if not name:
+        return None
+    return {"name": name, "id_type": id_type, "id_number": mask_id(id_number), "phone": mask_phone(phone)}
+
+
+def _snapshot(
+    ctx: _Ctx, case: Case, rows: Sequence[CaseMaterial], *, notes: Iterable[str] = ()
+) -> dict[str, Any]:
+    by_material = {r.material_id: r for r in rows}
+    ordered = [(m, by_material[m.id]) for m in ctx.materials.values() if m.id in by_material]  # type: ignore[index]
+    window_number = ctx.window.number if ctx.window else None
+    if window_number is None and case.window_id:
+        w = ctx.unit.session.get(Window, case.window_id)
+        window_number = w.number if w else None
+    return {
+        "hall": ctx.hall.name,
+        "office": ctx.hall.office,
+        "case_no": case.case_no,
+        "query_code": case.query_code,
+        "applicant": _person(case.applicant_name, case.id_type, case.id_number, case.phone),
+        "agent": _person(case.agent_name, "resident_id", case.agent_id_number, case.agent_phone),
+        "item": {
+            "code": ctx.item.code,
+            "name": ctx.item.name,
+            "statutory_days": ctx.item.statutory_days,
+            "promised_days": ctx.item.promised_days,
+        },
+        "materials_received": [
+            {"name": m.name, "originals": r.originals, "copies": r.copies}
+            for m, r in ordered
+            if r.status == "received"
+        ],
+        "materials_missing": [
+            {
+                "name": m.name,
+                "form": m.form,
+                "reason": r.note or ("材料不合格" if r.status == "defective" else "未提交"),
+            }
+            for m, r in ordered
+            if r.status in ("missing", "defective") and r.in_notice
+        ],
+        "materials_deferred": [
+            {"name": m.name, "form": m.form} for m, r in ordered if r.status == "deferred"
+        ],
+        "commitments": [{"name": m.name} for m, r in ordered if r.status == "commitment"],
+        "dates": {
+            "received": case.received_on.isoformat(),
+            "accepted": case.accepted_on.isoformat() if case.accepted_on else None,
+            "promised": case.promised_date.isoformat() if case.promised_date else None,
+            "statutory": case.statutory_date.isoformat() if case.statutory_date else None,
+            "supplement_deadline": case.supplement_deadline.isoformat() if case.supplement_deadline else None,
+        },
+        "provisional": case.deadline_provisional,
+        "reason": case.reason,
+        "reason_kind": "",
+        "competent_office": case.competent_office,
+        "appeal": {
+            "reconsideration_days": 60,
+            "reconsideration_body": ctx.hall.settings.get("reconsideration_body", "")
+            if ctx.hall.settings
+            else "",
+            "lawsuit_months": 6,
+            "court": ctx.hall.settings.get("court", "") if ctx.hall.settings else "",
+        },
+        "window": window_number,
+        "clerk": ctx.staff.name if ctx.staff else "",
+        "notes": list(notes),
+    }
+
+
+def _visit(unit: Unit, case: Case, purpose: str, ticket_id: int | None, window: Window | None) -> Visit:
+    visit = Visit(
+        hall_id=unit.hall_id,
+        case_id=case.id,  # type: ignore[arg-type]
+        purpose=purpose,
+        ticket_id=ticket_id,
+        window_id=window.id if window else None,
+        staff_id=unit.staff_id,
+        at=unit.now,
+    )
+    unit.session.add(visit)
+    unit.session.flush()
+    unit.emit(
+        "case.visit",
+        {"case_no": case.case_no, "purpose": purpose, "ticket_id": ticket_id},
+        window_id=window.id if window else None,
+    )
+    return visit
+
+
+def _visit_count(session: Session, case_id: int) -> int:
+    return int(
+        session.execute(select(func.count()).select_from(Visit).where(Visit.case_id == case_id)).scalar_one()
+    )
+
+
+def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
+    """Set the acceptance dates and hand the case to its departments."""
+    unit = ctx.unit
+    calendar = hall_calendar(unit.session, unit.hall_id)
+    case.status = "accepted"
+    case.outcome = outcome
+    case.accepted_at = unit.now
+    case.accepted_on = unit.today
+    promised = calendar.add_working_days(unit.today, ctx.item.promised_days)
+    statutory = calendar.add_working_days(unit.today, ctx.item.statutory_days)
+    case.promised_date = promised.date
+    case.statutory_date = statutory.date
+    case.deadline_provisional = promised.provisional or statutory.provisional
+    departments = (
+        unit.session.execute(
+            select(Department)
+            .join(ItemDepartment, ItemDepartment.department_id == Department.id)
+            .where(ItemDepartment.item_id == ctx.item.id)
+            .order_by(Department.code)
+        )
+        .scalars()
+        .all()
+    )
+    for department in departments:
+        exists = unit.session.execute(
+            select(ReviewTask.id).where(
+                ReviewTask.case_id == case.id, ReviewTask.department_id == department.id
+            )
+        ).scalar_one_or_none()
+        if exists is None:
+            unit.session.add(
+                ReviewTask(
+                    hall_id=unit.hall_id,
+                    case_id=case.id,  # type: ignore[arg-type]
+                    department_id=department.id,  # type: ignore[arg-type]
+                    status="pending",
+                    created_at=unit.now,
+                )
+            )
+    unit.session.flush()
+    unit.emit(
+        "case.accepted",
+        {"case_no": case.case_no, "outcome": outcome, "promised_date": case.promised_date.isoformat()},
+        window_id=ctx.window.id if ctx.window else None,
+    )
+    unit.emit(
+        "case.handed_off",
+        {"case_no": case.case_no, "case_id": case.id, "departments": [d.code for d in departments]},
+        window_id=ctx.window.id if ctx.window else None,
+    )
+
+
+def _rows(session: Session, case_id: int) -> list[CaseMaterial]:
+    return list(session.execute(select(CaseMaterial).where(CaseMaterial.case_id == case_id)).scalars())
+
+
+def _apply_outcome(
+    ctx: _Ctx,
+    case: Case,
+    checks: dict[int, MaterialCheck],
+    outcome: str,
+    *,
+    reason: str,
+    reason_kind: str,
+    competent_office: str,
+) -> Document:
+    unit = ctx.unit
+    if outcome not in OUTCOMES:
+        raise DomainError(f"办理结果 {outcome} 无效", f"outcome must be one of {OUTCOMES}")
+    missing, deferred = _gaps(ctx, checks)
+    rows = {r.material_id: r for r in _rows(unit.session, case.id)}  # type: ignore[arg-type]
+    for material_id, check in checks.items():
+        row = rows.get(material_id)
+        if row is None:
+            row = CaseMaterial(hall_id=unit.hall_id, case_id=case.id, material_id=material_id)  # type: ignore[arg-type]
+            unit.session.add(row)
+            rows[material_id] = row
+        row.status = check.status
+        row.originals = check.originals if check.status == "received" else 0
+        row.copies = check.copies if check.status == "received" else 0
+        row.note = check.note
+    names = "、".join(m.name for m in missing)
+    kind: str
+    notes: list[str] = []
+    if outcome == "accept":
+        if missing or deferred:
+            raise DomainError(
+                f"材料不齐（{names or '、'.join(m.name for m in deferred)}）：请出具一次性告知书，或对可容缺材料办理容缺受理",
+                f"materials incomplete ({', '.join(m.name for m in missing + deferred)}): "
+                "issue a one-time notice, or accept with deferred tolerable materials",
+                code="materials_incomplete",
+            )
+        commitment = any(c.status == "commitment" for c in checks.values())
+        case.commitment = commitment
+        _accept(ctx, case, "commitment" if commitment else "accepted")
+        kind = "acceptance_notice"
+        if commitment:
+            notes.append("申请人已书面承诺符合条件，告知承诺替代相应证明材料；承诺不实的依法承担责任。")
+            unit.emit("case.commitment", {"case_no": case.case_no})
+    elif outcome == "notice":
+        if not missing:
+            raise DomainError(
+                "没有标记为缺少或不合格的材料：一次性告知书须列明需补正的全部材料",
+                "no material is marked missing or defective: the one-time notice must list what to supply",
+                code="nothing_missing",
+            )
+        for m in missing:
+            rows[m.id].in_notice = True  # type: ignore[index]
+        case.status = "notice_issued"
+        case.outcome = None
+        kind = "one_time_notice"
+        notes.append("本告知书一次性告知需补正的全部材料；补齐后即予受理。")
+        unit.emit(
+            "case.notice_issued",
+            {"case_no": case.case_no, "materials": [m.name for m in missing]},
+            window_id=ctx.window.id if ctx.window else None,
+        )
+    elif outcome == "deficiency":
+        if not ctx.item.deficiency_allowed:
+            raise DomainError(
+                f"事项“{ctx.item.name}”不适用容缺受理：请出具一次性告知书",
+                f"item {ctx.item.code} does not allow acceptance with deficiencies: issue a one-time notice",
+                code="deficiency_not_allowed",
+            )
+        if missing:
+            raise DomainError(
+                f"核心材料不齐（{names}）：不能容缺受理，请出具一次性告知书",
+                f"core materials missing ({', '.join(m.name for m in missing)}): issue a one-time notice instead",
+                code="core_missing",
+            )
+        if not deferred:
+            raise DomainError(
+                "没有标记为容缺（后补）的材料：材料齐全时请直接受理",
+                "no material is marked deferred: accept the case directly",
+                code="nothing_deferred",
+            )
+        _accept(ctx, case, "deficiency")
+        calendar = hall_calendar(unit.session, unit.hall_id)
+        soon = calendar.add_working_days(unit.today, DEFICIENCY_DAYS).date
+        case.supplement_deadline = min(soon, case.promised_date) if case.promised_date else soon
+        kind = "deficiency_acceptance_notice"
+        notes.append("请在补交期限前补齐容缺材料；补齐前不发放办理结果。")
+    else:
+        if reason_kind not in REASON_KINDS:
+            raise DomainError(
+                "请选择不予受理的理由：不需要取得行政许可，或不属于本机关职权范围",
+                f"choose the reason for non-acceptance: one of {REASON_KINDS}",
+                code="reason_kind",
+            )
+        if reason_kind == "not_competent" and not competent_office.strip():
+            raise DomainError(
+                "不属于本机关职权范围时须告知有权机关：请填写有权机关名称",
+                "when the matter is another office's competence, name that office",
+                code="competent_office",
+            )
+        case.status = "not_accepted"
+        case.outcome = "not_accepted"
+        case.competent_office = competent_office.strip()
+        case.reason = reason.strip() or (
+            "申请事项依法不需要取得行政许可"
+            if reason_kind == "no_licence_needed"
+            else f"申请事项不属于本机关职权范围，请向{case.competent_office}申请"
+        )
+        kind = "non_acceptance_notice"
+        unit.emit(
+            "case.not_accepted",
+            {"case_no": case.case_no, "reason_kind": reason_kind},
+            window_id=ctx.window.id if ctx.window else None,
+        )
+    unit.session.flush()
+    payload = _snapshot(ctx, case, list(rows.values()), notes=notes)
+    payload["reason_kind"] = reason_kind if outcome == "non_acceptance" else ""
+    return issue_document(
+        unit,
+        kind,
+        payload,
+        case_id=case.id,
+        ticket_id=case.ticket_id,
+        window_id=ctx.window.id if ctx.window else None,
+    )
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseResult:
+    case_id: int
+    case_no: str
+    query_code: str
+    status: str
+    outcome: str | None
+    visits: int
+    document_number: str | None = None
+    document: dict[str, Any] | None = None
+    promised_date: str | None = None
+    supplement_deadline: str | None = None
+    notice_breach: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        return cls(**data)
+
+
+def _result(session: Session, case: Case, document: Document | None) -> CaseResult:
+    return CaseResult(
+        case_id=case.id or 0,
+        case_no=case.case_no,
+        query_code=case.query_code,
+        status=case.status,
+        outcome=case.outcome,
+        visits=_visit_count(session, case.id),  # type: ignore[arg-type]
+        document_number=document.number if document else None,
+        document=dict(document.payload) if document else None,
+        promised_date=case.promised_date.isoformat() if case.promised_date else None,
+        supplement_deadline=case.supplement_deadline.isoformat() if case.supplement_deadline else None,
+        notice_breach=case.notice_breach,
+    )
+
+
+def _staff_id(engine: Engine, hall_id: int, staff_code: str | None) -> int | None:
+    if not staff_code:
+        return None
+    with read_session(engine) as s:
+        staff_id = s.execute(
+            select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == staff_code, Staff.active)
+        ).scalar_one_or_none()
+    if staff_id is None:
+        raise NotFound(f"没有工作人员 {staff_code}", f"no staff member {staff_code!r}")
+    return staff_id
+
+
+def _run(engine: Engine, hall_id: int, name: str, action, request_id, staff_code) -> CaseResult:  # type: ignore[no-untyped-def]
+    return run_command(
+        engine,
+        hall_id,
+        name,
+        action,
+        request_id=request_id,
+        staff_id=_staff_id(engine, hall_id, staff_code),
+        encode=lambda r: r.as_dict(),
+        decode=CaseResult.from_dict,
+    )
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def submit(
+    engine: Engine,
+    hall_id: int,
+    *,
+    applicant: Applicant,
+    item: str | int,
+    materials: Sequence[MaterialCheck],
+    outcome: str | None,
+    agent: Applicant | None = None,
+    ticket_id: int | None = None,
+    window: int | None = None,
+    staff_code: str | None = None,
+    reason: str = "",
+    reason_kind: str = "",
+    competent_office: str = "",
+    request_id: str | None = None,
+) -> CaseResult:
+    """A first submission at the counter: creates the case, records the visit, applies ``outcome``.
+
+    ``outcome=None`` only receives the materials (the office then has 5 working days to decide:
+    see ``pending_notice_cases`` and ``conclude``).
+    """
+
+    def action(unit: Unit) -> CaseResult:
+        who = _normalized(applicant, unit.today, "申请人")
+        rep = _normalized(agent, unit.today, "代理人") if agent and agent.name.strip() else None
+        ctx = _context(unit, item, window)
+        checks = _check_materials(ctx, materials)
+        if ticket_id is not None:
+            ticket = unit.session.get(Ticket, ticket_id)
+            if ticket is None or ticket.hall_id != unit.hall_id:
+                raise NotFound(f"排队号 #{ticket_id} 不存在", f"ticket #{ticket_id} does not exist")
+            ticket.service_item_id = ctx.item.id
+        seq = _next_case_seq(unit.session, unit.hall_id, unit.today)
+        case = Case(
+            hall_id=unit.hall_id,
+            case_no=f"{unit.hall_code.upper()[:4]}{unit.today:%Y%m%d}{seq:04d}",
+            query_code=_query_code(unit.session, unit.hall_id),
+            item_id=ctx.item.id,  # type: ignore[arg-type]
+            status="submitted",
+            applicant_name=who.name,
+            id_type=who.id_type,
+            id_number=who.id_number,
+            phone=who.phone,
+            agent_name=rep.name if rep else "",
+            agent_id_number=rep.id_number if rep else "",
+            agent_phone=rep.phone if rep else "",
+            received_at=unit.now,
+            received_on=unit.today,
+            ticket_id=ticket_id,
+            window_id=ctx.window.id if ctx.window else None,
+            staff_id=unit.staff_id,
+            request_id=unit.request_id,
+        )
+        unit.session.add(case)
+        unit.session.flush()
+        unit.emit(
+            "case.submitted",
+            {"case_no": case.case_no, "item": ctx.item.code, "ticket_id": ticket_id},
+            window_id=ctx.window.id if ctx.window else None,
+        )
+        _visit(unit, case, "submit", ticket_id, ctx.window)
+        document = None
+        if outcome is None:
+            for material_id, check in checks.items():
+                unit.session.add(
+                    CaseMaterial(
+                        hall_id=unit.hall_id,
+                        case_id=case.id,  # type: ignore[arg-type]
+                        material_id=material_id,
+                        status=check.status,
+                        originals=check.originals,
+                        copies=check.copies,
+                        note=check.note,
+                    )
+                )
+            unit.session.flush()
+        else:
+            document = _apply_outcome(
+                ctx,
+                case,
+                checks,
+                outcome,
+                reason=reason,
+                reason_kind=reason_kind,
+                competent_office=competent_office,
+            )
+        return _result(unit.session, case, document)
+
+    return _run(engine, hall_id, "case.submit", action, request_id, staff_code)
+
+
+def _case(session: Session, hall_id: int, ref: str) -> Case:
+    text = ref.strip().upper()
+    case = session.execute(
+        select(Case)
+        .where(
+            Case.hall_id == hall_id,
+            or_(Case.case_no == text, Case.query_code == text, Case.id_number == text),
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if case is None:
+        raise NotFound(
+            f"找不到办件 {ref}：请核对办件编号、查询码或身份证号",
+            f"no case {ref!r}: check the case number, query code or ID number",
+        )
+    return case
+
+
+def conclude(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str,
+    outcome: str,
+    *,
+    materials: Sequence[MaterialCheck] = (),
+    window: int | None = None,
+    staff_code: str | None = None,
+    reason: str = "",
+    reason_kind: str = "",
+    competent_office: str = "",
+    request_id: str | None = None,
+) -> CaseResult:
+    """The outcome for a submission received earlier without one (within the 5 working days)."""
+
+    def action(unit: Unit) -> CaseResult:
+        case = _case(unit.session, unit.hall_id, case_ref)
+        if case.status != "submitted":
+            raise DomainError(
+                f"办件 {case.case_no} 已有结果（{case.status}）",
+                f"case {case.case_no} already has an outcome",
+            )
+        ctx = _context(unit, case.item_id, window)
+        given = list(materials) or [
+            MaterialCheck(r.material_id, r.status, r.originals, r.copies, r.note)
+            for r in _rows(unit.session, case.id)  # type: ignore[arg-type]
+        ]
+        checks = _check_materials(ctx, given)
+        document = _apply_outcome(
+            ctx,
+            case,
+            checks,
+            outcome,
+            reason=reason,
+            reason_kind=reason_kind,
+            competent_office=competent_office,
+        )
+        return _result(unit.session, case, document)
+
+    return _run(engine, hall_id, "case.conclude", action, request_id, staff_code)
+
+
+def supplement(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str,
+    materials: Sequence[MaterialCheck],
+    *,
+    window: int | None = None,
+    staff_code: str | None = None,
+    ticket_id: int | None = None,
+    override: Override | None = None,
+    request_id: str | None = None,
+) -> CaseResult:
+    """The applicant returns after a one-time notice: only the listed materials are checked.
+
+    When every listed material is now received the case is accepted (same case, one more visit).
+    A material not on the notice cannot be declared missing now (Art. 32: notify everything once);
+    a manager ``override`` allows a second notice and records it as a breach.
+    """
+    manager_id = None
+    if override is not None:
+        from window_terminal.staff import login
+
+        if not override.reason.strip():
+            raise DomainError(
+                "管理员授权须填写原因", "a manager override needs a reason", code="override_reason"
+            )
+        manager = login(engine, hall_id, override.manager_code, override.pin)
+        if manager.role != "manager":
+            raise DomainError(
+                f"{manager.name} 不是大厅管理员：只有管理员可以授权再次告知",
+                f"{manager.name} is not a hall manager: only a manager can authorise a second notice",
+                code="not_manager",
+            )
+        manager_id = manager.id
+
+    def action(unit: Unit) -> CaseResult:
+        case = _case(unit.session, unit.hall_id, case_ref)
+        if case.status != "notice_issued":
+            raise DomainError(
+                f"办件 {case.case_no} 当前状态为 {case.status}，不是待补正",
+                f"case {case.case_no} is {case.status}, not awaiting a supplement",
+                code="bad_state",
+            )
+        ctx = _context(unit, case.item_id, window)
+        rows = {r.material_id: r for r in _rows(unit.session, case.id)}  # type: ignore[arg-type]
+        given = {c.material_id: c for c in materials}
+        new_missing = [
+            ctx.materials[i]
+            for i, c in given.items()
+            if c.status in ("missing", "defective") and i in rows and not rows[i].in_notice
+        ]
+        if new_missing and override is None:
+            names = "、".join(m.name for m in new_missing)
+            raise DomainError(
+                f"“{names}”不在已出具的一次性告知书中：依{ART32}，补正材料须一次性告知，"
+                "不得再次要求新的材料；如确需再次告知，请大厅管理员授权",
+                f"{', '.join(m.name for m in new_missing)} not on the one-time notice already issued: under "
+                "Art. 32 of the Administrative Licensing Law everything must be notified once; "
+                "a hall manager must authorise a second notice",
+                code="notice_frozen",
+            )
+        _visit(unit, case, "supplement", ticket_id, ctx.window)
+        for material_id, row in rows.items():
+            check = given.get(material_id)
+            if check is None or not (row.in_notice or material_id in {m.id for m in new_missing}):
+                continue
+            row.status = check.status
+            row.note = check.note
+            if check.status == "received":
+                material = ctx.materials[material_id]
+                row.originals = check.originals or material.originals
+                row.copies = check.copies or material.copies
+                row.supplemented_at = unit.now
+        unit.session.flush()
+        still = [r for r in rows.values() if r.in_notice and r.status in ("missing", "defective")]
+        document = None
+        if new_missing:
+            for m in new_missing:
+                rows[m.id].in_notice = True  # type: ignore[index]
+            case.notice_breach = True
+            unit.emit(
+                "case.notice_breach",
+                {
+                    "case_no": case.case_no,
+                    "manager_id": manager_id,
+                    "manager": override.manager_code if override else None,
+                    "reason": override.reason.strip() if override else "",
+                    "materials": [m.name for m in new_missing],
+                },
+            )
+            unit.session.flush()
+            payload = _snapshot(
+                ctx,
+                case,
+                list(rows.values()),
+                notes=[f"经大厅管理员授权再次告知（原因：{override.reason.strip() if override else ''}）。"],
+            )
+            document = issue_document(unit, "one_time_notice", payload, case_id=case.id, ticket_id=ticket_id)
+        elif not still:
+            _accept(ctx, case, "accepted")
+            payload = _snapshot(ctx, case, list(rows.values()), notes=["补正材料已收齐，予以受理。"])
+            document = issue_document(
+                unit,
+                "acceptance_notice",
+                payload,
+                case_id=case.id,
+                ticket_id=ticket_id,
+                window_id=ctx.window.id if ctx.window else None,
+            )
+        else:
+            unit.emit("case.supplement_partial", {"case_no": case.case_no, "still_missing": len(still)})
+        return _result(unit.session, case, document)
+
+    return _run(engine, hall_id, "case.supplement", action, request_id, staff_code)
+
+
+def record_supplement(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str,
+    *,
+    window: int | None = None,
+    staff_code: str | None = None,
+    ticket_id: int | None = None,
+    request_id: str | None = None,
+) -> CaseResult:
+    """The deferred materials of a 容缺 acceptance arrive: the result may now be issued."""
+
+    def action(unit: Unit) -> CaseResult:
+        case = _case(unit.session, unit.hall_id, case_ref)
+        rows = [r for r in _rows(unit.session, case.id) if r.status == "deferred"]  # type: ignore[arg-type]
+        if case.outcome != "deficiency" or not rows:
+            raise DomainError(
+                f"办件 {case.case_no} 没有待补交的容缺材料",
+                f"case {case.case_no} has no deferred materials to supply",
+            )
+        ctx = _context(unit, case.item_id, window)
+        _visit(unit, case, "supplement", ticket_id, ctx.window)
+        for row in rows:
+            material = ctx.materials.get(row.material_id)
+            row.status = "received"
+            row.originals = material.originals if material else 1
+            row.copies = material.copies if material else 0
+            row.supplemented_at = unit.now
+        case.supplement_received_at = unit.now
+        unit.emit("case.supplement_received", {"case_no": case.case_no, "materials": len(rows)})
+        return _result(unit.session, case, None)
+
+    return _run(engine, hall_id, "case.record_supplement", action, request_id, staff_code)
+
+
+def record_visit(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str,
+    purpose: str = "pickup",
+    *,
+    window: int | None = None,
+    staff_code: str | None = None,
+    ticket_id: int | None = None,
+    request_id: str | None = None,
+) -> CaseResult:
+    """An appearance at the counter for a case (pickup, enquiry, correction)."""
+    if purpose not in ("pickup", "enquiry", "correction", "supplement"):
+        raise DomainError(
+            f"来访目的 {purpose} 无效", "purpose must be pickup, enquiry, correction or supplement"
+        )
+
+    def action(unit: Unit) -> CaseResult:
+        case = _case(unit.session, unit.hall_id, case_ref)
+        ctx = _context(unit, case.item_id, window)
+        _visit(unit, case, purpose, ticket_id, ctx.window)
+        return _result(unit.session, case, None)
+
+    return _run(engine, hall_id, "case.visit", action, request_id, staff_code)
+
+
+# --- reading cases --------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseView:
+    case: dict[str, Any]
+    item: ItemInfo
+    materials: list[dict[str, Any]]
+    visits: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+
+    def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
+        data = asdict(self)
+        if masked:
+            data["case"]["id_number"] = mask_id(data["case"]["id_number"])
+            data["case"]["phone"] = mask_phone(data["case"]["phone"])
+            data["case"]["agent_id_number"] = mask_id(data["case"]["agent_id_number"])
+            data["case"]["agent_phone"] = mask_phone(data["case"]["agent_phone"])
+        return data
+
+
+def case_view(engine: Engine, hall_id: int, ref: str) -> CaseView:
+    """A case by case number, query code or the applicant's ID number (the latest one)."""
+    with read_session(engine) as s:
+        case = _case(s, hall_id, ref)
+        rows = {r.material_id: r for r in _rows(s, case.id)}  # type: ignore[arg-type]
+        visits = (
+            s.execute(select(Visit).where(Visit.case_id == case.id).order_by(Visit.at, Visit.id))
+            .scalars()
+            .all()
+        )
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        documents = s.execute(
+            select(Document.number, Document.kind, Document.issued_at)
+            .where(Document.hall_id == hall_id, Document.case_id == case.id)
+            .order_by(Document.id)
+        ).all()
+        tasks = s.execute(
+            select(Department.code, Department.name, ReviewTask.status)
+            .join(Department, Department.id == ReviewTask.department_id)
+            .where(ReviewTask.case_id == case.id)
+            .order_by(Department.code)
+        ).all()
+        window_numbers = dict(
+            s.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all()
+        )
+        data = case.model_dump()
+        for key, value in list(data.items()):
+            if isinstance(value, date):
+                data[key] = value.isoformat()
+    item = item_info(engine, hall_id, case.item_id)
+    return CaseView(
+        case=data,
+        item=item,
+        materials=[
+            {
+                "material_id": m.id,
+                "name": m.name,
+                "form": m.form,
+                "required": m.required,
+                "status": rows[m.id].status if m.id in rows else "missing",
+                "originals": rows[m.id].originals if m.id in rows else 0,
+                "copies": rows[m.id].copies if m.id in rows else 0,
+                "note": rows[m.id].note if m.id in rows else "",
+                "in_notice": rows[m.id].in_notice if m.id in rows else False,
+            }
+            for m in item.materials
+        ],
+        visits=[
+            {
+                "purpose": v.purpose,
+                "at": to_local(v.at, hall.timezone).isoformat(timespec="seconds"),
+                "window": window_numbers.get(v.window_id),
+            }
+            for v in visits
+        ],
+        documents=[
+            {"number": n, "kind": k, "issued_at": to_local(at, hall.timezone).isoformat(timespec="seconds")}
+            for n, k, at in documents
+        ],
+        tasks=[{"department": code, "name": name, "status": status} for code, name, status in tasks],
+    )
+
+
+def list_cases(
+    engine: Engine, hall_id: int, *, status: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The latest cases (masked personal data), newest first."""
+    with read_session(engine) as s:
+        visits = (
+            select(Visit.case_id, func.count().label("n"))
+            .where(Visit.hall_id == hall_id)
+            .group_by(Visit.case_id)
+        ).subquery()
+        stmt = (
+            select(Case, ServiceItem.name, visits.c.n)
+            .join(ServiceItem, ServiceItem.id == Case.item_id)
+            .outerjoin(visits, visits.c.case_id == Case.id)
+            .where(Case.hall_id == hall_id)
+            .order_by(Case.id.desc())
+            .limit(limit)
+        )
+        if status:
+            stmt = stmt.where(Case.status == status)
+        return [
+            {
+                "case_no": c.case_no,
+                "query_code": c.query_code,
+                "item": name,
+                "applicant": c.applicant_name,
+                "id_number": mask_id(c.id_number),
+                "status": c.status,
+                "outcome": c.outcome,
+                "received_on": c.received_on.isoformat(),
+                "promised_date": c.promised_date.isoformat() if c.promised_date else None,
+                "visits": int(n or 0),
+                "notice_breach": c.notice_breach,
+            }
+            for c, name, n in s.execute(stmt).all()
+        ]
+
+
+def pending_notice_cases(engine: Engine, hall_id: int) -> list[dict[str, Any]]:
+    """Submissions still without an outcome, with the working days left of Art. 32's five.
+
+    ``state``: ``ok`` | ``due_soon`` (at most one working day left) | ``deemed_accepted`` (past the
+    limit: the law deems the application accepted from the day the materials were received).
+    """
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
+        from window_terminal.queueing import threshold
+
+        limit = int(threshold(hall.settings or {}, "notice_limit_days"))
+        today = local_day(db_now(s), hall.timezone)
+        calendar = hall_calendar(s, hall_id)
+        cases = s.execute(
+            select(Case, ServiceItem.name)
+            .join(ServiceItem, ServiceItem.id == Case.item_id)
+            .where(Case.hall_id == hall_id, Case.status == "submitted")
+            .order_by(Case.received_at)
+        ).all()
+        out = []
+        for case, item_name in cases:
+            due = calendar.add_working_days(case.received_on, limit).date
+            left = calendar.remaining_working_days(today, due)
+            state = "deemed_accepted" if left < 0 else "due_soon" if left <= 1 else "ok"
+            out.append(
+                {
+                    "case_no": case.case_no,
+                    "item": item_name,
+                    "applicant": case.applicant_name,
+                    "received_on": case.received_on.isoformat(),
+                    "notice_due": due.isoformat(),
+                    "working_days_left": left,
+                    "state": state,
+                }
+            )
+        return out
+
+
+# --- the counter's own view -----------------------------------------------------------------------
+
+
+def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: int = 8) -> dict[str, Any]:
+    """What a counter screen shows: its window, the lines it serves, the ticket in hand, recent tickets."""
+    from window_terminal.db.models import WindowLine
+
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        now = db_now(s)
+        window = s.execute(
+            select(Window).where(Window.hall_id == hall_id, Window.number == window_number, Window.active)
+        ).scalar_one_or_none()
+        if window is None:
+            numbers = ", ".join(
+                str(n)
+                for n in s.execute(
+                    select(Window.number).where(Window.hall_id == hall_id).order_by(Window.number)
+                ).scalars()
+            )
+            raise NotFound(
+                f"没有 {window_number} 号窗口；本大厅窗口：{numbers}",
+                f"no window {window_number}; this hall's windows are: {numbers}",
+            )
+        lines = s.execute(
+            select(Line, WindowLine.weight)
+            .join(WindowLine, WindowLine.line_id == Line.id)
+            .where(WindowLine.window_id == window.id, Line.active)
+            .order_by(Line.sort_order, Line.code)
+        ).all()
+        waiting = {
+            row[0]: (int(row[1]), row[2])
+            for row in s.execute(
+                select(Ticket.line_id, func.count(), func.min(Ticket.issued_at))
+                .where(Ticket.hall_id == hall_id, Ticket.status == "waiting", Ticket.eligible_at <= now)
+                .group_by(Ticket.line_id)
+            )
+        }
+        line_codes = dict(s.execute(select(Line.id, Line.code).where(Line.hall_id == hall_id)).all())
+        tickets = (
+            s.execute(
+                select(Ticket)
+                .where(Ticket.hall_id == hall_id, Ticket.window_id == window.id)
+                .order_by(Ticket.called_at.desc().nulls_last(), Ticket.id.desc())
+                .limit(recent + 1)
+            )
+            .scalars()
+            .all()
+        )
+        in_hand = next((t for t in tickets if t.status in ("called", "serving")), None)
+        parked = (
+            s.execute(
+                select(Ticket)
+                .where(Ticket.hall_id == hall_id, Ticket.status == "parked", Ticket.window_id == window.id)
+                .order_by(Ticket.called_at)
+            )
+            .scalars()
+            .all()
+        )
+        staff = s.get(Staff, window.staff_id) if window.staff_id else None
+        all_lines = s.execute(
+            select(Line.code, Line.name).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order)
+        ).all()
+
+        def local(moment: Any) -> str | None:
+            return to_local(moment, hall.timezone).isoformat(timespec="seconds") if moment else None
+
+        def ticket(t: Ticket) -> dict[str, Any]:
+            return {
+                "ticket_id": t.id,
+                "number": t.number,
+                "line": line_codes.get(t.line_id, ""),
+                "status": t.status,
+                "kind": t.kind,
+                "called_at": local(t.called_at),
+                "recalls": t.recall_count,
+                "service_item_id": t.service_item_id,
+            }
+
+        return {
+            "hall": hall.name,
+            "hall_code": hall.code,
+            "event_seq": hall.event_seq,
+            "window": window.number,
+            "window_status": window.status,
+            "staff": staff.name if staff else None,
+            "staff_code": staff.code if staff else None,
+            "now": local(now),
+            "lines": [
+                {
+                    "line": line.code,
+                    "name": line.name,
+                    "weight": weight,
+                    "open": line.is_open,
+                    "waiting": waiting.get(line.id, (0, None))[0],
+                    "longest_wait_s": int((now - waiting[line.id][1]).total_seconds())
+                    if line.id in waiting
+                    else 0,
+                }
+                for line, weight in lines
+            ],
+            "in_hand": ticket(in_hand) if in_hand else None,
+            "recent": [ticket(t) for t in tickets if t is not in_hand][:recent],
+            "parked": [ticket(t) for t in parked],
+            "all_lines": [{"line": code, "name": name} for code, name in all_lines],
+        }

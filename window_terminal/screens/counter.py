@@ -1,0 +1,602 @@
+"""The counter clerk's screen: the window, its lines, the ticket in hand, and one key per action.
+
+Reads come from ``intake.counter_view`` in a worker; changes come from the hall's feed
+(``follow_feed``) and trigger a refresh of the view, applied to keyed table rows cell by cell.
+Every action runs the queue engine in a worker; while one runs, further presses are ignored (a
+double key press calls one ticket). Without a database the header says so and actions are disabled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from window_terminal import intake, queueing
+from window_terminal.errors import DomainError
+from window_terminal.i18n import language, tr
+from window_terminal.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.live import follow_feed
+
+STATUS_TEXT = {
+    "waiting": ("等候", "waiting"),
+    "called": ("已呼叫", "called"),
+    "serving": ("办理中", "serving"),
+    "parked": ("挂起", "parked"),
+    "done": ("已办结", "done"),
+    "no_show": ("过号", "no-show"),
+    "cancelled": ("已取消", "cancelled"),
+}
+WINDOW_TEXT = {"open": ("开放", "open"), "paused": ("暂停", "paused"), "closed": ("关闭", "closed")}
+
+# (action, key, zh, en) — also the command palette's list
+ACTIONS: list[tuple[str, str, str, str]] = [
+    ("call_next", "n", "叫下一个号", "Call next"),
+    ("recall", "r", "重呼", "Recall"),
+    ("no_show", "x", "过号", "No-show"),
+    ("start", "s", "开始办理", "Start"),
+    ("finish", "f", "办结", "Finish"),
+    ("transfer", "t", "转移到其他业务线", "Transfer to another line"),
+    ("park", "p", "挂起", "Park"),
+    ("call_back", "b", "呼叫挂起的号", "Call back a parked ticket"),
+    ("toggle_window", "w", "暂停/开放窗口", "Pause/open window"),
+    ("intake", "i", "受理（收件）", "Intake"),
+    ("case_lookup", "c", "办件查询（回访/补正/取件）", "Case look-up"),
+]
+DB_ACTIONS = {a for a, *_ in ACTIONS}
+
+
+def _t(pair: tuple[str, str]) -> str:
+    return tr(*pair)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class CounterCommands(Provider):
+    """Every counter action in the command palette (Ctrl+P)."""
+
+    def _items(self) -> list[tuple[str, str, str]]:
+        return [(a, tr(zh, en), f"[{key}]") for a, key, zh, en in ACTIONS]
+
+    async def discover(self) -> Hits:
+        screen = self.screen
+        for action, label, key in self._items():
+            yield DiscoveryHit(f"{label} {key}", _runner(screen, action), help=key)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        screen = self.screen
+        for action, label, key in self._items():
+            score = matcher.match(f"{label} {action}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(label), _runner(screen, action), help=key)
+
+
+def _runner(screen: Any, action: str) -> Callable[[], Any]:
+    return lambda: screen.run_action(action)
+
+
+class CounterScreen(Screen[None]):
+    COMMANDS = Screen.COMMANDS | {CounterCommands}
+    BINDINGS = [
+        Binding("f2", "call_next", tr("叫号", "Call"), key_display="F2"),
+        Binding("n", "call_next", tr("叫号", "Call"), show=False),
+        Binding("r", "recall", tr("重呼", "Recall")),
+        Binding("x", "no_show", tr("过号", "No-show")),
+        Binding("s", "start", tr("开始", "Start")),
+        Binding("f", "finish", tr("办结", "Finish")),
+        Binding("t", "transfer", tr("转移", "Transfer")),
+        Binding("p", "park", tr("挂起", "Park")),
+        Binding("b", "call_back", tr("回呼", "Call back")),
+        Binding("w", "toggle_window", tr("暂停/开窗", "Pause/open")),
+        Binding("i", "intake", tr("受理", "Intake")),
+        Binding("c", "case_lookup", tr("查件", "Case")),
+        Binding("q", "app.quit", tr("退出", "Quit")),
+    ]
+    DEFAULT_CSS = """
+    CounterScreen #header { height: 1; background: $primary; color: $text; padding: 0 1; }
+    CounterScreen #header.offline { background: $error; }
+    CounterScreen #body { height: 1fr; }
+    CounterScreen #left { width: 1fr; }
+    CounterScreen #right { width: 1fr; }
+    CounterScreen .caption { text-style: bold; padding: 1 1 0 1; }
+    CounterScreen #current { height: 7; border: round $accent; padding: 0 2; margin: 0 1; }
+    CounterScreen #lines { height: 1fr; margin: 0 1; }
+    CounterScreen #recent { height: 1fr; margin: 0 1; }
+    CounterScreen #message { height: 1; padding: 0 1; color: $warning; }
+    """
+
+    def __init__(self, window: int | None = None, staff_code: str | None = None, **_: Any) -> None:
+        super().__init__()
+        self.window_number = int(window) if window is not None else 1
+        self.staff_code = staff_code
+        self.view: dict[str, Any] | None = None
+        self.connected = True
+        self.busy = False
+        self.feed_started = False
+        self.auto_opened = False
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(tr("正在连接数据库…", "Connecting to the database…"), id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Label(tr("本窗口服务的业务线", "Lines served by this window"), classes="caption")
+                yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="right"):
+                yield Label(tr("当前办理", "Ticket in hand"), classes="caption")
+                yield Static(
+                    tr("（无）按 F2 叫下一个号", "(none) press F2 to call the next ticket"), id="current"
+                )
+                yield Label(tr("本窗口最近的号", "Recent tickets at this window"), classes="caption")
+                yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        lines = self.query_one("#lines", DataTable)
+        for key, zh, en in [
+            ("line", "业务线", "Line"),
+            ("name", "名称", "Name"),
+            ("waiting", "等候人数", "Waiting"),
+            ("longest", "最长等候", "Longest wait"),
+        ]:
+            lines.add_column(tr(zh, en), key=key)
+        recent = self.query_one("#recent", DataTable)
+        for key, zh, en in [
+            ("number", "号码", "Ticket"),
+            ("line", "业务线", "Line"),
+            ("status", "状态", "Status"),
+            ("called", "呼叫时间", "Called"),
+        ]:
+            recent.add_column(tr(zh, en), key=key)
+        self.refresh_view()
+        self.set_interval(1.0, self.tick)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="counter-view", exit_on_error=False)
+    def refresh_view(self) -> None:
+        try:
+            view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            self.app.call_from_thread(self.say, exc.text(language()))
+            return
+        except Exception as exc:  # database unreachable: say so, the feed reconnects
+            self.app.call_from_thread(self.set_connected, False, str(exc).splitlines()[0][:120])
+            return
+        if view["window_status"] == "closed" and not self.auto_opened:
+            self.auto_opened = True
+            try:
+                queueing.set_window_status(
+                    self.app.engine,
+                    self.app.hall.id,
+                    self.window_number,
+                    "open",
+                    staff_code=self.staff_code,  # type: ignore[attr-defined]
+                )
+                view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
+            except DomainError as exc:
+                self.app.call_from_thread(self.say, exc.text(language()))
+        self.app.call_from_thread(self.show, view)
+
+    def show(self, view: dict[str, Any]) -> None:
+        self.view = view
+        if not self.connected:
+            self.set_connected(True)
+        if not self.feed_started:
+            self.feed_started = True
+            follow_feed(self, self.app.engine, self.app.hall.id, after=int(view["event_seq"]))  # type: ignore[attr-defined]
+        lines = self.query_one("#lines", DataTable)
+        recent = self.query_one("#recent", DataTable)
+        with self.app.batch_update():
+            self.show_header()
+            wanted = {r["line"] for r in view["lines"]}
+            for key in [k.value for k in lines.rows if k.value not in wanted]:
+                lines.remove_row(key)
+            for r in view["lines"]:
+                longest = f"{r['longest_wait_s'] // 60}{tr('分钟', ' min')}" if r["waiting"] else "-"
+                _upsert(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
+            wanted = {str(t["ticket_id"]) for t in view["recent"]}
+            for key in [k.value for k in recent.rows if k.value not in wanted]:
+                recent.remove_row(key)
+            for t in view["recent"]:
+                called = t["called_at"][11:16] if t["called_at"] else ""
+                _upsert(
+                    recent,
+                    str(t["ticket_id"]),
+                    [t["number"], t["line"], _t(STATUS_TEXT[t["status"]]), called],
+                )
+            self.show_current()
+
+    def show_header(self) -> None:
+        view = self.view or {}
+        header = self.query_one("#header", Static)
+        state = _t(WINDOW_TEXT.get(view.get("window_status", "closed"), ("", "")))
+        clerk = view.get("staff") or self.staff_code or tr("未登录", "not signed in")
+        connection = (
+            tr("已连接", "connected")
+            if self.connected
+            else tr("数据库连接中断，正在重连…", "database unreachable, reconnecting…")
+        )
+        header.update(
+            f"{view.get('hall', self.app.hall.name)}  |  {tr(f'{self.window_number}号窗口', f'Window {self.window_number}')}"  # type: ignore[attr-defined]
+            f"（{state}）  |  {tr('工作人员', 'Clerk')}：{clerk}  |  {connection}"
+        )
+        header.set_class(not self.connected, "offline")
+
+    def show_current(self) -> None:
+        panel = self.query_one("#current", Static)
+        ticket = (self.view or {}).get("in_hand")
+        if not ticket:
+            panel.update(tr("（无）按 F2 叫下一个号", "(none) press F2 to call the next ticket"))
+            return
+        elapsed = ""
+        if ticket.get("called_at"):
+            since = datetime.fromisoformat(ticket["called_at"])
+            now = self.app.now()  # type: ignore[attr-defined]
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=since.tzinfo)
+            elapsed = _duration((now - since).total_seconds())
+        recalls = (
+            tr(f"  已重呼{ticket['recalls']}次", f"  recalled {ticket['recalls']}x")
+            if ticket["recalls"]
+            else ""
+        )
+        panel.update(
+            f"[b]{ticket['number']}[/b]   {ticket['line']}   {_t(STATUS_TEXT[ticket['status']])}{recalls}\n"
+            f"{tr('已用时', 'Elapsed')} {elapsed}\n"
+            f"[dim]S {tr('开始', 'start')} · F {tr('办结', 'finish')} · I {tr('受理', 'intake')} · "
+            f"T {tr('转移', 'transfer')} · P {tr('挂起', 'park')}[/dim]"
+        )
+
+    def tick(self) -> None:
+        if self.view and self.view.get("in_hand"):
+            self.show_current()
+
+    @on(HallEvents)
+    def hall_changed(self, message: HallEvents) -> None:
+        self.refresh_view()
+
+    @on(ConnectionChanged)
+    def connection_changed(self, message: ConnectionChanged) -> None:
+        self.set_connected(message.connected, message.error)
+        if message.connected:
+            self.refresh_view()
+
+    def set_connected(self, connected: bool, error: str = "") -> None:
+        self.connected = connected
+        self.show_header()
+        self.say(
+            ""
+            if connected
+            else tr(
+                "数据库不可用：操作已停用，恢复后自动重连",
+                "database unavailable: actions disabled until it reconnects",
+            )
+        )
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in DB_ACTIONS and not self.connected:
+            return None
+        return True
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Static).update(text)
+
+    # --- acting ---------------------------------------------------------------------------------
+
+    def act(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None] | None = None) -> None:
+        if self.busy or not self.connected:
+            return
+        self.busy = True
+        self.run_action_worker(name, fn, done)
+
+    @work(thread=True, exclusive=True, group="counter-action", exit_on_error=False)
+    def run_action_worker(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None] | None) -> None:
+        try:
+            result = fn()
+        except DomainError as exc:
+            self.app.call_from_thread(self.finish_action, None, exc.text(language()), None)
+            return
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.finish_action, None, tr(f"操作失败：{exc}", f"action failed: {exc}")[:200], None
+            )
+            return
+        self.app.call_from_thread(self.finish_action, result, "", done)
+
+    def finish_action(self, result: Any, error: str, done: Callable[[Any], None] | None) -> None:
+        self.busy = False
+        self.say(error)
+        if done is not None:
+            done(result)
+        self.refresh_view()
+
+    def _q(self, fn_name: str, **kwargs: Any) -> Callable[[], Any]:
+        fn = getattr(queueing, fn_name)
+        app = self.app
+        return lambda: fn(
+            app.engine,  # type: ignore[attr-defined]
+            app.hall.id,  # type: ignore[attr-defined]
+            self.window_number,
+            staff_code=self.staff_code,
+            request_id=uuid.uuid4().hex,
+            **kwargs,
+        )
+
+    def show_called(self, info: Any) -> None:
+        """Put a just-called ticket on screen at once (the feed refresh follows)."""
+        if info is None:
+            self.say(tr("本窗口服务的业务线暂无等候", "nobody is waiting in this window's lines"))
+            return
+        if self.view is not None:
+            self.view["in_hand"] = {
+                "ticket_id": info.id,
+                "number": info.number,
+                "line": info.line,
+                "status": info.status,
+                "kind": info.kind,
+                "called_at": self.app.now().isoformat(),  # type: ignore[attr-defined]
+                "recalls": info.recall_count,
+                "service_item_id": None,
+            }
+            self.show_current()
+        self.say(tr(f"已呼叫 {info.number}", f"called {info.number}"))
+
+    def action_call_next(self) -> None:
+        self.act("call_next", self._q("call_next"), self.show_called)
+
+    def action_recall(self) -> None:
+        self.act("recall", self._q("recall"))
+
+    def action_no_show(self) -> None:
+        self.act("no_show", self._q("no_show"))
+
+    def action_start(self) -> None:
+        self.act("start", self._q("start_service"))
+
+    def action_finish(self) -> None:
+        self.act("finish", self._q("finish"))
+
+    def action_park(self) -> None:
+        self.act("park", self._q("park"))
+
+    def action_toggle_window(self) -> None:
+        status = (self.view or {}).get("window_status")
+        target = "paused" if status == "open" else "open"
+        app = self.app
+
+        def fn() -> Any:
+            return queueing.set_window_status(
+                app.engine,
+                app.hall.id,
+                self.window_number,
+                target,
+                staff_code=self.staff_code,
+                request_id=uuid.uuid4().hex,  # type: ignore[attr-defined]
+            )
+
+        self.act("toggle_window", fn)
+
+    def action_transfer(self) -> None:
+        from window_terminal.screens.dialogs import PickDialog
+
+        view = self.view or {}
+        ticket = view.get("in_hand")
+        if not ticket:
+            self.say(tr("当前没有正在办理的号：请先叫号", "no ticket in hand: call one first"))
+            return
+        options = [
+            (x["line"], f"{x['line']}  {x['name']}")
+            for x in view.get("all_lines", [])
+            if x["line"] != ticket["line"]
+        ]
+
+        def chosen(code: str | None) -> None:
+            if code:
+                self.transfer_to(code)
+
+        self.app.push_screen(
+            PickDialog(
+                tr(
+                    f"把 {ticket['number']} 转到（保留排队位置）",
+                    f"Transfer {ticket['number']} to (keeps its place)",
+                ),
+                options,
+            ),
+            chosen,
+        )
+
+    def transfer_to(self, line_code: str) -> None:
+        app = self.app
+
+        def fn() -> Any:
+            return queueing.transfer(
+                app.engine,
+                app.hall.id,
+                line_code,
+                window_number=self.window_number,  # type: ignore[attr-defined]
+                staff_code=self.staff_code,
+                request_id=uuid.uuid4().hex,
+            )
+
+        self.act(
+            "transfer",
+            fn,
+            lambda info: self.say(
+                tr(f"{info.number} 已转至 {info.line}", f"{info.number} transferred to {info.line}")
+            ),
+        )
+
+    def action_call_back(self) -> None:
+        from window_terminal.screens.dialogs import PickDialog
+
+        parked = (self.view or {}).get("parked", [])
+        options = [(str(t["ticket_id"]), f"{t['number']}  {t['line']}") for t in parked]
+
+        def chosen(ticket_id: str | None) -> None:
+            if ticket_id:
+                app = self.app
+                self.act(
+                    "call_back",
+                    lambda: queueing.call_ticket(
+                        app.engine,
+                        app.hall.id,
+                        self.window_number,
+                        f"#{ticket_id}",  # type: ignore[attr-defined]
+                        staff_code=self.staff_code,
+                        request_id=uuid.uuid4().hex,
+                    ),
+                    self.show_called,
+                )
+
+        self.app.push_screen(PickDialog(tr("呼叫挂起的号", "Call back a parked ticket"), options), chosen)
+
+    def action_intake(self) -> None:
+        from window_terminal.screens.intake import IntakeScreen
+
+        ticket = (self.view or {}).get("in_hand")
+        self.app.push_screen(
+            IntakeScreen(window=self.window_number, staff_code=self.staff_code, ticket=ticket),
+            lambda _: self.refresh_view(),
+        )
+
+    def action_case_lookup(self) -> None:
+        from window_terminal.screens.dialogs import AskDialog
+
+        def chosen(ref: str | None) -> None:
+            if ref:
+                self.look_up_case(ref)
+
+        self.app.push_screen(
+            AskDialog(
+                tr(
+                    "办件查询：输入办件编号、查询码或身份证号",
+                    "Case look-up: case number, query code or ID number",
+                )
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="counter-case", exit_on_error=False)
+    def look_up_case(self, ref: str) -> None:
+        try:
+            view = intake.case_view(self.app.engine, self.app.hall.id, ref)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            self.app.call_from_thread(self.say, exc.text(language()))
+            return
+        self.app.call_from_thread(self.show_case, view)
+
+    def show_case(self, view: intake.CaseView) -> None:
+        from window_terminal.screens.dialogs import TextDialog
+        from window_terminal.screens.intake import IntakeScreen
+
+        case = view.case
+        if case["status"] == "notice_issued":
+            ticket = (self.view or {}).get("in_hand")
+            self.app.push_screen(
+                IntakeScreen(
+                    window=self.window_number,
+                    staff_code=self.staff_code,
+                    ticket=ticket,
+                    case_no=case["case_no"],
+                ),
+                lambda _: self.refresh_view(),
+            )
+            return
+        text = case_summary(view)
+        buttons = [("pickup", tr("记录取件", "Record pickup"))]
+        if any(m["status"] == "deferred" for m in view.materials):
+            buttons.insert(0, ("supplement", tr("收取容缺补交材料", "Receive deferred materials")))
+
+        def chosen(button: str | None) -> None:
+            app = self.app
+            ticket = (self.view or {}).get("in_hand")
+            ticket_id = ticket["ticket_id"] if ticket else None
+            if button == "pickup":
+                self.act(
+                    "pickup",
+                    lambda: intake.record_visit(
+                        app.engine,
+                        app.hall.id,
+                        case["case_no"],
+                        "pickup",
+                        window=self.window_number,  # type: ignore[attr-defined]
+                        staff_code=self.staff_code,
+                        ticket_id=ticket_id,
+                    ),
+                    lambda r: self.say(
+                        tr(f"已记录取件，跑动 {r.visits} 次", f"pickup recorded; {r.visits} visits")
+                    ),
+                )
+            elif button == "supplement":
+                self.act(
+                    "supplement",
+                    lambda: intake.record_supplement(
+                        app.engine,
+                        app.hall.id,
+                        case["case_no"],
+                        window=self.window_number,  # type: ignore[attr-defined]
+                        staff_code=self.staff_code,
+                        ticket_id=ticket_id,
+                    ),
+                    lambda r: self.say(tr("容缺材料已补齐", "deferred materials received")),
+                )
+
+        self.app.push_screen(
+            TextDialog(tr(f"办件 {case['case_no']}", f"Case {case['case_no']}"), text, buttons), chosen
+        )
+
+
+def case_summary(view: intake.CaseView) -> str:
+    from window_terminal.idcheck import mask_id
+
+    case = view.case
+    status = {
+        "submitted": ("已收件，待出结果", "received, awaiting outcome"),
+        "notice_issued": ("待补正", "awaiting supplement"),
+        "accepted": ("已受理，审批中", "accepted, in review"),
+        "in_review": ("审批中", "in review"),
+        "decided": ("已办结", "decided"),
+        "completed": ("已领取", "completed"),
+        "not_accepted": ("不予受理", "not accepted"),
+    }.get(case["status"], (case["status"], case["status"]))
+    lines = [
+        f"{tr('事项', 'Item')}：{view.item.name}（{view.item.code}）",
+        f"{tr('申请人', 'Applicant')}：{case['applicant_name']}  {mask_id(case['id_number'])}",
+        f"{tr('状态', 'Status')}：{tr(*status)}   {tr('查询码', 'Query code')}：{case['query_code']}",
+        f"{tr('收件日期', 'Received')}：{case['received_on']}   {tr('承诺办结', 'Promised')}：{case['promised_date'] or '-'}",
+        f"{tr('跑动次数', 'Visits')}：{len(view.visits)}",
+    ]
+    if view.tasks:
+        lines.append(
+            tr("审批部门：", "Review: ") + "，".join(f"{t['name']}（{t['status']}）" for t in view.tasks)
+        )
+    deferred = [m["name"] for m in view.materials if m["status"] == "deferred"]
+    if deferred:
+        lines.append(tr("待补交容缺材料：", "Deferred materials: ") + "、".join(deferred))
+    return "\n".join(lines)
+
+
+def _upsert(table: DataTable, key: str, cells: list[str]) -> None:
+    if key not in table.rows:
+        table.add_row(*cells, key=key)
+        return
+    for column, value in zip(table.columns, cells, strict=False):
+        if table.get_cell(key, column) != value:
+            table.update_cell(key, column, value)

@@ -1,0 +1,210 @@
+"""Small modal dialogs of the counter and the intake: pick a line or a ticket, look up a case,
+non-acceptance, manager override, document preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from window_terminal.i18n import tr
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 80; height: auto; max-height: 34; border: thick $accent; background: $surface; padding: 0 1; }}
+{name} .title {{ text-style: bold; padding: 0 0 1 0; }}
+{name} .error {{ color: $error; height: auto; }}
+{name} Horizontal {{ height: auto; }}
+{name} Button {{ margin: 0 1 0 0; }}
+{name} OptionList {{ height: auto; max-height: 16; }}
+"""
+
+
+class PickDialog(ModalScreen[str | None]):
+    """Choose one of a few options (a line to transfer to, a parked ticket to call back)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="PickDialog")
+    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            if self.options:
+                yield OptionList(*(Option(label, id=key) for key, label in self.options), id="pick")
+            else:
+                yield Label(tr("（没有可选项）", "(nothing to choose)"))
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AskDialog(ModalScreen[str | None]):
+    """One line of input (a case number, query code or ID number)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="AskDialog")
+    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+
+    def __init__(self, title: str, placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            yield Input(placeholder=self.placeholder, id="ask")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextDialog(ModalScreen[str | None]):
+    """A text to read (document preview, case status) with a few buttons; returns the button id."""
+
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="TextDialog")
+        + """
+    TextDialog > Vertical { width: 90; }
+    TextDialog VerticalScroll { height: auto; max-height: 26; }
+    """
+    )
+    BINDINGS = [("escape", "close", tr("关闭", "Close")), ("enter", "close", tr("关闭", "Close"))]
+
+    def __init__(self, title: str, text: str, buttons: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.buttons = buttons or []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title", id="dialog_title")
+            with VerticalScroll():
+                yield Static(self.text, id="dialog_text", markup=False)
+            with Horizontal():
+                for key, label in self.buttons:
+                    yield Button(label, id=key)
+                yield Button(tr("关闭 (Esc)", "Close (Esc)"), id="close", variant="primary")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "close" else event.button.id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class NonAcceptanceDialog(ModalScreen[dict[str, Any] | None]):
+    """不予受理: the reason (no licence needed / another office's competence) — or a transfer."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="NonAcceptanceDialog")
+    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+
+    def __init__(self, transfer_to: tuple[str, str] | None = None) -> None:
+        super().__init__()
+        self.transfer_to = transfer_to
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(tr("不予受理", "Non-acceptance"), classes="title")
+            if self.transfer_to:
+                code, name = self.transfer_to
+                yield Label(
+                    tr(
+                        f"该事项属本大厅“{name}”（{code}）办理：建议转号，保留排队位置",
+                        f"this item belongs to line {code} ({name}) of this hall: transfer the ticket, it keeps its place",
+                    )
+                )
+                yield Button(tr(f"转至 {code} 办理", f"Transfer to {code}"), id="transfer", variant="success")
+            yield Input(
+                placeholder=tr("有权机关（非本机关职权时必填）", "Competent office (required if not ours)"),
+                id="office",
+            )
+            yield Input(placeholder=tr("理由（可选，留空用标准表述）", "Reason (optional)"), id="reason")
+            yield Label("", classes="error", id="dialog_error")
+            with Horizontal():
+                yield Button(tr("不需要取得许可", "No licence needed"), id="no_licence_needed")
+                yield Button(tr("非本机关职权", "Not our competence"), id="not_competent", variant="warning")
+                yield Button(tr("取消", "Cancel"), id="cancel")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        key = event.button.id
+        if key == "cancel":
+            self.dismiss(None)
+        elif key == "transfer" and self.transfer_to:
+            self.dismiss({"transfer": self.transfer_to[0]})
+        else:
+            office = self.query_one("#office", Input).value.strip()
+            if key == "not_competent" and not office:
+                self.query_one("#dialog_error", Label).update(
+                    tr(
+                        "请填写有权机关名称（申请人应向哪个机关申请）",
+                        "name the competent office the applicant should go to",
+                    )
+                )
+                self.query_one("#office", Input).focus()
+                return
+            reason = self.query_one("#reason", Input).value.strip()
+            self.dismiss({"reason_kind": key, "competent_office": office, "reason": reason})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class OverrideDialog(ModalScreen[dict[str, str] | None]):
+    """A hall manager authorises a second one-time notice (recorded and reported as a breach)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="OverrideDialog")
+    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                tr(
+                    "管理员授权再次告知（将记为违规）",
+                    "Manager override: second notice (recorded as a breach)",
+                ),
+                classes="title",
+            )
+            yield Input(placeholder=tr("管理员工号", "Manager staff code"), id="manager")
+            yield Input(placeholder="PIN", password=True, id="pin")
+            yield Input(placeholder=tr("原因（必填）", "Reason (required)"), id="reason")
+            yield Label("", classes="error", id="dialog_error")
+            with Horizontal():
+                yield Button(tr("授权", "Authorise"), id="ok", variant="warning")
+                yield Button(tr("取消", "Cancel"), id="cancel")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+            return
+        values = {k: self.query_one(f"#{k}", Input).value.strip() for k in ("manager", "pin", "reason")}
+        if not all(values.values()):
+            self.query_one("#dialog_error", Label).update(
+                tr("请填写管理员工号、PIN 和原因", "enter the manager's code, PIN and a reason")
+            )
+            return
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

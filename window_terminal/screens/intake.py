@@ -1,0 +1,695 @@
+"""The intake screen (受理): applicant, service item, materials checklist, exactly one outcome.
+
+Also the return visit of a case with a one-time notice (``case_no=``): only the listed materials
+are checked, and the one-time rule is enforced by the domain (``intake.supplement``).
+The form is saved as a local draft on every change (debounced) and restored when reopened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from window_terminal import drafts, intake
+from window_terminal.errors import DomainError
+from window_terminal.i18n import language, tr
+
+ID_TYPES = [
+    ("resident_id", "居民身份证", "Resident ID"),
+    ("passport", "护照", "Passport"),
+    ("hk_macao_permit", "港澳居民来往内地通行证", "HK/Macao permit"),
+    ("taiwan_permit", "台湾居民来往大陆通行证", "Taiwan permit"),
+    ("foreign_permanent", "外国人永久居留身份证", "Foreign permanent resident ID"),
+    ("credit_code", "统一社会信用代码", "Credit code"),
+]
+STATUS_TEXT = {
+    "received": ("已收", "received"),
+    "missing": ("缺少", "missing"),
+    "defective": ("不合格", "defective"),
+    "commitment": ("告知承诺", "commitment"),
+    "deferred": ("容缺后补", "deferred"),
+    "not_applicable": ("不适用", "n/a"),
+}
+
+
+class MaterialsTable(DataTable):
+    """The checklist; space cycles a material's status, +/- originals, ]/[ copies."""
+
+    BINDINGS = [
+        Binding("space", "cycle", tr("切换状态", "Cycle status")),
+        Binding("plus,equals_sign", "count(1, 0)", tr("原件+1", "Originals +1"), show=False),
+        Binding("minus", "count(-1, 0)", tr("原件-1", "Originals -1"), show=False),
+        Binding("right_square_bracket", "count(0, 1)", tr("复印件+1", "Copies +1"), show=False),
+        Binding("left_square_bracket", "count(0, -1)", tr("复印件-1", "Copies -1"), show=False),
+    ]
+
+    def action_cycle(self) -> None:
+        self.screen.cycle_material(self.cursor_row)  # type: ignore[attr-defined]
+
+    def action_count(self, originals: int, copies: int) -> None:
+        self.screen.change_count(self.cursor_row, originals, copies)  # type: ignore[attr-defined]
+
+
+class IntakeScreen(Screen[dict[str, Any] | None]):
+    BINDINGS = [
+        Binding("f5", "outcome('accept')", tr("受理", "Accept"), key_display="F5"),
+        Binding("f6", "outcome('notice')", tr("一次性告知", "One-time notice"), key_display="F6"),
+        Binding("f7", "outcome('deficiency')", tr("容缺受理", "Deficiency"), key_display="F7"),
+        Binding("f8", "outcome('non_acceptance')", tr("不予受理", "Non-acceptance"), key_display="F8"),
+        Binding("f3", "cycle_id_type", tr("证件类型", "ID type"), key_display="F3"),
+        Binding("escape", "leave", tr("返回（保留草稿）", "Back (keeps draft)")),
+    ]
+    DEFAULT_CSS = """
+    IntakeScreen #intake_header { height: 1; background: $primary; padding: 0 1; }
+    IntakeScreen #form { width: 48; padding: 0 1; }
+    IntakeScreen #right { width: 1fr; padding: 0 1; }
+    IntakeScreen Input { height: 3; }
+    IntakeScreen .caption { text-style: bold; }
+    IntakeScreen .error { color: $error; height: auto; min-height: 1; }
+    IntakeScreen #id_type { height: 1; width: 100%; border: none; min-width: 10; }
+    IntakeScreen #item_results { height: 6; }
+    IntakeScreen #item_label { height: 1; }
+    IntakeScreen #materials { height: 1fr; }
+    IntakeScreen #outcomes { height: 3; }
+    IntakeScreen #outcomes Button { margin: 0 1 0 0; min-width: 14; }
+    IntakeScreen #message { height: auto; max-height: 3; padding: 0 1; color: $warning; }
+    """
+
+    def __init__(
+        self,
+        window: int | None = None,
+        staff_code: str | None = None,
+        ticket: dict[str, Any] | None = None,
+        case_no: str | None = None,
+        **_: Any,
+    ) -> None:
+        super().__init__()
+        self.window = window
+        self.staff_code = staff_code
+        self.ticket = ticket
+        self.case_no = case_no
+        self.item: intake.ItemInfo | None = None
+        self.checks: list[intake.MaterialCheck] = []
+        self.in_notice: set[int] = set()
+        self.id_type = "resident_id"
+        self.request_id = uuid.uuid4().hex
+        self.busy = False
+        self.done = False
+        self.index: Any = None
+        self._draft_timer: Any = None
+        self._restoring = False
+        self.result: intake.CaseResult | None = None
+        self.shown_errors: set[str] = set()
+        self.draft_key = drafts.draft_key(
+            ticket_id=ticket["ticket_id"] if ticket else None, window=window, case_no=case_no
+        )
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.header_text(), id="intake_header")
+        with Horizontal():
+            with VerticalScroll(id="form"):
+                yield Label(tr("申请人姓名 *", "Applicant name *"), classes="caption")
+                yield Input(id="name")
+                yield Label("", id="name_error", classes="error")
+                yield Button(self.id_type_label(), id="id_type")
+                yield Input(placeholder=tr("证件号码", "ID number"), id="id_number")
+                yield Label("", id="id_number_error", classes="error")
+                yield Input(
+                    placeholder=tr("联系电话（手机或固话）", "Phone (mobile or landline)"), id="phone"
+                )
+                yield Label("", id="phone_error", classes="error")
+                yield Label(tr("代理人（可选）", "Agent (optional)"), classes="caption")
+                yield Input(placeholder=tr("代理人姓名", "Agent name"), id="agent_name")
+                yield Input(placeholder=tr("代理人身份证号", "Agent resident ID"), id="agent_id_number")
+                yield Label("", id="agent_error", classes="error")
+                yield Input(placeholder=tr("代理人电话", "Agent phone"), id="agent_phone")
+            with Vertical(id="right"):
+                yield Input(
+                    placeholder=tr(
+                        "事项：名称、编码或拼音首字母（如 yyzz）",
+                        "Item: name, code or pinyin initials (e.g. yyzz)",
+                    ),
+                    id="item_search",
+                )
+                yield OptionList(id="item_results")
+                yield Static(tr("未选择事项", "no item chosen"), id="item_label")
+                yield MaterialsTable(id="materials", cursor_type="row", zebra_stripes=True)
+                with Horizontal(id="outcomes"):
+                    if self.case_no:
+                        yield Button(tr("补正收件 F5", "Supplement F5"), id="supplement", variant="success")
+                        yield Button(
+                            tr("管理员授权再次告知", "Manager override"), id="override", variant="warning"
+                        )
+                    else:
+                        yield Button(tr("受理 F5", "Accept F5"), id="accept", variant="success")
+                        yield Button(tr("一次性告知 F6", "Notice F6"), id="notice", variant="warning")
+                        yield Button(tr("容缺受理 F7", "Deficiency F7"), id="deficiency", variant="primary")
+                        yield Button(tr("不予受理 F8", "Refuse F8"), id="non_acceptance", variant="error")
+        yield Static("", id="message", markup=False)
+        yield Footer()
+
+    def header_text(self) -> str:
+        who = (
+            tr(f"排队号 {self.ticket['number']}", f"ticket {self.ticket['number']}")
+            if self.ticket
+            else tr("散客（无排队号）", "walk-in (no ticket)")
+        )
+        mode = (
+            tr(f"补正回访 {self.case_no}", f"return visit {self.case_no}")
+            if self.case_no
+            else tr("受理收件", "Intake")
+        )
+        window = tr(f"{self.window}号窗口", f"window {self.window}") if self.window else ""
+        return f"{mode}  |  {window}  |  {who}"
+
+    def id_type_label(self) -> str:
+        name = next((tr(zh, en) for key, zh, en in ID_TYPES if key == self.id_type), self.id_type)
+        return tr(f"证件类型：{name}（F3切换）", f"ID type: {name} (F3)")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#materials", MaterialsTable)
+        for key, zh, en in [
+            ("name", "材料", "Material"),
+            ("required", "必需", "Req."),
+            ("status", "状态", "Status"),
+            ("originals", "原件", "Orig."),
+            ("copies", "复印件", "Copies"),
+        ]:
+            table.add_column(tr(zh, en), key=key)
+        self.query_one("#name", Input).focus()
+        self.load()
+
+    # --- loading --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="intake-load", exit_on_error=False)
+    def load(self) -> None:
+        from window_terminal.catalogue import catalogue_index
+
+        app = self.app
+        draft = drafts.load_draft(app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        try:
+            self.index = catalogue_index(app.engine, app.hall.id)  # type: ignore[attr-defined]
+            if self.case_no:
+                view = intake.case_view(app.engine, app.hall.id, self.case_no)  # type: ignore[attr-defined]
+                app.call_from_thread(self.show_case, view, draft)
+                return
+            item = None
+            if draft and draft.get("item"):
+                item = intake.item_info(app.engine, app.hall.id, draft["item"])  # type: ignore[attr-defined]
+            elif self.ticket and self.ticket.get("service_item_id"):
+                item = intake.item_info(app.engine, app.hall.id, int(self.ticket["service_item_id"]))  # type: ignore[attr-defined]
+        except DomainError as exc:
+            app.call_from_thread(self.say, exc.text(language()))
+            return
+        except Exception as exc:
+            app.call_from_thread(
+                self.say,
+                tr(
+                    f"数据库不可用（{exc}）：表单内容已保存为草稿",
+                    f"database unavailable ({exc}): the form is kept as a draft",
+                ),
+            )
+            return
+        app.call_from_thread(self.restore, draft, item)
+
+    def restore(self, draft: dict[str, Any] | None, item: intake.ItemInfo | None) -> None:
+        self._restoring = True
+        if draft:
+            for key in ("name", "id_number", "phone", "agent_name", "agent_id_number", "agent_phone"):
+                self.query_one(f"#{key}", Input).value = draft.get(key, "")
+            self.id_type = draft.get("id_type", "resident_id")
+            self.query_one("#id_type", Button).label = self.id_type_label()
+            self.say(tr("已恢复未完成的草稿", "restored the unfinished draft"))
+        self.results(self.query_one("#item_search", Input).value)
+        if item is not None:
+            checks = None
+            if draft and draft.get("checks") and draft.get("item") == item.code:
+                checks = [intake.MaterialCheck(**c) for c in draft["checks"]]
+            self.set_item(item, checks)
+        self.call_after_refresh(self._restored)
+
+    def _restored(self) -> None:
+        self._restoring = False
+
+    def show_case(self, view: intake.CaseView, draft: dict[str, Any] | None) -> None:
+        case = view.case
+        self._restoring = True
+        for key, value in (
+            ("name", case["applicant_name"]),
+            ("id_number", case["id_number"]),
+            ("phone", case["phone"]),
+            ("agent_name", case["agent_name"]),
+            ("agent_id_number", case["agent_id_number"]),
+            ("agent_phone", case["agent_phone"]),
+        ):
+            widget = self.query_one(f"#{key}", Input)
+            widget.value = value
+            widget.disabled = True
+        self.query_one("#item_search", Input).disabled = True
+        self.in_notice = {m["material_id"] for m in view.materials if m["in_notice"]}
+        checks = [
+            intake.MaterialCheck(m["material_id"], m["status"], m["originals"], m["copies"], m["note"])
+            for m in view.materials
+        ]
+        if draft and draft.get("checks"):
+            checks = [intake.MaterialCheck(**c) for c in draft["checks"]]
+        self.set_item(view.item, checks)
+        self.say(
+            tr(
+                f"一次性告知书所列材料（标 ▶）：{len(self.in_notice)} 项。只核对所列材料；跑动次数 {len(view.visits)}",
+                f"materials on the one-time notice (marked ▶): {len(self.in_notice)}; visits so far {len(view.visits)}",
+            )
+        )
+        self.query_one("#materials", MaterialsTable).focus()
+        self.call_after_refresh(self._restored)
+
+    # --- the item and its materials -------------------------------------------------------------
+
+    @on(Input.Changed, "#item_search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.results(event.value)
+        self.changed()
+
+    def results(self, query: str) -> None:
+        if self.index is None:
+            return
+        found = self.index.search(query, limit=20)
+        options = self.query_one("#item_results", OptionList)
+        options.clear_options()
+        options.add_options([Option(f"{e.code}  {e.name}", id=str(e.id)) for e in found])
+
+    @on(Input.Submitted, "#item_search")
+    def search_submitted(self, _: Input.Submitted) -> None:
+        options = self.query_one("#item_results", OptionList)
+        if options.option_count:
+            self.choose_item(int(options.get_option_at_index(options.highlighted or 0).id or 0))
+
+    @on(OptionList.OptionSelected, "#item_results")
+    def item_selected(self, event: OptionList.OptionSelected) -> None:
+        self.choose_item(int(event.option.id or 0))
+
+    @work(thread=True, exclusive=True, group="intake-item", exit_on_error=False)
+    def choose_item(self, item_id: int) -> None:
+        try:
+            item = intake.item_info(self.app.engine, self.app.hall.id, item_id)  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.app.call_from_thread(self.say, str(exc))
+            return
+        self.app.call_from_thread(self.set_item, item, None)
+
+    def set_item(self, item: intake.ItemInfo, checks: list[intake.MaterialCheck] | None) -> None:
+        self.item = item
+        self.checks = checks or intake.default_checks(item)
+        flags = []
+        if item.deficiency_allowed:
+            flags.append(tr("可容缺", "deficiency ok"))
+        if item.commitment_allowed:
+            flags.append(tr("可告知承诺", "commitment ok"))
+        self.query_one("#item_label", Static).update(
+            f"[b]{item.code} {item.name}[/b]  {tr('承诺', 'promised')}{item.promised_days}{tr('个工作日', ' working days')}"
+            + (f"  ({'，'.join(flags)})" if flags else "")
+        )
+        table = self.query_one("#materials", MaterialsTable)
+        table.clear()
+        by_id = {c.material_id: c for c in self.checks}
+        for m in item.materials:
+            check = by_id.get(m.id) or intake.MaterialCheck(m.id, "not_applicable")
+            mark = "▶" if m.id in self.in_notice else ""
+            table.add_row(
+                f"{mark}{m.name}",
+                "*" if m.required else "",
+                tr(*STATUS_TEXT[check.status]),
+                str(check.originals),
+                str(check.copies),
+                key=str(m.id),
+            )
+        self.changed()
+
+    def _allowed(self, material: intake.MaterialInfo) -> list[str]:
+        assert self.item is not None
+        states = ["received", "missing", "defective"]
+        if material.commitment and self.item.commitment_allowed:
+            states.append("commitment")
+        if material.tolerable and self.item.deficiency_allowed:
+            states.append("deferred")
+        if not material.required:
+            states.append("not_applicable")
+        return states
+
+    def cycle_material(self, row: int) -> None:
+        if self.item is None or not (0 <= row < len(self.item.materials)):
+            return
+        material = self.item.materials[row]
+        check = next(c for c in self.checks if c.material_id == material.id)
+        states = self._allowed(material)
+        check.status = (
+            states[(states.index(check.status) + 1) % len(states)] if check.status in states else states[0]
+        )
+        if check.status == "received" and check.originals + check.copies == 0:
+            check.originals, check.copies = material.originals, material.copies
+        self._show_check(check)
+
+    def change_count(self, row: int, originals: int, copies: int) -> None:
+        if self.item is None or not (0 <= row < len(self.item.materials)):
+            return
+        check = next(c for c in self.checks if c.material_id == self.item.materials[row].id)
+        check.originals = max(0, check.originals + originals)
+        check.copies = max(0, check.copies + copies)
+        self._show_check(check)
+
+    def _show_check(self, check: intake.MaterialCheck) -> None:
+        table = self.query_one("#materials", MaterialsTable)
+        key = str(check.material_id)
+        table.update_cell(key, "status", tr(*STATUS_TEXT[check.status]))
+        table.update_cell(key, "originals", str(check.originals))
+        table.update_cell(key, "copies", str(check.copies))
+        self.changed()
+
+    # --- the applicant --------------------------------------------------------------------------
+
+    def action_cycle_id_type(self) -> None:
+        if self.case_no:
+            return
+        keys = [k for k, *_ in ID_TYPES]
+        self.id_type = keys[(keys.index(self.id_type) + 1) % len(keys)]
+        self.query_one("#id_type", Button).label = self.id_type_label()
+        self.changed()
+
+    @on(Button.Pressed, "#id_type")
+    def id_type_pressed(self) -> None:
+        self.action_cycle_id_type()
+
+    def applicant(self) -> intake.Applicant:
+        v = {k: self.query_one(f"#{k}", Input).value for k in ("name", "id_number", "phone")}
+        return intake.Applicant(v["name"], self.id_type, v["id_number"], v["phone"])
+
+    def agent(self) -> intake.Applicant | None:
+        name = self.query_one("#agent_name", Input).value
+        if not name.strip():
+            return None
+        return intake.Applicant(
+            name,
+            "resident_id",
+            self.query_one("#agent_id_number", Input).value,
+            self.query_one("#agent_phone", Input).value,
+        )
+
+    def validate_form(self) -> bool:
+        """Show every problem under its field; True when the form can be sent."""
+        problems = intake.applicant_problems(self.applicant())
+        agent = self.agent()
+        agent_problems = intake.applicant_problems(agent, prefix="agent_") if agent else {}
+        lang = language()
+        self.shown_errors = set(problems)
+        for key in ("name", "id_number", "phone"):
+            self.query_one(f"#{key}_error", Label).update(problems[key].text(lang) if key in problems else "")
+        self.query_one("#agent_error", Label).update(
+            "；".join(p.text(lang) for p in agent_problems.values()) if agent_problems else ""
+        )
+        if problems or agent_problems:
+            first = next(iter(problems or agent_problems))
+            widget_id = first if first in ("name", "id_number", "phone") else "agent_name"
+            self.query_one(f"#{widget_id}", Input).focus()
+            return False
+        return True
+
+    @on(Input.Changed, "#name, #id_number, #phone, #agent_name, #agent_id_number, #agent_phone")
+    def field_changed(self, event: Input.Changed) -> None:
+        key = event.input.id or ""
+        if key in ("name", "id_number", "phone"):
+            if key in self.shown_errors:
+                problems = intake.applicant_problems(self.applicant())
+                self.query_one(f"#{key}_error", Label).update(
+                    problems[key].text(language()) if key in problems else ""
+                )
+                if key not in problems:
+                    self.shown_errors.discard(key)
+        self.changed()
+
+    @on(Input.Blurred, "#id_number")
+    def id_blurred(self, event: Input.Blurred) -> None:
+        if event.value.strip():
+            problems = intake.applicant_problems(self.applicant())
+            self.query_one("#id_number_error", Label).update(
+                problems["id_number"].text(language()) if "id_number" in problems else ""
+            )
+            if "id_number" in problems:
+                self.shown_errors.add("id_number")
+
+    # --- drafts ---------------------------------------------------------------------------------
+
+    def changed(self) -> None:
+        if self._restoring or self.done:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(0.4, self.save_draft)
+
+    def draft_data(self) -> dict[str, Any]:
+        data = {
+            k: self.query_one(f"#{k}", Input).value
+            for k in ("name", "id_number", "phone", "agent_name", "agent_id_number", "agent_phone")
+        }
+        data["id_type"] = self.id_type
+        data["item"] = self.item.code if self.item else None
+        data["checks"] = [vars(c) for c in self.checks]
+        return data
+
+    def save_draft(self) -> None:
+        if self.done:
+            return
+        data = self.draft_data()
+        folder = self.app.settings.drafts_path  # type: ignore[attr-defined]
+        self.run_worker(
+            lambda: drafts.save_draft(folder, self.draft_key, data),
+            thread=True,
+            group="draft",
+            exit_on_error=False,
+        )
+
+    def action_leave(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        if not self.done:
+            drafts.save_draft(self.app.settings.drafts_path, self.draft_key, self.draft_data())  # type: ignore[attr-defined]
+        self.dismiss(self.result.as_dict() if self.result else None)
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#accept, #notice, #deficiency, #non_acceptance, #supplement")
+    def outcome_pressed(self, event: Button.Pressed) -> None:
+        self.action_outcome(event.button.id or "")
+
+    @on(Button.Pressed, "#override")
+    def override_pressed(self) -> None:
+        from window_terminal.screens.dialogs import OverrideDialog
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values:
+                self.send_supplement(intake.Override(values["manager"], values["pin"], values["reason"]))
+
+        self.app.push_screen(OverrideDialog(), chosen)
+
+    def action_outcome(self, outcome: str) -> None:
+        if self.busy or self.done:
+            return
+        if self.case_no:
+            if outcome in ("accept", "supplement"):
+                self.send_supplement(None)
+            return
+        if not self.validate_form():
+            self.say(tr("请先更正标红的申请人信息", "correct the applicant details marked in red first"))
+            return
+        if self.item is None:
+            self.say(
+                tr(
+                    "请先选择事项（在事项框中输入名称或拼音首字母）",
+                    "choose the service item first (type its name or initials)",
+                )
+            )
+            self.query_one("#item_search", Input).focus()
+            return
+        if outcome == "non_acceptance":
+            self.ask_non_acceptance()
+            return
+        self.send(outcome, {})
+
+    def ask_non_acceptance(self) -> None:
+        from window_terminal.screens.dialogs import NonAcceptanceDialog
+
+        assert self.item is not None
+        transfer_to = None
+        if self.ticket and self.item.line and self.item.line != self.ticket.get("line"):
+            transfer_to = (self.item.line, self.item.line)
+
+        def chosen(values: dict[str, Any] | None) -> None:
+            if not values:
+                return
+            if "transfer" in values:
+                self.transfer(values["transfer"])
+            else:
+                self.send("non_acceptance", values)
+
+        self.app.push_screen(NonAcceptanceDialog(transfer_to), chosen)
+
+    @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
+    def transfer(self, line_code: str) -> None:
+        from window_terminal import queueing
+
+        app = self.app
+        self.busy = True
+        try:
+            info = queueing.transfer(
+                app.engine,
+                app.hall.id,
+                line_code,
+                ticket_ref=f"#{self.ticket['ticket_id']}",  # type: ignore[attr-defined,index]
+                reason=tr("不属本窗口业务，转号办理", "belongs to another line"),
+                staff_code=self.staff_code,
+                request_id=self.request_id + "-transfer",
+            )
+        except DomainError as exc:
+            app.call_from_thread(self.failed, exc.text(language()))
+            return
+        app.call_from_thread(self.transferred, info)
+
+    def transferred(self, info: Any) -> None:
+        self.busy = False
+        self.done = True
+        drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        self.say(
+            tr(
+                f"{info.number} 已转至 {info.line}，保留排队位置",
+                f"{info.number} transferred to {info.line}, keeping its place",
+            )
+        )
+        self.dismiss({"transferred": info.line})
+
+    @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
+    def send(self, outcome: str, extra: dict[str, Any]) -> None:
+        app = self.app
+        self.busy = True
+        try:
+            result = intake.submit(
+                app.engine,  # type: ignore[attr-defined]
+                app.hall.id,  # type: ignore[attr-defined]
+                applicant=self.applicant(),
+                agent=self.agent(),
+                item=self.item.id if self.item else 0,
+                materials=list(self.checks),
+                outcome=outcome,
+                ticket_id=self.ticket["ticket_id"] if self.ticket else None,
+                window=self.window,
+                staff_code=self.staff_code,
+                reason=extra.get("reason", ""),
+                reason_kind=extra.get("reason_kind", ""),
+                competent_office=extra.get("competent_office", ""),
+                request_id=self.request_id,
+            )
+        except DomainError as exc:
+            app.call_from_thread(self.failed, exc.text(language()))
+            return
+        except Exception as exc:
+            app.call_from_thread(
+                self.failed,
+                tr(
+                    f"数据库不可用，草稿已保存，恢复后请重试：{exc}",
+                    f"database unavailable; draft kept, retry later: {exc}",
+                )[:300],
+            )
+            return
+        app.call_from_thread(self.finished, result)
+
+    @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
+    def send_supplement(self, override: intake.Override | None) -> None:
+        app = self.app
+        self.busy = True
+        try:
+            result = intake.supplement(
+                app.engine,  # type: ignore[attr-defined]
+                app.hall.id,  # type: ignore[attr-defined]
+                self.case_no or "",
+                list(self.checks),
+                window=self.window,
+                staff_code=self.staff_code,
+                ticket_id=self.ticket["ticket_id"] if self.ticket else None,
+                override=override,
+                request_id=uuid.uuid4().hex,
+            )
+        except DomainError as exc:
+            app.call_from_thread(self.failed, exc.text(language()))
+            return
+        except Exception as exc:
+            app.call_from_thread(self.failed, str(exc)[:300])
+            return
+        app.call_from_thread(self.finished, result)
+
+    def failed(self, text: str) -> None:
+        self.busy = False
+        self.say(text)
+
+    def finished(self, result: intake.CaseResult) -> None:
+        from window_terminal.screens.dialogs import TextDialog
+
+        self.busy = False
+        self.result = result
+        if result.document is None:
+            self.say(
+                tr(
+                    f"已记录来访（跑动 {result.visits} 次）；所列材料仍未补齐",
+                    f"visit recorded ({result.visits}); listed materials still missing",
+                )
+            )
+            return
+        self.done = True
+        drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        self.say(
+            tr(
+                f"办件编号 {result.case_no}，文书 {result.document_number}",
+                f"case {result.case_no}, document {result.document_number}",
+            )
+        )
+        title = tr(
+            f"{result.document.get('title', '')}  {result.document_number}  办件编号 {result.case_no}",
+            f"{result.document.get('kind', '')}  {result.document_number}  case {result.case_no}",
+        )
+        self.app.push_screen(
+            TextDialog(title, preview_text(result.document)), lambda _: self.dismiss(result.as_dict())
+        )
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Static).update(text)
+
+
+def preview_text(snapshot: dict[str, Any]) -> str:
+    """The document as plain text (the documents package's renderer when present)."""
+    try:
+        from window_terminal.documents.text import document_text
+
+        return document_text(snapshot, width=84)
+    except Exception:
+        pass
+    lines = [
+        f"{snapshot.get('title', '')}  {snapshot.get('number', '')}",
+        f"办件编号：{snapshot.get('case_no', '')}   查询码：{snapshot.get('query_code', '')}",
+        f"申请人：{(snapshot.get('applicant') or {}).get('name', '')}",
+        f"事项：{(snapshot.get('item') or {}).get('name', '')}",
+    ]
+    for m in snapshot.get("materials_missing", []):
+        lines.append(f"  需补正：{m['name']}（{m['form']}）")
+    for m in snapshot.get("materials_deferred", []):
+        lines.append(f"  容缺后补：{m['name']}")
+    dates = snapshot.get("dates") or {}
+    if dates.get("promised"):
+        lines.append(f"承诺办结日期：{dates['promised']}")
+    return "\n".join(lines)
