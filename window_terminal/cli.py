@@ -70,8 +70,11 @@ class Context:
 
             self._engine = make_engine(self.settings.database_url)
         if check_schema:
-            from window_terminal.db.migrate import ensure_current
+            from window_terminal.config import default_database_url
+            from window_terminal.db.migrate import current_revision, ensure_current, upgrade
 
+            if self.settings.database_url == default_database_url() and current_revision(self._engine) is None:
+                upgrade(self._engine)  # the embedded default is created on first use
             ensure_current(self._engine)
         return self._engine
 
@@ -644,4 +647,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m window_terminal.cli`: run the imported module's app, not this __main__ copy's
+    # (two copies would hold two Context classes and lose the global options).
+    from window_terminal.cli import main as _main
+
+    _main()

@@ -1,0 +1,5 @@
+"""`python -m window_terminal` runs the `wt` command."""
+
+from window_terminal.cli import main
+
+main()

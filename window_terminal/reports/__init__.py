@@ -1,0 +1,13 @@
+"""Supervisor reports: figures aggregated in SQL (``queries``) and written as tables or files (``formats``)."""
+
+from window_terminal.reports.queries import (
+    Report,
+    Table,
+    clerk_report,
+    mask_name,
+    mask_number,
+    overdue_report,
+    period_report,
+)
+
+__all__ = ["Report", "Table", "clerk_report", "mask_name", "mask_number", "overdue_report", "period_report"]
