@@ -1,0 +1,61 @@
+"""好差评 end to end: a finished ticket is rated; a bad rating opens a rectification a manager closes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.factories import set_clock_to
+from window_terminal import queueing as q
+from window_terminal import ratings
+from window_terminal.errors import DomainError
+
+
+def _serve_one(engine, hall, window=2, staff="C002"):
+    q.set_window_status(engine, hall.id, window, "open", staff_code=staff)
+    ticket = q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, window)
+    q.start_service(engine, hall.id, window)
+    q.finish(engine, hall.id, window)
+    return ticket
+
+
+def test_bad_rating_opens_a_rectification_due_in_15_working_days_that_a_manager_closes(engine, hall):
+    set_clock_to(date(2025, 9, 26))  # a Friday before National Day: the holiday does not count
+    ticket = _serve_one(engine, hall)
+    result = ratings.rate(engine, hall.id, 2, 3, "等候时间太长")
+    assert result["ticket"] == ticket.number and result["level_name"] == "基本满意"
+    # Sun 9/28 (make-up) + 9/29, 9/30 + Oct 9, 10, Sat 11 (make-up) + 13-17 + 20-23 = 15
+    assert result["due_date"] == "2025-10-23"
+    with pytest.raises(DomainError) as err:
+        ratings.rate(engine, hall.id, 2, 5)
+    assert err.value.code == "already_rated"
+    [open_item] = ratings.list_rectifications(engine, hall.id)
+    assert open_item["id"] == result["rectification_id"] and open_item["comment"] == "等候时间太长"
+    with pytest.raises(DomainError) as err:
+        ratings.close_rectification(engine, hall.id, open_item["id"], "M001", "  ")
+    assert err.value.code == "note_required"
+    with pytest.raises(DomainError) as err:
+        ratings.close_rectification(engine, hall.id, open_item["id"], "C002", "已整改")
+    assert err.value.code == "not_manager"
+    closed = ratings.close_rectification(engine, hall.id, open_item["id"], "M001", "已约谈窗口人员并增开窗口")
+    assert closed == {
+        "rectification_id": open_item["id"],
+        "status": "closed",
+        "late": False,
+        "closed_by": "M001",
+    }
+    assert ratings.list_rectifications(engine, hall.id) == []
+    assert ratings.list_rectifications(engine, hall.id, status=None)[0]["note"] == "已约谈窗口人员并增开窗口"
+
+
+def test_good_rating_opens_no_rectification_and_a_window_without_service_has_nothing_to_rate(engine, hall):
+    with pytest.raises(DomainError) as err:
+        ratings.rate(engine, hall.id, 2, 5)
+    assert err.value.code == "nothing_to_rate"
+    _serve_one(engine, hall)
+    assert ratings.rate(engine, hall.id, 2, 4)["rectification_id"] is None
+    assert ratings.latest_service(engine, hall.id, 2)["rated"] is True
+    with pytest.raises(DomainError):
+        ratings.rate(engine, hall.id, 2, 6)

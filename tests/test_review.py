@@ -1,0 +1,223 @@
+"""The back office on SQLite and PostgreSQL: parallel review, refusals, suspension, extension, results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import (
+    FOUR_DEPT_ITEM,
+    JOINT_ITEM,
+    SINGLE_DEPT_ITEM,
+    make_accepted_case,
+    set_clock_to,
+    tasks_of,
+)
+from window_terminal import review
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import Case, Document, Event, Extension, Suspension, Visit
+from window_terminal.document_store import get_document
+from window_terminal.errors import DomainError
+
+MON = date(2026, 3, 2)
+
+
+def _case(engine, case_id):
+    with read_session(engine) as s:
+        return s.get(Case, case_id)
+
+
+def test_joint_case_is_decided_only_when_every_department_has_approved(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, JOINT_ITEM, accepted_on=MON)
+    tasks = tasks_of(engine, case.id)
+    assert sorted(tasks) == ["SCJG", "XZSP"]
+    review.claim(engine, hall.id, tasks["SCJG"].id, staff_code="R001")
+    first = review.approve(engine, hall.id, tasks["SCJG"].id, staff_code="R001")
+    assert first["case_status"] == "in_review" and first["decision"] is None and first["documents"] == []
+    second = review.approve(engine, hall.id, tasks["XZSP"].id, staff_code="R009")
+    assert second["case_status"] == "decided" and second["decision"] == "approved"
+    [number] = second["documents"]
+    assert get_document(engine, hall.id, number).kind == "completion_notice"
+    with read_session(engine) as s:
+        kinds = (
+            s.execute(select(Event.kind).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars().all()
+        )
+    assert kinds[-5:] == [
+        "review.claimed",
+        "review.approved",
+        "review.approved",
+        "document.issued",
+        "case.decided",
+    ]
+
+
+def test_four_department_case_waits_for_the_last_department(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, FOUR_DEPT_ITEM, accepted_on=MON)
+    tasks = tasks_of(engine, case.id)
+    assert sorted(tasks) == ["GJJ", "RSJ", "SCJG", "SW"]
+    for code in ("SCJG", "RSJ", "GJJ"):
+        assert review.approve(engine, hall.id, tasks[code].id)["case_status"] == "in_review"
+    assert review.approve(engine, hall.id, tasks["SW"].id)["decision"] == "approved"
+
+
+def test_one_refusal_decides_the_joint_case_with_appeal_rights(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, JOINT_ITEM, accepted_on=MON)
+    tasks = tasks_of(engine, case.id)
+    result = review.refuse(
+        engine, hall.id, tasks["SCJG"].id, "经营场所与污染源距离不符合要求", staff_code="R001"
+    )
+    assert result["case_status"] == "decided" and result["decision"] == "refused"
+    doc = get_document(engine, hall.id, result["documents"][0])
+    assert doc.kind == "refusal_notice"
+    assert doc.payload["appeal"]["reconsideration_days"] == 60
+    assert doc.payload["appeal"]["reconsideration_body"] == "成都市锦江区人民政府"
+    assert doc.payload["appeal"]["lawsuit_months"] == 6
+    assert doc.payload["appeal"]["court"] == "成都市锦江区人民法院"
+    assert "污染源" in doc.payload["reason"]
+    assert tasks_of(engine, case.id)["XZSP"].status == "cancelled"
+    with pytest.raises(DomainError):
+        review.approve(engine, hall.id, tasks["XZSP"].id)
+
+
+def test_refusal_without_a_reason_is_refused(engine, hall):
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    with pytest.raises(DomainError) as err:
+        review.refuse(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "  ")
+    assert "理由" in err.value.zh
+
+
+def test_a_task_claimed_by_one_reviewer_cannot_be_decided_by_another(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, JOINT_ITEM, accepted_on=MON)
+    task = tasks_of(engine, case.id)["SCJG"]
+    review.claim(engine, hall.id, task.id, staff_code="R001")
+    with pytest.raises(DomainError) as err:
+        review.approve(engine, hall.id, task.id, staff_code="R009")
+    assert err.value.code in ("claimed_by_other", "wrong_department")
+    again = review.claim(engine, hall.id, task.id, staff_code="R001", request_id="same")
+    assert review.claim(engine, hall.id, task.id, staff_code="R001", request_id="same") == again
+
+
+def test_return_to_counter_marks_the_case_returned(engine, hall):
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    result = review.return_to_counter(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "申请书签字缺失")
+    assert result["case_status"] == "returned" and _case(engine, case.id).status == "returned"
+
+
+def test_suspension_stops_the_clock_and_resuming_moves_the_deadline(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    before = _case(engine, case.id).promised_date
+    task = tasks_of(engine, case.id)["SCJG"]
+    set_clock_to(date(2026, 3, 4))  # Wednesday
+    review.suspend(engine, hall.id, task.id, "inspection", "现场核查经营场所", 3)
+    with pytest.raises(DomainError):
+        review.approve(engine, hall.id, task.id)
+    set_clock_to(date(2026, 3, 6))  # Friday: Wed, Thu, Fri do not count
+    review.resume(engine, hall.id, task.id)
+    after = _case(engine, case.id).promised_date
+    assert review.case_detail(engine, hall.id, case.case_no)["suspensions"][0]["ended_on"] == "2026-03-06"
+    assert (before, after) == (date(2026, 3, 9), date(2026, 3, 12))  # promised: 5 working days
+    with read_session(engine) as s:
+        assert s.execute(select(Suspension.kind)).scalars().all() == ["inspection"]
+
+
+def test_suspension_needs_a_known_kind(engine, hall):
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    with pytest.raises(DomainError) as err:
+        review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "holiday", "x", 2)
+    assert "inspection" in err.value.en
+
+
+def test_extension_is_once_at_most_ten_days_with_an_approver(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    with pytest.raises(DomainError):
+        review.extend(engine, hall.id, case.case_no, approver="", reason="需专家论证")
+    with pytest.raises(DomainError) as err:
+        review.extend(engine, hall.id, case.case_no, approver="王局长", reason="需专家论证", days=11)
+    assert "42" in err.value.en
+    result = review.extend(engine, hall.id, case.case_no, approver="王局长", reason="情况复杂", days=10)
+    assert result["extension_days"] == 10 and result["statutory_date"] == "2026-03-30"  # 10 + 10 working days
+    with pytest.raises(DomainError) as err:
+        review.extend(engine, hall.id, case.case_no, approver="王局长", reason="再次", days=1)
+    assert err.value.code == "already_extended"
+    with read_session(engine) as s:
+        assert s.execute(select(Extension.approver)).scalars().all() == ["王局长"]
+
+
+def test_pickup_is_a_visit_and_completes_the_case(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    with pytest.raises(DomainError):
+        review.record_pickup(engine, hall.id, case.case_no, 3)
+    review.approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id)
+    result = review.record_pickup(engine, hall.id, case.case_no, 3)
+    assert result["case_status"] == "completed"
+    assert review.case_detail(engine, hall.id, case.case_no)["visits"] == 2
+    with read_session(engine) as s:
+        assert s.execute(
+            select(Visit.purpose).where(Visit.case_id == case.id).order_by(Visit.id)
+        ).scalars().all() == [
+            "submit",
+            "pickup",
+        ]
+
+
+def test_posted_result_records_the_tracking_number(engine, hall):
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
+    review.approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id)
+    result = review.record_posted(engine, hall.id, case.case_no, "EMS1234567890")
+    doc = get_document(engine, hall.id, result["documents"][0])
+    assert doc.payload["delivery"] == {"method": "post", "window": None, "tracking_no": "EMS1234567890"}
+    assert _case(engine, case.id).status == "completed"
+
+
+def test_deficiency_case_gets_no_result_until_the_supplement_arrives(engine, hall):
+    set_clock_to(MON)
+    case = make_accepted_case(
+        engine,
+        hall.id,
+        JOINT_ITEM,
+        accepted_on=MON,
+        outcome="deficiency",
+        supplement_deadline=date(2026, 3, 6),
+    )
+    tasks = tasks_of(engine, case.id)
+    review.approve(engine, hall.id, tasks["SCJG"].id)
+    decided = review.approve(engine, hall.id, tasks["XZSP"].id)
+    assert decided["decision"] == "approved" and decided["documents"] == []  # no "come and collect" yet
+    with pytest.raises(DomainError) as err:
+        review.record_pickup(engine, hall.id, case.case_no, 3)
+    assert err.value.code == "supplement_missing" and "容缺" in err.value.zh
+    with pytest.raises(DomainError):
+        review.record_posted(engine, hall.id, case.case_no, "EMS1")
+    from window_terminal.db.engine import write_session
+
+    with write_session(engine) as s:
+        s.get(Case, case.id).supplement_received_at = s.get(Case, case.id).accepted_at
+    result = review.record_pickup(engine, hall.id, case.case_no, 3)
+    assert result["case_status"] == "completed" and len(result["documents"]) == 1
+    with read_session(engine) as s:
+        assert s.execute(select(Document.kind).where(Document.case_id == case.id)).scalars().all() == [
+            "completion_notice"
+        ]
+
+
+def test_task_list_is_ordered_by_deadline_and_masks_the_applicant(engine, hall):
+    set_clock_to(date(2026, 3, 20))
+    late = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=date(2026, 3, 19))
+    early = make_accepted_case(
+        engine, hall.id, JOINT_ITEM, accepted_on=date(2026, 3, 2), applicant_name="王小明"
+    )
+    rows = review.list_tasks(engine, hall.id, "scjg")
+    assert [r["case_no"] for r in rows] == [early.case_no, late.case_no]
+    assert rows[0]["applicant"] == "王*明" and rows[0]["parallel"] == 2
+    assert rows[0]["light"] == "red" and rows[1]["light"] == "green"
+    with pytest.raises(DomainError):
+        review.list_tasks(engine, hall.id, "NOPE")

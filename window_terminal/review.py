@@ -1,0 +1,990 @@
+"""The back office (后台审批): review tasks from acceptance to the result in the applicant's hands.
+
+An accepted case has one review task per department of its service item (several = parallel review,
+并联审批). Task states::
+
+    pending ──claim──▶ claimed ──approve──▶ approved
+       │                  │ ╰──refuse (reason)──▶ refused   (decides the whole case as refused)
+       │                  ╰──return──▶ returned              (case back to the counter: on-site correction)
+       ╰──suspend (Art. 45)──▶ suspended ──resume──▶ pending / claimed
+
+The case is decided when every task is decided: approved only if all approved; one refusal decides
+it as refused at once (the other open tasks are closed as ``cancelled``). A decision issues its
+document: the completion notice (办结通知书, result ready at a window) or the refusal decision
+(不予行政许可决定书, with appeal rights). ``record_pickup`` (a visit) or ``record_posted`` (tracking
+number) hands the result over and completes the case. A case accepted with minor deficiencies
+(容缺受理) gets no result until its deferred materials have arrived.
+
+Every action is one ``run_command``: one transaction, its events, idempotent under a request id.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import (
+    Case,
+    CaseMaterial,
+    Department,
+    Document,
+    Extension,
+    Hall,
+    Material,
+    ReviewTask,
+    ServiceItem,
+    Staff,
+    Suspension,
+    Visit,
+    Window,
+)
+from window_terminal.db.unit import Unit, run_command
+from window_terminal.document_store import issue_document
+from window_terminal.errors import DomainError, NotFound
+from window_terminal.supervision import (
+    OPEN_TASK_STATES,
+    case_deadlines,
+    hall_today,
+    suspensions_by_case,
+    task_lights,
+)
+from window_terminal.workdays import hall_calendar
+
+SUSPENSION_KINDS: dict[str, tuple[str, str]] = {
+    "inspection": ("现场核查", "inspection"),
+    "testing": ("检验检测", "testing"),
+    "expert_review": ("专家评审", "expert review"),
+    "hearing": ("听证", "hearing"),
+}
+TASK_STATES: dict[str, tuple[str, str]] = {
+    "pending": ("待认领", "pending"),
+    "claimed": ("审查中", "claimed"),
+    "suspended": ("暂停计时", "suspended"),
+    "approved": ("同意", "approved"),
+    "refused": ("不予许可", "refused"),
+    "returned": ("退回窗口", "returned"),
+    "cancelled": ("已终止", "cancelled"),
+}
+EXTENSION_DAYS = 10  # Art. 42(1): twenty working days, extendable by ten with approval
+JOINT_EXTENSION_DAYS = 15  # Art. 42(2): joint handling, forty-five days extendable by fifteen
+REVIEWABLE_CASE_STATES = ("accepted", "in_review")
+
+
+# --- masking (personal data on screens that do not need it) ---------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """张晓梅 → 张*梅, 李静 → 李*; companies and short names keep their first and last characters."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    if len(name) > 4:  # a company name: keep it readable but not whole
+        return name[:2] + "*" * (len(name) - 4) + name[-2:]
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_id(number: str) -> str:
+    number = number.strip()
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    phone = phone.strip()
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else phone
+
+
+# --- look-ups -------------------------------------------------------------------------------------
+
+
+def find_case(session: Session, hall_id: int, ref: str | int) -> Case:
+    """A case by number (JJ20261121-0007) or id (``123`` / ``#123``)."""
+    text = str(ref).strip()
+    case = None
+    if text.lstrip("#").isdigit():
+        case = session.get(Case, int(text.lstrip("#")))
+        if case is not None and case.hall_id != hall_id:
+            case = None
+    if case is None:
+        case = session.execute(
+            select(Case).where(Case.hall_id == hall_id, Case.case_no == text.upper())
+        ).scalar_one_or_none()
+    if case is None:
+        raise NotFound(
+            f"找不到办件 {text}：请核对办件编号（受理通知书右上角）",
+            f"no case {text!r}: check the case number on the acceptance notice",
+        )
+    return case
+
+
+def _task(session: Session, hall_id: int, task_id: int) -> ReviewTask:
+    task = session.get(ReviewTask, int(task_id))
+    if task is None or task.hall_id != hall_id:
+        raise NotFound(
+            f"没有审批任务 #{task_id}：用 wt review list --dept 部门 查看任务号",
+            f"no review task #{task_id}: see the task ids with `wt review list --dept CODE`",
+        )
+    return task
+
+
+def _department(session: Session, hall_id: int, code: str) -> Department:
+    dept = session.execute(
+        select(Department).where(Department.hall_id == hall_id, Department.code == code.strip().upper())
+    ).scalar_one_or_none()
+    if dept is None:
+        known = ", ".join(
+            session.execute(
+                select(Department.code).where(Department.hall_id == hall_id).order_by(Department.code)
+            ).scalars()
+        )
+        raise NotFound(f"没有部门 {code}；可选：{known}", f"no department {code!r}; known: {known}")
+    return dept
+
+
+def _staff(session: Session, hall_id: int, code: str | None) -> Staff | None:
+    if not code:
+        return None
+    staff = session.execute(
+        select(Staff).where(Staff.hall_id == hall_id, Staff.code == code.strip().upper(), Staff.active)
+    ).scalar_one_or_none()
+    if staff is None:
+        raise NotFound(f"没有工作人员 {code}：请核对工号", f"no staff member {code!r}: check the staff code")
+    return staff
+
+
+def _staff_id(session: Session, hall_id: int, code: str | None) -> int | None:
+    staff = _staff(session, hall_id, code)
+    return staff.id if staff else None
+
+
+def _dept_code(session: Session, department_id: int) -> str:
+    dept = session.get(Department, department_id)
+    return dept.code if dept else "?"
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def event_cursor(engine: Engine, hall_id: int) -> int:
+    """The hall's latest event number: a screen follows the feed from here after its first load."""
+    with read_session(engine) as session:
+        return int(session.execute(select(Hall.event_seq).where(Hall.id == hall_id)).scalar_one() or 0)
+
+
+def list_tasks(
+    engine: Engine,
+    hall_id: int,
+    department_code: str,
+    *,
+    statuses: tuple[str, ...] = OPEN_TASK_STATES,
+    today: date | None = None,
+) -> list[dict[str, Any]]:
+    """The department's review tasks, most urgent first (by deadline), each with its light."""
+    with read_session(engine) as session:
+        dept = _department(session, hall_id, department_code)
+        today = today or hall_today(session, hall_id)
+        rows = session.execute(
+            select(ReviewTask, Case, ServiceItem)
+            .join(Case, Case.id == ReviewTask.case_id)
+            .join(ServiceItem, ServiceItem.id == Case.item_id)
+            .where(
+                ReviewTask.hall_id == hall_id,
+                ReviewTask.department_id == dept.id,
+                ReviewTask.status.in_(statuses),
+            )
+        ).all()
+        lights = task_lights(session, hall_id, [t for t, _, _ in rows], today)
+        reviewers = dict(session.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
+        counts = dict(
+            session.execute(
+                select(ReviewTask.case_id, func.count())
+                .where(ReviewTask.case_id.in_([c.id for _, c, _ in rows] or [-1]))
+                .group_by(ReviewTask.case_id)
+            ).all()
+        )
+    out = []
+    for task, case, item in rows:
+        lit = lights.get(task.id, {})
+        out.append(
+            {
+                "task_id": task.id,
+                "case_id": case.id,
+                "case_no": case.case_no,
+                "item": item.name,
+                "item_code": item.code,
+                "department": dept.code,
+                "applicant": mask_name(case.applicant_name),
+                "status": task.status,
+                "reviewer": reviewers.get(task.reviewer_id, "") if task.reviewer_id else "",
+                "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+                "deadline": lit.get("deadline")
+                or (case.promised_date.isoformat() if case.promised_date else None),
+                "remaining_working_days": lit.get("remaining_working_days"),
+                "light": lit.get("light", ""),
+                "provisional": bool(lit.get("provisional", case.deadline_provisional)),
+                "parallel": int(counts.get(case.id, 1)),
+            }
+        )
+    out.sort(key=lambda r: (r["deadline"] or "9999-12-31", r["task_id"]))
+    return out
+
+
+def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | None = None) -> dict[str, Any]:
+    """Everything the reviewer needs about one case, personal data masked."""
+    with read_session(engine) as session:
+        case = find_case(session, hall_id, ref)
+        today = today or hall_today(session, hall_id)
+        item = session.get(ServiceItem, case.item_id)
+        assert item is not None
+        materials = session.execute(
+            select(
+                Material.name,
+                CaseMaterial.status,
+                CaseMaterial.originals,
+                CaseMaterial.copies,
+                CaseMaterial.note,
+            )
+            .join(Material, Material.id == CaseMaterial.material_id)
+            .where(CaseMaterial.case_id == case.id)
+            .order_by(Material.position, Material.id)
+        ).all()
+        suspensions = (
+            session.execute(select(Suspension).where(Suspension.case_id == case.id).order_by(Suspension.id))
+            .scalars()
+            .all()
+        )
+        tasks = session.execute(
+            select(ReviewTask, Department.code, Department.name)
+            .join(Department, Department.id == ReviewTask.department_id)
+            .where(ReviewTask.case_id == case.id)
+            .order_by(Department.code)
+        ).all()
+        visits = session.execute(
+            select(func.count()).select_from(Visit).where(Visit.case_id == case.id)
+        ).scalar_one()
+        extensions = session.execute(select(Extension).where(Extension.case_id == case.id)).scalars().all()
+        documents = session.execute(
+            select(Document.number, Document.kind).where(Document.case_id == case.id).order_by(Document.id)
+        ).all()
+        calendar = hall_calendar(session, hall_id)
+        intervals = [(s.started_on, s.ended_on) for s in suspensions]
+    promised = statutory = None
+    provisional = case.deadline_provisional
+    if case.accepted_on is not None:
+        p, s = case_deadlines(calendar, case, item, intervals, today=today)
+        promised, statutory = p.date.isoformat(), s.date.isoformat()
+        provisional = provisional or p.provisional or s.provisional
+    return {
+        "case_id": case.id,
+        "case_no": case.case_no,
+        "status": case.status,
+        "outcome": case.outcome,
+        "decision": case.decision,
+        "item": item.name,
+        "item_code": item.code,
+        "applicant": mask_name(case.applicant_name),
+        "id_number": mask_id(case.id_number),
+        "phone": mask_phone(case.phone),
+        "agent": mask_name(case.agent_name) if case.agent_name else "",
+        "received_on": case.received_on.isoformat(),
+        "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+        "promised_date": promised,
+        "statutory_date": statutory,
+        "provisional": bool(provisional),
+        "extension_days": case.extension_days,
+        "supplement_deadline": case.supplement_deadline.isoformat() if case.supplement_deadline else None,
+        "supplement_received": case.supplement_received_at is not None,
+        "materials": [
+            {"name": m.name, "status": m.status, "originals": m.originals, "copies": m.copies, "note": m.note}
+            for m in materials
+        ],
+        "tasks": [
+            {
+                "task_id": t.id,
+                "department": code,
+                "department_name": name,
+                "status": t.status,
+                "reason": t.reason,
+            }
+            for t, code, name in tasks
+        ],
+        "suspensions": [
+            {
+                "kind": s.kind,
+                "reason": s.reason,
+                "expected_days": s.expected_days,
+                "started_on": s.started_on.isoformat(),
+                "ended_on": s.ended_on.isoformat() if s.ended_on else None,
+            }
+            for s in suspensions
+        ],
+        "extensions": [{"days": e.days, "approver": e.approver, "reason": e.reason} for e in extensions],
+        "visits": int(visits),
+        "documents": [{"number": n, "kind": k} for n, k in documents],
+        "delivery": case.delivery,
+        "tracking_no": case.tracking_no,
+        "reason": case.reason,
+    }
+
+
+# --- helpers for the commands ----------------------------------------------------------------------
+
+
+def _payload(task: ReviewTask, case: Case, dept: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "case_id": case.id,
+        "case_no": case.case_no,
+        "department": dept,
+        "status": task.status,
+        **extra,
+    }
+
+
+def _result(task: ReviewTask, case: Case, documents: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "task_status": task.status,
+        "case_no": case.case_no,
+        "case_status": case.status,
+        "decision": case.decision,
+        "documents": documents or [],
+    }
+
+
+def _require_reviewable(case: Case) -> None:
+    if case.status not in REVIEWABLE_CASE_STATES:
+        raise DomainError(
+            f"办件 {case.case_no} 当前状态为 {case.status}，不能审批",
+            f"case {case.case_no} is {case.status}: it cannot be reviewed now",
+            code="bad_state",
+        )
+
+
+def _require_actor(session: Session, task: ReviewTask, staff: Staff | None) -> None:
+    if staff is None:
+        return
+    if (
+        staff.department_id is not None
+        and staff.department_id != task.department_id
+        and staff.role == "reviewer"
+    ):
+        raise DomainError(
+            f"{staff.name}（{staff.code}）不属于本任务的部门 {_dept_code(session, task.department_id)}",
+            f"{staff.code} does not belong to this task's department {_dept_code(session, task.department_id)}",
+            code="wrong_department",
+        )
+    if task.status == "claimed" and task.reviewer_id not in (None, staff.id):
+        other = session.get(Staff, task.reviewer_id)
+        raise DomainError(
+            f"任务 #{task.id} 已由 {other.name if other else '他人'} 认领",
+            f"task #{task.id} is claimed by {other.code if other else 'someone else'}",
+            code="claimed_by_other",
+        )
+
+
+def _load(unit: Unit, task_id: int, staff_code: str | None) -> tuple[ReviewTask, Case, Staff | None, str]:
+    s = unit.session
+    task = _task(s, unit.hall_id, task_id)
+    case = s.get(Case, task.case_id)
+    assert case is not None
+    staff = _staff(s, unit.hall_id, staff_code)
+    if staff is not None:
+        unit.staff_id = staff.id
+    return task, case, staff, _dept_code(s, task.department_id)
+
+
+def _applicant_block(case: Case) -> dict[str, Any]:
+    return {
+        "name": case.applicant_name,
+        "id_type": case.id_type,
+        "id_number": mask_id(case.id_number),
+        "phone": mask_phone(case.phone),
+    }
+
+
+def _document_base(unit: Unit, case: Case) -> dict[str, Any]:
+    s = unit.session
+    hall = s.get(Hall, unit.hall_id)
+    item = s.get(ServiceItem, case.item_id)
+    assert hall is not None and item is not None
+    window = s.get(Window, case.window_id) if case.window_id else None
+    return {
+        "hall": hall.name,
+        "office": hall.office,
+        "case_no": case.case_no,
+        "query_code": case.query_code,
+        "applicant": _applicant_block(case),
+        "agent": {"name": case.agent_name, "phone": mask_phone(case.agent_phone)}
+        if case.agent_name
+        else None,
+        "item": {
+            "code": item.code,
+            "name": item.name,
+            "statutory_days": item.statutory_days,
+            "promised_days": item.promised_days,
+        },
+        "window": window.number if window else None,
+        "provisional": case.deadline_provisional,
+        "dates": {
+            "received": case.received_on.isoformat(),
+            "accepted": case.accepted_on.isoformat() if case.accepted_on else None,
+            "decided": unit.today.isoformat(),
+        },
+        "notes": [],
+    }
+
+
+def _result_blocked(case: Case) -> bool:
+    return case.outcome == "deficiency" and case.supplement_received_at is None
+
+
+def _completion_notice(
+    unit: Unit, case: Case, *, method: str, window: int | None, tracking_no: str = ""
+) -> str:
+    payload = _document_base(unit, case)
+    if case.decided_at is not None:
+        from window_terminal.db.clock import local_day
+
+        payload["dates"]["decided"] = local_day(case.decided_at, unit.timezone).isoformat()
+    payload["dates"]["ready"] = unit.today.isoformat()
+    payload["delivery"] = {"method": method, "window": window, "tracking_no": tracking_no or None}
+    if window is not None:
+        payload["window"] = window
+    return issue_document(unit, "completion_notice", payload, case_id=case.id).number
+
+
+def _decide_case_if_done(unit: Unit, case: Case) -> list[str]:
+    """Decide the case once every task is decided; returns the numbers of the documents issued."""
+    s = unit.session
+    tasks = s.execute(select(ReviewTask).where(ReviewTask.case_id == case.id)).scalars().all()
+    refused = [t for t in tasks if t.status == "refused"]
+    documents: list[str] = []
+    if refused:
+        for t in tasks:
+            if t.status in OPEN_TASK_STATES:
+                t.status = "cancelled"
+                t.decided_at = unit.now
+                t.reason = "另一部门已作出不予许可决定"
+                for sus in s.execute(
+                    select(Suspension).where(Suspension.task_id == t.id, Suspension.ended_on.is_(None))
+                ).scalars():
+                    sus.ended_on = unit.today
+        case.decision = "refused"
+        case.reason = "；".join(f"{_dept_code(s, t.department_id)}：{t.reason}" for t in refused)
+    elif tasks and all(t.status == "approved" for t in tasks):
+        case.decision = "approved"
+    else:
+        return documents
+    case.status = "decided"
+    case.decided_at = unit.now
+    if case.decision == "refused":
+        hall = s.get(Hall, unit.hall_id)
+        settings = (hall.settings if hall else None) or {}
+        payload = _document_base(unit, case)
+        payload["reason"] = case.reason
+        payload["appeal"] = {
+            "reconsideration_days": 60,
+            "reconsideration_body": settings.get("reconsideration_body", ""),
+            "lawsuit_months": 6,
+            "court": settings.get("court", ""),
+        }
+        documents.append(issue_document(unit, "refusal_notice", payload, case_id=case.id).number)
+    elif not _result_blocked(case):
+        window = s.get(Window, case.window_id) if case.window_id else None
+        documents.append(
+            _completion_notice(
+                unit, case, method=case.delivery or "pickup", window=window.number if window else None
+            )
+        )
+    unit.emit(
+        "case.decided",
+        {"case_id": case.id, "case_no": case.case_no, "decision": case.decision, "documents": documents},
+    )
+    return documents
+
+
+def _store_deadlines(unit: Unit, case: Case) -> None:
+    s = unit.session
+    item = s.get(ServiceItem, case.item_id)
+    if item is None or case.accepted_on is None:
+        return
+    calendar = hall_calendar(s, unit.hall_id)
+    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])
+    promised, statutory = case_deadlines(calendar, case, item, intervals, today=unit.today)
+    case.promised_date = promised.date
+    case.statutory_date = statutory.date
+    case.deadline_provisional = promised.provisional or statutory.provisional
+
+
+def _command(engine: Engine, hall_id: int, name: str, action, request_id: str | None):  # type: ignore[no-untyped-def]
+    return run_command(engine, hall_id, name, action, request_id=request_id)
+
+
+# --- reviewer actions ----------------------------------------------------------------------------
+
+
+def claim(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Take a pending task as one's own (认领)."""
+
+    def action(unit: Unit) -> dict[str, Any]:
+        task, case, staff, dept = _load(unit, task_id, staff_code)
+        _require_reviewable(case)
+        _require_actor(unit.session, task, staff)
+        if task.status == "claimed" and staff is not None and task.reviewer_id == staff.id:
+            return _result(task, case)
+        if task.status != "pending":
+            raise DomainError(
+                f"任务 #{task.id} 当前为“{TASK_STATES.get(task.status, (task.status,))[0]}”，不能认领",
+                f"task #{task.id} is {task.status}: only pending tasks can be claimed",
+                code="bad_state",
+            )
+        task.status = "claimed"
+        task.reviewer_id = staff.id if staff else None
+        task.claimed_at = unit.now
+        case.status = "in_review"
+        unit.emit("review.claimed", _payload(task, case, dept))
+        return _result(task, case)
+
+    return _command(engine, hall_id, "review.claim", action, request_id)
+
+
+def _decide(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    verdict: str,
+    reason: str,
+    staff_code: str | None,
+    request_id: str | None,
+) -> dict[str, Any]:
+    def action(unit: Unit) -> dict[str, Any]:
+        task, case, staff, dept = _load(unit, task_id, staff_code)
+        _require_reviewable(case)
+        _require_actor(unit.session, task, staff)
+        if task.status == "suspended":
+            raise DomainError(
+                f"任务 #{task.id} 正在暂停计时（特别程序）：请先恢复计时再作决定",
+                f"task #{task.id} is suspended: resume it before deciding",
+                code="bad_state",
+            )
+        if task.status not in ("pending", "claimed"):
+            raise DomainError(
+                f"任务 #{task.id} 已处理（{TASK_STATES.get(task.status, (task.status,))[0]}）",
+                f"task #{task.id} is already {task.status}",
+                code="bad_state",
+            )
+        task.status = verdict
+        task.reason = reason
+        task.decided_at = unit.now
+        if task.reviewer_id is None and staff is not None:
+            task.reviewer_id = staff.id
+            task.claimed_at = task.claimed_at or unit.now
+        case.status = "in_review"
+        unit.emit(f"review.{verdict}", _payload(task, case, dept, reason=reason))
+        documents = _decide_case_if_done(unit, case)
+        return _result(task, case, documents)
+
+    return _command(engine, hall_id, f"review.{verdict}", action, request_id)
+
+
+def approve(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    *,
+    note: str = "",
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """This department agrees; the case is decided when every department has decided."""
+    return _decide(engine, hall_id, task_id, "approved", note.strip(), staff_code, request_id)
+
+
+def refuse(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    reason: str,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """This department refuses (reason required): the case is decided as refused and the refusal
+    decision (with reconsideration / lawsuit rights) is issued."""
+    if not (reason or "").strip():
+        raise DomainError(
+            "不予许可必须说明理由：请填写具体的事实和依据",
+            "a refusal needs a reason: state the facts and the legal basis",
+            code="reason_required",
+        )
+    return _decide(engine, hall_id, task_id, "refused", reason.strip(), staff_code, request_id)
+
+
+def return_to_counter(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    reason: str,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Send the case back to the counter for an on-site correction (case status ``returned``)."""
+    if not (reason or "").strip():
+        raise DomainError(
+            "退回窗口须写明需要更正的内容",
+            "say what must be corrected when returning a case",
+            code="reason_required",
+        )
+
+    def action(unit: Unit) -> dict[str, Any]:
+        task, case, staff, dept = _load(unit, task_id, staff_code)
+        _require_reviewable(case)
+        _require_actor(unit.session, task, staff)
+        if task.status not in ("pending", "claimed"):
+            raise DomainError(
+                f"任务 #{task.id} 当前为 {task.status}，不能退回",
+                f"task #{task.id} is {task.status}: only pending or claimed tasks can be returned",
+                code="bad_state",
+            )
+        task.status = "returned"
+        task.reason = reason.strip()
+        task.decided_at = unit.now
+        case.status = "returned"
+        unit.emit("review.returned", _payload(task, case, dept, reason=task.reason))
+        return _result(task, case)
+
+    return _command(engine, hall_id, "review.return", action, request_id)
+
+
+def suspend(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    kind: str,
+    reason: str,
+    expected_days: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Stop the clock for inspection, testing, expert review or a hearing (Art. 45)."""
+    if kind not in SUSPENSION_KINDS:
+        names = "、".join(f"{k}（{z}）" for k, (z, _) in SUSPENSION_KINDS.items())
+        raise DomainError(
+            f"暂停计时的类型只能是：{names}",
+            f"the kind must be one of: {', '.join(SUSPENSION_KINDS)}",
+            code="bad_kind",
+        )
+    if not (reason or "").strip():
+        raise DomainError("暂停计时须写明理由", "a suspension needs a reason", code="reason_required")
+    if not 1 <= int(expected_days) <= 365:
+        raise DomainError(
+            "预计天数须在 1 到 365 之间", "expected days must be between 1 and 365", code="bad_days"
+        )
+
+    def action(unit: Unit) -> dict[str, Any]:
+        task, case, staff, dept = _load(unit, task_id, staff_code)
+        _require_reviewable(case)
+        _require_actor(unit.session, task, staff)
+        if task.status not in ("pending", "claimed"):
+            raise DomainError(
+                f"任务 #{task.id} 当前为 {task.status}，不能暂停计时",
+                f"task #{task.id} is {task.status}: only pending or claimed tasks can be suspended",
+                code="bad_state",
+            )
+        task.status = "suspended"
+        unit.session.add(
+            Suspension(
+                hall_id=unit.hall_id,
+                case_id=case.id,
+                task_id=task.id,
+                kind=kind,
+                reason=reason.strip(),
+                expected_days=int(expected_days),
+                started_on=unit.today,
+                staff_id=unit.staff_id,
+            )
+        )
+        unit.session.flush()
+        unit.emit(
+            "review.suspended",
+            _payload(task, case, dept, kind=kind, reason=reason.strip(), expected_days=int(expected_days)),
+        )
+        return _result(task, case)
+
+    return _command(engine, hall_id, "review.suspend", action, request_id)
+
+
+def resume(
+    engine: Engine,
+    hall_id: int,
+    task_id: int,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Restart the clock: the suspended days (start to today, inclusive) do not count."""
+
+    def action(unit: Unit) -> dict[str, Any]:
+        task, case, staff, dept = _load(unit, task_id, staff_code)
+        if task.status != "suspended":
+            raise DomainError(
+                f"任务 #{task.id} 没有暂停计时",
+                f"task #{task.id} is not suspended",
+                code="bad_state",
+            )
+        open_one = (
+            unit.session.execute(
+                select(Suspension).where(Suspension.task_id == task.id, Suspension.ended_on.is_(None))
+            )
+            .scalars()
+            .all()
+        )
+        for sus in open_one:
+            sus.ended_on = unit.today
+        task.status = "claimed" if task.reviewer_id else "pending"
+        unit.session.flush()
+        _store_deadlines(unit, case)
+        unit.emit(
+            "review.resumed",
+            _payload(
+                task,
+                case,
+                dept,
+                promised_date=str(case.promised_date),
+                statutory_date=str(case.statutory_date),
+            ),
+        )
+        return _result(task, case)
+
+    return _command(engine, hall_id, "review.resume", action, request_id)
+
+
+def extension_allowance(session: Session, case: Case) -> int:
+    """Art. 42: +10 working days; +15 for joint handling (several departments)."""
+    departments = session.execute(
+        select(func.count()).select_from(ReviewTask).where(ReviewTask.case_id == case.id)
+    ).scalar_one()
+    return JOINT_EXTENSION_DAYS if departments > 1 else EXTENSION_DAYS
+
+
+def extend(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str | int,
+    *,
+    approver: str,
+    reason: str,
+    days: int = EXTENSION_DAYS,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Extend the time limit once, by at most the law's allowance, with an approver and a reason."""
+    if not (approver or "").strip():
+        raise DomainError(
+            "延期须经负责人批准：请填写批准人",
+            "an extension needs an approver: name who approved it",
+            code="approver_required",
+        )
+    if not (reason or "").strip():
+        raise DomainError("延期须写明理由", "an extension needs a reason", code="reason_required")
+
+    def action(unit: Unit) -> dict[str, Any]:
+        s = unit.session
+        case = find_case(s, unit.hall_id, case_ref)
+        staff = _staff(s, unit.hall_id, staff_code)
+        if staff is not None:
+            unit.staff_id = staff.id
+        if case.status not in ("accepted", "in_review", "returned"):
+            raise DomainError(
+                f"办件 {case.case_no} 当前为 {case.status}，不能延期",
+                f"case {case.case_no} is {case.status}: only cases under review can be extended",
+                code="bad_state",
+            )
+        allowance = extension_allowance(s, case)
+        if not 1 <= int(days) <= allowance:
+            raise DomainError(
+                f"延期天数须在 1 到 {allowance} 个工作日之间（《行政许可法》第四十二条）",
+                f"an extension is 1 to {allowance} working days (Administrative Licensing Law Art. 42)",
+                code="bad_days",
+            )
+        if s.execute(select(Extension.id).where(Extension.case_id == case.id)).first() is not None:
+            raise DomainError(
+                f"办件 {case.case_no} 已延期过一次：依法只能延期一次",
+                f"case {case.case_no} was already extended: the law allows one extension",
+                code="already_extended",
+            )
+        s.add(
+            Extension(
+                hall_id=unit.hall_id,
+                case_id=case.id,
+                days=int(days),
+                approver=approver.strip(),
+                reason=reason.strip(),
+                at=unit.now,
+                staff_id=unit.staff_id,
+            )
+        )
+        case.extension_days = (case.extension_days or 0) + int(days)
+        s.flush()
+        _store_deadlines(unit, case)
+        unit.emit(
+            "case.extended",
+            {
+                "case_id": case.id,
+                "case_no": case.case_no,
+                "days": int(days),
+                "approver": approver.strip(),
+                "reason": reason.strip(),
+                "promised_date": str(case.promised_date),
+                "statutory_date": str(case.statutory_date),
+            },
+        )
+        return {
+            "case_no": case.case_no,
+            "extension_days": case.extension_days,
+            "promised_date": str(case.promised_date),
+            "statutory_date": str(case.statutory_date),
+            "provisional": case.deadline_provisional,
+        }
+
+    return _command(engine, hall_id, "case.extend", action, request_id)
+
+
+# --- handing over the result ---------------------------------------------------------------------
+
+
+def _require_result_ready(case: Case) -> None:
+    if case.status != "decided":
+        raise DomainError(
+            f"办件 {case.case_no} 尚未办结（当前 {case.status}），没有可交付的结果",
+            f"case {case.case_no} is {case.status}, not decided: there is no result to hand over yet",
+            code="bad_state",
+        )
+    if _result_blocked(case):
+        deadline = f"（补齐期限 {case.supplement_deadline}）" if case.supplement_deadline else ""
+        raise DomainError(
+            f"办件 {case.case_no} 为容缺受理，容缺材料尚未补齐{deadline}：补齐后才能出证",
+            f"case {case.case_no} was accepted with deferred materials that have not arrived"
+            f"{' (due ' + str(case.supplement_deadline) + ')' if case.supplement_deadline else ''}: "
+            "record the supplement first, then hand over the result",
+            code="supplement_missing",
+        )
+
+
+def record_pickup(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str | int,
+    window_number: int,
+    *,
+    ticket_id: int | None = None,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The applicant collects the result at a window: a visit (purpose ``pickup``); the case is completed."""
+
+    def action(unit: Unit) -> dict[str, Any]:
+        s = unit.session
+        case = find_case(s, unit.hall_id, case_ref)
+        staff = _staff(s, unit.hall_id, staff_code)
+        if staff is not None:
+            unit.staff_id = staff.id
+        window = s.execute(
+            select(Window).where(
+                Window.hall_id == unit.hall_id, Window.number == int(window_number), Window.active
+            )
+        ).scalar_one_or_none()
+        if window is None:
+            raise NotFound(f"没有 {window_number} 号窗口", f"no window {window_number}")
+        _require_result_ready(case)
+        documents = []
+        has_notice = s.execute(
+            select(Document.id).where(
+                Document.case_id == case.id, Document.kind.in_(("completion_notice", "refusal_notice"))
+            )
+        ).first()
+        if has_notice is None:
+            documents.append(_completion_notice(unit, case, method="pickup", window=window.number))
+        visit = Visit(
+            hall_id=unit.hall_id,
+            case_id=case.id,
+            purpose="pickup",
+            ticket_id=ticket_id,
+            window_id=window.id,
+            staff_id=unit.staff_id,
+            at=unit.now,
+        )
+        s.add(visit)
+        case.status = "completed"
+        case.completed_at = unit.now
+        case.delivery = "pickup"
+        s.flush()
+        unit.emit(
+            "case.picked_up",
+            {"case_id": case.id, "case_no": case.case_no, "visit_id": visit.id, "window": window.number},
+            window_id=window.id,
+        )
+        return {
+            "case_no": case.case_no,
+            "case_status": case.status,
+            "visit_id": visit.id,
+            "documents": documents,
+        }
+
+    return _command(engine, hall_id, "case.pickup", action, request_id)
+
+
+def record_posted(
+    engine: Engine,
+    hall_id: int,
+    case_ref: str | int,
+    tracking_no: str,
+    *,
+    staff_code: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The result was posted (EMS): records the tracking number, issues the notice, completes the case."""
+    tracking = (tracking_no or "").strip()
+    if not tracking:
+        raise DomainError("请填写邮件单号", "give the postal tracking number", code="tracking_required")
+
+    def action(unit: Unit) -> dict[str, Any]:
+        s = unit.session
+        case = find_case(s, unit.hall_id, case_ref)
+        staff = _staff(s, unit.hall_id, staff_code)
+        if staff is not None:
+            unit.staff_id = staff.id
+        _require_result_ready(case)
+        documents = []
+        if case.decision == "approved":
+            documents.append(_completion_notice(unit, case, method="post", window=None, tracking_no=tracking))
+        case.status = "completed"
+        case.completed_at = unit.now
+        case.delivery = "post"
+        case.tracking_no = tracking
+        unit.emit("case.posted", {"case_id": case.id, "case_no": case.case_no, "tracking_no": tracking})
+        return {
+            "case_no": case.case_no,
+            "case_status": case.status,
+            "tracking_no": tracking,
+            "documents": documents,
+        }
+
+    return _command(engine, hall_id, "case.post", action, request_id)

@@ -1,0 +1,438 @@
+"""The back-office inbox (后台审批): a department's review tasks by deadline, with supervision lights.
+
+Keys: c claim · a approve · x refuse · r return to the counter · s suspend / resume · e extend ·
+F5 refresh · q quit. The detail panel shows the highlighted case (applicant masked).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+
+from window_terminal import review
+from window_terminal.errors import DomainError
+from window_terminal.i18n import language, tr
+from window_terminal.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.live import follow_feed
+
+LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}
+LIGHT_TEXT = {"green": ("正常", "OK"), "yellow": ("临期", "Due"), "red": ("超期", "Late")}
+REVIEW_EVENTS = ("review.", "case.", "document.")
+
+
+def light_cell(light: str, provisional: bool) -> Text:
+    if not light:
+        return Text("")
+    label = tr(*LIGHT_TEXT[light])
+    return Text(f" ● {label}{'*' if provisional else ''} ", style=LIGHT_STYLE[light])
+
+
+class ReasonModal(ModalScreen[dict[str, Any] | None]):
+    """Ask for the fields of an action: reason; or kind, reason, days; or approver, reason."""
+
+    DEFAULT_CSS = """
+    ReasonModal { align: center middle; }
+    ReasonModal > Vertical { width: 70; height: auto; border: thick $primary; background: $panel; padding: 1 2; }
+    ReasonModal Input, ReasonModal Select { margin-bottom: 1; }
+    ReasonModal #buttons { height: auto; align-horizontal: right; }
+    ReasonModal #problem { color: $error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", tr("取消", "Cancel"))]
+
+    def __init__(self, title: str, fields: tuple[str, ...]) -> None:
+        super().__init__()
+        self.heading = title
+        self.fields = fields
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.heading)
+            if "kind" in self.fields:
+                yield Select(
+                    [(tr(z, e), key) for key, (z, e) in review.SUSPENSION_KINDS.items()],
+                    value="inspection",
+                    allow_blank=False,
+                    id="kind",
+                )
+            if "approver" in self.fields:
+                yield Input(placeholder=tr("批准人", "Approved by"), id="approver")
+            yield Input(placeholder=tr("理由", "Reason"), id="reason")
+            if "days" in self.fields:
+                yield Input(
+                    placeholder=tr("预计工作日数", "Expected working days"), id="days", type="integer"
+                )
+            yield Static("", id="problem")
+            with Horizontal(id="buttons"):
+                yield Button(tr("确定", "OK"), variant="primary", id="ok")
+                yield Button(tr("取消", "Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        first = "#approver" if "approver" in self.fields else "#reason"
+        self.query_one(first, Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def cancelled(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        values: dict[str, Any] = {"reason": self.query_one("#reason", Input).value.strip()}
+        problem = ""
+        if "approver" in self.fields:
+            values["approver"] = self.query_one("#approver", Input).value.strip()
+            if not values["approver"]:
+                problem = tr("请填写批准人", "Name the approver")
+        if "kind" in self.fields:
+            values["kind"] = self.query_one("#kind", Select).value
+        if "days" in self.fields:
+            raw = self.query_one("#days", Input).value.strip()
+            values["days"] = int(raw) if raw.isdigit() else 0
+            if values["days"] <= 0:
+                problem = tr("请填写预计工作日数", "Enter the expected working days")
+        if not values["reason"]:
+            problem = tr("请填写理由", "Enter a reason")
+        if problem:
+            self.query_one("#problem", Static).update(problem)
+            return
+        self.dismiss(values)
+
+
+class BackofficeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("c", "claim", tr("认领", "Claim")),
+        Binding("a", "approve", tr("同意", "Approve")),
+        Binding("x", "refuse", tr("不予许可", "Refuse")),
+        Binding("r", "return_case", tr("退回窗口", "Return")),
+        Binding("s", "suspend", tr("暂停/恢复计时", "Suspend/resume")),
+        Binding("e", "extend", tr("延期", "Extend")),
+        Binding("f5", "reload", tr("刷新", "Refresh")),
+        Binding("q", "app.quit", tr("退出", "Quit")),
+    ]
+    DEFAULT_CSS = """
+    BackofficeScreen #title { height: 1; padding: 0 1; text-style: bold; }
+    BackofficeScreen #connection { height: auto; padding: 0 1; }
+    BackofficeScreen #main { height: 1fr; }
+    BackofficeScreen #tasks { width: 2fr; height: 1fr; }
+    BackofficeScreen #detail { width: 1fr; height: 1fr; border-left: solid $primary; padding: 0 1; overflow-y: auto; }
+    BackofficeScreen #message { height: 1; padding: 0 1; }
+    """
+    COLUMNS = (
+        ("light", ("监察", "Light"), 8),
+        ("deadline", ("期限", "Due"), 5),
+        ("left", ("剩余", "Left"), 5),
+        ("case", ("办件编号", "Case"), 16),
+        ("item", ("事项", "Item"), 16),
+        ("applicant", ("申请人", "Applicant"), 6),
+        ("status", ("状态", "Status"), 10),
+    )
+
+    def __init__(self, department: str, staff_code: str | None = None, **_: Any) -> None:
+        super().__init__()
+        self.department = department.upper()
+        self.staff_code = staff_code
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(tr(f"后台审批 · {self.department}", f"Back office · {self.department}"), id="title")
+        yield Static("", id="connection")
+        with Horizontal(id="main"):
+            yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+            yield Static(tr("选择一件任务查看详情", "Select a task to see the case"), id="detail")
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#tasks", DataTable)
+        for key, (zh, en), width in self.COLUMNS:
+            table.add_column(tr(zh, en), key=key, width=width)
+        table.focus()
+        self.following = False
+        self.load_tasks()
+
+    def _today(self) -> date:
+        return self.app.now().date()  # type: ignore[attr-defined,no-any-return]
+
+    # --- loading ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tasks")
+    def load_tasks(self) -> None:
+        try:
+            if not self.following:
+                cursor = review.event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+                self.app.call_from_thread(self.start_feed, cursor)
+            rows = review.list_tasks(self.app.engine, self.app.hall.id, self.department, today=self._today())  # type: ignore[attr-defined]
+        except DomainError as exc:
+            self.app.call_from_thread(self.say, exc.text(language()), True)
+            return
+        self.app.call_from_thread(self.show, rows)
+
+    def start_feed(self, cursor: int) -> None:
+        if not self.following:
+            self.following = True
+            follow_feed(self, self.app.engine, self.app.hall.id, after=cursor)  # type: ignore[attr-defined]
+
+    def show(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#tasks", DataTable)
+        wanted = {str(r["task_id"]): r for r in rows}
+        with self.app.batch_update():
+            for key in [k for k in self.rows if k not in wanted]:
+                table.remove_row(key)
+            for key, r in wanted.items():
+                left = r["remaining_working_days"]
+                cells = {
+                    "light": light_cell(r["light"], r["provisional"]),
+                    "deadline": (r["deadline"] or "")[5:],
+                    "left": "" if left is None else tr(f"{left}天", f"{left}d"),
+                    "case": r["case_no"],
+                    "item": r["item"][:8],
+                    "applicant": r["applicant"],
+                    "status": tr(*review.TASK_STATES.get(r["status"], (r["status"], r["status"])))
+                    + (f"·{r['reviewer']}" if r["reviewer"] else ""),
+                }
+                if key not in self.rows:
+                    table.add_row(*cells.values(), key=key)
+                else:
+                    for column, value in cells.items():
+                        if table.get_cell(key, column) != value:
+                            table.update_cell(key, column, value)
+        self.rows = wanted
+        if not rows:
+            self.query_one("#detail", Static).update(tr("没有待办的审批任务", "No review tasks waiting"))
+        self.show_selected()
+
+    def selected(self) -> dict[str, Any] | None:
+        table = self.query_one("#tasks", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return self.rows.get(str(key))
+
+    @on(DataTable.RowHighlighted)
+    def show_selected(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.load_detail(row["case_no"])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def load_detail(self, case_no: str) -> None:
+        detail = review.case_detail(self.app.engine, self.app.hall.id, case_no, today=self._today())  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.query_one("#detail", Static).update, render_detail(detail))
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#message", Static)
+        message.set_class(error, "error")
+        message.update(text)
+
+    def _need_task(self) -> dict[str, Any] | None:
+        row = self.selected()
+        if row is None:
+            self.say(tr("请先选择一件任务", "Select a task first"), True)
+        return row
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="action")
+    def run_action(self, done: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            result = fn(self.app.engine, self.app.hall.id, *args, **kwargs)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            self.app.call_from_thread(self.say, exc.text(language()), True)
+            return
+        extra = ""
+        if isinstance(result, dict) and result.get("decision"):
+            extra = tr("；办件已办结", "; the case is decided")
+        self.app.call_from_thread(self.say, done + extra)
+        self.load_tasks()
+
+    def action_claim(self) -> None:
+        if row := self._need_task():
+            self.run_action(
+                tr(f"已认领 {row['case_no']}", f"Claimed {row['case_no']}"),
+                review.claim,
+                row["task_id"],
+                staff_code=self.staff_code,
+            )
+
+    def action_approve(self) -> None:
+        if row := self._need_task():
+            self.run_action(
+                tr(f"已同意 {row['case_no']}", f"Approved {row['case_no']}"),
+                review.approve,
+                row["task_id"],
+                staff_code=self.staff_code,
+            )
+
+    def action_refuse(self) -> None:
+        if row := self._need_task():
+
+            def go(values: dict[str, Any] | None) -> None:
+                if values:
+                    self.run_action(
+                        tr(f"已作出不予许可决定 {row['case_no']}", f"Refused {row['case_no']}"),
+                        review.refuse,
+                        row["task_id"],
+                        values["reason"],
+                        staff_code=self.staff_code,
+                    )
+
+            self.app.push_screen(
+                ReasonModal(
+                    tr("不予许可的理由（将写入决定书）", "Reason for refusal (goes on the decision)"), ()
+                ),
+                go,
+            )
+
+    def action_return_case(self) -> None:
+        if row := self._need_task():
+
+            def go(values: dict[str, Any] | None) -> None:
+                if values:
+                    self.run_action(
+                        tr(f"已退回窗口 {row['case_no']}", f"Returned {row['case_no']}"),
+                        review.return_to_counter,
+                        row["task_id"],
+                        values["reason"],
+                        staff_code=self.staff_code,
+                    )
+
+            self.app.push_screen(
+                ReasonModal(tr("退回窗口：需要更正的内容", "Return: what must be corrected"), ()), go
+            )
+
+    def action_suspend(self) -> None:
+        row = self._need_task()
+        if row is None:
+            return
+        if row["status"] == "suspended":
+            self.run_action(
+                tr(f"已恢复计时 {row['case_no']}", f"Resumed {row['case_no']}"),
+                review.resume,
+                row["task_id"],
+                staff_code=self.staff_code,
+            )
+            return
+
+        def go(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_action(
+                    tr(f"已暂停计时 {row['case_no']}", f"Suspended {row['case_no']}"),
+                    review.suspend,
+                    row["task_id"],
+                    values["kind"],
+                    values["reason"],
+                    values["days"],
+                    staff_code=self.staff_code,
+                )
+
+        self.app.push_screen(
+            ReasonModal(
+                tr("暂停计时（特别程序，第四十五条）", "Suspend the clock (Art. 45)"), ("kind", "days")
+            ),
+            go,
+        )
+
+    def action_extend(self) -> None:
+        row = self._need_task()
+        if row is None:
+            return
+
+        def go(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_action(
+                    tr(f"已延期 {row['case_no']}", f"Extended {row['case_no']}"),
+                    review.extend,
+                    row["case_no"],
+                    approver=values["approver"],
+                    reason=values["reason"],
+                    staff_code=self.staff_code,
+                )
+
+        self.app.push_screen(
+            ReasonModal(
+                tr("延期十个工作日（第四十二条，须负责人批准）", "Extend by 10 working days (Art. 42)"),
+                ("approver",),
+            ),
+            go,
+        )
+
+    def action_reload(self) -> None:
+        self.load_tasks()
+
+    # --- live ---------------------------------------------------------------------------------
+
+    @on(HallEvents)
+    def changed(self, message: HallEvents) -> None:
+        if any(e.kind.startswith(REVIEW_EVENTS) for e in message.events):
+            self.load_tasks()
+
+    @on(ConnectionChanged)
+    def connection(self, message: ConnectionChanged) -> None:
+        bar = self.query_one("#connection", Static)
+        bar.set_class(not message.connected, "offline")
+        bar.update(
+            ""
+            if message.connected
+            else tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…")
+        )
+        if message.connected:
+            self.load_tasks()
+
+
+def render_detail(d: dict[str, Any]) -> Text:
+    text = Text()
+    text.append(f"{d['case_no']}\n", style="bold")
+    text.append(f"{d['item']}\n")
+    lines = [
+        (tr("申请人", "Applicant"), f"{d['applicant']}  {d['id_number']}"),
+        (tr("受理日期", "Accepted"), d["accepted_on"] or ""),
+        (
+            tr("承诺期限", "Promised"),
+            (d["promised_date"] or "") + (tr("（暂定）", " (provisional)") if d["provisional"] else ""),
+        ),
+        (tr("法定期限", "Statutory"), d["statutory_date"] or ""),
+        (tr("来访次数", "Visits"), str(d["visits"])),
+    ]
+    if d["extension_days"]:
+        lines.append(
+            (
+                tr("已延期", "Extended"),
+                tr(f"{d['extension_days']}个工作日", f"{d['extension_days']} working days"),
+            )
+        )
+    if d["supplement_deadline"]:
+        state = tr("已补齐", "received") if d["supplement_received"] else tr("未补齐", "outstanding")
+        lines.append((tr("容缺补齐", "Supplement"), f"{d['supplement_deadline']} {state}"))
+    for label, value in lines:
+        text.append(f"{label}：", style="dim")
+        text.append(f"{value}\n")
+    text.append(tr("审批部门\n", "Departments\n"), style="bold")
+    for t in d["tasks"]:
+        text.append(
+            f"  {t['department']} {tr(*review.TASK_STATES.get(t['status'], (t['status'], t['status'])))}\n"
+        )
+    text.append(tr("材料\n", "Materials\n"), style="bold")
+    for m in d["materials"]:
+        mark = "✓" if m["status"] in ("received", "commitment") else "…"
+        text.append(f"  {mark} {m['name']}\n")
+    if d["suspensions"]:
+        text.append(tr("暂停计时\n", "Suspensions\n"), style="bold")
+        for s in d["suspensions"]:
+            kind = tr(*review.SUSPENSION_KINDS.get(s["kind"], (s["kind"], s["kind"])))
+            text.append(f"  {kind} {s['started_on']}–{s['ended_on'] or tr('至今', 'now')} {s['reason']}\n")
+    return text
