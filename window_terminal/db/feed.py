@@ -136,7 +136,9 @@ class _PostgresWaker(_Waker):
     def _connect(self) -> Any:
         import psycopg
 
-        conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+        conn = psycopg.connect(
+            self.dsn, autocommit=True, connect_timeout=5, application_name="window-terminal-feed"
+        )
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         return conn
 

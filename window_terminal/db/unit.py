@@ -116,12 +116,21 @@ def _run_once(engine, hall_id, command, action, request_id, staff_id, encode, de
         result = action(unit)
         if unit.events:
             session.execute(insert(Event), unit.events)
-            session.execute(update(Hall).where(Hall.id == hall_id).values(event_seq=unit.last_seq))
             if session.get_bind().dialect.name == "postgresql":
+                # One round trip for the new sequence number and the wake-up (sent at commit).
                 session.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": NOTIFY_CHANNEL, "payload": f"{hall_id}:{unit.last_seq}"},
+                    text(
+                        "UPDATE hall SET event_seq = :seq WHERE id = :hall_id RETURNING pg_notify(:channel, :payload)"
+                    ),
+                    {
+                        "seq": unit.last_seq,
+                        "hall_id": hall_id,
+                        "channel": NOTIFY_CHANNEL,
+                        "payload": f"{hall_id}:{unit.last_seq}",
+                    },
                 )
+            else:
+                session.execute(update(Hall).where(Hall.id == hall_id).values(event_seq=unit.last_seq))
         if request_id is not None:
             session.execute(
                 insert(RequestLog).values(

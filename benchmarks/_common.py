@@ -1,0 +1,126 @@
+"""Shared helpers for the benchmarks: scratch databases that clean up after themselves, the demo hall.
+
+PostgreSQL comes from ``WT_TEST_POSTGRES_URL`` (default: the local server's ``test`` database); each
+benchmark creates its own scratch database next to it and drops it at the end, even on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL, make_url
+
+REPO = Path(__file__).resolve().parents[1]
+QUEUE = REPO / "queue"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+if str(REPO) not in sys.path:  # run as `python benchmarks/x.py` from anywhere
+    sys.path.insert(0, str(REPO))
+
+
+def pg_admin_url() -> str:
+    from window_terminal.config import normalize_database_url
+
+    return normalize_database_url(os.environ.get("WT_TEST_POSTGRES_URL", DEFAULT_PG))
+
+
+def _admin_execute(sql: str) -> None:
+    from window_terminal.db.engine import make_engine
+
+    admin = make_engine(pg_admin_url()).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def scratch_postgres(prefix: str = "wt_bench") -> Iterator[str]:
+    """A new, empty PostgreSQL database on the benchmark server; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_sqlite() -> Iterator[str]:
+    """A new SQLite file in a temporary folder; removed afterwards."""
+    folder = tempfile.mkdtemp(prefix="wt_bench_")
+    try:
+        yield f"sqlite:///{folder}/hall.sqlite3"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def queue_folder_with_windows(target: Path, windows: int) -> Path:
+    """A copy of queue/ whose windows.toml has ``windows`` windows (extra ones serve the lines in turn)."""
+    import tomllib
+
+    folder = target / "queue"
+    shutil.copytree(QUEUE, folder)
+    existing = tomllib.loads((QUEUE / "windows.toml").read_text(encoding="utf-8"))["window"]
+    lines = tomllib.loads((QUEUE / "lines.toml").read_text(encoding="utf-8"))["line"]
+    codes = [line["code"] for line in lines]
+    extra = []
+    for number in range(len(existing) + 1, windows + 1):
+        code = codes[number % len(codes)]
+        extra.append(
+            f'\n[[window]]\nnumber = {number}\nname = "{number}号窗口"\nlines = [{{ code = "{code}", weight = 1 }}]\n'
+        )
+    with open(folder / "windows.toml", "a", encoding="utf-8") as f:
+        f.write("".join(extra))
+    return folder
+
+
+def prepare_hall(url: str, *, windows: int | None = None) -> tuple[Engine, int]:
+    """Migrate the database and load the demo hall (optionally with more windows); (engine, hall id)."""
+    from window_terminal.db.engine import make_engine
+    from window_terminal.db.migrate import upgrade
+    from window_terminal.hall import load_hall, resolve_hall
+
+    engine = make_engine(url)
+    upgrade(engine)
+    if windows is None:
+        load_hall(engine, QUEUE)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            load_hall(engine, queue_folder_with_windows(Path(tmp), windows))
+    return engine, resolve_hall(engine, None).id
+
+
+def libpq_env(url: str) -> dict[str, str]:
+    """PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE for command-line tools (pgbench, psql)."""
+    parsed: URL = make_url(url)
+    env = dict(os.environ)
+    for key, value in (
+        ("PGHOST", parsed.host),
+        ("PGPORT", parsed.port),
+        ("PGUSER", parsed.username),
+        ("PGPASSWORD", parsed.password),
+        ("PGDATABASE", parsed.database),
+    ):
+        if value is not None:
+            env[key] = str(value)
+    return env
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (0–100), linear interpolation; NaN for no values."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(p) - 1))]
