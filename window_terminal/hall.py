@@ -65,6 +65,7 @@ class Definition:
     staff: list[dict[str, Any]]
     items: list[dict[str, Any]]
     sources: dict[str, str] = field(default_factory=dict)  # item code -> file
+    kiosk: dict[str, Any] = field(default_factory=dict)  # hall.toml [kiosk], e.g. its printer
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -119,6 +120,7 @@ def read_definition(path: Path) -> Definition:
             item["_file"] = rel
             items.append(item)
     definition = Definition(hall, thresholds, calendar, lines, windows, departments, staff, items, sources)
+    definition.kiosk = dict(hall_doc.get("kiosk") or {})
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
@@ -383,6 +385,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         "reconsideration_body": d.hall.get("reconsideration_body", ""),
         "court": d.hall.get("court", ""),
     }
+    if d.kiosk:
+        settings["kiosk"] = d.kiosk
     c.sync(
         hall,
         {

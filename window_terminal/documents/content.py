@@ -193,7 +193,7 @@ def qr_payload(snapshot: Mapping[str, Any]) -> str | None:
     if code:
         return code
     if snapshot.get("kind") == TICKET_KIND:
-        number = _str(snapshot.get("number"))
+        number = _str(snapshot.get("ticket_number") or snapshot.get("number"))
         ticket_id = _str(snapshot.get("ticket_id"))
         return "-".join(p for p in (number, ticket_id) if p) or None
     return None
@@ -578,14 +578,16 @@ def build_ticket(snapshot: Mapping[str, Any]) -> Ticket:
     return Ticket(
         hall=_str(snapshot.get("hall")),
         title=_str(snapshot.get("title")) or "排队号",
-        number=_str(snapshot.get("number")),
+        # A stored ticket's "number" is its document number (document_store); the queue number
+        # (A007) rides in "ticket_number".
+        number=_str(snapshot.get("ticket_number") or snapshot.get("number")),
         line=_str(snapshot.get("line")),
         people_ahead=opt_int("people_ahead"),
         wait_minutes=opt_int("estimated_wait_minutes"),
         issued=dt.strftime("%Y-%m-%d %H:%M") if dt else _str(snapshot.get("issued_at")),
         priority=bool(snapshot.get("priority")),
         appointment_code=_str(snapshot.get("appointment_code")) or None,
-        qr_payload=qr_payload(snapshot) or _str(snapshot.get("number")),
+        qr_payload=qr_payload(snapshot) or _str(snapshot.get("ticket_number") or snapshot.get("number")),
         hints=(TICKET_HINT, "请留意叫号屏及语音提示")
         + tuple(_str(n) for n in _list(snapshot.get("notes")) if _str(n)),
     )
