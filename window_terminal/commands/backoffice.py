@@ -6,6 +6,8 @@ from typing import Any
 
 import typer
 
+from window_terminal.commands import shared_group
+
 
 def _print_rows(rows: list[dict[str, Any]], columns: list[tuple[str, str]], title: str = "") -> None:
     from rich.console import Console
@@ -34,11 +36,10 @@ def register(app: typer.Typer) -> None:
     from window_terminal.cli import JSON, REQUEST, STAFF, _launch, emit, fail, run
 
     review_app = typer.Typer(help="Back-office review tasks (后台审批).")
-    case_app = typer.Typer(help="Cases after review: detail, extension, result hand-over.")
     rating_app = typer.Typer(help="Service ratings (好差评).")
     rect_app = typer.Typer(help="Rectification of bad ratings (差评整改).")
     app.add_typer(review_app, name="review")
-    app.add_typer(case_app, name="case")
+    case_app = shared_group(app, "case", "Cases: status, look-up, visits, documents, result hand-over.")
     app.add_typer(rating_app, name="rating")
     app.add_typer(rect_app, name="rectification")
 

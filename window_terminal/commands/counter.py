@@ -6,12 +6,14 @@ from typing import Any
 
 import typer
 
+from window_terminal.commands import shared_group
+
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
     from window_terminal.cli import JSON, STAFF
 
-    case_app = _case_group(app)
+    case_app = shared_group(app, "case", "Cases: status, look-up, visits, documents, result hand-over.")
 
     @app.command("counter")
     def counter(
@@ -80,16 +82,6 @@ def register(app: typer.Typer) -> None:
                 )
 
         run(ctx, go)
-
-
-def _case_group(app: typer.Typer) -> typer.Typer:
-    """The `wt case` group, shared with the back office and documents areas."""
-    for group in app.registered_groups:
-        if group.name == "case" and group.typer_instance is not None:
-            return group.typer_instance
-    case_app = typer.Typer(help="Cases: status, visits, documents.")
-    app.add_typer(case_app, name="case")
-    return case_app
 
 
 def _render_rows(rows: list[dict[str, Any]]) -> None:

@@ -8,16 +8,7 @@ from typing import Any
 
 import typer
 
-
-def _case_group(app: typer.Typer) -> typer.Typer:
-    """The `wt case` group (other areas may have made it already; the last one registered is the one
-    the CLI uses, so the command goes there)."""
-    for group in reversed(app.registered_groups):
-        if group.name == "case" and group.typer_instance is not None:
-            return group.typer_instance
-    case_app = typer.Typer(help="Cases: status by query code.")
-    app.add_typer(case_app, name="case")
-    return case_app
+from window_terminal.commands import shared_group
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
     doc_app = typer.Typer(help="Documents (notices, tickets): show, print, save as PDF, list.")
     app.add_typer(doc_app, name="doc")
-    case_app = _case_group(app)
+    case_app = shared_group(app, "case", "Cases: status, look-up, visits, documents, result hand-over.")
 
     @doc_app.command("show")
     def doc_show(

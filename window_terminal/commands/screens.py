@@ -1,4 +1,4 @@
-"""`wt` commands for this area (see commands/__init__.py)."""
+"""`wt board`, `wt display`, `wt kiosk` and `wt serve display|board` (see commands/__init__.py)."""
 
 from __future__ import annotations
 
@@ -7,3 +7,60 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+
+    @app.command("board")
+    def board(ctx: typer.Context) -> None:
+        """The hall manager's board: every line and window live, alerts, and the fixes."""
+        from window_terminal.cli import _launch
+
+        _launch(ctx, "board")
+
+    @app.command("display")
+    def display(ctx: typer.Context) -> None:
+        """The public call display for the hall TV (no personal data)."""
+        from window_terminal.cli import _launch
+
+        _launch(ctx, "display")
+
+    @app.command("kiosk")
+    def kiosk(ctx: typer.Context) -> None:
+        """The ticket kiosk at the entrance: take a number by line, service item or appointment."""
+        from window_terminal.cli import _launch
+
+        _launch(ctx, "kiosk")
+
+    @app.command("serve")
+    def serve(
+        ctx: typer.Context,
+        screen: str = typer.Argument(..., help="display or board"),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this PC only)."),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+        public_url: str = typer.Option(
+            None, "--public-url", help="The address browsers use, e.g. http://192.168.1.20:8000."
+        ),
+    ) -> None:
+        """Serve the display or the board in a browser (textual-serve); a hall TV opens the page."""
+        from window_terminal.cli import Context, fail, run
+        from window_terminal.serve import SERVABLE
+
+        if screen not in SERVABLE:
+            raise fail(
+                f"cannot serve {screen!r}: choose one of {', '.join(SERVABLE)}, like `wt serve display`"
+            )
+
+        def go(c: Context) -> None:
+            from window_terminal.serve import serve as run_server
+
+            hall = c.hall()  # check the database and the hall before serving
+            run_server(
+                screen,
+                database_url=c.settings.database_url,
+                hall=hall.code,
+                title=f"{hall.name} · {screen}",
+                host=host,
+                port=port,
+                public_url=public_url,
+                language=c.settings.language,
+            )
+
+        run(ctx, go)
