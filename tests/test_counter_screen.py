@@ -118,8 +118,8 @@ def test_f2_calls_the_next_ticket_and_intake_accepts_a_complete_application(env)
             await fill_applicant(pilot)
             await choose_item(pilot, "yyzzyspj")  # 营业执照与食品经营许可证联办
             await press(pilot, "f5")
-            assert "办件编号" in text_of(app, "#dialog_title")
-            assert "受理通知书" in text_of(app, "#dialog_text")
+            assert "办件编号" in text_of(app, "#preview-title")
+            assert "受理通知书" in text_of(app, "#preview-text")
             await press(pilot, "f5")  # a second press changes nothing
             await press(pilot, "escape")
             assert type(app.screen).__name__ == "CounterScreen"
@@ -143,8 +143,8 @@ def test_missing_material_gets_a_notice_and_the_return_visit_accepts_the_same_ca
             await choose_item(pilot, "jzzbl")  # 居住证办理
             await set_material(pilot, 2, 1)  # 合法稳定住所证明 → missing
             await press(pilot, "f6")
-            assert "一次性告知书" in text_of(app, "#dialog_title")
-            assert "合法稳定住所证明" in text_of(app, "#dialog_text")
+            assert "一次性告知书" in text_of(app, "#preview-title")
+            assert "合法稳定住所证明" in text_of(app, "#preview-text")
             await press(pilot, "escape")
             case_no = cases(engine)[0].case_no
             # the applicant comes back: the clerk looks the case up by ID number
@@ -154,7 +154,7 @@ def test_missing_material_gets_a_notice_and_the_return_visit_accepts_the_same_ca
             assert type(app.screen).__name__ == "IntakeScreen" and case_no in text_of(app, "#intake_header")
             await set_material(pilot, 2, 2)  # missing → defective → received
             await press(pilot, "f5")
-            assert "受理通知书" in text_of(app, "#dialog_title")
+            assert "受理通知书" in text_of(app, "#preview-title")
 
     asyncio.run(inner())
     (case,) = cases(engine)
@@ -211,7 +211,7 @@ def test_deficiency_acceptance_defers_a_tolerable_material(env):
             await choose_item(pilot, "spjyxkzhf")  # 食品经营许可证核发
             await set_material(pilot, 4, 3)  # received → missing → defective → deferred
             await press(pilot, "f7")
-            assert "容缺受理通知书" in text_of(app, "#dialog_title")
+            assert "容缺受理通知书" in text_of(app, "#preview-title")
 
     asyncio.run(inner())
     (case,) = cases(engine)
@@ -232,7 +232,7 @@ def test_commitment_replaces_a_proof_and_is_recorded_on_the_case(env):
             await set_material(pilot, 2, 3)  # 经营场所使用证明 → commitment
             assert "告知承诺" in str(app.screen.query_one("#materials").get_row_at(2))
             await press(pilot, "f5")
-            assert "受理通知书" in text_of(app, "#dialog_title")
+            assert "受理通知书" in text_of(app, "#preview-title")
 
     asyncio.run(inner())
     (case,) = cases(engine)
@@ -265,8 +265,8 @@ def test_non_acceptance_offers_a_transfer_and_names_the_competent_office(env):
             app.screen.query_one("#office", Input).value = "成都市公安局出入境管理支队"
             await pilot.click("#not_competent")
             await settle(pilot)
-            assert "不予受理通知书" in text_of(app, "#dialog_title")
-            assert "60" in text_of(app, "#dialog_text")
+            assert "不予受理通知书" in text_of(app, "#preview-title")
+            assert "60" in text_of(app, "#preview-text")
 
     asyncio.run(inner())
     with read_session(engine) as s:

@@ -639,7 +639,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.say(text)
 
     def finished(self, result: intake.CaseResult) -> None:
-        from window_terminal.screens.dialogs import TextDialog
+        from window_terminal.screens.print_dialog import DocumentPreview
 
         self.busy = False
         self.result = result
@@ -659,37 +659,11 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                 f"case {result.case_no}, document {result.document_number}",
             )
         )
-        title = tr(
-            f"{result.document.get('title', '')}  {result.document_number}  办件编号 {result.case_no}",
-            f"{result.document.get('kind', '')}  {result.document_number}  case {result.case_no}",
-        )
+        # The issued document, previewed exactly as stored: P prints it, D saves a PDF.
         self.app.push_screen(
-            TextDialog(title, preview_text(result.document)), lambda _: self.dismiss(result.as_dict())
+            DocumentPreview(result.document_number, window=self.window),
+            lambda _: self.dismiss(result.as_dict()),
         )
 
     def say(self, text: str) -> None:
         self.query_one("#message", Static).update(text)
-
-
-def preview_text(snapshot: dict[str, Any]) -> str:
-    """The document as plain text (the documents package's renderer when present)."""
-    try:
-        from window_terminal.documents.text import document_text
-
-        return document_text(snapshot, width=84)
-    except Exception:
-        pass
-    lines = [
-        f"{snapshot.get('title', '')}  {snapshot.get('number', '')}",
-        f"办件编号：{snapshot.get('case_no', '')}   查询码：{snapshot.get('query_code', '')}",
-        f"申请人：{(snapshot.get('applicant') or {}).get('name', '')}",
-        f"事项：{(snapshot.get('item') or {}).get('name', '')}",
-    ]
-    for m in snapshot.get("materials_missing", []):
-        lines.append(f"  需补正：{m['name']}（{m['form']}）")
-    for m in snapshot.get("materials_deferred", []):
-        lines.append(f"  容缺后补：{m['name']}")
-    dates = snapshot.get("dates") or {}
-    if dates.get("promised"):
-        lines.append(f"承诺办结日期：{dates['promised']}")
-    return "\n".join(lines)

@@ -95,8 +95,20 @@ class DocumentPreview(ModalScreen[int]):
         except (DomainError, DocumentError) as exc:
             self.app.call_from_thread(self._show_error, exc.text(language()), loaded=False)
             return
+        payload = document.payload
+        title = " ".join(
+            part
+            for part in (
+                payload.get("title", ""),
+                self.number,
+                tr(f"办件编号 {payload['case_no']}", f"case {payload['case_no']}")
+                if payload.get("case_no")
+                else "",
+            )
+            if part
+        )
         self.app.call_from_thread(
-            self._show_document, text, document.printed_count, document.last_print_error
+            self._show_document, title, text, document.printed_count, document.last_print_error
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="document-print")
@@ -153,7 +165,8 @@ class DocumentPreview(ModalScreen[int]):
 
     # --- on the app's thread ---------------------------------------------------------------------
 
-    def _show_document(self, text: str, printed_count: int, last_error: str) -> None:
+    def _show_document(self, title: str, text: str, printed_count: int, last_error: str) -> None:
+        self.query_one("#preview-title", Static).update(title)
         self.query_one("#preview-text", Static).update(text)
         self.query_one("#preview-print", Button).disabled = False
         self.query_one("#preview-pdf", Button).disabled = False
