@@ -1,0 +1,201 @@
+"""`wt serve display` in a real browser: headless chromium shows the number called by the queue engine.
+
+textual-serve draws the terminal with xterm.js on a canvas, so the page's text is read from the
+terminal's own buffer over the Chrome DevTools Protocol; a screenshot is kept in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from window_terminal import queueing as q
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+pytestmark = pytest.mark.browser
+
+# Runs before the page's scripts: remember xterm.js's public options objects (it defines each
+# option with Object.defineProperty), so the test can switch on its screen-reader mode, which
+# mirrors the terminal's rows as DOM text.
+CAPTURE_OPTIONS = """
+window.__wtOptions = [];
+const define = Object.defineProperty;
+Object.defineProperty = function (target, name, descriptor) {
+  if (name === 'screenReaderMode' && descriptor && descriptor.set) window.__wtOptions.push(target);
+  return define.apply(this, arguments);
+};
+"""
+
+READ_TERMINAL = """
+(() => {
+  for (const options of window.__wtOptions || []) {
+    try { if (!options.screenReaderMode) options.screenReaderMode = true; } catch (e) {}
+  }
+  const tree = document.querySelector('.xterm-accessibility-tree, .xterm-accessibility');
+  return tree ? tree.innerText : '';
+})()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {timeout}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def _page_text_and_screenshot(
+    devtools_port: int, url: str, expect: str, timeout: float
+) -> tuple[str, bytes]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as response:
+                    targets = [t for t in await response.json(content_type=None) if t.get("type") == "page"]
+                if targets:
+                    break
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("chromium's DevTools endpoint did not come up")
+            await asyncio.sleep(0.2)
+        async with http.ws_connect(targets[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            ids = iter(range(1, 1_000_000))
+
+            async def cdp(method: str, **params: object) -> dict:
+                message_id = next(ids)
+                await ws.send_str(json.dumps({"id": message_id, "method": method, "params": params}))
+                while True:
+                    reply = json.loads((await ws.receive()).data)
+                    if reply.get("id") == message_id:
+                        if "error" in reply:
+                            raise AssertionError(f"{method}: {reply['error']}")
+                        return reply.get("result", {})
+
+            await cdp("Page.enable")
+            await cdp("Page.addScriptToEvaluateOnNewDocument", source=CAPTURE_OPTIONS)
+            await cdp("Page.navigate", url=url)
+            text = ""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                result = await cdp("Runtime.evaluate", expression=READ_TERMINAL, returnByValue=True)
+                text = str(result.get("result", {}).get("value") or "")
+                if expect in text:
+                    break
+            shot = await cdp("Page.captureScreenshot", format="png")
+            return text, base64.b64decode(shot["data"])
+
+
+def test_the_called_number_shows_in_a_browser(sqlite_url: str, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("WT_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                f"{CHROMIUM} is missing but WT_REQUIRE_BROWSER=1: install it with apt-get install chromium"
+            )
+        pytest.skip("Debian's chromium is not installed")
+    from window_terminal.db.engine import make_engine
+    from window_terminal.hall import resolve_hall
+
+    engine = make_engine(sqlite_url)
+    hall = resolve_hall(engine, None)
+    q.set_window_status(engine, hall.id, 3, "open", staff_code="C003")
+    q.take_ticket(engine, hall.id, "BIZ")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
+    env.update(
+        WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml"), TEXTUAL_ANIMATIONS="none"
+    )
+    port, devtools = _free_port(), _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "window_terminal.cli",
+            "--db",
+            sqlite_url,
+            "serve",
+            "display",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    profile = tempfile.mkdtemp(prefix="wt-chromium-")
+    browser = None
+    try:
+        _wait_port(port, 30)
+        called = q.call_next(engine, hall.id, 3)
+        assert called is not None
+        browser = subprocess.Popen(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}",
+                f"--remote-debugging-port={devtools}",
+                "--window-size=1280,800",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        text, png = asyncio.run(
+            _page_text_and_screenshot(devtools, f"http://127.0.0.1:{port}/", called.number, 45)
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "serve_display.png").write_bytes(png)
+        (ARTIFACTS / "serve_display.txt").write_text(text, encoding="utf-8")
+        assert called.number in text, (
+            f"{called.number} not found in the page; see {ARTIFACTS / 'serve_display.txt'}"
+        )
+        assert f"请{called.number}号到3号窗口办理" in text.replace(" ", "")
+    finally:
+        if browser is not None:
+            _stop(browser)
+        _stop(server)
+        shutil.rmtree(profile, ignore_errors=True)
+        engine.dispose()

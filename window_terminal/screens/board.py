@@ -1,0 +1,439 @@
+"""The hall manager's board (``wt board``): every line and window live, alerts, and the fixes.
+
+A snapshot (``hallview.load_view``) is loaded once in a worker; after that every event from the feed
+is applied to the view and only the rows it names are redrawn, cell by cell. A one-second tick
+refreshes the time columns (longest wait, time in hand, idle) the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
+
+from window_terminal import hallview, queueing
+from window_terminal.errors import DomainError
+from window_terminal.i18n import language, tr
+from window_terminal.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.live import follow_feed
+
+LINE_COLUMNS = [
+    ("line", "业务线", "Line"),
+    ("name", "名称", "Name"),
+    ("open", "取号", "Tickets"),
+    ("waiting", "等候", "Waiting"),
+    ("longest", "最长等候", "Longest"),
+    ("estimate", "预计(分)", "Est. min"),
+    ("windows", "开放窗口", "Windows"),
+]
+WINDOW_COLUMNS = [
+    ("window", "窗口", "Window"),
+    ("status", "状态", "Status"),
+    ("staff", "工作人员", "Clerk"),
+    ("lines", "业务线", "Lines"),
+    ("ticket", "当前号", "Ticket"),
+    ("held", "办理时长", "In hand"),
+    ("idle", "空闲", "Idle"),
+    ("recalls", "重呼", "Recalls"),
+]
+
+
+class PromptModal(ModalScreen[dict[str, str] | None]):
+    """A small form: a title, some inputs, OK / Cancel. Returns the values or None."""
+
+    DEFAULT_CSS = """
+    PromptModal { align: center middle; }
+    PromptModal > Vertical { width: 64; height: auto; border: thick $primary; background: $surface;
+                             padding: 1 2; }
+    PromptModal Label { margin-top: 1; }
+    PromptModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    PromptModal Button { margin-left: 2; }
+    """
+    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+
+    def __init__(self, title: str, fields: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.form_title = title
+        self.fields = fields
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"[b]{self.form_title}[/]")
+            for key, label, value in self.fields:
+                yield Label(label)
+                yield Input(value=value, id=f"f-{key}")
+            with Horizontal():
+                yield Button(tr("确定", "OK"), variant="primary", id="ok")
+                yield Button(tr("取消", "Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+
+    def _values(self) -> dict[str, str]:
+        return {key: self.query_one(f"#f-{key}", Input).value.strip() for key, _, _ in self.fields}
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        index = inputs.index(event.input)
+        if index + 1 < len(inputs):
+            inputs[index + 1].focus()
+        else:
+            self.dismiss(self._values())
+
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        self.dismiss(self._values())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BoardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("l", "toggle_line", tr("开/停取号", "Open/close line")),
+        Binding("p", "toggle_window", tr("暂停/开放窗口", "Pause/open window")),
+        Binding("w", "window_lines", tr("窗口业务线", "Window lines")),
+        Binding("f", "move_forward", tr("提前办理", "Move forward")),
+        Binding("b", "broadcast", tr("大厅公告", "Broadcast")),
+        Binding("tab", "focus_next", tr("切换表格", "Next table"), show=False),
+        Binding("q", "app.quit", tr("退出", "Quit")),
+    ]
+    DEFAULT_CSS = """
+    BoardScreen #connection { height: auto; padding: 0 1; display: none; }
+    BoardScreen #connection.offline { display: block; background: $error; color: $text; text-style: bold; }
+    BoardScreen #top { height: 12; }
+    BoardScreen #lines { width: 1fr; height: 1fr; }
+    BoardScreen #side { width: 44; height: 1fr; padding: 0 1; }
+    BoardScreen #lights { height: 1; }
+    BoardScreen #alerts { height: 1fr; overflow-y: auto; }
+    BoardScreen #chart { height: 6; border-top: solid $primary-darken-2; }
+    BoardScreen #chart Sparkline { height: 1; margin-bottom: 1; }
+    BoardScreen #windows { height: 1fr; }
+    BoardScreen #message { height: 1; padding: 0 1; }
+    BoardScreen #message.error { color: $error; }
+    """
+
+    def __init__(self, **_: Any) -> None:
+        super().__init__()
+        self.view: hallview.HallView | None = None
+        self._lights: str = ""
+        self._shown_alerts: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="connection")
+        with Horizontal(id="top"):
+            yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="side"):
+                yield Static("", id="lights")
+                yield Static(tr("正在读取大厅状态…", "Loading the hall…"), id="alerts")
+                with Vertical(id="chart"):
+                    yield Static("", id="chart-arrivals")
+                    yield Sparkline([0] * 24, id="arrivals")
+                    yield Static("", id="chart-served")
+                    yield Sparkline([0] * 24, id="served")
+        yield DataTable(id="windows", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        lines = self.query_one("#lines", DataTable)
+        for key, zh, en in LINE_COLUMNS:
+            lines.add_column(tr(zh, en), key=key)
+        windows = self.query_one("#windows", DataTable)
+        for key, zh, en in WINDOW_COLUMNS:
+            windows.add_column(tr(zh, en), key=key)
+        self.load_snapshot()
+        self.set_interval(1.0, self.tick, name="board-tick")
+        self.set_interval(60.0, self.refresh_lights, name="board-lights")
+
+    # -- loading ----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
+    def load_snapshot(self) -> None:
+        view = hallview.load_view(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        self._lights = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show_snapshot, view)
+
+    def show_snapshot(self, view: hallview.HallView) -> None:
+        self.view = view
+        self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
+        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="board-lights", exit_on_error=False)
+    def refresh_lights(self) -> None:
+        text = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._set_lights, text)
+
+    def _set_lights(self, text: str) -> None:
+        self._lights = text
+        self.query_one("#lights", Static).update(text)
+
+    # -- live -------------------------------------------------------------------------------------
+
+    @on(HallEvents)
+    def hall_events(self, message: HallEvents) -> None:
+        if self.view is None:
+            return
+        changes = self.view.apply_all(message.events)
+        if changes:
+            self.redraw(changes)
+        if any(e.kind.startswith(("case.", "review.", "suspension.")) for e in message.events):
+            self.refresh_lights()
+
+    @on(ConnectionChanged)
+    def connection(self, message: ConnectionChanged) -> None:
+        bar = self.query_one("#connection", Static)
+        bar.set_class(not message.connected, "offline")
+        bar.update(
+            ""
+            if message.connected
+            else tr(
+                "连接中断：数据库无法访问，正在重连，恢复后自动补齐",
+                "Connection lost: the database cannot be reached; reconnecting and catching up",
+            )
+        )
+
+    def tick(self) -> None:
+        if self.view is not None:
+            self.redraw(hallview.Changes(set(self.view.lines), set(self.view.windows)))
+
+    def now(self) -> datetime:
+        return self.app.now()  # type: ignore[attr-defined,no-any-return]
+
+    def redraw(self, changes: hallview.Changes) -> None:
+        """Update only the rows named in ``changes``, and in them only the cells that differ."""
+        view = self.view
+        if view is None:
+            return
+        now = self.now()
+        lines = self.query_one("#lines", DataTable)
+        windows = self.query_one("#windows", DataTable)
+        with self.app.batch_update():
+            for code in (c for c in view.lines if c in changes.lines):
+                _sync_row(lines, code, view.line_cells(code, now))
+            for number in sorted(changes.windows):
+                if number in view.windows:
+                    _sync_row(windows, str(number), view.window_cells(number, now))
+            self._show_alerts(view, now)
+            if changes.chart:
+                self._show_chart(view)
+            if changes.broadcast and view.broadcast:
+                self._say(tr(f"大厅公告：{view.broadcast}", f"Broadcast: {view.broadcast}"))
+
+    def _show_alerts(self, view: hallview.HallView, now: datetime) -> None:
+        alerts = view.alerts(now)
+        parts = []
+        for alert in alerts[:12]:
+            color = "red" if alert.level == "red" else "yellow"
+            parts.append(f"[{color}]●[/] {tr(alert.zh, alert.en)}")
+        text = "\n".join(parts) or tr("[green]● 一切正常[/]", "[green]● all normal[/]")
+        if text != self._shown_alerts:
+            self._shown_alerts = text
+            self.query_one("#alerts", Static).update(text)
+        self.query_one("#lights", Static).update(self._lights)
+
+    def _show_chart(self, view: hallview.HallView) -> None:
+        hour = view.now_utc(self.now())
+        first = 7
+        last = max(19, min(23, hallview.to_local(hour, view.timezone).hour))
+        self.query_one("#arrivals", Sparkline).data = view.arrivals[first : last + 1]
+        self.query_one("#served", Sparkline).data = view.served[first : last + 1]
+        self.query_one("#chart-arrivals", Static).update(
+            tr(
+                f"每小时取号（{first}–{last}时）今日 {sum(view.arrivals)}",
+                f"Arrivals/hour today {sum(view.arrivals)}",
+            )
+        )
+        self.query_one("#chart-served", Static).update(
+            tr(f"每小时办结 今日 {sum(view.served)}", f"Served/hour today {sum(view.served)}")
+        )
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        bar = self.query_one("#message", Static)
+        bar.set_class(error, "error")
+        bar.update(text)
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _selected(self, table_id: str) -> str | None:
+        table = self.query_one(table_id, DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value)
+
+    def action_toggle_line(self) -> None:
+        code = self._selected("#lines")
+        if code is None or self.view is None:
+            return
+        opened = not self.view.lines[code].is_open
+        self.run_action_worker(
+            lambda e, h: queueing.set_line_open(e, h, code, opened),
+            tr(
+                f"{code} 已{'开放' if opened else '停止'}取号",
+                f"line {code} {'opened' if opened else 'closed'}",
+            ),
+        )
+
+    def action_toggle_window(self) -> None:
+        number = self._selected("#windows")
+        if number is None or self.view is None:
+            return
+        status = "paused" if self.view.windows[int(number)].status == "open" else "open"
+        self.run_action_worker(
+            lambda e, h: queueing.set_window_status(e, h, int(number), status),
+            tr(f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}", f"window {number}: {status}"),
+        )
+
+    def action_window_lines(self) -> None:
+        number = self._selected("#windows")
+        if number is None or self.view is None:
+            return
+        current = " ".join(self.view.windows[int(number)].lines)
+        codes = " ".join(self.view.lines)
+
+        def done(values: dict[str, str] | None) -> None:
+            if not values:
+                return
+            try:
+                parsed = _parse_lines(values["lines"])
+            except ValueError as exc:
+                self._say(str(exc), error=True)
+                return
+            self.run_action_worker(
+                lambda e, h: queueing.set_window_lines(e, h, int(number), parsed),
+                tr(f"{number}号窗口业务线已更新", f"window {number} lines changed"),
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                tr(f"{number}号窗口服务的业务线", f"Lines served by window {number}"),
+                [
+                    (
+                        "lines",
+                        tr(
+                            f"业务线代码，空格分隔，可加权重如 BIZ:2（可选：{codes}）",
+                            f"line codes, space separated, optional weight like BIZ:2 ({codes})",
+                        ),
+                        current,
+                    )
+                ],
+            ),
+            done,
+        )
+
+    def action_move_forward(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if not values:
+                return
+            ticket, reason = values["ticket"], values["reason"]
+            self.run_action_worker(
+                lambda e, h: queueing.move_forward(e, h, ticket, reason=reason),
+                tr(f"{ticket.upper()} 已提前", f"{ticket.upper()} moved forward"),
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                tr("提前办理（须填写原因）", "Move a ticket forward (reason required)"),
+                [
+                    ("ticket", tr("号码，如 A012", "ticket, like A012"), ""),
+                    ("reason", tr("原因，如 老年人行动不便", "reason"), ""),
+                ],
+            ),
+            done,
+        )
+
+    def action_broadcast(self) -> None:
+        current = self.view.broadcast if self.view else ""
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            message = values["message"]
+            self.run_action_worker(
+                lambda e, h: queueing.broadcast(e, h, message),
+                tr(
+                    "公告已发布" if message else "公告已清除",
+                    "broadcast sent" if message else "broadcast cleared",
+                ),
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                tr(
+                    "大厅公告（60字以内，留空清除）",
+                    "Broadcast to the display (under 60 characters; empty clears)",
+                ),
+                [("message", tr("公告内容", "message"), current)],
+            ),
+            done,
+        )
+
+    @work(thread=True, group="board-action", exit_on_error=False)
+    def run_action_worker(self, action: Any, done_text: str) -> None:
+        try:
+            action(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            self.app.call_from_thread(self._say, exc.text(language()), error=True)
+            return
+        except Exception as exc:  # database unreachable …
+            self.app.call_from_thread(
+                self._say, tr(f"操作失败：{exc}", f"the action failed: {exc}").splitlines()[0], error=True
+            )
+            return
+        self.app.call_from_thread(self._say, done_text)
+
+
+def _parse_lines(text: str) -> list[tuple[str, int]]:
+    parsed = []
+    for entry in text.replace(",", " ").replace("，", " ").split():
+        code, _, weight = entry.partition(":")
+        if weight and not weight.isdigit():
+            raise ValueError(
+                tr(
+                    f"{entry}：冒号后的权重须为整数，如 BIZ:2",
+                    f"{entry}: the weight after ':' must be a whole number",
+                )
+            )
+        parsed.append((code.upper(), int(weight or 1)))
+    if not parsed:
+        raise ValueError(tr("至少填写一条业务线", "give at least one line"))
+    return parsed
+
+
+def _lights_text(engine: Any, hall_id: int) -> str:
+    """Electronic supervision lights, when the back office's supervision module is present."""
+    try:
+        from window_terminal.supervision import lights_summary  # type: ignore[import-not-found]
+    except ImportError:
+        return ""
+    try:
+        counts = lights_summary(engine, hall_id)
+    except Exception:
+        return tr("[dim]电子监察：暂不可用[/]", "[dim]supervision: unavailable[/]")
+    if isinstance(counts, dict):
+        yellow, red = int(counts.get("yellow", 0)), int(counts.get("red", 0))
+    else:
+        yellow, red = (int(x) for x in list(counts)[:2])
+    return tr(
+        f"电子监察 [yellow]黄灯 {yellow}[/] / [red]红灯 {red}[/]",
+        f"Supervision [yellow]yellow {yellow}[/] / [red]red {red}[/]",
+    )
+
+
+def _sync_row(table: DataTable, key: str, cells: tuple[str, ...]) -> None:
+    if key not in table.rows:
+        table.add_row(*cells, key=key)
+        return
+    for column, value in zip(table.columns, cells, strict=False):
+        if table.get_cell(key, column) != value:
+            table.update_cell(key, column, value)
