@@ -133,3 +133,40 @@ def test_kiosk_snapshot(sqlite_url, monkeypatch, snap_compare):
 
 
 _ = settle  # shared helper (the board's); the kiosk has no feed to wait past
+
+
+async def workers_done(pilot) -> None:
+    for _ in range(3):
+        for worker in list(pilot.app.workers):
+            if worker.group != "feed":  # the feed follows the hall forever
+                await worker.wait()
+        await pilot.pause()
+
+
+def test_kiosk_prints_the_slip_on_its_thermal_printer_and_keeps_it_for_reprint(engine, hall, db_url, tmp_path):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Document, Hall
+
+    printer = tmp_path / "kiosk.escpos"
+    with write_session(engine) as s:
+        row = s.get(Hall, hall.id)
+        row.settings = {**row.settings, "kiosk": {"printer": {"kind": "escpos", "target": f"file:{printer}"}}}
+    app = screen_app("kiosk", engine, db_url)
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await lines_ready(pilot)
+            await pilot.click("#line-SOC")
+            await workers_done(pilot)
+            assert page(app) == "ticket", str(app.screen.query_one("#error").render())
+            assert printer.exists(), str(app.screen.query_one("#error").render())
+            printer.unlink()
+            await pilot.press("f5")  # reprint
+            await workers_done(pilot)
+            assert printer.exists(), (str(app.screen.query_one("#error").render()), app.screen.issued, app.focused)
+
+    asyncio.run(run())
+    assert "C001".encode("gb18030") in printer.read_bytes()
+    with read_session(engine) as s:
+        slip = s.execute(select(Document).where(Document.kind == "ticket")).scalar_one()
+    assert slip.payload["ticket_number"] == "C001" and slip.printed_count == 2

@@ -63,7 +63,9 @@ def test_a_called_but_not_started_ticket_blocks_the_next_call(engine, hall):
 def test_priority_lane_interleaves_so_normal_tickets_are_not_starved(engine, hall):
     open_window(engine, hall, 2)  # BIZ: interleave every 3 (demo hall)
     normal = [q.take_ticket(engine, hall.id, "BIZ") for _ in range(2)]
-    priority = [q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人") for _ in range(4)]
+    priority = [
+        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人") for _ in range(4)
+    ]
     order = []
     for _ in range(6):
         t = q.call_next(engine, hall.id, 2)
@@ -151,7 +153,13 @@ def test_park_and_call_back(engine, hall):
         (lambda e, h: q.call_next(e, h.id, 99), "not_found"),
         (lambda e, h: q.take_ticket(e, h.id, "BIZ", kind="priority"), "refused"),
     ],
-    ids=["finish-never-called", "call-on-closed-window", "unknown-line", "unknown-window", "priority-without-reason"],
+    ids=[
+        "finish-never-called",
+        "call-on-closed-window",
+        "unknown-line",
+        "unknown-window",
+        "priority-without-reason",
+    ],
 )
 def test_illegal_moves_are_refused_with_a_clear_error(engine, hall, action, code):
     open_window(engine, hall, 2)
@@ -208,3 +216,117 @@ def test_queue_status_counts_waiting_and_windows(engine, hall):
     assert biz["waiting"] == 2 and biz["open_windows"] == 1
     w2 = next(w for w in status["windows"] if w["window"] == 2)
     assert w2["status"] == "open" and w2["ticket"] == "A001" and w2["staff"]
+
+
+def _scripted_counter_day(engine, hall):
+    """A morning at windows 1 (BIZ×2 + GEN×1) and 2 (BIZ): every hot command, refusals included."""
+    results = []
+
+    def step(name, fn):
+        try:
+            info = fn()
+        except DomainError as err:
+            results.append((name, "refused", err.code, err.zh, err.en))
+            return
+        if info is None:
+            results.append((name, None))
+            return
+        data = info.as_dict()
+        assert q.ticket_info(engine, hall.id, info.id).issued_at == data.pop("issued_at")
+        results.append((name, data))
+
+    open_window(engine, hall, 1, "C001")
+    open_window(engine, hall, 2)
+    with read_session(engine) as s:
+        now = clock.db_now(s)
+    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=5))
+    clock.set_offset(timedelta(minutes=-10))
+    q.take_ticket(engine, hall.id, "GEN")
+    clock.set_offset(timedelta(minutes=-4))
+    for _ in range(2):
+        q.take_ticket(engine, hall.id, "BIZ")
+    clock.set_offset(timedelta(minutes=-3))
+    for _ in range(4):
+        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人")
+    q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"])
+    clock.set_offset(timedelta(0))
+    step("finish-nothing", lambda: q.finish(engine, hall.id, 2))
+    step("call-closed-window", lambda: q.call_next(engine, hall.id, 3))
+    step("call-unknown-window", lambda: q.call_next(engine, hall.id, 99))
+    for n in range(5):
+        step(
+            f"call-2-{n}",
+            lambda n=n: q.call_next(engine, hall.id, 2, request_id=f"w2-{n}", staff_code="C002"),
+        )
+        step(f"repeat-2-{n}", lambda n=n: q.call_next(engine, hall.id, 2, request_id=f"w2-{n}"))
+        step(f"call-again-2-{n}", lambda: q.call_next(engine, hall.id, 2))
+        step(f"start-2-{n}", lambda n=n: q.start_service(engine, hall.id, 2, request_id=f"s2-{n}"))
+        step(f"start-again-2-{n}", lambda: q.start_service(engine, hall.id, 2))
+    step("call-1", lambda: q.call_next(engine, hall.id, 1))
+    step("no-show-1", lambda: q.no_show(engine, hall.id, 1))
+    step("call-1-again", lambda: q.call_next(engine, hall.id, 1))
+    step("park-1", lambda: q.park(engine, hall.id, 1, staff_code="C001"))
+    step("call-1-third", lambda: q.call_next(engine, hall.id, 1))
+    step("finish-1-called", lambda: q.finish(engine, hall.id, 1))
+    clock.set_offset(timedelta(minutes=6))  # the appointment's slot has come
+    for n in range(3):
+        step(f"call-2-late-{n}", lambda: q.call_next(engine, hall.id, 2))
+        step(f"finish-2-late-{n}", lambda: q.finish(engine, hall.id, 2))
+    with read_session(engine) as s:
+        events = [
+            (e.seq, e.kind, e.payload, e.staff_id, e.window_id, e.request_id)
+            for e in s.execute(select(Event).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars()
+        ]
+        tickets = [
+            (
+                t.number,
+                t.status,
+                t.window_id,
+                t.staff_id,
+                t.recall_count,
+                t.called_at is None,
+                t.started_at is None,
+            )
+            for t in s.execute(select(Ticket).order_by(Ticket.id)).scalars()
+        ]
+    return results, events, tickets
+
+
+@pytest.mark.postgres
+def test_postgres_fast_path_calls_the_same_tickets_with_the_same_events_as_the_python_path(
+    request, pg_url, monkeypatch
+):
+    from tests.conftest import _fresh_url
+    from window_terminal.db.engine import make_engine
+    from window_terminal.hall import resolve_hall
+
+    runs = []
+    fell_back = []
+    real_fast = q._pg_fast
+
+    def spy(engine, statement, params):
+        value = real_fast(engine, statement, params)
+        fell_back.append(value is q._FALLBACK)
+        return value
+
+    monkeypatch.setattr(q, "_pg_fast", spy)
+    second = _fresh_url("postgres", request, request.getfixturevalue("tmp_path"))
+    try:
+        for url, fast in ((pg_url, True), (next(second), False)):
+            monkeypatch.setattr(q, "PG_FAST_PATH", fast)
+            engine = make_engine(url)
+            try:
+                runs.append(_scripted_counter_day(engine, resolve_hall(engine, None)))
+            finally:
+                engine.dispose()
+            clock.set_offset(timedelta(0))
+    finally:
+        second.close()
+    (fast_results, fast_events, fast_tickets), (py_results, py_events, py_tickets) = runs
+    called = [r[1]["number"] for r in fast_results if r[0].startswith("call") and isinstance(r[1], dict)]
+    assert len(called) >= 8  # the scenario really calls tickets
+    refused = [r for r in fast_results if r[1] == "refused"]
+    assert len(fell_back) == len(fast_results) and sum(fell_back) == len(refused) > 0
+    assert fast_results == py_results
+    assert fast_events == py_events
+    assert fast_tickets == py_tickets

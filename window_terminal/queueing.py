@@ -15,15 +15,17 @@ Ticket states::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from window_terminal.db.clock import db_now, local_day, local_midnight_utc, to_local
+from window_terminal.db.clock import db_now, get_offset, local_day, local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Appointment,
@@ -76,6 +78,7 @@ class TicketInfo:
     recall_count: int = 0
     service_day: str = ""
     priority_reason: str = ""
+    document: str | None = None  # the stored ticket slip's number, when one was issued
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -276,6 +279,50 @@ def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, s
     )
 
 
+# --- PostgreSQL fast path -----------------------------------------------------------------------
+# On PostgreSQL the hot counter commands (call_next and the in-hand transitions) run as ONE call of
+# a server-side function (migration 0003) in autocommit: the hall lock is held for that statement
+# and its commit only. The functions do exactly what run_command + the Python actions below do;
+# when they refuse (SQLSTATE class WT) or fail, the Python path runs and raises the DomainError with
+# its message — or succeeds, if the state changed in between. SQLite always uses the Python path.
+
+PG_FAST_PATH = True  # tests switch it off to compare the two paths
+
+_FALLBACK = object()
+_CALL_NEXT_SQL = text(
+    "SELECT wt_call_next(CAST(:hall_id AS integer), CAST(:window AS integer), CAST(:staff_id AS integer),"
+    " CAST(:request_id AS text), CAST(:offset AS double precision), CAST(:utcoffset AS double precision))"
+)
+_TRANSITION_SQL = text(
+    "SELECT wt_in_hand_transition(CAST(:hall_id AS integer), CAST(:window AS integer),"
+    " CAST(:staff_id AS integer), CAST(:request_id AS text), CAST(:offset AS double precision),"
+    " CAST(:command AS text), CAST(:allowed AS text[]), CAST(:new_status AS text), CAST(:event AS text))"
+)
+
+
+def _use_fast_path(engine: Engine) -> bool:
+    return PG_FAST_PATH and engine.dialect.name == "postgresql"
+
+
+def _pg_fast(engine: Engine, statement: Any, params: dict[str, Any]) -> Any:
+    """One server-side function call as its own transaction; ``_FALLBACK`` when it did not succeed."""
+    params["offset"] = get_offset().total_seconds()
+    try:
+        with engine.connect() as conn:
+            return (
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).scalar_one()
+            )
+    except DBAPIError:
+        return _FALLBACK
+
+
+def _resolve_staff(engine: Engine, hall_id: int, staff_code: str | None) -> int | None:
+    if not staff_code:
+        return None
+    with read_session(engine) as session:
+        return _staff_id(session, hall_id, staff_code)
+
+
 # --- issuing ------------------------------------------------------------------------------------
 
 
@@ -289,8 +336,13 @@ def take_ticket(
     appointment_code: str | None = None,
     service_item_id: int | None = None,
     request_id: str | None = None,
+    slip: bool = False,
 ) -> TicketInfo:
-    """Issue a ticket: prefix + 3-digit number of the service day, reset every day."""
+    """Issue a ticket: prefix + 3-digit number of the service day, reset every day.
+
+    With ``slip`` the printed ticket is stored as a document in the same transaction, so a
+    printer failure never loses it (reprint with ``wt doc print NUMBER``).
+    """
     if kind not in KINDS:
         raise DomainError(f"票种 {kind} 无效：normal/priority/appointment", f"kind must be one of {KINDS}")
     if kind == "priority" and not priority_reason.strip():
@@ -360,9 +412,36 @@ def take_ticket(
             appointment.ticket_id = ticket.id
         info = _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
         unit.emit("ticket.issued", _ticket_payload(ticket, line, people_ahead=info.people_ahead))
+        if slip:
+            info = replace(info, document=_issue_slip(unit, ticket, info))
         return info
 
     return _command(engine, hall_id, "ticket.take", action, request_id)
+
+
+def _issue_slip(unit: Unit, ticket: Ticket, info: TicketInfo) -> str:
+    from window_terminal.document_store import issue_document
+
+    hall = unit.session.get(Hall, unit.hall_id)
+    assert hall is not None
+    document = issue_document(
+        unit,
+        "ticket",
+        {
+            "hall": hall.name,
+            "office": hall.office,
+            "ticket_number": ticket.number,
+            "ticket_id": ticket.id,
+            "line": info.line_name,
+            "people_ahead": info.people_ahead,
+            "estimated_wait_minutes": info.estimated_wait_minutes,
+            "priority": ticket.kind == "priority",
+            "priority_reason": ticket.priority_reason,
+            "appointment_code": ticket.appointment_code,
+        },
+        ticket_id=ticket.id,
+    )
+    return document.number
 
 
 def _next_number(session: Session, hall_id: int, line_id: int, day: date) -> int:
@@ -543,6 +622,18 @@ def call_next(
             return None
         return _mark_called(unit, ticket, window)
 
+    if _use_fast_path(engine):
+        params = {
+            "hall_id": hall_id,
+            "window": window_number,
+            "staff_id": _resolve_staff(engine, hall_id, staff_code),
+            "request_id": request_id,
+            # naive datetime.timestamp() reads naive UTC as local time (queue_key, the score)
+            "utcoffset": time.localtime().tm_gmtoff,
+        }
+        value = _pg_fast(engine, _CALL_NEXT_SQL, params)
+        if value is not _FALLBACK:
+            return _decode(value)
     return _command(engine, hall_id, "call.next", action, request_id, staff_code)
 
 
@@ -654,6 +745,20 @@ def _in_hand_transition(
         unit.emit(event, _ticket_payload(ticket, line, window), window_id=window.id)
         return _info(unit.session, ticket, line, tz=unit.timezone)
 
+    if _use_fast_path(engine):
+        params = {
+            "hall_id": hall_id,
+            "window": window_number,
+            "staff_id": _resolve_staff(engine, hall_id, staff_code),
+            "request_id": request_id,
+            "command": command,
+            "allowed": list(allowed),
+            "new_status": new_status,
+            "event": event,
+        }
+        value = _pg_fast(engine, _TRANSITION_SQL, params)
+        if value is not _FALLBACK:
+            return _decode(value)  # type: ignore[return-value]
     return _command(engine, hall_id, command, action, request_id, staff_code)
 
 

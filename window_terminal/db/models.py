@@ -149,6 +149,8 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("hall_id", "service_day", "line_code_at_issue", "seq"),
         Index("ix_ticket_waiting", "hall_id", "status", "line_id", "queue_key"),
+        # the head of a line by kind (privileged first): no scan over a long line of normal tickets
+        Index("ix_ticket_line_kind", "hall_id", "line_id", "status", "kind", "queue_key", "id"),
         Index("ix_ticket_day", "hall_id", "service_day"),
     )
     id: int | None = Field(default=None, primary_key=True)

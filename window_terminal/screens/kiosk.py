@@ -64,6 +64,7 @@ class KioskScreen(Screen[None]):
         Binding("f2", "priority", tr("绿色通道", "Priority lane")),
         Binding("f3", "appointment", tr("预约签到", "Appointment")),
         Binding("f4", "search", tr("搜索事项", "Search")),
+        Binding("f5", "reprint", tr("补打小票", "Reprint")),
     ]
     DEFAULT_CSS = """
     KioskScreen { align: center top; }
@@ -203,6 +204,7 @@ class KioskScreen(Screen[None]):
                 priority_reason=self.priority_reason or "",
                 appointment_code=appointment,
                 service_item_id=item_id,
+                slip=True,
             )
         except DomainError as exc:
             self.app.call_from_thread(self._error, exc.text(language()))
@@ -214,6 +216,41 @@ class KioskScreen(Screen[None]):
             )
             return
         self.app.call_from_thread(self.show_ticket, info)
+        self.print_slip(info.document)
+
+    @work(thread=True, exclusive=True, group="kiosk-print", exit_on_error=False)
+    def print_slip(self, number: str | None) -> None:
+        """Print the stored slip; a failure is shown, and the ticket stays valid on screen."""
+        if not number:
+            return
+        from window_terminal.documents.printing import print_document
+
+        try:
+            result = print_document(
+                self.app.engine,  # type: ignore[attr-defined]
+                self.app.hall.id,  # type: ignore[attr-defined]
+                number,
+                kiosk=True,
+                font=self.app.settings.cjk_font,  # type: ignore[attr-defined]
+                language=language(),
+            )
+        except DomainError as exc:
+            text = exc.text(language())
+        else:
+            text = "" if result.ok else result.error_text
+        if text:
+            self.app.call_from_thread(
+                self._error,
+                tr(
+                    f"小票打印失败（请记住屏幕上的号码，可按 F5 补打）：{text}",
+                    f"the slip did not print (note the number on screen; F5 reprints): {text}",
+                ),
+            )
+
+    def action_reprint(self) -> None:
+        if self.issued is not None and self.issued.document:
+            self._error("")
+            self.print_slip(self.issued.document)
 
     # -- pages ------------------------------------------------------------------------------------
 

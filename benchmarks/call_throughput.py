@@ -1,0 +1,203 @@
+"""Tickets called per second with 32 windows calling at once on one PostgreSQL database, beside
+``pgbench -b simple-update -c 32`` on the same server. Last line: one JSON object.
+
+Each window is its own process with its own connection, working like a counter: call next → start
+service → call next (which finishes the ticket being served) … Tickets are pre-issued in bulk (not
+measured). Afterwards every ``ticket.called`` event is counted: no ticket may be called twice.
+
+    WT_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
+        /work/venv/bin/python benchmarks/call_throughput.py [--seconds 12] [--windows 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import libpq_env, prepare_hall, scratch_postgres  # noqa: E402
+
+TARGET_RATIO = 0.3
+
+
+def _window_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+    from window_terminal import queueing as q
+    from window_terminal.db.engine import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    q.window_in_hand(engine, hall_id, window)  # connect before the clock starts
+    called: list[int] = []
+    barrier.wait()  # all windows connected: go
+    start_at = time.time()
+    end = start_at + seconds
+    while time.time() < end:
+        ticket = q.call_next(engine, hall_id, window)
+        if ticket is None:
+            break
+        called.append(ticket.id)
+        q.start_service(engine, hall_id, window)
+    out.put((window, called, time.time() - start_at))
+    engine.dispose()
+
+
+def _pre_issue(engine, hall_id: int, per_line: int) -> int:  # type: ignore[no-untyped-def]
+    """Waiting tickets in every line, inserted in bulk (numbers 001…per_line of today)."""
+    from sqlalchemy import insert, select
+
+    from window_terminal.db.clock import db_now, local_day
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Hall, Line, Ticket
+
+    with write_session(engine) as s:
+        tz = s.execute(select(Hall.timezone).where(Hall.id == hall_id)).scalar_one()
+        now = db_now(s)
+        day = local_day(now, tz)
+        lines = s.execute(select(Line.id, Line.code, Line.prefix).where(Line.hall_id == hall_id)).all()
+        rows = []
+        for n in range(1, per_line + 1):
+            for line_id, code, prefix in lines:
+                rows.append(
+                    dict(
+                        hall_id=hall_id,
+                        service_day=day,
+                        line_id=line_id,
+                        original_line_id=line_id,
+                        line_code_at_issue=code,
+                        seq=n,
+                        number=f"{prefix}{n:03d}",
+                        kind="normal",
+                        priority_reason="",
+                        eligible_at=now,
+                        queue_key=now.timestamp() + n / 1000,
+                        status="waiting",
+                        issued_at=now,
+                        recall_count=0,
+                        transfer_count=0,
+                        note="",
+                    )
+                )
+        s.execute(insert(Ticket), rows)
+    # Fresh planner statistics, as a live database has: right after a bulk insert of ~8000 tickets
+    # the stats still describe an empty table and every window would pay for bad plans (unfair to
+    # whichever path is measured; the bulk load itself is not part of the measurement).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE ticket")
+    return len(rows)
+
+
+def measure_calls(url: str, windows: int, seconds: float) -> dict[str, float | int]:
+    from sqlalchemy import func, select
+
+    from window_terminal import queueing as q
+    from window_terminal.db.engine import read_session
+    from window_terminal.db.models import Event, Ticket
+
+    engine, hall_id = prepare_hall(url, windows=windows)
+    for number in range(1, windows + 1):
+        q.set_window_status(engine, hall_id, number, "open")
+    issued = _pre_issue(engine, hall_id, per_line=999)
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    barrier = ctx.Barrier(windows)
+    procs = [
+        ctx.Process(target=_window_worker, args=(url, hall_id, n, barrier, seconds, out))
+        for n in range(1, windows + 1)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    late = [r[0] for r in results if r[2] < seconds * 0.9]
+    elapsed = max(r[2] for r in results)
+    called = [ticket_id for _, ids, _ in results for ticket_id in ids]
+
+    with read_session(engine) as s:
+        events = Counter(
+            payload["ticket_id"]
+            for payload in s.execute(
+                select(Event.payload).where(Event.hall_id == hall_id, Event.kind == "ticket.called")
+            ).scalars()
+        )
+        waiting = s.execute(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
+        ).scalar_one()
+    engine.dispose()
+    duplicates = sum(n - 1 for n in events.values() if n > 1) + (len(called) - len(set(called)))
+    return {
+        "calls": len(called),
+        "elapsed_s": round(elapsed, 2),
+        "calls_per_s": round(len(called) / elapsed, 1),
+        "commands_per_s": round(2 * len(called) / elapsed, 1),
+        "duplicates": duplicates,
+        "issued": issued,
+        "left_waiting": int(waiting),
+        "windows_ran_out": len(late),
+    }
+
+
+def measure_pgbench(url: str, clients: int, seconds: int) -> float:
+    env = libpq_env(url)
+    subprocess.run(["pgbench", "-i", "-s", "1", "-q"], env=env, check=True, capture_output=True, text=True)
+    run = subprocess.run(
+        ["pgbench", "-b", "simple-update", "-c", str(clients), "-T", str(seconds), "-n"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", run.stdout) or re.search(
+        r"tps = ([0-9.]+)", run.stdout
+    )
+    if match is None:
+        raise SystemExit(f"could not read pgbench's tps from:\n{run.stdout}\n{run.stderr}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--windows", type=int, default=32)
+    args = parser.parse_args()
+
+    with scratch_postgres("wt_bench_calls") as url:
+        calls = measure_calls(url, args.windows, args.seconds)
+    print(f"wt: {calls}", flush=True)
+    with scratch_postgres("wt_bench_pgbench") as url:
+        tps = measure_pgbench(url, args.windows, round(args.seconds))
+    print(f"pgbench simple-update -c {args.windows}: {tps:.1f} tps", flush=True)
+    ratio = calls["calls_per_s"] / tps if tps else 0.0
+    print(
+        json.dumps(
+            {
+                "pg_calls_per_s": calls["calls_per_s"],
+                "pg_commands_per_s": calls["commands_per_s"],
+                "pgbench_tps": round(tps, 1),
+                "ratio": round(ratio, 3),
+                "target_ratio": TARGET_RATIO,
+                "meets_target": ratio >= TARGET_RATIO,
+                "duplicates": calls["duplicates"],
+                "target_duplicates": 0,
+                "windows": args.windows,
+                "seconds": calls["elapsed_s"],
+                "calls": calls["calls"],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
