@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from tests.factories import JOINT_ITEM, SINGLE_DEPT_ITEM, make_accepted_case, set_clock_to, tasks_of
+from tests.test_board import stable
 from window_terminal.app import make_app
 from window_terminal.config import load_settings
 from window_terminal.db.engine import make_engine
@@ -110,5 +111,6 @@ def test_backoffice_snapshot_shows_lights_and_chinese_case_detail(sqlite_engine,
 
     async def run_before(pilot) -> None:
         await settle(pilot)
+        await stable(pilot)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from textual.widgets import Input, Label
 
+from tests.test_board import stable
 from window_terminal import intake as ik
 from window_terminal import queueing as q
 from window_terminal.app import make_app
@@ -364,6 +365,7 @@ def test_counter_screen_snapshot(env, snap_compare):
 
     async def run_before(pilot):
         await settle(pilot)
+        await stable(pilot)
 
     assert snap_compare(counter_app(env), terminal_size=SIZE, run_before=run_before)
 
@@ -376,5 +378,6 @@ def test_intake_screen_snapshot(env, snap_compare):
         await choose_item(pilot, "jzzbl")
         await set_material(pilot, 2, 1)
         await press(pilot, "f5")
+        await stable(pilot)
 
     assert snap_compare(counter_app(env), terminal_size=SIZE, run_before=run_before)

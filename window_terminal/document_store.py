@@ -38,7 +38,8 @@ TITLES = {
 }
 
 
-def _next_seq(session: Session, hall_id: int, kind: str, day: Any) -> int:
+def next_daily_number(session: Session, hall_id: int, kind: str, day: Any) -> int:
+    """The next number of ``kind`` (a document kind, or e.g. ``case``) in the hall on ``day``."""
     value = session.execute(
         update(DocumentCounter)
         .where(DocumentCounter.hall_id == hall_id, DocumentCounter.kind == kind, DocumentCounter.day == day)
@@ -64,7 +65,7 @@ def issue_document(
     if kind not in KIND_CODES:
         raise ValueError(f"unknown document kind {kind!r}")
     day = unit.today
-    seq = _next_seq(unit.session, unit.hall_id, kind, day)
+    seq = next_daily_number(unit.session, unit.hall_id, kind, day)
     number = f"{unit.hall_code[:4].upper()}-{KIND_CODES[kind]}-{day:%Y%m%d}-{seq:04d}"
     snapshot = {
         "title": TITLES[kind],

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, func, or_, select
 from sqlmodel import Session
 
 from window_terminal.db.clock import db_now, local_day, to_local
@@ -34,7 +34,6 @@ from window_terminal.db.models import (
     CaseMaterial,
     Department,
     Document,
-    DocumentCounter,
     Hall,
     ItemDepartment,
     Line,
@@ -47,7 +46,7 @@ from window_terminal.db.models import (
     Window,
 )
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.document_store import issue_document
+from window_terminal.document_store import issue_document, next_daily_number
 from window_terminal.errors import DomainError, NotFound
 from window_terminal.idcheck import check_id_number, check_phone, mask_id, mask_phone
 from window_terminal.workdays import hall_calendar
@@ -222,16 +221,7 @@ def default_checks(item: ItemInfo) -> list[MaterialCheck]:
 
 
 def _next_case_seq(session: Session, hall_id: int, day: date) -> int:
-    value = session.execute(
-        update(DocumentCounter)
-        .where(DocumentCounter.hall_id == hall_id, DocumentCounter.kind == "case", DocumentCounter.day == day)
-        .values(last_seq=DocumentCounter.last_seq + 1)
-        .returning(DocumentCounter.last_seq)
-    ).scalar_one_or_none()
-    if value is not None:
-        return int(value)
-    session.execute(insert(DocumentCounter).values(hall_id=hall_id, kind="case", day=day, last_seq=1))
-    return 1
+    return next_daily_number(session, hall_id, "case", day)
 
 
 def _query_code(session: Session, hall_id: int) -> str:

@@ -22,6 +22,7 @@ from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
+from window_terminal.widgets.tables import sync_row
 
 LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}
 LIGHT_TEXT = {"green": ("正常", "OK"), "yellow": ("临期", "Due"), "red": ("超期", "Late")}
@@ -202,12 +203,7 @@ class BackofficeScreen(Screen[None]):
                     "status": tr(*review.TASK_STATES.get(r["status"], (r["status"], r["status"])))
                     + (f"·{r['reviewer']}" if r["reviewer"] else ""),
                 }
-                if key not in self.rows:
-                    table.add_row(*cells.values(), key=key)
-                else:
-                    for column, value in cells.items():
-                        if table.get_cell(key, column) != value:
-                            table.update_cell(key, column, value)
+                sync_row(table, key, list(cells.values()))
         self.rows = wanted
         if not rows:
             self.query_one("#detail", Static).update(tr("没有待办的审批任务", "No review tasks waiting"))

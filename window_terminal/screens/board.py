@@ -22,6 +22,7 @@ from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
+from window_terminal.widgets.tables import sync_row
 
 LINE_COLUMNS = [
     ("line", "业务线", "Line"),
@@ -219,10 +220,10 @@ class BoardScreen(Screen[None]):
         windows = self.query_one("#windows", DataTable)
         with self.app.batch_update():
             for code in (c for c in view.lines if c in changes.lines):
-                _sync_row(lines, code, view.line_cells(code, now))
+                sync_row(lines, code, view.line_cells(code, now))
             for number in sorted(changes.windows):
                 if number in view.windows:
-                    _sync_row(windows, str(number), view.window_cells(number, now))
+                    sync_row(windows, str(number), view.window_cells(number, now))
             self._show_alerts(view, now)
             if changes.chart:
                 self._show_chart(view)
@@ -428,12 +429,3 @@ def _lights_text(engine: Any, hall_id: int) -> str:
         f"电子监察 [yellow]黄灯 {yellow}[/] / [red]红灯 {red}[/]",
         f"Supervision [yellow]yellow {yellow}[/] / [red]red {red}[/]",
     )
-
-
-def _sync_row(table: DataTable, key: str, cells: tuple[str, ...]) -> None:
-    if key not in table.rows:
-        table.add_row(*cells, key=key)
-        return
-    for column, value in zip(table.columns, cells, strict=False):
-        if table.get_cell(key, column) != value:
-            table.update_cell(key, column, value)

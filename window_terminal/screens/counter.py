@@ -26,6 +26,7 @@ from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
+from window_terminal.widgets.tables import sync_row
 
 STATUS_TEXT = {
     "waiting": ("等候", "waiting"),
@@ -209,13 +210,13 @@ class CounterScreen(Screen[None]):
                 lines.remove_row(key)
             for r in view["lines"]:
                 longest = f"{r['longest_wait_s'] // 60}{tr('分钟', ' min')}" if r["waiting"] else "-"
-                _upsert(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
+                sync_row(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
             wanted = {str(t["ticket_id"]) for t in view["recent"]}
             for key in [k.value for k in recent.rows if k.value not in wanted]:
                 recent.remove_row(key)
             for t in view["recent"]:
                 called = t["called_at"][11:16] if t["called_at"] else ""
-                _upsert(
+                sync_row(
                     recent,
                     str(t["ticket_id"]),
                     [t["number"], t["line"], _t(STATUS_TEXT[t["status"]]), called],
@@ -591,12 +592,3 @@ def case_summary(view: intake.CaseView) -> str:
     if deferred:
         lines.append(tr("待补交容缺材料：", "Deferred materials: ") + "、".join(deferred))
     return "\n".join(lines)
-
-
-def _upsert(table: DataTable, key: str, cells: list[str]) -> None:
-    if key not in table.rows:
-        table.add_row(*cells, key=key)
-        return
-    for column, value in zip(table.columns, cells, strict=False):
-        if table.get_cell(key, column) != value:
-            table.update_cell(key, column, value)

@@ -13,6 +13,7 @@ from window_terminal import queueing
 from window_terminal.i18n import tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
+from window_terminal.widgets.tables import sync_row
 
 
 class StatusScreen(Screen[None]):
@@ -80,10 +81,10 @@ class StatusScreen(Screen[None]):
                     str(r["estimated_wait_min"]),
                     str(r["open_windows"]),
                 ]
-                _upsert(lines, r["line"], cells)
+                sync_row(lines, r["line"], cells)
             for w in data["windows"]:
                 cells = [str(w["window"]), w["status"], w["staff"] or "", w["ticket"] or ""]
-                _upsert(windows, str(w["window"]), cells)
+                sync_row(windows, str(w["window"]), cells)
 
     @on(HallEvents)
     def changed(self, _: HallEvents) -> None:
@@ -100,12 +101,3 @@ class StatusScreen(Screen[None]):
         )
         if message.connected:
             self.refresh_status()
-
-
-def _upsert(table: DataTable, key: str, cells: list[str]) -> None:
-    if key not in table.rows:
-        table.add_row(*cells, key=key)
-        return
-    for column, value in zip(table.columns, cells, strict=False):
-        if table.get_cell(key, column) != value:
-            table.update_cell(key, column, value)
