@@ -414,17 +414,15 @@ def _parse_lines(text: str) -> list[tuple[str, int]]:
 def _lights_text(engine: Any, hall_id: int) -> str:
     """Electronic supervision lights, when the back office's supervision module is present."""
     try:
-        from window_terminal.supervision import lights_summary  # type: ignore[import-not-found]
+        from window_terminal.supervision import lights_summary
     except ImportError:
         return ""
     try:
         counts = lights_summary(engine, hall_id)
     except Exception:
         return tr("[dim]电子监察：暂不可用[/]", "[dim]supervision: unavailable[/]")
-    if isinstance(counts, dict):
-        yellow, red = int(counts.get("yellow", 0)), int(counts.get("red", 0))
-    else:
-        yellow, red = (int(x) for x in list(counts)[:2])
+    total = counts.get("total", counts)  # per kind, plus the hall's total
+    yellow, red = int(total.get("yellow", 0)), int(total.get("red", 0))
     return tr(
         f"电子监察 [yellow]黄灯 {yellow}[/] / [red]红灯 {red}[/]",
         f"Supervision [yellow]yellow {yellow}[/] / [red]red {red}[/]",
