@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from textual.widgets import Input, Label
+from textual.widgets import Button, Input, Label
 
-from tests.test_board import stable
+from tests.test_board import stable, wait_until
 from window_terminal import intake as ik
 from window_terminal import queueing as q
 from window_terminal.app import make_app
@@ -61,6 +61,19 @@ async def settle(pilot, rounds: int = 30) -> None:
 def text_of(app, selector: str) -> str:
     widget = app.screen.query_one(selector)
     return str(widget.render())
+
+
+async def preview_shown(pilot) -> None:
+    """Wait until the issued document's preview is up and has loaded the stored snapshot."""
+
+    def loaded() -> bool:
+        screen = pilot.app.screen
+        if type(screen).__name__ != "DocumentPreview":
+            return False
+        return "正在读取" not in str(screen.query_one("#preview-text").render())
+
+    await wait_until(pilot, loaded)
+    await settle(pilot)
 
 
 async def press(pilot, *keys: str) -> None:
@@ -119,6 +132,7 @@ def test_f2_calls_the_next_ticket_and_intake_accepts_a_complete_application(env)
             await fill_applicant(pilot)
             await choose_item(pilot, "yyzzyspj")  # 营业执照与食品经营许可证联办
             await press(pilot, "f5")
+            await preview_shown(pilot)
             assert "办件编号" in text_of(app, "#preview-title")
             assert "受理通知书" in text_of(app, "#preview-text")
             await press(pilot, "f5")  # a second press changes nothing
@@ -144,6 +158,7 @@ def test_missing_material_gets_a_notice_and_the_return_visit_accepts_the_same_ca
             await choose_item(pilot, "jzzbl")  # 居住证办理
             await set_material(pilot, 2, 1)  # 合法稳定住所证明 → missing
             await press(pilot, "f6")
+            await preview_shown(pilot)
             assert "一次性告知书" in text_of(app, "#preview-title")
             assert "合法稳定住所证明" in text_of(app, "#preview-text")
             await press(pilot, "escape")
@@ -155,6 +170,7 @@ def test_missing_material_gets_a_notice_and_the_return_visit_accepts_the_same_ca
             assert type(app.screen).__name__ == "IntakeScreen" and case_no in text_of(app, "#intake_header")
             await set_material(pilot, 2, 2)  # missing → defective → received
             await press(pilot, "f5")
+            await preview_shown(pilot)
             assert "受理通知书" in text_of(app, "#preview-title")
 
     asyncio.run(inner())
@@ -212,6 +228,7 @@ def test_deficiency_acceptance_defers_a_tolerable_material(env):
             await choose_item(pilot, "spjyxkzhf")  # 食品经营许可证核发
             await set_material(pilot, 4, 3)  # received → missing → defective → deferred
             await press(pilot, "f7")
+            await preview_shown(pilot)
             assert "容缺受理通知书" in text_of(app, "#preview-title")
 
     asyncio.run(inner())
@@ -233,6 +250,7 @@ def test_commitment_replaces_a_proof_and_is_recorded_on_the_case(env):
             await set_material(pilot, 2, 3)  # 经营场所使用证明 → commitment
             assert "告知承诺" in str(app.screen.query_one("#materials").get_row_at(2))
             await press(pilot, "f5")
+            await preview_shown(pilot)
             assert "受理通知书" in text_of(app, "#preview-title")
 
     asyncio.run(inner())
@@ -264,8 +282,12 @@ def test_non_acceptance_offers_a_transfer_and_names_the_competent_office(env):
             await pilot.pause()
             assert "有权机关" in text_of(app, "#dialog_error")
             app.screen.query_one("#office", Input).value = "成都市公安局出入境管理支队"
-            await pilot.click("#not_competent")
+            await pilot.pause()
+            app.screen.query_one(
+                "#not_competent", Button
+            ).press()  # the button moved: the error line appeared
             await settle(pilot)
+            await preview_shown(pilot)
             assert "不予受理通知书" in text_of(app, "#preview-title")
             assert "60" in text_of(app, "#preview-text")
 
@@ -378,6 +400,8 @@ def test_intake_screen_snapshot(env, snap_compare):
         await choose_item(pilot, "jzzbl")
         await set_material(pilot, 2, 1)
         await press(pilot, "f5")
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False  # a blinking cursor makes the picture depend on timing
         await stable(pilot)
 
     assert snap_compare(counter_app(env), terminal_size=SIZE, run_before=run_before)

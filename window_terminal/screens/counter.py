@@ -149,21 +149,22 @@ class CounterScreen(Screen[None]):
 
     def on_mount(self) -> None:
         lines = self.query_one("#lines", DataTable)
-        for key, zh, en in [
-            ("line", "业务线", "Line"),
-            ("name", "名称", "Name"),
-            ("waiting", "等候人数", "Waiting"),
-            ("longest", "最长等候", "Longest wait"),
+        # Fixed widths: columns do not jump as the counts change during the day.
+        for key, zh, en, width in [
+            ("line", "业务线", "Line", 6),
+            ("name", "名称", "Name", 18),
+            ("waiting", "等候人数", "Waiting", 8),
+            ("longest", "最长等候", "Longest wait", 12),
         ]:
-            lines.add_column(tr(zh, en), key=key)
+            lines.add_column(tr(zh, en), key=key, width=width)
         recent = self.query_one("#recent", DataTable)
-        for key, zh, en in [
-            ("number", "号码", "Ticket"),
-            ("line", "业务线", "Line"),
-            ("status", "状态", "Status"),
-            ("called", "呼叫时间", "Called"),
+        for key, zh, en, width in [
+            ("number", "号码", "Ticket", 6),
+            ("line", "业务线", "Line", 6),
+            ("status", "状态", "Status", 8),
+            ("called", "呼叫时间", "Called", 8),
         ]:
-            recent.add_column(tr(zh, en), key=key)
+            recent.add_column(tr(zh, en), key=key, width=width)
         self.refresh_view()
         self.set_interval(1.0, self.tick)
 
