@@ -405,3 +405,18 @@ def test_intake_screen_snapshot(env, snap_compare):
         await stable(pilot)
 
     assert snap_compare(counter_app(env), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    "code, screen",
+    [("R001", "BackofficeScreen"), ("M001", "BoardScreen")],
+    ids=["reviewer-to-back-office", "manager-to-board"],
+)
+def test_the_home_screen_follows_the_role(env, code, screen):
+    async def inner():
+        app = counter_app(env, "home")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*code, "tab", *"1234", "enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == screen)
+
+    asyncio.run(inner())

@@ -133,8 +133,8 @@ class BackofficeScreen(Screen[None]):
         ("light", ("监察", "Light"), 8),
         ("deadline", ("期限", "Due"), 5),
         ("left", ("剩余", "Left"), 5),
-        ("case", ("办件编号", "Case"), 16),
-        ("item", ("事项", "Item"), 16),
+        ("case", ("办件编号", "Case"), 17),
+        ("item", ("事项", "Item"), 15),
         ("applicant", ("申请人", "Applicant"), 6),
         ("status", ("状态", "Status"), 10),
     )

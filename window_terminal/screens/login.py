@@ -86,8 +86,6 @@ class LoginScreen(Screen[None]):
         self.query_one("#pin", Input).focus()
 
     def signed_in(self, staff: Any, window_text: str) -> None:
-        from window_terminal.app import screen_class
-
         self.query_one("#pin", Input).value = ""
         home = staff.home
         options: dict[str, Any] = {"staff_code": staff.code}
@@ -99,13 +97,6 @@ class LoginScreen(Screen[None]):
                 self.query_one("#window", Input).focus()
                 return
             options["window"] = int(window_text)
-        elif home == "backoffice" and staff.department:
-            options["dept"] = staff.department
-        try:
-            screen_class(home)
-        except (ModuleNotFoundError, AttributeError, ValueError):
-            home, options = "status", {}
-        try:
-            self.app.open_screen(home, **options)  # type: ignore[attr-defined]
-        except TypeError:
-            self.app.open_screen(home)  # type: ignore[attr-defined]
+        elif home == "backoffice":
+            options["department"] = staff.department
+        self.app.open_screen(home, **options)  # type: ignore[attr-defined]
