@@ -43,6 +43,10 @@ def test_take_call_and_status_from_a_shell(cli_env):
         (["call", "finish", "--window", "2"], "请先叫号"),
         (["ticket", "take", "BIZ", "--priority", " "], "绿色通道需填写原因"),
         (["--hall", "nowhere", "queue", "status"], "没有大厅 nowhere"),
+        (["review", "list", "--dept", "NOPE"], "没有部门 NOPE"),
+        (["rectification", "close", "9999", "--note", "x", "--staff", "M001"], "没有整改事项 #9999"),
+        (["report", "daily", "--date", "2026-13-01"], "2026-13-01"),
+        (["doc", "show", "NOPE-1"], "NOPE-1"),
     ],
 )
 def test_bad_input_exits_2_and_names_the_problem(cli_env, args, message):

@@ -59,3 +59,31 @@ def test_good_rating_opens_no_rectification_and_a_window_without_service_has_not
     assert ratings.latest_service(engine, hall.id, 2)["rated"] is True
     with pytest.raises(DomainError):
         ratings.rate(engine, hall.id, 2, 6)
+
+
+def test_the_applicant_rates_on_the_rate_screen_and_a_bad_rating_opens_a_rectification(engine, hall, db_url):
+    import asyncio
+
+    from tests.test_board import wait_until
+    from window_terminal.app import make_app
+    from window_terminal.config import Settings
+    from window_terminal.hall import resolve_hall
+
+    ticket = _serve_one(engine, hall)
+    app = make_app(
+        "rate",
+        settings=Settings(database_url=db_url),
+        engine=engine,
+        hall=resolve_hall(engine, None),
+        window=2,
+    )
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: ticket.number in str(app.screen.query_one("#service").render()))
+            await pilot.press("2")  # 不满意
+            await wait_until(pilot, lambda: "感谢" in str(app.screen.query_one("#thanks").render()))
+
+    asyncio.run(run())
+    [item] = ratings.list_rectifications(engine, hall.id)
+    assert item["level"] == 2 and item["ticket"] == ticket.number
