@@ -355,3 +355,31 @@ def test_document_preview_shows_the_text_prints_and_reports_a_dead_printer(
 
     asyncio.run(run())
     assert get_document(engine, hall.id, number).printed_count == 1
+
+
+def test_every_document_in_the_demo_history_renders_and_names_its_case(sqlite_url):
+    """A newcomer trying `wt doc print` on the demo hall gets real notices, not an error."""
+    import io
+
+    from pypdf import PdfReader
+    from sqlalchemy import select
+
+    from tests.conftest import QUEUE
+    from window_terminal.db.engine import make_engine, read_session
+    from window_terminal.db.models import Document
+    from window_terminal.demo import build_demo
+    from window_terminal.documents import render_pdf
+
+    engine = make_engine(sqlite_url)
+    build_demo(engine, QUEUE, days=1)
+    with read_session(engine) as s:
+        documents = s.execute(select(Document)).scalars().all()
+    kinds = {d.kind for d in documents}
+    assert {"acceptance_notice", "one_time_notice"} <= kinds
+    for kind in kinds:
+        document = next(d for d in documents if d.kind == kind)
+        text = "".join(
+            page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(document.payload))).pages
+        )
+        assert document.number in text and document.payload["case_no"] in text, kind
+    engine.dispose()

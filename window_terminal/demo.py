@@ -25,6 +25,7 @@ from window_terminal.db.models import (
     Hall,
     ItemDepartment,
     Line,
+    Material,
     Rating,
     Rectification,
     ReviewTask,
@@ -36,7 +37,9 @@ from window_terminal.db.models import (
     WindowLine,
 )
 from window_terminal.db.unit import Unit, run_command
+from window_terminal.document_store import KIND_CODES, TITLES
 from window_terminal.hall import load_hall
+from window_terminal.idcheck import mask_phone
 from window_terminal.workdays import hall_calendar
 
 OPEN_HOUR, CLOSE_HOUR = 9, 17
@@ -301,6 +304,47 @@ def _person(rng: random.Random) -> tuple[str, str]:
     return name, "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
+def _document_details(session: Any, hall_id: int) -> dict[str, Any]:
+    """What a document snapshot names: the hall, items with their materials, windows and clerks."""
+    hall = session.get(Hall, hall_id)
+    items = {
+        r.id: dict(r._mapping)
+        for r in session.execute(
+            select(
+                ServiceItem.id,
+                ServiceItem.code,
+                ServiceItem.name,
+                ServiceItem.statutory_days,
+                ServiceItem.promised_days,
+            ).where(ServiceItem.hall_id == hall_id)
+        )
+    }
+    materials: dict[int, list[dict[str, Any]]] = {}
+    for r in session.execute(
+        select(Material.item_id, Material.name, Material.form, Material.originals, Material.copies)
+        .where(Material.hall_id == hall_id, Material.active)
+        .order_by(Material.item_id, Material.position)
+    ):
+        materials.setdefault(r.item_id, []).append(dict(r._mapping))
+    settings = hall.settings or {}
+    return {
+        "hall": hall.name,
+        "office": hall.office,
+        "items": items,
+        "materials": materials,
+        "windows": dict(
+            session.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all()
+        ),
+        "staff": dict(session.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all()),
+        "appeal": {
+            "reconsideration_days": 60,
+            "reconsideration_body": settings.get("reconsideration_body", ""),
+            "lawsuit_months": 6,
+            "court": settings.get("court", ""),
+        },
+    }
+
+
 def _cases_for_day(
     unit: Unit,
     hall_id: int,
@@ -320,16 +364,65 @@ def _cases_for_day(
     counts = {"cases": 0, "ratings": 0}
     doc_seq = 0
 
+    details = _document_details(session, hall_id)
+
     def document(kind: str, case: Case, at: datetime, payload: dict[str, Any]) -> None:
+        """A complete snapshot, as the counter would have issued it, so demo documents print."""
         nonlocal doc_seq
         doc_seq += 1
+        number = f"DEMO-{KIND_CODES[kind]}-{day:%Y%m%d}-{doc_seq:04d}"
+        item = details["items"][payload.pop("item_id", case.item_id)]
+        materials = details["materials"].get(item["id"], [])
+        snapshot: dict[str, Any] = {
+            "demo": True,
+            "kind": kind,
+            "number": number,
+            "title": TITLES[kind],
+            "issued_at": clock.to_local(at, tz).isoformat(timespec="seconds"),
+            "hall": details["hall"],
+            "office": details["office"],
+            "case_no": case.case_no,
+            "query_code": case.query_code,
+            "applicant": {
+                "name": case.applicant_name,
+                "id_type": "resident_id",
+                "id_number": "",
+                "phone": mask_phone(case.phone),
+            },
+            "agent": None,
+            "item": {k: item[k] for k in ("code", "name", "statutory_days", "promised_days")},
+            "dates": {
+                "received": day.isoformat(),
+                **({"accepted": day.isoformat()} if case.accepted_on else {}),
+                **({"promised": case.promised_date.isoformat()} if case.promised_date else {}),
+                **({"statutory": case.statutory_date.isoformat()} if case.statutory_date else {}),
+            },
+            "window": details["windows"].get(case.window_id),
+            "clerk": details["staff"].get(case.staff_id, ""),
+        }
+        if kind == "one_time_notice":
+            snapshot["materials_missing"] = [
+                {"name": m["name"], "form": m["form"], "reason": "未提交"} for m in materials[-2:]
+            ]
+            snapshot["materials_received"] = [
+                {"name": m["name"], "originals": m["originals"], "copies": m["copies"]}
+                for m in materials[:-2]
+            ]
+        elif kind == "non_acceptance_notice":
+            snapshot["appeal"] = details["appeal"]
+            snapshot["competent_office"] = case.competent_office
+        else:
+            snapshot["materials_received"] = [
+                {"name": m["name"], "originals": m["originals"], "copies": m["copies"]} for m in materials
+            ]
+        snapshot.update(payload)
         session.add(
             Document(
                 hall_id=hall_id,
-                number=f"DEMO-{kind[:3].upper()}-{day:%Y%m%d}-{doc_seq:04d}",
+                number=number,
                 kind=kind,
                 case_id=case.id,
-                payload={"demo": True, "case_no": case.case_no, **payload},
+                payload=snapshot,
                 issued_at=at,
                 staff_id=case.staff_id,
             )

@@ -125,6 +125,22 @@ class Ticket:
 # --- formatting helpers ---------------------------------------------------------------------------
 
 
+
+ID_TYPE_LABELS = {
+    "resident_id": "居民身份证",
+    "passport": "护照",
+    "hk_macao_permit": "港澳居民来往内地通行证",
+    "taiwan_permit": "台湾居民来往大陆通行证",
+    "foreign_permanent": "外国人永久居留身份证",
+    "credit_code": "统一社会信用代码",
+}
+
+
+def id_type_label(value: Any) -> str:
+    """The printed name of an ID type (snapshots store the code, e.g. ``resident_id``)."""
+    text = _str(value)
+    return ID_TYPE_LABELS.get(text, text)
+
 def _str(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -243,14 +259,14 @@ class _Builder:
         fields = [
             Field("申请人", _str(a.get("name"))),
             Field("联系电话", _str(a.get("phone"))),
-            Field("证件类型", _str(a.get("id_type"))),
+            Field("证件类型", id_type_label(a.get("id_type"))),
             Field("证件号码", _str(a.get("id_number"))),
         ]
         if _str(agent.get("name")):
             fields += [
                 Field("代理人", _str(agent.get("name"))),
                 Field("联系电话", _str(agent.get("phone"))),
-                Field("证件类型", _str(agent.get("id_type"))),
+                Field("证件类型", id_type_label(agent.get("id_type"))),
                 Field("证件号码", _str(agent.get("id_number"))),
             ]
         fields.append(Field("申请事项", self.item_name, wide=True))
