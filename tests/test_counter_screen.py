@@ -420,3 +420,32 @@ def test_the_home_screen_follows_the_role(env, code, screen):
             await wait_until(pilot, lambda: type(app.screen).__name__ == screen)
 
     asyncio.run(inner())
+
+
+def test_the_clerk_hands_out_a_decided_result_which_completes_the_case(env):
+    from datetime import date
+
+    from tests.factories import make_accepted_case, tasks_of
+    from window_terminal import review
+
+    engine, hall, _ = env
+    case = make_accepted_case(engine, hall.id, "SCJG-0001", accepted_on=date(2026, 11, 20))
+    for task in tasks_of(engine, case.id).values():
+        review.approve(engine, hall.id, task.id, staff_code="R001")
+
+    async def inner():
+        app = counter_app(env)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "c")
+            app.screen.query_one(Input).value = case.case_no
+            await press(pilot, "enter")
+            await wait_until(pilot, lambda: app.screen.query("#pickup"))
+            app.screen.query_one("#pickup", Button).press()
+            await settle(pilot)
+            await wait_until(pilot, lambda: "已办结" in text_of(app, "#message"))
+
+    asyncio.run(inner())
+    with read_session(engine) as s:
+        done = s.get(Case, case.id)
+    assert done.status == "completed" and done.delivery == "pickup"

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from window_terminal import intake, queueing
+from window_terminal import intake, queueing, review
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
@@ -531,19 +531,19 @@ class CounterScreen(Screen[None]):
             ticket = (self.view or {}).get("in_hand")
             ticket_id = ticket["ticket_id"] if ticket else None
             if button == "pickup":
+                # Handing over the result is a visit and completes the case (refused until decided).
                 self.act(
                     "pickup",
-                    lambda: intake.record_visit(
-                        app.engine,
-                        app.hall.id,
+                    lambda: review.record_pickup(
+                        app.engine,  # type: ignore[attr-defined]
+                        app.hall.id,  # type: ignore[attr-defined]
                         case["case_no"],
-                        "pickup",
-                        window=self.window_number,  # type: ignore[attr-defined]
+                        self.window_number,
                         staff_code=self.staff_code,
                         ticket_id=ticket_id,
                     ),
                     lambda r: self.say(
-                        tr(f"已记录取件，跑动 {r.visits} 次", f"pickup recorded; {r.visits} visits")
+                        tr(f"{r['case_no']} 已取件，办件已办结", f"{r['case_no']} collected; case completed")
                     ),
                 )
             elif button == "supplement":
