@@ -33,7 +33,9 @@ def pg_admin_url() -> str:
 
     if not PG_URL:
         if os.environ.get("WT_REQUIRE_POSTGRES") == "1":
-            pytest.fail("WT_TEST_POSTGRES_URL is not set but WT_REQUIRE_POSTGRES=1: the PostgreSQL tests must run")
+            pytest.fail(
+                "WT_TEST_POSTGRES_URL is not set but WT_REQUIRE_POSTGRES=1: the PostgreSQL tests must run"
+            )
         pytest.skip("WT_TEST_POSTGRES_URL not set")
     return normalize_database_url(PG_URL)
 
@@ -133,5 +135,7 @@ def _reset_clock() -> Iterator[None]:
 def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment for running `wt` in a subprocess against the test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
-    env.update(WT_DATABASE_URL=db_url, WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml"))
+    env.update(
+        WT_DATABASE_URL=db_url, WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml")
+    )
     return env

@@ -143,7 +143,9 @@ async def workers_done(pilot) -> None:
         await pilot.pause()
 
 
-def test_kiosk_prints_the_slip_on_its_thermal_printer_and_keeps_it_for_reprint(engine, hall, db_url, tmp_path):
+def test_kiosk_prints_the_slip_on_its_thermal_printer_and_keeps_it_for_reprint(
+    engine, hall, db_url, tmp_path
+):
     from window_terminal.db.engine import write_session
     from window_terminal.db.models import Document, Hall
 
@@ -163,7 +165,11 @@ def test_kiosk_prints_the_slip_on_its_thermal_printer_and_keeps_it_for_reprint(e
             printer.unlink()
             await pilot.press("f5")  # reprint
             await workers_done(pilot)
-            assert printer.exists(), (str(app.screen.query_one("#error").render()), app.screen.issued, app.focused)
+            assert printer.exists(), (
+                str(app.screen.query_one("#error").render()),
+                app.screen.issued,
+                app.focused,
+            )
 
     asyncio.run(run())
     assert "C001".encode("gb18030") in printer.read_bytes()

@@ -347,7 +347,10 @@ class ReviewTask(SQLModel, table=True):
     """One department's part of a case (several = parallel review, 并联审批)."""
 
     __tablename__ = "review_task"
-    __table_args__ = (UniqueConstraint("case_id", "department_id"), Index("ix_review_dept", "hall_id", "department_id", "status"))
+    __table_args__ = (
+        UniqueConstraint("case_id", "department_id"),
+        Index("ix_review_dept", "hall_id", "department_id", "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     hall_id: int = Field(foreign_key="hall.id")
     case_id: int = Field(foreign_key="case.id", index=True)

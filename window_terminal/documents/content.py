@@ -125,7 +125,6 @@ class Ticket:
 # --- formatting helpers ---------------------------------------------------------------------------
 
 
-
 ID_TYPE_LABELS = {
     "resident_id": "居民身份证",
     "passport": "护照",
@@ -140,6 +139,7 @@ def id_type_label(value: Any) -> str:
     """The printed name of an ID type (snapshots store the code, e.g. ``resident_id``)."""
     text = _str(value)
     return ID_TYPE_LABELS.get(text, text)
+
 
 def _str(value: Any) -> str:
     return "" if value is None else str(value).strip()
