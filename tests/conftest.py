@@ -125,6 +125,12 @@ def hall(engine: Engine) -> HallRef:
 
 
 @pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default PDFs, drafts and databases go to the test's folder, never the user's data folder."""
+    monkeypatch.setenv("WT_DATA_DIR", str(tmp_path / "wt-data"))
+
+
+@pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
     clock.set_offset(timedelta(0))
     yield
