@@ -87,3 +87,15 @@ def test_the_applicant_rates_on_the_rate_screen_and_a_bad_rating_opens_a_rectifi
     asyncio.run(run())
     [item] = ratings.list_rectifications(engine, hall.id)
     assert item["level"] == 2 and item["ticket"] == ticket.number
+
+
+def test_yesterdays_applicant_is_not_offered_for_rating_today(engine, hall):
+    from datetime import timedelta
+
+    from window_terminal.db import clock
+
+    _serve_one(engine, hall)
+    clock.set_offset(timedelta(days=1))
+    assert ratings.latest_service(engine, hall.id, 2) is None
+    with pytest.raises(DomainError):
+        ratings.rate(engine, hall.id, 2, 5)

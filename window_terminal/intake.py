@@ -1195,7 +1195,11 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
         tickets = (
             s.execute(
                 select(Ticket)
-                .where(Ticket.hall_id == hall_id, Ticket.window_id == window.id)
+                .where(
+                    Ticket.hall_id == hall_id,
+                    Ticket.window_id == window.id,
+                    Ticket.service_day == local_day(now, hall.timezone),  # today's tickets only
+                )
                 .order_by(Ticket.called_at.desc().nulls_last(), Ticket.id.desc())
                 .limit(recent + 1)
             )

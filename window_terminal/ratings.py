@@ -46,10 +46,16 @@ def _window(session: Session, hall_id: int, number: int) -> Window:
     return window
 
 
-def _latest_finished(session: Session, window: Window) -> Ticket | None:
+def _latest_finished(session: Session, window: Window, today: date) -> Ticket | None:
+    """Today's last finished ticket at the window (yesterday's applicant is not at the counter)."""
     return session.execute(
         select(Ticket)
-        .where(Ticket.hall_id == window.hall_id, Ticket.window_id == window.id, Ticket.status == "done")
+        .where(
+            Ticket.hall_id == window.hall_id,
+            Ticket.window_id == window.id,
+            Ticket.status == "done",
+            Ticket.service_day == today,
+        )
         .order_by(Ticket.finished_at.desc(), Ticket.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -59,7 +65,7 @@ def latest_service(engine: Engine, hall_id: int, window_number: int) -> dict[str
     """The window's most recent finished ticket, and whether it has been rated (for the rating screen)."""
     with read_session(engine) as session:
         window = _window(session, hall_id, window_number)
-        ticket = _latest_finished(session, window)
+        ticket = _latest_finished(session, window, hall_today(session, hall_id))
         if ticket is None:
             return None
         rated = session.execute(
@@ -112,7 +118,7 @@ def rate(
             if ticket is None or ticket.hall_id != unit.hall_id:
                 raise NotFound(f"没有排队号 #{ticket_id}", f"no ticket #{ticket_id}")
         if ticket is None and visit is None:
-            ticket = _latest_finished(s, window)
+            ticket = _latest_finished(s, window, unit.today)
             if ticket is None:
                 raise DomainError(
                     f"{window.number} 号窗口还没有办结的号，无可评价的服务",
