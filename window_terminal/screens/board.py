@@ -24,24 +24,25 @@ from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
 from window_terminal.widgets.tables import sync_row
 
+# (key, zh, en, width): fixed widths, so columns do not jump as the numbers change during the day.
 LINE_COLUMNS = [
-    ("line", "业务线", "Line"),
-    ("name", "名称", "Name"),
-    ("open", "取号", "Tickets"),
-    ("waiting", "等候", "Waiting"),
-    ("longest", "最长等候", "Longest"),
-    ("estimate", "预计(分)", "Est. min"),
-    ("windows", "开放窗口", "Windows"),
+    ("line", "业务线", "Line", 6),
+    ("name", "名称", "Name", 18),
+    ("open", "取号", "Tickets", 7),
+    ("waiting", "等候", "Waiting", 7),
+    ("longest", "最长等候", "Longest", 8),
+    ("estimate", "预计(分)", "Est. min", 8),
+    ("windows", "开放窗口", "Windows", 8),
 ]
 WINDOW_COLUMNS = [
-    ("window", "窗口", "Window"),
-    ("status", "状态", "Status"),
-    ("staff", "工作人员", "Clerk"),
-    ("lines", "业务线", "Lines"),
-    ("ticket", "当前号", "Ticket"),
-    ("held", "办理时长", "In hand"),
-    ("idle", "空闲", "Idle"),
-    ("recalls", "重呼", "Recalls"),
+    ("window", "窗口", "Window", 6),
+    ("status", "状态", "Status", 6),
+    ("staff", "工作人员", "Clerk", 8),
+    ("lines", "业务线", "Lines", 14),
+    ("ticket", "当前号", "Ticket", 12),
+    ("held", "办理时长", "In hand", 8),
+    ("idle", "空闲", "Idle", 6),
+    ("recalls", "重呼", "Recalls", 7),
 ]
 
 
@@ -147,11 +148,11 @@ class BoardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         lines = self.query_one("#lines", DataTable)
-        for key, zh, en in LINE_COLUMNS:
-            lines.add_column(tr(zh, en), key=key)
+        for key, zh, en, width in LINE_COLUMNS:
+            lines.add_column(tr(zh, en), key=key, width=width)
         windows = self.query_one("#windows", DataTable)
-        for key, zh, en in WINDOW_COLUMNS:
-            windows.add_column(tr(zh, en), key=key)
+        for key, zh, en, width in WINDOW_COLUMNS:
+            windows.add_column(tr(zh, en), key=key, width=width)
         self.load_snapshot()
         self.set_interval(1.0, self.tick, name="board-tick")
         self.set_interval(60.0, self.refresh_lights, name="board-lights")
