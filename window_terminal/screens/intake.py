@@ -178,14 +178,14 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#materials", MaterialsTable)
-        for key, zh, en in [
-            ("name", "材料", "Material"),
-            ("required", "必需", "Req."),
-            ("status", "状态", "Status"),
-            ("originals", "原件", "Orig."),
-            ("copies", "复印件", "Copies"),
+        for key, zh, en, width in [
+            ("name", "材料", "Material", 36),
+            ("required", "必需", "Req.", 4),
+            ("status", "状态", "Status", 8),
+            ("originals", "原件", "Orig.", 5),
+            ("copies", "复印件", "Copies", 6),
         ]:
-            table.add_column(tr(zh, en), key=key)
+            table.add_column(tr(zh, en), key=key, width=width)
         self.query_one("#name", Input).focus()
         self.load()
 
