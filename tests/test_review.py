@@ -221,3 +221,23 @@ def test_task_list_is_ordered_by_deadline_and_masks_the_applicant(engine, hall):
     assert rows[0]["light"] == "red" and rows[1]["light"] == "green"
     with pytest.raises(DomainError):
         review.list_tasks(engine, hall.id, "NOPE")
+
+
+def test_one_case_lookup_the_public_status_query_never_finds_a_case_by_id_number(engine, hall):
+    from datetime import date
+
+    from tests.factories import make_accepted_case
+    from window_terminal import case_status, intake
+    from window_terminal.db.engine import read_session
+    from window_terminal.errors import NotFound
+
+    case = make_accepted_case(engine, hall.id, "SCJG-0001", accepted_on=date(2026, 11, 20))
+    with read_session(engine) as s:
+        assert review.find_case(s, hall.id, case.query_code.lower()).id == case.id
+        assert review.find_case(s, hall.id, f"#{case.id}").id == case.id
+    assert intake.case_view(engine, hall.id, case.id_number).case["case_no"] == case.case_no
+    assert case_status.case_status(engine, hall.id, case.query_code)["case_no"] == case.case_no
+    with pytest.raises(NotFound):
+        case_status.case_status(engine, hall.id, case.id_number)
+    with pytest.raises(NotFound):
+        case_status.case_status(engine, hall.id, str(case.id))

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, select
 
+from window_terminal.cases import find_case
 from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, ServiceItem, Visit
 from window_terminal.document_store import TITLES
-from window_terminal.errors import NotFound
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "submitted": ("已收件，待受理", "received, awaiting acceptance"),
@@ -61,27 +61,6 @@ def _iso(value: date | datetime | None, timezone: str) -> str | None:
     return value.isoformat()
 
 
-def _find_case(session: Any, hall_id: int, code: str) -> Case:
-    ref = code.strip()
-    case = session.execute(
-        select(Case).where(
-            Case.hall_id == hall_id,
-            or_(
-                Case.query_code == ref.upper(),
-                Case.query_code == ref,
-                Case.case_no == ref,
-                Case.case_no == ref.upper(),
-            ),
-        )
-    ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(
-            f"没有查询码或办件编号为 {ref} 的办件：请核对通知书上的查询码（二维码下方）",
-            f"no case with query code or case number {ref!r}: check the query code printed under the QR code",
-        )
-    return case
-
-
 def _deadline(
     session: Any, hall_id: int, case: Case, item: ServiceItem, settings: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -116,7 +95,7 @@ def _deadline(
 def case_status(engine: Engine, hall_id: int, code: str) -> dict[str, Any]:
     """A case's public status by its query code (or case number); personal data masked."""
     with read_session(engine) as session:
-        case = _find_case(session, hall_id, code)
+        case = find_case(session, hall_id, code)
         hall = session.get(Hall, hall_id)
         item = session.get(ServiceItem, case.item_id)
         assert hall is not None and item is not None

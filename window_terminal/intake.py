@@ -24,9 +24,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from window_terminal.cases import find_case
 from window_terminal.db.clock import db_now, local_day, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
@@ -750,22 +751,7 @@ def submit(
 
 
 def _case(session: Session, hall_id: int, ref: str) -> Case:
-    text = ref.strip().upper()
-    case = session.execute(
-        select(Case)
-        .where(
-            Case.hall_id == hall_id,
-            or_(Case.case_no == text, Case.query_code == text, Case.id_number == text),
-        )
-        .order_by(Case.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(
-            f"找不到办件 {ref}：请核对办件编号、查询码或身份证号",
-            f"no case {ref!r}: check the case number, query code or ID number",
-        )
-    return case
+    return find_case(session, hall_id, ref, id_number=True)
 
 
 def conclude(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from window_terminal import cases
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Case,
@@ -105,23 +106,8 @@ def mask_phone(phone: str) -> str:
 
 
 def find_case(session: Session, hall_id: int, ref: str | int) -> Case:
-    """A case by number (JJ20261121-0007) or id (``123`` / ``#123``)."""
-    text = str(ref).strip()
-    case = None
-    if text.lstrip("#").isdigit():
-        case = session.get(Case, int(text.lstrip("#")))
-        if case is not None and case.hall_id != hall_id:
-            case = None
-    if case is None:
-        case = session.execute(
-            select(Case).where(Case.hall_id == hall_id, Case.case_no == text.upper())
-        ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(
-            f"找不到办件 {text}：请核对办件编号（受理通知书右上角）",
-            f"no case {text!r}: check the case number on the acceptance notice",
-        )
-    return case
+    """A case by number, query code or id (``123`` / ``#123``)."""
+    return cases.find_case(session, hall_id, ref, row_id=True)
 
 
 def _task(session: Session, hall_id: int, task_id: int) -> ReviewTask:

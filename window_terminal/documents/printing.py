@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from window_terminal.cases import find_case
 from window_terminal.db.clock import local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, Window
@@ -421,17 +422,7 @@ def list_documents(
             .limit(limit)
         )
         if case_no:
-            ref = case_no.strip()
-            case_id = session.execute(
-                select(Case.id).where(
-                    Case.hall_id == hall_id, (Case.case_no == ref) | (Case.query_code == ref.upper())
-                )
-            ).scalar_one_or_none()
-            if case_id is None:
-                raise NotFound(
-                    f"没有办件 {ref}：请核对办件编号或查询码",
-                    f"no case {ref!r}: check the case number or query code",
-                )
+            case_id = find_case(session, hall_id, case_no).id
             stmt = stmt.where(Document.case_id == case_id)
         if day is not None:
             start = local_midnight_utc(day, tz)
