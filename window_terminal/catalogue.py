@@ -28,6 +28,7 @@ class CatalogueEntry:
     pinyin: str = ""
     initials: str = ""
     promised_days: int = 0
+    line_name: str = ""
 
 
 class CatalogueIndex:
@@ -72,14 +73,14 @@ _lock = threading.Lock()
 def load_entries(engine: Engine, hall_id: int) -> list[CatalogueEntry]:
     with read_session(engine) as s:
         rows = s.execute(
-            select(ServiceItem, Line.code)
+            select(ServiceItem, Line.code, Line.name)
             .join(Line, Line.id == ServiceItem.line_id)
-            .where(ServiceItem.hall_id == hall_id, ServiceItem.active)
-            .order_by(ServiceItem.code)
+            .where(ServiceItem.hall_id == hall_id, ServiceItem.active, Line.active)
+            .order_by(Line.sort_order, ServiceItem.code)  # by line, as the hall lists them
         ).all()
     return [
-        CatalogueEntry(i.id or 0, i.code, i.name, line, i.pinyin, i.initials, i.promised_days)
-        for i, line in rows
+        CatalogueEntry(i.id or 0, i.code, i.name, line, i.pinyin, i.initials, i.promised_days, line_name)
+        for i, line, line_name in rows
     ]
 
 

@@ -9,8 +9,7 @@ in ``Changes``; a benchmark can do the same without a terminal. Times are naive 
 database's; ``now`` may be aware (the app's clock) or naive hall-local (an injected test clock).
 
 Also here: the small read queries these screens need — arrivals and served tickets per hour today
-(``hourly_counts``), today's recent calls from the event log (``recent_calls``), and a service-item
-search by name or pinyin for the kiosk (``search_service_items``).
+(``hourly_counts``) and today's recent calls from the event log (``recent_calls``).
 """
 
 from __future__ import annotations
@@ -22,13 +21,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Integer, func, literal, or_, select
+from sqlalchemy import Engine, Integer, func, literal, select
 
 from window_terminal import queueing
 from window_terminal.db.clock import db_now, local_day, local_midnight_utc, to_local, zone
 from window_terminal.db.engine import read_session
 from window_terminal.db.feed import FeedEvent
-from window_terminal.db.models import Event, Hall, Line, ServiceItem, Staff, Ticket, Window
+from window_terminal.db.models import Event, Hall, Line, Staff, Ticket, Window
 
 CALL_KINDS = ("ticket.called", "ticket.recalled", "ticket.called_back")
 OPEN_STATES = ("waiting", "called", "serving", "parked")
@@ -657,33 +656,3 @@ def recent_calls(engine: Engine, hall_id: int, *, limit: int = 20, day: date | N
             )
         )
     return calls
-
-
-def search_service_items(
-    engine: Engine, hall_id: int, query: str, *, limit: int = 30
-) -> list[dict[str, Any]]:
-    """Service items whose name contains ``query`` or whose pinyin / initials start with it."""
-    text = query.strip()
-    with read_session(engine) as s:
-        stmt = (
-            select(ServiceItem.id, ServiceItem.code, ServiceItem.name, Line.code, Line.name)
-            .join(Line, Line.id == ServiceItem.line_id)
-            .where(ServiceItem.hall_id == hall_id, ServiceItem.active, Line.active)
-            .order_by(Line.sort_order, ServiceItem.code)
-            .limit(limit)
-        )
-        if text:
-            low = text.lower().replace(" ", "")
-            conditions = [
-                ServiceItem.name.contains(text),
-                ServiceItem.pinyin.startswith(low),
-                ServiceItem.initials.startswith(low),
-                func.upper(ServiceItem.code) == text.upper(),
-            ]
-            if len(low) >= 2:
-                conditions.append(ServiceItem.initials.contains(low))
-            stmt = stmt.where(or_(*conditions))
-        return [
-            {"id": i, "code": code, "name": name, "line": line, "line_name": line_name}
-            for i, code, name, line, line_name in s.execute(stmt).all()
-        ]

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from window_terminal import hallview, queueing
+from window_terminal import queueing
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.screens.display import TicketDigits
@@ -35,27 +35,13 @@ PRIORITY_REASONS = [
 
 
 def search_items(engine: Any, hall_id: int, query: str) -> list[dict[str, Any]]:
-    """Service items for the query: the catalogue module's search when present, else our own."""
-    try:
-        from window_terminal import catalogue  # type: ignore[attr-defined]
+    """Service items for the query, from the same in-memory catalogue index the counter uses."""
+    from window_terminal.catalogue import catalogue_index
 
-        found = catalogue.search(engine, hall_id, query)
-        rows = []
-        for item in found:
-            get = item.get if isinstance(item, dict) else (lambda k, _i=item: getattr(_i, k, None))
-            rows.append(
-                {
-                    "id": get("id"),
-                    "name": get("name"),
-                    "line": get("line") or get("line_code"),
-                    "line_name": get("line_name") or "",
-                }
-            )
-        if all(r["id"] and r["name"] and r["line"] for r in rows):
-            return rows
-    except Exception:  # not there yet, or a different shape: fall back
-        pass
-    return hallview.search_service_items(engine, hall_id, query)
+    return [
+        {"id": e.id, "name": e.name, "line": e.line, "line_name": e.line_name}
+        for e in catalogue_index(engine, hall_id).search(query)
+    ]
 
 
 class KioskScreen(Screen[None]):
