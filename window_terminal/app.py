@@ -44,12 +44,7 @@ def screen_class(name: str) -> type[Screen[Any]]:
     except KeyError:
         raise ValueError(f"unknown screen {name!r}; choose one of {', '.join(SCREENS)}") from None
     module, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-    except ModuleNotFoundError:
-        if name == "home":
-            return screen_class("status")
-        raise
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
 class WindowTerminalApp(App[None]):

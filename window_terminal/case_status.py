@@ -64,16 +64,14 @@ def _iso(value: date | datetime | None, timezone: str) -> str | None:
 def _deadline(
     session: Any, hall_id: int, case: Case, item: ServiceItem, settings: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """The supervision light of an open, accepted case — when the supervision module is there."""
+    """The supervision light of an open, accepted case."""
     if case.status not in ("accepted", "in_review", "returned") or case.accepted_on is None:
         return None
-    try:
-        from window_terminal import supervision
-        from window_terminal.deadlines import light
-        from window_terminal.queueing import threshold
-        from window_terminal.workdays import hall_calendar
-    except ImportError:  # supervision not installed in this build
-        return None
+    from window_terminal import supervision
+    from window_terminal.deadlines import light
+    from window_terminal.queueing import threshold
+    from window_terminal.workdays import hall_calendar
+
     calendar = hall_calendar(session, hall_id)
     today = supervision.hall_today(session, hall_id)
     suspensions = supervision.suspensions_by_case(session, [case.id]).get(case.id, [])  # type: ignore[arg-type]

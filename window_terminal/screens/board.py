@@ -413,11 +413,9 @@ def _parse_lines(text: str) -> list[tuple[str, int]]:
 
 
 def _lights_text(engine: Any, hall_id: int) -> str:
-    """Electronic supervision lights, when the back office's supervision module is present."""
-    try:
-        from window_terminal.supervision import lights_summary
-    except ImportError:
-        return ""
+    """The hall's electronic supervision lights (yellow / red counts)."""
+    from window_terminal.supervision import lights_summary
+
     try:
         counts = lights_summary(engine, hall_id)
     except Exception:
