@@ -387,6 +387,25 @@ def _load(unit: Unit, task_id: int, staff_code: str | None) -> tuple[ReviewTask,
     return task, case, staff, _dept_code(s, task.department_id)
 
 
+def _load_to_act(
+    unit: Unit, task_id: int, staff_code: str | None
+) -> tuple[ReviewTask, Case, Staff | None, str]:
+    """The task and its case, checked: the case is still under review and this reviewer may act."""
+    task, case, staff, dept = _load(unit, task_id, staff_code)
+    _require_reviewable(case)
+    _require_actor(unit.session, task, staff)
+    return task, case, staff, dept
+
+
+def _require_open_task(task: ReviewTask, action_zh: str, action_en: str) -> None:
+    if task.status not in ("pending", "claimed"):
+        raise DomainError(
+            f"任务 #{task.id} 当前为 {task.status}，不能{action_zh}",
+            f"task #{task.id} is {task.status}: only pending or claimed tasks can be {action_en}",
+            code="bad_state",
+        )
+
+
 def _applicant_block(case: Case) -> dict[str, Any]:
     return {
         "name": case.applicant_name,
@@ -528,9 +547,7 @@ def claim(
     """Take a pending task as one's own (认领)."""
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load(unit, task_id, staff_code)
-        _require_reviewable(case)
-        _require_actor(unit.session, task, staff)
+        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
         if task.status == "claimed" and staff is not None and task.reviewer_id == staff.id:
             return _result(task, case)
         if task.status != "pending":
@@ -559,9 +576,7 @@ def _decide(
     request_id: str | None,
 ) -> dict[str, Any]:
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load(unit, task_id, staff_code)
-        _require_reviewable(case)
-        _require_actor(unit.session, task, staff)
+        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
         if task.status == "suspended":
             raise DomainError(
                 f"任务 #{task.id} 正在暂停计时（特别程序）：请先恢复计时再作决定",
@@ -639,15 +654,8 @@ def return_to_counter(
         )
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load(unit, task_id, staff_code)
-        _require_reviewable(case)
-        _require_actor(unit.session, task, staff)
-        if task.status not in ("pending", "claimed"):
-            raise DomainError(
-                f"任务 #{task.id} 当前为 {task.status}，不能退回",
-                f"task #{task.id} is {task.status}: only pending or claimed tasks can be returned",
-                code="bad_state",
-            )
+        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
+        _require_open_task(task, "退回", "returned")
         task.status = "returned"
         task.reason = reason.strip()
         task.decided_at = unit.now
@@ -685,15 +693,8 @@ def suspend(
         )
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load(unit, task_id, staff_code)
-        _require_reviewable(case)
-        _require_actor(unit.session, task, staff)
-        if task.status not in ("pending", "claimed"):
-            raise DomainError(
-                f"任务 #{task.id} 当前为 {task.status}，不能暂停计时",
-                f"task #{task.id} is {task.status}: only pending or claimed tasks can be suspended",
-                code="bad_state",
-            )
+        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
+        _require_open_task(task, "暂停计时", "suspended")
         task.status = "suspended"
         unit.session.add(
             Suspension(
