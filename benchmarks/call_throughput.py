@@ -1,24 +1,38 @@
 """Tickets called per second with 32 windows calling at once on one PostgreSQL database, beside
 ``pgbench -b simple-update -c 32`` on the same server. Last line: one JSON object.
 
-Each window is its own process with its own connection, working like a counter: call next → start
-service → call next (which finishes the ticket being served) … Tickets are pre-issued in bulk (not
-measured). Afterwards every ``ticket.called`` event is counted: no ticket may be called twice.
+Each window works like a counter: call next → start service → call next (which finishes the ticket
+being served) … Tickets are pre-issued in bulk (not measured). Afterwards every ``ticket.called``
+event is counted: no ticket may be called twice.
+
+``--client`` says who drives the 32 windows (each has its own database connection):
+
+* ``processes`` (the default, the figure the target is judged on): 32 Python processes calling
+  ``queueing.call_next`` / ``start_service``, like 32 counter PCs — here all on this machine's
+  cores, next to the database server;
+* ``threads``: the same calls from 32 threads of one process (as pgbench drives its 32 clients from
+  one thread): shows what the 32 client processes cost on a small machine;
+* ``pgbench``: pgbench itself calls the same server procedures (``CALL wt_call_next_p`` …) for 32
+  clients — the server's own ceiling, without any Python.
 
     WT_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
-        /work/venv/bin/python benchmarks/call_throughput.py [--seconds 12] [--windows 32]
+        /work/venv/bin/python benchmarks/call_throughput.py [--seconds 12] [--windows 32] \\
+        [--client processes|threads|pgbench]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,11 +42,10 @@ from _common import libpq_env, prepare_hall, scratch_postgres  # noqa: E402
 TARGET_RATIO = 0.3
 
 
-def _window_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+def _work_window(engine, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+    """One counter: call next, start, … for ``seconds``; puts (window, ticket ids called, elapsed)."""
     from window_terminal import queueing as q
-    from window_terminal.db.engine import make_engine
 
-    engine = make_engine(url, pool_size=1)
     q.window_in_hand(engine, hall_id, window)  # connect before the clock starts
     called: list[int] = []
     barrier.wait()  # all windows connected: go
@@ -45,11 +58,82 @@ def _window_worker(url: str, hall_id: int, window: int, barrier, seconds: float,
         called.append(ticket.id)
         q.start_service(engine, hall_id, window)
     out.put((window, called, time.time() - start_at))
+
+
+def _window_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+    from window_terminal.db.engine import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    _work_window(engine, hall_id, window, barrier, seconds, out)
     engine.dispose()
 
 
-def _pre_issue(engine, hall_id: int, per_line: int) -> int:  # type: ignore[no-untyped-def]
-    """Waiting tickets in every line, inserted in bulk (numbers 001…per_line of today)."""
+def _run_threads(url: str, hall_id: int, windows: int, seconds: float) -> list[tuple[int, list[int], float]]:
+    import queue as stdlib_queue
+    import threading
+
+    from window_terminal.db.engine import make_engine
+
+    engine = make_engine(url, pool_size=windows)
+    out: stdlib_queue.Queue = stdlib_queue.Queue()
+    barrier = threading.Barrier(windows)
+    threads = [
+        threading.Thread(target=_work_window, args=(engine, hall_id, n, barrier, seconds, out))
+        for n in range(1, windows + 1)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    return [out.get() for _ in threads]
+
+
+def _run_processes(
+    url: str, hall_id: int, windows: int, seconds: float
+) -> list[tuple[int, list[int], float]]:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    barrier = ctx.Barrier(windows)
+    procs = [
+        ctx.Process(target=_window_worker, args=(url, hall_id, n, barrier, seconds, out))
+        for n in range(1, windows + 1)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    return results
+
+
+def _run_pgbench(url: str, hall_id: int, windows: int, seconds: float) -> float:
+    """pgbench calls the counter procedures (one pgbench transaction = call + start); calls/s."""
+    script = (
+        "\\set w :client_id + 1\n"
+        f"CALL wt_call_next_p(NULL::jsonb, {hall_id}, :w, NULL, NULL, 0, {time.localtime().tm_gmtoff});\n"
+        f"CALL wt_in_hand_transition_p(NULL::jsonb, {hall_id}, :w, NULL, NULL, 0, 'call.start',"
+        " ARRAY['called'], 'serving', 'ticket.started');\n"
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    try:
+        run = subprocess.run(
+            ["pgbench", "-n", "-c", str(windows), "-T", str(round(seconds)), "-f", f.name],
+            env=libpq_env(url),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        Path(f.name).unlink()
+    return _tps(run)
+
+
+def _pre_issue(engine, hall_id: int, per_line: int, days: int = 1) -> int:  # type: ignore[no-untyped-def]
+    """Waiting tickets in every line, inserted in bulk: numbers 001…per_line of today and of the
+    ``days - 1`` days before (a line has at most 999 numbers a day; 32 windows call more than
+    that in a few seconds). Older days' tickets queue behind today's."""
     from sqlalchemy import insert, select
 
     from window_terminal.db.clock import db_now, local_day
@@ -62,12 +146,12 @@ def _pre_issue(engine, hall_id: int, per_line: int) -> int:  # type: ignore[no-u
         day = local_day(now, tz)
         lines = s.execute(select(Line.id, Line.code, Line.prefix).where(Line.hall_id == hall_id)).all()
         rows = []
-        for n in range(1, per_line + 1):
+        for back, n in itertools.product(range(days), range(1, per_line + 1)):
             for line_id, code, prefix in lines:
                 rows.append(
                     dict(
                         hall_id=hall_id,
-                        service_day=day,
+                        service_day=day - timedelta(days=back),
                         line_id=line_id,
                         original_line_id=line_id,
                         line_code_at_issue=code,
@@ -76,7 +160,7 @@ def _pre_issue(engine, hall_id: int, per_line: int) -> int:  # type: ignore[no-u
                         kind="normal",
                         priority_reason="",
                         eligible_at=now,
-                        queue_key=now.timestamp() + n / 1000,
+                        queue_key=now.timestamp() + back * 1000 + n / 1000,
                         status="waiting",
                         issued_at=now,
                         recall_count=0,
@@ -90,10 +174,13 @@ def _pre_issue(engine, hall_id: int, per_line: int) -> int:  # type: ignore[no-u
     # whichever path is measured; the bulk load itself is not part of the measurement).
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE ticket")
+        conn.exec_driver_sql("ANALYZE event")
     return len(rows)
 
 
-def measure_calls(url: str, windows: int, seconds: float) -> dict[str, float | int]:
+def measure_calls(
+    url: str, windows: int, seconds: float, client: str = "processes"
+) -> dict[str, float | int]:
     from sqlalchemy import func, select
 
     from window_terminal import queueing as q
@@ -103,22 +190,16 @@ def measure_calls(url: str, windows: int, seconds: float) -> dict[str, float | i
     engine, hall_id = prepare_hall(url, windows=windows)
     for number in range(1, windows + 1):
         q.set_window_status(engine, hall_id, number, "open")
-    issued = _pre_issue(engine, hall_id, per_line=999)
+    issued = _pre_issue(engine, hall_id, per_line=999, days=6)
 
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    barrier = ctx.Barrier(windows)
-    procs = [
-        ctx.Process(target=_window_worker, args=(url, hall_id, n, barrier, seconds, out))
-        for n in range(1, windows + 1)
-    ]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=seconds + 120) for _ in procs]
-    for p in procs:
-        p.join(30)
+    if client == "pgbench":
+        calls_per_s = _run_pgbench(url, hall_id, windows, seconds)
+        results: list[tuple[int, list[int], float]] = []
+    else:
+        run = _run_threads if client == "threads" else _run_processes
+        results = run(url, hall_id, windows, seconds)
     late = [r[0] for r in results if r[2] < seconds * 0.9]
-    elapsed = max(r[2] for r in results)
+    elapsed = max((r[2] for r in results), default=seconds)
     called = [ticket_id for _, ids, _ in results for ticket_id in ids]
 
     with read_session(engine) as s:
@@ -135,11 +216,14 @@ def measure_calls(url: str, windows: int, seconds: float) -> dict[str, float | i
         ).scalar_one()
     engine.dispose()
     duplicates = sum(n - 1 for n in events.values() if n > 1) + (len(called) - len(set(called)))
+    if client != "pgbench":
+        calls_per_s = len(called) / elapsed
     return {
-        "calls": len(called),
+        "client": client,
+        "calls": len(called) if called else sum(events.values()),
         "elapsed_s": round(elapsed, 2),
-        "calls_per_s": round(len(called) / elapsed, 1),
-        "commands_per_s": round(2 * len(called) / elapsed, 1),
+        "calls_per_s": round(calls_per_s, 1),
+        "commands_per_s": round(2 * calls_per_s, 1),
         "duplicates": duplicates,
         "issued": issued,
         "left_waiting": int(waiting),
@@ -157,6 +241,10 @@ def measure_pgbench(url: str, clients: int, seconds: int) -> float:
         capture_output=True,
         text=True,
     )
+    return _tps(run)
+
+
+def _tps(run: subprocess.CompletedProcess[str]) -> float:
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", run.stdout) or re.search(
         r"tps = ([0-9.]+)", run.stdout
     )
@@ -171,10 +259,11 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--windows", type=int, default=32)
+    parser.add_argument("--client", choices=("processes", "threads", "pgbench"), default="processes")
     args = parser.parse_args()
 
     with scratch_postgres("wt_bench_calls") as url:
-        calls = measure_calls(url, args.windows, args.seconds)
+        calls = measure_calls(url, args.windows, args.seconds, args.client)
     print(f"wt: {calls}", flush=True)
     with scratch_postgres("wt_bench_pgbench") as url:
         tps = measure_pgbench(url, args.windows, round(args.seconds))
@@ -184,6 +273,7 @@ def main() -> None:
         json.dumps(
             {
                 "pg_calls_per_s": calls["calls_per_s"],
+                "client": args.client,
                 "pg_commands_per_s": calls["commands_per_s"],
                 "pgbench_tps": round(tps, 1),
                 "ratio": round(ratio, 3),

@@ -282,3 +282,23 @@ def test_board_snapshot_with_12_windows_and_a_busy_queue(fixed_screen, snap_comp
     assert snap_compare(
         screen_app("board", engine, url, fixed=True), terminal_size=(120, 36), run_before=settle
     )
+
+
+@pytest.mark.parametrize("screen", ["board", "status"])
+def test_a_lost_connection_is_said_on_screen_and_cleared_when_it_returns(engine, hall, db_url, screen):
+    from textual.widgets import Static
+
+    from window_terminal.messages import ConnectionChanged
+
+    async def run() -> None:
+        app = screen_app(screen, engine, db_url)
+        async with app.run_test(size=(120, 36)) as pilot:
+            bar = app.screen.query_one("#connection", Static)
+            app.screen.post_message(ConnectionChanged(False, "refused"))
+            await wait_until(pilot, lambda: bar.has_class("offline"))
+            assert "正在重连" in str(bar.render())
+            app.screen.post_message(ConnectionChanged(True))
+            await wait_until(pilot, lambda: not bar.has_class("offline"))
+            assert str(bar.render()).strip() == ""
+
+    asyncio.run(run())

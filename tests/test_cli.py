@@ -84,3 +84,10 @@ def test_bad_hall_definition_exits_2_naming_the_file(tmp_path: Path, cli_env):
     result = wt(cli_env, "hall", "load", str(folder), check=False)
     assert result.returncode == 2
     assert "lines.toml: missing file" in result.stderr and "hall.toml: [hall]: name" in result.stderr
+
+
+def test_the_language_option_speaks_english_in_reports_too(cli_env):
+    assert "临期与超期" in wt(cli_env, "report", "overdue").stdout
+    english = wt(cli_env, "--lang", "en", "report", "overdue").stdout
+    assert "Near and past deadline" in english and "临期与超期" not in english
+    assert "Near and past deadline" in wt({**cli_env, "WT_LANGUAGE": "en"}, "report", "overdue").stdout

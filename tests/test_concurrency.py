@@ -190,8 +190,9 @@ def test_sixteen_windows_calling_at_once_call_every_ticket_exactly_once_in_line_
     assert all(t.window_id is not None and t.first_called_at is not None for t in tickets)
     assert all_seqs == list(range(1, len(all_seqs) + 1)), "the event log has gaps"
 
-    # FIFO within each line: calls are serialized by the hall lock, so each line's call order is
-    # exactly its issue order (place in line, then ticket id for tickets issued in the same instant).
+    # FIFO within each line: one caller at a time per line (PostgreSQL: a lock per line; SQLite: the
+    # hall lock), so each line's call order in the event log is exactly its issue order (place in
+    # line, then ticket id for tickets issued in the same instant), and so are its call times.
     by_id = {t.id: t for t in tickets}
     for line_id in {t.line_id for t in tickets}:
         in_call_order = [i for i in call_order if by_id[i].line_id == line_id]

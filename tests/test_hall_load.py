@@ -82,8 +82,20 @@ def test_an_edit_updates_rows_and_a_removed_window_is_deactivated(engine, hall, 
         ),
         ("hall.toml", "[thresholds]", "[thresholds\n", "hall.toml: not valid TOML"),
         ("staff.toml", 'pin = "1234"', 'pin = "12"', "staff.toml: [[staff]] #1: pin: must be 4 to 8 digits"),
+        (
+            "windows.toml",
+            '# printer = { kind = "lp", queue = "counter3" }',
+            'printer = { kind = "fax", queue = "counter3" }',
+            "windows.toml: [[window]] #3: printer setting is wrong: kind must be one of pdf, lp, escpos",
+        ),
+        (
+            "hall.toml",
+            '# [kiosk]\n# printer = { kind = "escpos", target = "network:192.0.2.10:9100" }',
+            '[kiosk]\nprinter = { kind = "escpos", target = "192.0.2.10:9100" }',
+            "hall.toml: [kiosk]: printer setting is wrong: an escpos printer needs target",
+        ),
     ],
-    ids=["bad-prefix", "unknown-line", "broken-toml", "short-pin"],
+    ids=["bad-prefix", "unknown-line", "broken-toml", "short-pin", "printer-kind", "kiosk-printer-target"],
 )
 def test_a_bad_definition_names_file_key_and_problem_and_writes_nothing(
     engine, hall, tmp_path, file, old, new, expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -366,9 +367,10 @@ def test_every_document_in_the_demo_history_renders_and_names_its_case(sqlite_ur
 
     from tests.conftest import QUEUE
     from window_terminal.db.engine import make_engine, read_session
-    from window_terminal.db.models import Document
+    from window_terminal.db.models import Case, Document
     from window_terminal.demo import build_demo
     from window_terminal.documents import render_pdf
+    from window_terminal.idcheck import check_resident_id
 
     engine = make_engine(sqlite_url)
     build_demo(engine, QUEUE, days=1)
@@ -382,4 +384,10 @@ def test_every_document_in_the_demo_history_renders_and_names_its_case(sqlite_ur
             page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(document.payload))).pages
         )
         assert document.number in text and document.payload["case_no"] in text, kind
+        # the applicant's ID number, masked as the counter prints it (made up, but a valid GB 11643 one)
+        masked = document.payload["applicant"]["id_number"]
+        assert re.fullmatch(r"5\d{2}\*{11}[\dX]{4}", masked) and masked in text, kind
+    with read_session(engine) as s:
+        numbers = s.execute(select(Case.id_number)).scalars().all()
+    assert numbers and all(check_resident_id(n) == n for n in numbers)
     engine.dispose()

@@ -338,3 +338,24 @@ def test_cli_exports_an_empty_day_and_audits_personal_data(
     with Session(engine) as s:
         kinds = s.exec(select(Event.kind).where(Event.hall_id == hall.id)).scalars().all()
     assert "report.personal_data_exported" in kinds
+
+
+def test_the_overdue_table_shows_words_on_screen_and_keeps_codes_in_files(
+    engine: Engine, hall: HallRef, seeded, tmp_path
+) -> None:
+    from rich.console import Console
+
+    from window_terminal.supervision import KIND_LABELS
+
+    report = overdue_report(engine, hall.id)
+    rows = report.tables[0].rows
+    assert rows and {r["light"] for r in rows} == {"red"}
+    console = Console(record=True, width=200)
+    console.print(formats.rich_tables(report))
+    screen = console.export_text()
+    assert "红灯" in screen and all(KIND_LABELS[r["kind"]][0] in screen for r in rows)
+    assert " red " not in screen and not any(f" {r['kind']} " in screen for r in rows)
+    formats.write_csv(report, tmp_path / "overdue.csv")
+    with open(tmp_path / "overdue.csv", encoding="utf-8-sig", newline="") as fh:
+        lights = {row[0] for row in csv.reader(fh) if row and row[0] in ("red", "yellow", "红灯", "黄灯")}
+    assert lights == {"red"}

@@ -241,3 +241,37 @@ def test_one_case_lookup_the_public_status_query_never_finds_a_case_by_id_number
         case_status.case_status(engine, hall.id, case.id_number)
     with pytest.raises(NotFound):
         case_status.case_status(engine, hall.id, str(case.id))
+
+
+def test_find_case_all_digit_query_codes_and_oversized_numbers(engine, hall):
+    """A query code may be all digits: it is matched as a code before anyone reads it as a row id,
+    and a number too big for the id column is just not found (PostgreSQL used to refuse the query)."""
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from tests.factories import make_accepted_case
+    from window_terminal import case_status
+    from window_terminal.db.engine import read_session
+    from window_terminal.db.models import Case
+    from window_terminal.errors import NotFound
+
+    first = make_accepted_case(engine, hall.id, "SCJG-0001", accepted_on=date(2026, 11, 20))
+    second = make_accepted_case(engine, hall.id, "SCJG-0001", accepted_on=date(2026, 11, 20))
+    with Session(engine) as s:
+        row = s.get(Case, second.id)
+        row.query_code = str(first.id)  # a code that reads as the first case's row id
+        s.add(row)
+        big = s.get(Case, first.id)
+        big.query_code = "9601702992"
+        s.add(big)
+        s.commit()
+    with read_session(engine) as s:
+        assert review.find_case(s, hall.id, str(first.id)).id == second.id
+        assert review.find_case(s, hall.id, f"#{first.id}").id == first.id
+        assert review.find_case(s, hall.id, "9601702992").id == first.id
+        with pytest.raises(NotFound):
+            review.find_case(s, hall.id, "99999999999")
+    assert case_status.case_status(engine, hall.id, "9601702992")["case_no"] == first.case_no
+    with pytest.raises(NotFound):
+        case_status.case_status(engine, hall.id, "#99999999999")

@@ -172,3 +172,133 @@ def _killed_connections(engine, hall, pg_url: str, tmp_path: Path) -> None:  # t
     assert all(n >= 1 for n in killed), "pg_terminate_backend found no follower connection to kill"
     assert lost >= 3, "the follower never noticed its connection was killed"
     assert seen == _all_events(engine, hall.id), "the follower missed, repeated or reordered events"
+
+
+# --- numbering after commit (PostgreSQL counters) ---------------------------------------------
+
+
+def _unnumbered_event(engine, hall_id: int, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """What a counter leaves behind when its numbering session dies right after its commit."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO event (hall_id, seq, kind, payload, created_at)"
+                " VALUES (:hall_id, NULL, :kind, '{}', now() AT TIME ZONE 'UTC')"
+            ),
+            {"hall_id": hall_id, "kind": kind},
+        )
+
+
+def _log(engine, hall_id: int) -> list[tuple[int | None, str]]:  # type: ignore[no-untyped-def]
+    with read_session(engine) as s:
+        return [
+            (seq, kind)
+            for seq, kind in s.execute(
+                select(Event.seq, Event.kind).where(Event.hall_id == hall_id).order_by(Event.id)
+            ).all()
+        ]
+
+
+def test_counter_events_are_numbered_when_the_counter_returns_gap_free_after_the_rest(pg_url):
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    q.set_window_status(engine, hall.id, 2, "open")  # Python path: numbered in its transaction
+    q.take_ticket(engine, hall.id, "BIZ")
+    q.call_next(engine, hall.id, 2)  # the PostgreSQL procedure: committed, then numbered
+    q.start_service(engine, hall.id, 2)
+    log = _log(engine, hall.id)
+    assert [seq for seq, _ in log] == list(range(1, len(log) + 1))
+    assert [kind for _, kind in log[-3:]] == ["ticket.issued", "ticket.called", "ticket.started"]
+    engine.dispose()
+
+
+def test_a_command_numbers_events_left_unnumbered_before_its_own(pg_url):
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    before = len(_log(engine, hall.id))
+    _unnumbered_event(engine, hall.id, "test.orphan")
+    assert _log(engine, hall.id)[-1] == (None, "test.orphan")
+    q.take_ticket(engine, hall.id, "BIZ")  # the Python path: the exclusive hall lock, then numbering
+    log = _log(engine, hall.id)
+    assert log[before:] == [(before + 1, "test.orphan"), (before + 2, "ticket.issued")]
+    engine.dispose()
+
+
+def test_a_feed_on_a_quiet_hall_numbers_and_delivers_events_left_unnumbered(pg_url):
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    with read_session(engine) as s:
+        last = s.execute(text("SELECT event_seq FROM hall WHERE id = :id"), {"id": hall.id}).scalar_one()
+    feed = Feed(engine, hall.id, after=last)
+    assert feed.poll(timeout=0.1) == []
+    _unnumbered_event(engine, hall.id, "test.orphan")
+    deadline = time.monotonic() + 10
+    events: list = []
+    while not events and time.monotonic() < deadline:
+        events = feed.poll(timeout=0.2)
+    assert [(e.seq, e.kind) for e in events] == [(last + 1, "test.orphan")]
+    feed.close()
+    engine.dispose()
+
+
+def test_a_counter_whose_direct_connection_was_killed_still_calls_exactly_once(pg_url):
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    q.set_window_status(engine, hall.id, 2, "open")
+    first = q.take_ticket(engine, hall.id, "BIZ")
+    second = q.take_ticket(engine, hall.id, "BIZ")
+    assert q.call_next(engine, hall.id, 2).id == first.id
+    q.start_service(engine, hall.id, 2)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        killed = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert killed >= 1
+    assert q.call_next(engine, hall.id, 2).id == second.id  # a dead connection: the Python path answers
+    assert q.start_service(engine, hall.id, 2).status == "serving"
+    with read_session(engine) as s:
+        called = (
+            s.execute(select(Event.payload).where(Event.hall_id == hall.id, Event.kind == "ticket.called"))
+            .scalars()
+            .all()
+        )
+    assert [p["ticket_id"] for p in called] == [first.id, second.id]
+    engine.dispose()
+
+
+def test_a_counter_call_whose_answer_is_lost_after_the_commit_is_not_made_twice(pg_url, monkeypatch):
+    """The server committed the call, then the connection broke before the answer arrived: the
+    Python path that answers instead finds the call by its request id and does not call again."""
+    from contextlib import contextmanager
+
+    import psycopg
+
+    from window_terminal.db import engine as engine_module
+
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    q.set_window_status(engine, hall.id, 2, "open")
+    first = q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ")
+    real = engine_module.direct_connection
+
+    @contextmanager
+    def answer_lost(eng):  # type: ignore[no-untyped-def]
+        with real(eng) as conn:
+            yield conn
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(q, "direct_connection", answer_lost)
+    assert q.call_next(engine, hall.id, 2).id == first.id
+    monkeypatch.undo()
+    with read_session(engine) as s:
+        called = (
+            s.execute(select(Event.payload).where(Event.hall_id == hall.id, Event.kind == "ticket.called"))
+            .scalars()
+            .all()
+        )
+    assert [p["ticket_id"] for p in called] == [first.id]
+    engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from window_terminal.db.models import Case
+from window_terminal.db.models import MAX_ROW_ID, Case
 from window_terminal.errors import NotFound
 
 
@@ -17,10 +17,6 @@ def find_case(
     with ``id_number`` also the applicant's ID number (their latest case). The public status query
     allows neither, so a guessable id or someone else's ID number finds nothing there."""
     text = str(ref).strip()
-    if row_id and text.lstrip("#").isdigit():
-        case = session.get(Case, int(text.lstrip("#")))
-        if case is not None and case.hall_id == hall_id:
-            return case
     code = text.upper()
     matches = [Case.case_no == code, Case.query_code == code]
     if id_number:
@@ -28,6 +24,13 @@ def find_case(
     case = session.execute(
         select(Case).where(Case.hall_id == hall_id, or_(*matches)).order_by(Case.id.desc()).limit(1)
     ).scalar_one_or_none()
+    # A row id only where nothing typed matched as a code: a query code may be all digits, and a
+    # number too big for the id column is simply not an id (PostgreSQL refuses it outright).
+    digits = text.removeprefix("#")
+    if case is None and row_id and digits.isdigit() and int(digits) <= MAX_ROW_ID:
+        found = session.get(Case, int(digits))
+        if found is not None and found.hall_id == hall_id:
+            case = found
     if case is None:
         kinds_zh = "办件编号、查询码" + ("或身份证号" if id_number else "")
         kinds_en = "case number, query code" + (" or ID number" if id_number else "")

@@ -60,8 +60,10 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             from window_terminal.config import load_settings
+            from window_terminal.i18n import set_language
 
             self._settings = load_settings(database_url=self.db, hall=self.hall_code, language=self.language)
+            set_language(self._settings.language)  # tables, reports and messages in the chosen language
         return self._settings
 
     def engine(self, *, check_schema: bool = True) -> Engine:
@@ -536,17 +538,28 @@ def _status_tables(data: dict[str, Any]):  # type: ignore[no-untyped-def]
     from rich.console import Group
     from rich.table import Table
 
+    from window_terminal.i18n import tr
+
     def minutes(seconds: int) -> str:
         return f"{seconds // 60}:{seconds % 60:02d}"
 
     lines = Table(title=f"{data['name']}  {data['now']}", title_justify="left")
-    for col in ("业务线 line", "名称", "状态", "等候", "最长等候", "预计(分)", "开放窗口", "今日已办"):
+    for col in (
+        tr("业务线", "line"),
+        tr("名称", "name"),
+        tr("状态", "status"),
+        tr("等候", "waiting"),
+        tr("最长等候", "longest wait"),
+        tr("预计(分)", "est. min"),
+        tr("开放窗口", "open windows"),
+        tr("今日已办", "served today"),
+    ):
         lines.add_column(col)
     for r in data["lines"]:
         lines.add_row(
             r["line"],
             r["name"],
-            "开" if r["open"] else "[red]停[/]",
+            tr("开", "open") if r["open"] else f"[red]{tr('停', 'closed')}[/]",
             str(r["waiting"]),
             minutes(r["longest_wait_s"]),
             str(r["estimated_wait_min"]),
@@ -554,9 +567,20 @@ def _status_tables(data: dict[str, Any]):  # type: ignore[no-untyped-def]
             str(r["served_today"]),
         )
     windows = Table()
-    for col in ("窗口", "状态", "工作人员", "业务线", "当前号", "办理时长"):
+    for col in (
+        tr("窗口", "window"),
+        tr("状态", "status"),
+        tr("工作人员", "staff"),
+        tr("业务线", "lines"),
+        tr("当前号", "in hand"),
+        tr("办理时长", "for"),
+    ):
         windows.add_column(col)
-    state = {"open": "[green]开放[/]", "paused": "[yellow]暂停[/]", "closed": "[dim]关闭[/]"}
+    state = {
+        "open": f"[green]{tr('开放', 'open')}[/]",
+        "paused": f"[yellow]{tr('暂停', 'paused')}[/]",
+        "closed": f"[dim]{tr('关闭', 'closed')}[/]",
+    }
     for w in data["windows"]:
         windows.add_row(
             str(w["window"]),

@@ -39,7 +39,7 @@ from window_terminal.db.models import (
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.document_store import KIND_CODES, TITLES
 from window_terminal.hall import load_hall
-from window_terminal.idcheck import mask_phone
+from window_terminal.idcheck import check_digit, mask_id, mask_phone
 from window_terminal.workdays import hall_calendar
 
 OPEN_HOUR, CLOSE_HOUR = 9, 17
@@ -117,6 +117,8 @@ def _line_codes(engine: Engine, hall_id: int) -> list[tuple[str, float]]:
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+# Chengdu districts (锦江, 青羊, 金牛, 武侯, 成华) and two nearby cities, for made-up ID numbers
+DEMO_REGIONS = ("510104", "510105", "510106", "510107", "510108", "510603", "511102")
 GIVEN = ("伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "杰", "涛", "明", "超", "秀英", "建华", "晓东")
 RATING_LEVELS = (5, 4, 3, 2, 1)
 RATING_WEIGHTS = (62, 25, 8, 3, 2)
@@ -299,9 +301,13 @@ def simulate_day(
     return run_command(engine, hall_id, "demo.history", action)
 
 
-def _person(rng: random.Random) -> tuple[str, str]:
+def _person(rng: random.Random) -> tuple[str, str, str]:
+    """A made-up applicant: name, mobile number, and a resident ID number that passes GB 11643."""
     name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-    return name, "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
+    phone = "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
+    born = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))
+    first17 = f"{rng.choice(DEMO_REGIONS)}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return name, phone, first17 + check_digit(first17)
 
 
 def _document_details(session: Any, hall_id: int) -> dict[str, Any]:
@@ -386,7 +392,7 @@ def _cases_for_day(
             "applicant": {
                 "name": case.applicant_name,
                 "id_type": "resident_id",
-                "id_number": "",
+                "id_number": mask_id(case.id_number),
                 "phone": mask_phone(case.phone),
             },
             "agent": None,
@@ -466,7 +472,7 @@ def _cases_for_day(
             continue
         item = items_by_id[item_id]
         n += 1
-        name, phone = _person(rng)
+        name, phone, id_number = _person(rng)
         at = t["finished_at"]
         roll = rng.random()
         case = Case(
@@ -475,6 +481,7 @@ def _cases_for_day(
             query_code=f"D{day:%y%m%d}{n:04d}{rng.randrange(16**4):04x}",
             item_id=item_id,
             applicant_name=name,
+            id_number=id_number,
             phone=phone,
             received_at=at,
             received_on=day,

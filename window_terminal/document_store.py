@@ -15,6 +15,7 @@ from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Document, DocumentCounter
 from window_terminal.db.unit import Unit
+from window_terminal.documents.content import KINDS
 from window_terminal.errors import NotFound
 
 KIND_CODES = {
@@ -27,15 +28,7 @@ KIND_CODES = {
     "ticket": "PH",
 }
 
-TITLES = {
-    "acceptance_notice": "受理通知书",
-    "one_time_notice": "一次性告知书",
-    "deficiency_acceptance_notice": "容缺受理通知书",
-    "non_acceptance_notice": "不予受理通知书",
-    "completion_notice": "办结通知书",
-    "refusal_notice": "不予行政许可决定书",
-    "ticket": "排队小票",
-}
+TITLES = KINDS  # each document kind's title, as the renderers print it
 
 
 def next_daily_number(session: Session, hall_id: int, kind: str, day: Any) -> int:

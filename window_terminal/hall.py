@@ -165,6 +165,16 @@ def _unique(problems: list[str], where: str, key: str, values: list[str]) -> Non
         seen.add(value)
 
 
+def _printer(problems: list[str], where: str, value: Any) -> None:
+    """A printer setting is checked at load, not first at print time in front of an applicant."""
+    from window_terminal.documents.printing import parse_printer
+
+    try:
+        parse_printer(value, where)
+    except DomainError as exc:
+        problems.append(exc.en)
+
+
 def validate(d: Definition) -> list[str]:
     p: list[str] = []
     _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
@@ -239,7 +249,11 @@ def validate(d: Definition) -> list[str]:
                 served.add(code)
             if isinstance(entry, dict):
                 _int(p, where, entry, "weight", 1, 1, 100)
+        if window.get("printer") is not None:
+            _printer(p, where, window["printer"])
     _unique(p, "windows.toml", "number", numbers)
+    if d.kiosk.get("printer") is not None:
+        _printer(p, "hall.toml: [kiosk]", d.kiosk["printer"])
     for code in line_codes:
         if code and code not in served:
             p.append(f"lines.toml: line {code!r} is served by no window in windows.toml")

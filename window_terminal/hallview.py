@@ -635,7 +635,12 @@ def recent_calls(engine: Engine, hall_id: int, *, limit: int = 20, day: date | N
         start = local_midnight_utc(day, hall.timezone)
         rows = s.execute(
             select(Event.seq, Event.kind, Event.payload, Event.created_at)
-            .where(Event.hall_id == hall_id, Event.kind.in_(CALL_KINDS), Event.created_at >= start)
+            .where(
+                Event.hall_id == hall_id,
+                Event.seq.is_not(None),
+                Event.kind.in_(CALL_KINDS),
+                Event.created_at >= start,
+            )
             .order_by(Event.seq.desc())
             .limit(limit)
         ).all()

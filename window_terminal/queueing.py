@@ -16,18 +16,19 @@ Ticket states::
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlmodel import Session
 
 from window_terminal.db.clock import db_now, get_offset, local_day, local_midnight_utc, to_local
-from window_terminal.db.engine import read_session
+from window_terminal.db.engine import direct_connection, read_session
 from window_terminal.db.models import (
+    MAX_ROW_ID,
     Appointment,
     Hall,
     Line,
@@ -152,7 +153,9 @@ def find_ticket(session: Session, hall_id: int, ref: str | int, today: date) -> 
     """A ticket by id (``123`` or ``#123``) or by today's number (``A001``)."""
     text = str(ref).strip()
     if text.startswith("#") or text.isdigit():
-        ticket = session.get(Ticket, int(text.lstrip("#")))
+        digits = text.removeprefix("#")
+        # Too big for the id column is no id: PostgreSQL would refuse the query outright.
+        ticket = session.get(Ticket, int(digits)) if digits.isdigit() and int(digits) <= MAX_ROW_ID else None
         if ticket is not None and ticket.hall_id == hall_id:
             return ticket
     else:
@@ -281,22 +284,24 @@ def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, s
 
 # --- PostgreSQL fast path -----------------------------------------------------------------------
 # On PostgreSQL the hot counter commands (call_next and the in-hand transitions) run as ONE call of
-# a server-side function (migration 0003) in autocommit: the hall lock is held for that statement
-# and its commit only. The functions do exactly what run_command + the Python actions below do;
-# when they refuse (SQLSTATE class WT) or fail, the Python path runs and raises the DomainError with
-# its message — or succeeds, if the state changed in between. SQLite always uses the Python path.
+# a server-side procedure (migration 0004): the function does exactly what run_command + the Python
+# actions below do, holding only its hall's lock in shared mode, its lines and its window; the
+# procedure commits and numbers the events. Counters of one hall do not wait for each other's
+# commits. When the function refuses (SQLSTATE class WT) or fails, the Python path runs and raises
+# the DomainError with its message — or succeeds, if the state changed in between. SQLite always
+# uses the Python path.
 
 PG_FAST_PATH = True  # tests switch it off to compare the two paths
 
 _FALLBACK = object()
-_CALL_NEXT_SQL = text(
-    "SELECT wt_call_next(CAST(:hall_id AS integer), CAST(:window AS integer), CAST(:staff_id AS integer),"
-    " CAST(:request_id AS text), CAST(:offset AS double precision), CAST(:utcoffset AS double precision))"
+_CALL_NEXT_SQL = (
+    "CALL wt_call_next_p(NULL::jsonb, %(hall_id)s::integer, %(window)s::integer, %(staff_id)s::integer,"
+    " %(request_id)s::text, %(offset)s::double precision, %(utcoffset)s::double precision)"
 )
-_TRANSITION_SQL = text(
-    "SELECT wt_in_hand_transition(CAST(:hall_id AS integer), CAST(:window AS integer),"
-    " CAST(:staff_id AS integer), CAST(:request_id AS text), CAST(:offset AS double precision),"
-    " CAST(:command AS text), CAST(:allowed AS text[]), CAST(:new_status AS text), CAST(:event AS text))"
+_TRANSITION_SQL = (
+    "CALL wt_in_hand_transition_p(NULL::jsonb, %(hall_id)s::integer, %(window)s::integer,"
+    " %(staff_id)s::integer, %(request_id)s::text, %(offset)s::double precision, %(command)s::text,"
+    " %(allowed)s::text[], %(new_status)s::text, %(event)s::text)"
 )
 
 
@@ -304,16 +309,24 @@ def _use_fast_path(engine: Engine) -> bool:
     return PG_FAST_PATH and engine.dialect.name == "postgresql"
 
 
-def _pg_fast(engine: Engine, statement: Any, params: dict[str, Any]) -> Any:
-    """One server-side function call as its own transaction; ``_FALLBACK`` when it did not succeed."""
+def _pg_fast(engine: Engine, statement: str, params: dict[str, Any]) -> Any:
+    """One server-side procedure call (it commits itself); ``_FALLBACK`` when it did not succeed."""
+    import psycopg
+
     params["offset"] = get_offset().total_seconds()
     try:
-        with engine.connect() as conn:
-            return (
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).scalar_one()
-            )
-    except DBAPIError:
+        with direct_connection(engine) as conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            row = cur.fetchone()
+    except psycopg.Error:
         return _FALLBACK
+    return row[0] if row else None
+
+
+def _fast_request_id() -> str:
+    """Every fast-path call carries a request id: if its connection dies after the server committed,
+    the Python path that answers instead finds the stored result rather than calling again."""
+    return f"auto:{uuid.uuid4().hex}"
 
 
 def _resolve_staff(engine: Engine, hall_id: int, staff_code: str | None) -> int | None:
@@ -321,6 +334,18 @@ def _resolve_staff(engine: Engine, hall_id: int, staff_code: str | None) -> int 
         return None
     with read_session(engine) as session:
         return _staff_id(session, hall_id, staff_code)
+
+
+def _fast_params(
+    engine: Engine, hall_id: int, window_number: int, staff_code: str | None, request_id: str
+) -> dict[str, Any]:
+    """What every counter procedure takes first (the clock offset is added by ``_pg_fast``)."""
+    return {
+        "hall_id": hall_id,
+        "window": window_number,
+        "staff_id": _resolve_staff(engine, hall_id, staff_code),
+        "request_id": request_id,
+    }
 
 
 # --- issuing ------------------------------------------------------------------------------------
@@ -515,6 +540,7 @@ def _choose_next(session: Session, window: Window, now: datetime) -> Ticket | No
         select(Line, WindowLine.weight)
         .join(WindowLine, WindowLine.line_id == Line.id)
         .where(WindowLine.window_id == window.id, Line.active)
+        .order_by(Line.id)
     ).all()
     best: tuple[tuple[int, float], Ticket, Line] | None = None
     for line, weight in served:
@@ -623,14 +649,10 @@ def call_next(
         return _mark_called(unit, ticket, window)
 
     if _use_fast_path(engine):
-        params = {
-            "hall_id": hall_id,
-            "window": window_number,
-            "staff_id": _resolve_staff(engine, hall_id, staff_code),
-            "request_id": request_id,
-            # naive datetime.timestamp() reads naive UTC as local time (queue_key, the score)
-            "utcoffset": time.localtime().tm_gmtoff,
-        }
+        request_id = request_id or _fast_request_id()
+        params = _fast_params(engine, hall_id, window_number, staff_code, request_id)
+        # naive datetime.timestamp() reads naive UTC as local time (queue_key, the score)
+        params["utcoffset"] = time.localtime().tm_gmtoff
         value = _pg_fast(engine, _CALL_NEXT_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)
@@ -746,16 +768,9 @@ def _in_hand_transition(
         return _info(unit.session, ticket, line, tz=unit.timezone)
 
     if _use_fast_path(engine):
-        params = {
-            "hall_id": hall_id,
-            "window": window_number,
-            "staff_id": _resolve_staff(engine, hall_id, staff_code),
-            "request_id": request_id,
-            "command": command,
-            "allowed": list(allowed),
-            "new_status": new_status,
-            "event": event,
-        }
+        request_id = request_id or _fast_request_id()
+        params = _fast_params(engine, hall_id, window_number, staff_code, request_id)
+        params.update(command=command, allowed=list(allowed), new_status=new_status, event=event)
         value = _pg_fast(engine, _TRANSITION_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)  # type: ignore[return-value]

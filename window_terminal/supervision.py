@@ -43,6 +43,12 @@ from window_terminal.queueing import threshold
 from window_terminal.workdays import hall_calendar
 
 KINDS = ("task", "case", "supplement", "notice")
+KIND_LABELS = {
+    "task": ("审查任务", "review task"),
+    "case": ("办件", "case"),
+    "supplement": ("容缺补正", "deferred materials"),
+    "notice": ("一次性告知", "one-time notice"),
+}
 OPEN_TASK_STATES = ("pending", "claimed", "suspended")
 OPEN_CASE_STATES = ("accepted", "in_review", "returned")
 LIGHTS = ("green", "yellow", "red")

@@ -1,14 +1,19 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL (shared hall database).
 
 Write transactions are serialized per hall: on SQLite by ``BEGIN IMMEDIATE`` with a busy timeout,
-on PostgreSQL by locking the hall's row (see ``db.unit``). Read transactions never block writers.
+on PostgreSQL by the hall's advisory lock (see ``db.unit``) — except the counters' calls, which run
+side by side, one caller per line (migration 0004). Read transactions never block writers.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -78,3 +83,67 @@ def write_session(engine: Engine) -> Iterator[Session]:
     with Session(bind, expire_on_commit=False) as session:
         with session.begin():
             yield session
+
+
+# --- the counters' direct connections (PostgreSQL) ------------------------------------------------
+# The hot counter commands (queueing's PostgreSQL fast path) are one procedure call each. They go
+# straight to psycopg connections kept here, in autocommit, without the pool's liveness ping (a
+# round trip per command) or the ORM: a broken connection is dropped when a call fails, and the
+# caller falls back to the Python path, which uses the pool.
+
+_DIRECT_IDLE_MIN = 4  # idle connections kept: at least this many, or as many as the engine's pool
+_direct: weakref.WeakKeyDictionary[Engine, _DirectConnections] = weakref.WeakKeyDictionary()
+_direct_lock = threading.Lock()
+
+
+class _DirectConnections:
+    def __init__(self, engine: Engine) -> None:
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.idle: list[Any] = []
+        self.keep = max(_DIRECT_IDLE_MIN, engine.pool.size() if hasattr(engine.pool, "size") else 0)
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+
+    def take(self) -> Any:
+        with self.lock:
+            if self.pid != os.getpid():  # a forked child must not share its parent's sockets
+                self.idle, self.pid = [], os.getpid()
+            if self.idle:
+                return self.idle.pop()
+        import psycopg
+
+        return psycopg.connect(
+            self.dsn, autocommit=True, connect_timeout=5, application_name="window-terminal"
+        )
+
+    def give_back(self, conn: Any) -> None:
+        with self.lock:
+            if not conn.closed and conn.info.transaction_status == 0 and len(self.idle) < self.keep:
+                self.idle.append(conn)
+                return
+        conn.close()
+
+    def close_all(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
+
+@contextmanager
+def direct_connection(engine: Engine) -> Iterator[Any]:
+    """A psycopg connection in autocommit for one call (PostgreSQL engines only).
+
+    Raises ``psycopg.Error`` when it cannot connect. Afterwards the connection is kept for the next
+    call if it is still usable (a refused call leaves it idle), closed if it broke.
+    """
+    with _direct_lock:
+        pool = _direct.get(engine)
+        if pool is None:
+            pool = _direct[engine] = _DirectConnections(engine)
+            event.listen(engine, "engine_disposed", lambda _engine: pool.close_all())
+    conn = pool.take()
+    try:
+        yield conn
+    finally:
+        pool.give_back(conn)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Event
@@ -96,7 +96,21 @@ class Feed:
             self._waker.reset()
             self.connected = False
             raise FeedUnavailable(str(exc)) from exc
-        return self.fetch()
+        events = self.fetch()
+        if not events and self.engine.dialect.name == "postgresql":
+            # Events a counter committed but whose numbering session died in that instant stay
+            # unnumbered until the next command in the hall; a quiet hall's feed numbers them.
+            self._number_stragglers()
+            events = self.fetch()
+        return events
+
+    def _number_stragglers(self) -> None:
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("SELECT wt_sequence(:hall_id)"), {"hall_id": self.hall_id})
+        except Exception as exc:
+            self.connected = False
+            raise FeedUnavailable(str(exc)) from exc
 
     def follow(self, *, timeout: float | None = None, idle: float = 5.0) -> Iterator[FeedEvent]:
         """Yield events forever (or until ``timeout`` seconds pass), reconnecting after failures."""

@@ -10,8 +10,10 @@ from datetime import date
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+MAX_ROW_ID = 2**31 - 1  # integer primary keys: a typed number above this is no row's id
 
 # --- the hall and its definition (loaded from queue/) -------------------------------------------
 
@@ -148,9 +150,20 @@ class CalendarOverride(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("hall_id", "service_day", "line_code_at_issue", "seq"),
+        # waiting tickets by line, tickets in hand by status: every "by status" question of a hall
         Index("ix_ticket_waiting", "hall_id", "status", "line_id", "queue_key"),
-        # the head of a line by kind (privileged first): no scan over a long line of normal tickets
-        Index("ix_ticket_line_kind", "hall_id", "line_id", "status", "kind", "queue_key", "id"),
+        # the head of a line by kind (privileged first), waiting tickets only: a call or a start
+        # does not touch it
+        Index(
+            "ix_ticket_line_kind",
+            "hall_id",
+            "line_id",
+            "kind",
+            "queue_key",
+            "id",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
         Index("ix_ticket_day", "hall_id", "service_day"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -207,10 +220,40 @@ class Appointment(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """The per-hall, gap-free, totally ordered event log; also the audit trail."""
+    """The per-hall, gap-free, totally ordered event log; also the audit trail.
 
-    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    ``seq`` is the event's place in its hall's log. Commands on the Python path number their events
+    in their own transaction; the PostgreSQL counter functions insert theirs unnumbered (``seq`` is
+    NULL) and number them right after their commit (``wt_sequence``, see migration 0004), so the
+    counters of a hall never wait for each other's commits. Readers follow ``seq`` and never see an
+    unnumbered event. No foreign key to ``hall``: its check would lock the hall row for every event.
+    """
+
+    __table_args__ = (
+        Index(
+            "ux_event_hall_seq",
+            "hall_id",
+            "seq",
+            unique=True,
+            postgresql_where=text("seq IS NOT NULL"),
+            sqlite_where=text("seq IS NOT NULL"),
+        ),
+        Index(
+            "ix_event_pending",
+            "hall_id",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    hall_id: int
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     kind: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     staff_id: int | None = None

@@ -2,13 +2,19 @@
 
 Every command of the domain layer runs through ``run_command``:
 
-1. open a write transaction and take the hall's lock (PostgreSQL: the hall row ``FOR UPDATE``;
-   SQLite: ``BEGIN IMMEDIATE``) — so commits happen in event-sequence order and a reader that sees
-   event N has already been able to see every event before it (gap-free, totally ordered);
-2. if the request id was seen before, return the stored result (one press or three: one effect);
-3. run the command, which appends events through ``Unit.emit``;
-4. write the events, the new sequence number, the request record and (PostgreSQL) ``pg_notify``
-   in the same transaction, and commit.
+1. open a write transaction and take the hall's lock — SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the
+   hall's advisory lock in exclusive mode (the counter functions of migration 0004 hold it shared
+   while they run), then the hall row ``FOR UPDATE`` — so this command runs alone in its hall;
+2. PostgreSQL: number the events the counter functions committed and have not numbered yet
+   (``wt_number_pending``), so that ours follow them;
+3. if the request id was seen before, return the stored result (one press or three: one effect);
+4. run the command, which appends events through ``Unit.emit``;
+5. write the events with their numbers, the new sequence number, the request record and
+   (PostgreSQL) ``pg_notify`` in the same transaction, and commit.
+
+Either way a reader that sees event N can already see every event before it (gap-free, in commit
+order): numbers are only ever given to committed events or inside the transaction that commits
+them, by transactions that follow each other on the hall row.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from window_terminal.db.engine import write_session
 from window_terminal.db.models import Event, Hall, RequestLog
 
 NOTIFY_CHANNEL = "wt_events"
+HALL_LOCK = 30580  # advisory lock key (first half): see migration 0004
 T = TypeVar("T")
 
 
@@ -66,15 +73,25 @@ class Unit:
 
 
 def _lock_hall(session: Session, hall_id: int) -> tuple[str, str, dict[str, Any], int]:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key, :hall_id)"), {"key": HALL_LOCK, "hall_id": hall_id}
+        )
     stmt = select(Hall.code, Hall.timezone, Hall.settings, Hall.event_seq).where(Hall.id == hall_id)
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         stmt = stmt.with_for_update()
     row = session.execute(stmt).one_or_none()
     if row is None:
         from window_terminal.errors import NotFound
 
         raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
-    return row[0], row[1], row[2] or {}, int(row[3] or 0)
+    seq = int(row[3] or 0)
+    if postgres:
+        seq = int(
+            session.execute(text("SELECT wt_number_pending(:hall_id)"), {"hall_id": hall_id}).scalar_one()
+        )
+    return row[0], row[1], row[2] or {}, seq
 
 
 def run_command(

@@ -43,14 +43,32 @@ def rich_tables(report: Report) -> Any:
     for table in report.tables:
         rt = RichTable(title=table.title, title_justify="left", show_lines=False)
         columns = _compact_columns(table)
-        for _key, header, _keys in columns:
-            rt.add_column(header, no_wrap=True)
+        for key, header, _keys in columns:
+            if key in _WRAPPING:
+                rt.add_column(header, overflow="fold", max_width=_WRAPPING[key])
+            else:
+                rt.add_column(header, no_wrap=True)
         for row in table.rows:
-            rt.add_row(*("/".join(_cell(row.get(k)) for k in keys) for _key, _header, keys in columns))
+            rt.add_row(*(_terminal_cell(table, row, keys) for _key, _header, keys in columns))
         if not table.rows:
             rt.caption = tr("（无数据）", "(no data)")
         parts.append(rt)
     return Group(*parts)
+
+
+# Long names wrap inside a bounded width, so codes, dates and numbers stay whole on a narrow screen.
+_WRAPPING = {"item": 24, "item_name": 24, "department": 12, "name": 16}
+
+
+def _terminal_cell(table: Table, row: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    from rich.text import Text
+
+    if len(keys) == 1 and keys[0] in table.labels:
+        value = row.get(keys[0])
+        words = table.labels[keys[0]].get(str(value))
+        style = table.styles.get(keys[0], {}).get(str(value), "")
+        return Text(tr(*words) if words else _cell(value), style=style)
+    return "/".join(_cell(row.get(k)) for k in keys)
 
 
 _GROUPS = {

@@ -45,6 +45,9 @@ class Table:
     title: str
     columns: list[tuple[str, str]]  # (key, header)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # terminal view only: a column's codes shown as words (zh, en) and in a style
+    labels: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    styles: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -677,18 +680,12 @@ def clerk_report(engine: Engine, hall_id: int, date_from: date, date_to: date) -
 
 def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool = False) -> Report:
     """Cases and review tasks near (yellow) or past (red) their deadline, most urgent first."""
-    try:
-        from window_terminal.supervision import overdue as supervision_overdue  # type: ignore[attr-defined]
-    except ImportError:
-        supervision_overdue = None
+    from window_terminal.supervision import KIND_LABELS, overdue
+
     with read_session(engine) as session:
-        code, name, tz, settings = _hall(session, hall_id)
+        code, name, tz, _settings = _hall(session, hall_id)
         today = clock.local_day(clock.db_now(session), tz)
-    if supervision_overdue is not None:
-        items = [dict(i) for i in supervision_overdue(engine, hall_id)]
-        items = [i for i in items if i.get("light") in ("yellow", "red")]
-    else:
-        items = _overdue_sql(engine, hall_id, today, tz, settings)
+    items = [dict(i) for i in overdue(engine, hall_id, today) if i.get("light") in ("yellow", "red")]
     with read_session(engine) as session:
         nos = sorted({i["case_no"] for i in items if i.get("case_no")})
         people: dict[str, tuple[str, str]] = {}
@@ -733,56 +730,16 @@ def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool 
         ("applicant", tr("申请人", "applicant")),
         ("phone", tr("电话", "phone")),
     ]
-    table = Table("overdue", tr("临期与超期（电子监察）", "Near and past deadline (supervision)"), cols, rows)
+    table = Table(
+        "overdue",
+        tr("临期与超期（电子监察）", "Near and past deadline (supervision)"),
+        cols,
+        rows,
+        # the terminal shows words; CSV, JSON and XLSX keep the codes (filters, pivot tables)
+        labels={
+            "light": {"yellow": ("黄灯", "yellow"), "red": ("红灯", "red")},
+            "kind": KIND_LABELS,
+        },
+        styles={"light": {"yellow": "bold yellow", "red": "bold red"}},
+    )
     return Report("overdue", code, name, today, today, today.isoformat(), [table], include_personal_data)
-
-
-def _overdue_sql(engine: Engine, hall_id: int, today: date, tz: str, settings: dict[str, Any]) -> list[dict]:
-    """Fallback while ``supervision.overdue`` is missing: open cases by promised date, with their open
-    review departments. Only cases whose promised date is within the yellow window are fetched."""
-    from window_terminal.workdays import hall_calendar
-
-    yellow_days = int((settings.get("thresholds") or {}).get("yellow_days", 2))
-    with read_session(engine) as session:
-        calendar = hall_calendar(session, hall_id)
-        horizon = calendar.add_working_days(today, yellow_days).date
-        rows = session.execute(
-            text(
-                'SELECT c.id, c.case_no, s.name, c.promised_date, c.deadline_provisional FROM "case" c '
-                "JOIN service_item s ON s.id = c.item_id WHERE c.hall_id = :hall "
-                "AND c.status IN ('accepted', 'in_review', 'returned') AND c.promised_date <= :horizon"
-            ),
-            {"hall": hall_id, "horizon": horizon},
-        ).all()
-        depts: dict[int, list[str]] = {}
-        for case_id, dname in session.execute(
-            text(
-                "SELECT t.case_id, d.name FROM review_task t JOIN department d ON d.id = t.department_id "
-                'JOIN "case" c ON c.id = t.case_id WHERE t.hall_id = :hall AND t.status IN '
-                "('pending', 'claimed', 'suspended') AND c.status IN ('accepted', 'in_review', 'returned') "
-                "AND c.promised_date <= :horizon"
-            ),
-            {"hall": hall_id, "horizon": horizon},
-        ).all():
-            depts.setdefault(case_id, []).append(dname)
-    items = []
-    for case_id, case_no, item, promised, provisional in rows:
-        if isinstance(promised, str):
-            promised = date.fromisoformat(promised)
-        remaining = calendar.remaining_working_days(today, promised)
-        lamp = light(remaining, yellow_days)
-        if lamp == "green":
-            continue
-        items.append(
-            {
-                "kind": "case",
-                "case_no": case_no,
-                "item": item,
-                "department": "、".join(sorted(depts.get(case_id, []))),
-                "deadline": promised,
-                "remaining_working_days": remaining,
-                "light": lamp,
-                "provisional": bool(provisional),
-            }
-        )
-    return items

@@ -21,7 +21,7 @@ from window_terminal import review
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.live import follow_feed
+from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.widgets.tables import sync_row
 
 LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}
@@ -379,13 +379,7 @@ class BackofficeScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        bar = self.query_one("#connection", Static)
-        bar.set_class(not message.connected, "offline")
-        bar.update(
-            ""
-            if message.connected
-            else tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…")
-        )
+        show_connection(self, message.connected)
         if message.connected:
             self.load_tasks()
 

@@ -21,7 +21,7 @@ from window_terminal import hallview, queueing
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.live import follow_feed
+from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.widgets.tables import sync_row
 
 # (key, zh, en, width): fixed widths, so columns do not jump as the numbers change during the day.
@@ -193,15 +193,13 @@ class BoardScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        bar = self.query_one("#connection", Static)
-        bar.set_class(not message.connected, "offline")
-        bar.update(
-            ""
-            if message.connected
-            else tr(
+        show_connection(
+            self,
+            message.connected,
+            tr(
                 "连接中断：数据库无法访问，正在重连，恢复后自动补齐",
                 "Connection lost: the database cannot be reached; reconnecting and catching up",
-            )
+            ),
         )
 
     def tick(self) -> None:

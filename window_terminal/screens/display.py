@@ -25,7 +25,7 @@ from window_terminal import hallview, queueing
 from window_terminal.announce import announce
 from window_terminal.i18n import tr
 from window_terminal.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.live import follow_feed
+from window_terminal.screens.live import follow_feed, show_connection
 
 # Letters that Textual's Digits font lacks (line prefixes go A–Z), in the same 3×3 style.
 EXTRA_GLYPHS: dict[str, tuple[str, str, str]] = {
@@ -169,9 +169,7 @@ class DisplayScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        bar = self.query_one("#connection", Static)
-        bar.set_class(not message.connected, "offline")
-        bar.update("" if message.connected else tr("连接中断，正在重连…", "Connection lost, reconnecting…"))
+        show_connection(self, message.connected, tr("连接中断，正在重连…", "Connection lost, reconnecting…"))
 
     def _set(self, selector: str, text: str) -> None:
         if self._shown.get(selector) != text:

@@ -18,9 +18,11 @@ import time
 
 from sqlalchemy import Engine
 from textual.dom import DOMNode
+from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
 from window_terminal.db.feed import Feed, FeedUnavailable
+from window_terminal.i18n import tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 
 
@@ -55,3 +57,13 @@ def follow_feed(
             feed.close()
 
     return node.run_worker(run, thread=True, exclusive=True, group="feed", exit_on_error=False, name="feed")  # type: ignore[attr-defined]
+
+
+def show_connection(node: DOMNode, connected: bool, lost: str | None = None) -> None:
+    """The screen's ``#connection`` bar: empty while connected, ``lost`` (or the usual words) when not."""
+    bar = node.query_one("#connection", Static)
+    bar.set_class(not connected, "offline")
+    if connected:
+        bar.update("")
+    else:
+        bar.update(lost or tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…"))

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from window_terminal import queueing
 from window_terminal.i18n import tr
 from window_terminal.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.live import follow_feed
+from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.widgets.tables import sync_row
 
 
@@ -92,12 +92,6 @@ class StatusScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        bar = self.query_one("#connection", Static)
-        bar.set_class(not message.connected, "offline")
-        bar.update(
-            ""
-            if message.connected
-            else tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…")
-        )
+        show_connection(self, message.connected)
         if message.connected:
             self.refresh_status()
