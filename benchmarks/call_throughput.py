@@ -13,11 +13,16 @@ event is counted: no ticket may be called twice.
 * ``threads``: the same calls from 32 threads of one process (as pgbench drives its 32 clients from
   one thread): shows what the 32 client processes cost on a small machine;
 * ``pgbench``: pgbench itself calls the same server procedures (``CALL wt_call_next_p`` …) for 32
-  clients — the server's own ceiling, without any Python.
+  clients — the server's own ceiling, without any Python;
+* ``bare``: a reference, not the product — 32 Python processes each running a minimal call and
+  start, one SQL statement apiece (head of the window's lines ``FOR UPDATE SKIP LOCKED``, update,
+  insert an event) with none of the rules: no strict first-come-first-served per line, no event
+  numbering or notify, no request ids, no window or in-hand checks. What this machine gives 32
+  Python clients for the least work a call could be.
 
     WT_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
         /work/venv/bin/python benchmarks/call_throughput.py [--seconds 12] [--windows 32] \\
-        [--client processes|threads|pgbench]
+        [--client processes|threads|pgbench|bare]
 """
 
 from __future__ import annotations
@@ -90,13 +95,17 @@ def _run_threads(url: str, hall_id: int, windows: int, seconds: float) -> list[t
 
 
 def _run_processes(
-    url: str, hall_id: int, windows: int, seconds: float
+    url: str,
+    hall_id: int,
+    windows: int,
+    seconds: float,
+    worker=_window_worker,  # type: ignore[no-untyped-def]
 ) -> list[tuple[int, list[int], float]]:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     barrier = ctx.Barrier(windows)
     procs = [
-        ctx.Process(target=_window_worker, args=(url, hall_id, n, barrier, seconds, out))
+        ctx.Process(target=worker, args=(url, hall_id, n, barrier, seconds, out))
         for n in range(1, windows + 1)
     ]
     for p in procs:
@@ -105,6 +114,51 @@ def _run_processes(
     for p in procs:
         p.join(30)
     return results
+
+
+_BARE_CALL = """
+WITH w AS (SELECT id FROM "window" WHERE hall_id = %(hall)s AND number = %(window)s),
+heads AS (
+    SELECT h.id, h.queue_key FROM window_line wl
+    CROSS JOIN LATERAL (SELECT t.id, t.queue_key FROM ticket t
+                        WHERE t.hall_id = %(hall)s AND t.status = 'waiting' AND t.line_id = wl.line_id
+                        ORDER BY t.queue_key LIMIT 1) h
+    WHERE wl.window_id = (SELECT id FROM w) ORDER BY h.queue_key LIMIT 1),
+taken AS (SELECT t.id FROM ticket t JOIN heads ON heads.id = t.id FOR UPDATE OF t SKIP LOCKED),
+called AS (UPDATE ticket t SET status = 'called', window_id = (SELECT id FROM w), called_at = now()
+           FROM taken WHERE t.id = taken.id AND t.status = 'waiting' RETURNING t.id, t.number)
+INSERT INTO event (hall_id, kind, payload, created_at)
+SELECT %(hall)s, 'ticket.called', json_build_object('ticket_id', id, 'number', number), now() FROM called
+RETURNING (payload ->> 'ticket_id')::integer
+"""
+_BARE_START = """
+WITH started AS (
+    UPDATE ticket t SET status = 'serving', started_at = now()
+    WHERE t.hall_id = %(hall)s AND t.status = 'called'
+      AND t.window_id = (SELECT id FROM "window" WHERE hall_id = %(hall)s AND number = %(window)s)
+    RETURNING t.id, t.number)
+INSERT INTO event (hall_id, kind, payload, created_at)
+SELECT %(hall)s, 'ticket.started', json_build_object('ticket_id', id, 'number', number), now() FROM started
+"""
+
+
+def _bare_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from window_terminal.db.engine import make_engine
+
+    dsn = make_engine(url).url.set(drivername="postgresql").render_as_string(hide_password=False)
+    params = {"hall": hall_id, "window": window}
+    called: list[int] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        barrier.wait()
+        start_at = time.time()
+        while time.time() < start_at + seconds:
+            row = conn.execute(_BARE_CALL, params).fetchone()
+            if row is not None:
+                called.append(row[0])
+            conn.execute(_BARE_START, params)
+    out.put((window, called, time.time() - start_at))
 
 
 def _run_pgbench(url: str, hall_id: int, windows: int, seconds: float) -> float:
@@ -195,6 +249,8 @@ def measure_calls(
     if client == "pgbench":
         calls_per_s = _run_pgbench(url, hall_id, windows, seconds)
         results: list[tuple[int, list[int], float]] = []
+    elif client == "bare":
+        results = _run_processes(url, hall_id, windows, seconds, worker=_bare_worker)
     else:
         run = _run_threads if client == "threads" else _run_processes
         results = run(url, hall_id, windows, seconds)
@@ -259,7 +315,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--windows", type=int, default=32)
-    parser.add_argument("--client", choices=("processes", "threads", "pgbench"), default="processes")
+    parser.add_argument("--client", choices=("processes", "threads", "pgbench", "bare"), default="processes")
     args = parser.parse_args()
 
     with scratch_postgres("wt_bench_calls") as url:
@@ -278,7 +334,8 @@ def main() -> None:
                 "pgbench_tps": round(tps, 1),
                 "ratio": round(ratio, 3),
                 "target_ratio": TARGET_RATIO,
-                "meets_target": ratio >= TARGET_RATIO,
+                # only the product's own path, from 32 client processes, is judged
+                "meets_target": ratio >= TARGET_RATIO if args.client == "processes" else None,
                 "duplicates": calls["duplicates"],
                 "target_duplicates": 0,
                 "windows": args.windows,

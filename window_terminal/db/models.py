@@ -263,10 +263,13 @@ class Event(SQLModel, table=True):
 
 
 class RequestLog(SQLModel, table=True):
-    """Idempotency: the result of each request id, written in the same transaction as its effect."""
+    """Idempotency: the result of each request id, written in the same transaction as its effect.
+
+    No foreign key to ``hall``: its check would lock the hall row for every command (migration 0004).
+    """
 
     __tablename__ = "request_log"
-    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    hall_id: int = Field(primary_key=True)
     request_id: str = Field(primary_key=True, max_length=80)
     command: str
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
