@@ -275,3 +275,25 @@ def test_find_case_all_digit_query_codes_and_oversized_numbers(engine, hall):
     assert case_status.case_status(engine, hall.id, "9601702992")["case_no"] == first.case_no
     with pytest.raises(NotFound):
         case_status.case_status(engine, hall.id, "#99999999999")
+
+
+def test_ids_too_big_for_the_key_are_not_found_rather_than_refused_by_the_database(engine, hall):
+    """Task, rectification, visit and ticket ids typed by a person: a number beyond the integer
+    keys is simply not found (PostgreSQL used to refuse the query with 'integer out of range')."""
+    from datetime import date
+
+    from window_terminal import queueing, ratings
+    from window_terminal.db.engine import read_session
+    from window_terminal.errors import NotFound
+
+    huge = 99_999_999_999
+    with pytest.raises(NotFound):
+        review.claim(engine, hall.id, huge, staff_code="R001")
+    with pytest.raises(NotFound):
+        ratings.close_rectification(engine, hall.id, huge, "M001", "done")
+    with pytest.raises(NotFound):
+        ratings.rate(engine, hall.id, 1, 5, ticket_id=huge)
+    with pytest.raises(NotFound):
+        ratings.rate(engine, hall.id, 1, 5, visit_id=huge)
+    with read_session(engine) as s, pytest.raises(NotFound):
+        queueing.find_ticket(s, hall.id, f"#{huge}", date(2026, 11, 20))

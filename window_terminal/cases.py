@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from window_terminal.db.models import MAX_ROW_ID, Case
+from window_terminal.db.models import Case, typed_row_id
 from window_terminal.errors import NotFound
 
 
@@ -26,9 +26,9 @@ def find_case(
     ).scalar_one_or_none()
     # A row id only where nothing typed matched as a code: a query code may be all digits, and a
     # number too big for the id column is simply not an id (PostgreSQL refuses it outright).
-    digits = text.removeprefix("#")
-    if case is None and row_id and digits.isdigit() and int(digits) <= MAX_ROW_ID:
-        found = session.get(Case, int(digits))
+    typed = typed_row_id(text) if case is None and row_id else None
+    if typed is not None:
+        found = session.get(Case, typed)
         if found is not None and found.hall_id == hall_id:
             case = found
     if case is None:

@@ -28,7 +28,6 @@ from sqlmodel import Session
 from window_terminal.db.clock import db_now, get_offset, local_day, local_midnight_utc, to_local
 from window_terminal.db.engine import direct_connection, read_session
 from window_terminal.db.models import (
-    MAX_ROW_ID,
     Appointment,
     Hall,
     Line,
@@ -37,6 +36,7 @@ from window_terminal.db.models import (
     TicketCounter,
     Window,
     WindowLine,
+    typed_row_id,
 )
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.errors import DomainError, NotFound
@@ -153,9 +153,8 @@ def find_ticket(session: Session, hall_id: int, ref: str | int, today: date) -> 
     """A ticket by id (``123`` or ``#123``) or by today's number (``A001``)."""
     text = str(ref).strip()
     if text.startswith("#") or text.isdigit():
-        digits = text.removeprefix("#")
-        # Too big for the id column is no id: PostgreSQL would refuse the query outright.
-        ticket = session.get(Ticket, int(digits)) if digits.isdigit() and int(digits) <= MAX_ROW_ID else None
+        typed = typed_row_id(text)
+        ticket = session.get(Ticket, typed) if typed is not None else None
         if ticket is not None and ticket.hall_id == hall_id:
             return ticket
     else:

@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 
 from window_terminal.db.clock import local_day, to_local
 from window_terminal.db.engine import read_session
-from window_terminal.db.models import Case, Hall, Rating, Rectification, Staff, Ticket, Visit, Window
+from window_terminal.db.models import (
+    Case,
+    Hall,
+    Rating,
+    Rectification,
+    Staff,
+    Ticket,
+    Visit,
+    Window,
+    typed_row_id,
+)
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.errors import DomainError, NotFound
 from window_terminal.queueing import threshold
@@ -108,13 +118,15 @@ def rate(
         ticket: Ticket | None = None
         visit: Visit | None = None
         if visit_id is not None:
-            visit = s.get(Visit, int(visit_id))
+            typed = typed_row_id(visit_id)
+            visit = s.get(Visit, typed) if typed is not None else None
             if visit is None or visit.hall_id != unit.hall_id:
                 raise NotFound(f"没有来访记录 #{visit_id}", f"no visit #{visit_id}")
             if visit.ticket_id:
                 ticket = s.get(Ticket, visit.ticket_id)
         if ticket_id is not None:
-            ticket = s.get(Ticket, int(ticket_id))
+            typed = typed_row_id(ticket_id)
+            ticket = s.get(Ticket, typed) if typed is not None else None
             if ticket is None or ticket.hall_id != unit.hall_id:
                 raise NotFound(f"没有排队号 #{ticket_id}", f"no ticket #{ticket_id}")
         if ticket is None and visit is None:
@@ -238,7 +250,8 @@ def close_rectification(
                 code="not_manager",
             )
         unit.staff_id = staff.id
-        item = s.get(Rectification, int(rectification_id))
+        typed = typed_row_id(rectification_id)
+        item = s.get(Rectification, typed) if typed is not None else None
         if item is None or item.hall_id != unit.hall_id:
             raise NotFound(
                 f"没有整改事项 #{rectification_id}：用 wt rectification list 查看",

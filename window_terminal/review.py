@@ -42,6 +42,7 @@ from window_terminal.db.models import (
     Suspension,
     Visit,
     Window,
+    typed_row_id,
 )
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.document_store import issue_document
@@ -111,7 +112,8 @@ def find_case(session: Session, hall_id: int, ref: str | int) -> Case:
 
 
 def _task(session: Session, hall_id: int, task_id: int) -> ReviewTask:
-    task = session.get(ReviewTask, int(task_id))
+    typed = typed_row_id(task_id)
+    task = session.get(ReviewTask, typed) if typed is not None else None
     if task is None or task.hall_id != hall_id:
         raise NotFound(
             f"没有审批任务 #{task_id}：用 wt review list --dept 部门 查看任务号",

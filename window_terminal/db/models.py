@@ -15,6 +15,14 @@ from sqlmodel import Field, SQLModel
 
 MAX_ROW_ID = 2**31 - 1  # integer primary keys: a typed number above this is no row's id
 
+
+def typed_row_id(ref: str | int) -> int | None:
+    """The row id a person typed (``123`` or ``#123``); None when the text cannot be one: not
+    digits, or beyond the integer keys (PostgreSQL would refuse the query, not find nothing)."""
+    digits = str(ref).strip().removeprefix("#")
+    return int(digits) if digits.isdigit() and int(digits) <= MAX_ROW_ID else None
+
+
 # --- the hall and its definition (loaded from queue/) -------------------------------------------
 
 
