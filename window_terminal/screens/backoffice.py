@@ -22,7 +22,7 @@ from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed, show_connection
-from window_terminal.widgets.tables import sync_row
+from window_terminal.widgets.tables import add_columns, sync_row
 
 LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}
 LIGHT_TEXT = {"green": ("正常", "OK"), "yellow": ("临期", "Due"), "red": ("超期", "Late")}
@@ -130,13 +130,13 @@ class BackofficeScreen(Screen[None]):
     BackofficeScreen #message { height: 1; padding: 0 1; }
     """
     COLUMNS = (
-        ("light", ("监察", "Light"), 8),
-        ("deadline", ("期限", "Due"), 5),
-        ("left", ("剩余", "Left"), 5),
-        ("case", ("办件编号", "Case"), 17),
-        ("item", ("事项", "Item"), 15),
-        ("applicant", ("申请人", "Applicant"), 6),
-        ("status", ("状态", "Status"), 10),
+        ("light", "监察", "Light", 8),
+        ("deadline", "期限", "Due", 5),
+        ("left", "剩余", "Left", 5),
+        ("case", "办件编号", "Case", 17),
+        ("item", "事项", "Item", 15),
+        ("applicant", "申请人", "Applicant", 6),
+        ("status", "状态", "Status", 10),
     )
 
     def __init__(self, department: str, staff_code: str | None = None, **_: Any) -> None:
@@ -157,8 +157,7 @@ class BackofficeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#tasks", DataTable)
-        for key, (zh, en), width in self.COLUMNS:
-            table.add_column(tr(zh, en), key=key, width=width)
+        add_columns(table, self.COLUMNS)
         table.focus()
         self.following = False
         self.load_tasks()

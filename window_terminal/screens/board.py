@@ -22,9 +22,8 @@ from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed, show_connection
-from window_terminal.widgets.tables import sync_row
+from window_terminal.widgets.tables import add_columns, sync_row
 
-# (key, zh, en, width): fixed widths, so columns do not jump as the numbers change during the day.
 LINE_COLUMNS = [
     ("line", "业务线", "Line", 6),
     ("name", "名称", "Name", 18),
@@ -147,12 +146,8 @@ class BoardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        lines = self.query_one("#lines", DataTable)
-        for key, zh, en, width in LINE_COLUMNS:
-            lines.add_column(tr(zh, en), key=key, width=width)
-        windows = self.query_one("#windows", DataTable)
-        for key, zh, en, width in WINDOW_COLUMNS:
-            windows.add_column(tr(zh, en), key=key, width=width)
+        add_columns(self.query_one("#lines", DataTable), LINE_COLUMNS)
+        add_columns(self.query_one("#windows", DataTable), WINDOW_COLUMNS)
         self.load_snapshot()
         self.set_interval(1.0, self.tick, name="board-tick")
         self.set_interval(60.0, self.refresh_lights, name="board-lights")

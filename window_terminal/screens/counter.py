@@ -26,7 +26,7 @@ from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
-from window_terminal.widgets.tables import sync_row
+from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
     "waiting": ("等候", "waiting"),
@@ -148,23 +148,24 @@ class CounterScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        lines = self.query_one("#lines", DataTable)
-        # Fixed widths: columns do not jump as the counts change during the day.
-        for key, zh, en, width in [
-            ("line", "业务线", "Line", 6),
-            ("name", "名称", "Name", 18),
-            ("waiting", "等候人数", "Waiting", 8),
-            ("longest", "最长等候", "Longest wait", 12),
-        ]:
-            lines.add_column(tr(zh, en), key=key, width=width)
-        recent = self.query_one("#recent", DataTable)
-        for key, zh, en, width in [
-            ("number", "号码", "Ticket", 6),
-            ("line", "业务线", "Line", 6),
-            ("status", "状态", "Status", 8),
-            ("called", "呼叫时间", "Called", 8),
-        ]:
-            recent.add_column(tr(zh, en), key=key, width=width)
+        add_columns(
+            self.query_one("#lines", DataTable),
+            [
+                ("line", "业务线", "Line", 6),
+                ("name", "名称", "Name", 18),
+                ("waiting", "等候人数", "Waiting", 8),
+                ("longest", "最长等候", "Longest wait", 12),
+            ],
+        )
+        add_columns(
+            self.query_one("#recent", DataTable),
+            [
+                ("number", "号码", "Ticket", 6),
+                ("line", "业务线", "Line", 6),
+                ("status", "状态", "Status", 8),
+                ("called", "呼叫时间", "Called", 8),
+            ],
+        )
         self.refresh_view()
         self.set_interval(1.0, self.tick)
 

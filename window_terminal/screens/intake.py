@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from window_terminal import drafts, intake
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
+from window_terminal.widgets.tables import add_columns
 
 ID_TYPES = [
     ("resident_id", "居民身份证", "Resident ID"),
@@ -177,15 +178,16 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         return tr(f"证件类型：{name}（F3切换）", f"ID type: {name} (F3)")
 
     def on_mount(self) -> None:
-        table = self.query_one("#materials", MaterialsTable)
-        for key, zh, en, width in [
-            ("name", "材料", "Material", 36),
-            ("required", "必需", "Req.", 4),
-            ("status", "状态", "Status", 8),
-            ("originals", "原件", "Orig.", 5),
-            ("copies", "复印件", "Copies", 6),
-        ]:
-            table.add_column(tr(zh, en), key=key, width=width)
+        add_columns(
+            self.query_one("#materials", MaterialsTable),
+            [
+                ("name", "材料", "Material", 36),
+                ("required", "必需", "Req.", 4),
+                ("status", "状态", "Status", 8),
+                ("originals", "原件", "Orig.", 5),
+                ("copies", "复印件", "Copies", 6),
+            ],
+        )
         self.query_one("#name", Input).focus()
         self.load()
 
