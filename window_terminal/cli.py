@@ -576,15 +576,15 @@ def _status_tables(data: dict[str, Any]):  # type: ignore[no-untyped-def]
         tr("办理时长", "for"),
     ):
         windows.add_column(col)
-    state = {
-        "open": f"[green]{tr('开放', 'open')}[/]",
-        "paused": f"[yellow]{tr('暂停', 'paused')}[/]",
-        "closed": f"[dim]{tr('关闭', 'closed')}[/]",
-    }
+    from window_terminal.hallview import window_state_word
+
+    colour = {"open": "green", "paused": "yellow", "closed": "dim"}
     for w in data["windows"]:
         windows.add_row(
             str(w["window"]),
-            state.get(w["status"], w["status"]),
+            f"[{colour[w['status']]}]{window_state_word(w['status'])}[/]"
+            if w["status"] in colour
+            else w["status"],
             w["staff"] or "",
             ",".join(w["lines"]),
             w["ticket"] or "",

@@ -31,7 +31,15 @@ from window_terminal.db.models import Event, Hall, Line, Staff, Ticket, Window
 
 CALL_KINDS = ("ticket.called", "ticket.recalled", "ticket.called_back")
 OPEN_STATES = ("waiting", "called", "serving", "parked")
+WINDOW_STATES = {"open": ("开放", "open"), "paused": ("暂停", "paused"), "closed": ("关闭", "closed")}
 UTC = ZoneInfo("UTC")
+
+
+def window_state_word(status: str) -> str:
+    """A window's state in the UI language (开放 / 暂停 / 关闭)."""
+    from window_terminal.i18n import tr
+
+    return tr(*WINDOW_STATES[status]) if status in WINDOW_STATES else status
 
 
 # --- rows ----------------------------------------------------------------------------------------
@@ -374,7 +382,6 @@ class HallView:
 
         w = self.windows[number]
         now_utc = self.now_utc(now)
-        state = {"open": tr("开放", "open"), "paused": tr("暂停", "paused"), "closed": tr("关闭", "closed")}
         in_hand = ""
         if w.ticket:
             label = tr("办理中", "serving") if w.ticket_status == "serving" else tr("已呼叫", "called")
@@ -385,7 +392,7 @@ class HallView:
             idle = minutes_seconds((now_utc - w.idle_since).total_seconds())
         return (
             str(w.number),
-            state.get(w.status, w.status),
+            window_state_word(w.status),
             w.staff or "",
             ",".join(w.lines),
             in_hand,

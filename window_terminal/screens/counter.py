@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from window_terminal import intake, queueing, review
 from window_terminal.errors import DomainError
+from window_terminal.hallview import window_state_word
 from window_terminal.i18n import language, tr
 from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
@@ -37,7 +38,6 @@ STATUS_TEXT = {
     "no_show": ("过号", "no-show"),
     "cancelled": ("已取消", "cancelled"),
 }
-WINDOW_TEXT = {"open": ("开放", "open"), "paused": ("暂停", "paused"), "closed": ("关闭", "closed")}
 
 # (action, key, zh, en) — also the command palette's list
 ACTIONS: list[tuple[str, str, str, str]] = [
@@ -228,7 +228,7 @@ class CounterScreen(Screen[None]):
     def show_header(self) -> None:
         view = self.view or {}
         header = self.query_one("#header", Static)
-        state = _t(WINDOW_TEXT.get(view.get("window_status", "closed"), ("", "")))
+        state = window_state_word(view.get("window_status", "closed"))
         clerk = view.get("staff") or self.staff_code or tr("未登录", "not signed in")
         connection = (
             tr("已连接", "connected")
