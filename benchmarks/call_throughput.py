@@ -14,11 +14,12 @@ event is counted: no ticket may be called twice.
   one thread): shows what the 32 client processes cost on a small machine;
 * ``pgbench``: pgbench itself calls the same server procedures (``CALL wt_call_next_p`` …) for 32
   clients — the server's own ceiling, without any Python;
-* ``bare``: a reference, not the product — 32 Python processes each running a minimal call and
-  start, one SQL statement apiece (head of the window's lines ``FOR UPDATE SKIP LOCKED``, update,
-  insert an event) with none of the rules: no strict first-come-first-served per line, no event
-  numbering or notify, no request ids, no window or in-hand checks. What this machine gives 32
-  Python clients for the least work a call could be.
+* ``bare``: a reference, not the product — 32 Python processes each running the least a counter's
+  cycle can write, one SQL statement per command: a call finishes the ticket being served, takes
+  the first unlocked waiting ticket of the window's lines (``FOR UPDATE SKIP LOCKED``) and inserts
+  the events; a start updates the ticket and inserts its event. None of the rules: no strict
+  first-come-first-served per line, no event numbering or notify, no request ids, no window or
+  in-hand checks. The product does all of this work and more, so this is its ceiling here.
 
     WT_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
         /work/venv/bin/python benchmarks/call_throughput.py [--seconds 12] [--windows 32] \\
@@ -118,18 +119,25 @@ def _run_processes(
 
 _BARE_CALL = """
 WITH w AS (SELECT id FROM "window" WHERE hall_id = %(hall)s AND number = %(window)s),
+done AS (
+    UPDATE ticket t SET status = 'done', finished_at = now()
+    WHERE t.hall_id = %(hall)s AND t.status = 'serving' AND t.window_id = (SELECT id FROM w)
+    RETURNING t.id, t.number),
 heads AS (
     SELECT h.id, h.queue_key FROM window_line wl
     CROSS JOIN LATERAL (SELECT t.id, t.queue_key FROM ticket t
                         WHERE t.hall_id = %(hall)s AND t.status = 'waiting' AND t.line_id = wl.line_id
-                        ORDER BY t.queue_key LIMIT 1) h
+                        ORDER BY t.queue_key LIMIT 1 FOR UPDATE SKIP LOCKED) h
     WHERE wl.window_id = (SELECT id FROM w) ORDER BY h.queue_key LIMIT 1),
-taken AS (SELECT t.id FROM ticket t JOIN heads ON heads.id = t.id FOR UPDATE OF t SKIP LOCKED),
 called AS (UPDATE ticket t SET status = 'called', window_id = (SELECT id FROM w), called_at = now()
-           FROM taken WHERE t.id = taken.id AND t.status = 'waiting' RETURNING t.id, t.number)
-INSERT INTO event (hall_id, kind, payload, created_at)
-SELECT %(hall)s, 'ticket.called', json_build_object('ticket_id', id, 'number', number), now() FROM called
-RETURNING (payload ->> 'ticket_id')::integer
+           FROM heads WHERE t.id = heads.id RETURNING t.id, t.number),
+events AS (
+    INSERT INTO event (hall_id, kind, payload, created_at)
+    SELECT %(hall)s, e.kind, json_build_object('ticket_id', e.id, 'number', e.number), now()
+    FROM (SELECT 1, 'ticket.finished', id, number FROM done
+          UNION ALL SELECT 2, 'ticket.called', id, number FROM called) AS e(n, kind, id, number)
+    ORDER BY e.n)
+SELECT id FROM called
 """
 _BARE_START = """
 WITH started AS (
