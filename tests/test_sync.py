@@ -302,3 +302,26 @@ def test_a_counter_call_whose_answer_is_lost_after_the_commit_is_not_made_twice(
         )
     assert [p["ticket_id"] for p in called] == [first.id]
     engine.dispose()
+
+
+def test_an_empty_poll_on_a_quiet_hall_writes_nothing(pg_url):
+    """Every screen polls when idle; with nothing left unnumbered the poll is a read, not a lock of
+    the hall row (which is a write, and would queue behind the hall's commands)."""
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+
+    def hall_row_version() -> tuple[str, str]:
+        with read_session(engine) as s:
+            row = s.execute(text("SELECT xmin::text, xmax::text FROM hall WHERE id = :id"), {"id": hall.id})
+            return tuple(row.one())  # type: ignore[return-value]
+
+    with read_session(engine) as s:
+        last = s.execute(text("SELECT event_seq FROM hall WHERE id = :id"), {"id": hall.id}).scalar_one()
+    feed = Feed(engine, hall.id, after=last)
+    feed.poll(timeout=0.05)  # connects the listener
+    before = hall_row_version()
+    assert feed.poll(timeout=0.05) == []
+    assert feed.poll(timeout=0.05) == []
+    assert hall_row_version() == before, "an empty poll locked the hall row"
+    feed.close()
+    engine.dispose()
