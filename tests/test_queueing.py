@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from window_terminal import queueing as q
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
-from window_terminal.db.models import Event, Ticket
+from window_terminal.db.models import Event, RequestLog, Ticket
 from window_terminal.errors import DomainError
 
 
@@ -192,6 +192,27 @@ def test_same_request_id_twice_does_one_thing(engine, hall):
         assert len(s.execute(select(Ticket)).all()) == 1
         kinds = s.execute(select(Event.kind).where(Event.kind.like("ticket.%"))).scalars().all()
     assert kinds == ["ticket.issued", "ticket.called"]
+
+
+def test_request_ids_are_forgotten_after_two_days_when_a_window_opens(engine, hall):
+    """The request log keeps what a retry needs (minutes), not every command for ever."""
+    try:
+        clock.set_offset(timedelta(days=-3))
+        old = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001")
+        clock.set_offset(timedelta(days=-1))
+        recent = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0002")
+        clock.set_offset(timedelta(0))
+        q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0003")
+        with read_session(engine) as s:
+            assert s.execute(select(func.count()).select_from(RequestLog)).scalar_one() == 3
+        open_window(engine, hall, 2)
+        with read_session(engine) as s:
+            kept = s.execute(select(RequestLog.request_id).order_by(RequestLog.request_id)).scalars().all()
+        assert kept == ["kiosk-1-0002", "kiosk-1-0003"]  # the window's own command has no id
+        assert q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0002") == recent
+        assert q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001").id != old.id
+    finally:
+        clock.set_offset(timedelta(0))
 
 
 def test_events_are_gap_free_and_carry_who_and_when(engine, hall):

@@ -38,7 +38,7 @@ from window_terminal.db.models import (
     WindowLine,
     typed_row_id,
 )
-from window_terminal.db.unit import Unit, run_command
+from window_terminal.db.unit import Unit, forget_old_requests, run_command
 from window_terminal.errors import DomainError, NotFound
 
 IN_HAND = ("called", "serving")
@@ -1008,6 +1008,8 @@ def set_window_status(
             )
         window.status = status
         window.status_since = unit.now
+        if status == "open":
+            forget_old_requests(unit)
         if status != "closed" and unit.staff_id:
             window.staff_id = unit.staff_id
         if status == "closed":

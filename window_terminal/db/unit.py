@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -34,6 +34,9 @@ from window_terminal.db.models import Event, Hall, RequestLog
 
 NOTIFY_CHANNEL = "wt_events"
 HALL_LOCK = 30580  # advisory lock key (first half): see migration 0004
+# A request id guards against a double press or a retry after a timeout: seconds to minutes. Its
+# stored result is kept this long, then forgotten (see forget_old_requests).
+REQUEST_ID_KEEP = timedelta(days=2)
 T = TypeVar("T")
 
 
@@ -159,3 +162,16 @@ def _run_once(engine, hall_id, command, action, request_id, staff_id, encode, de
                 )
             )
         return result
+
+
+def forget_old_requests(unit: Unit) -> int:
+    """Drop the hall's stored request results older than ``REQUEST_ID_KEEP``; how many went.
+
+    Run by a command that happens a few times a day (a window opening), so the request log holds
+    about two days of counter work instead of growing with every command for ever."""
+    gone = unit.session.execute(
+        delete(RequestLog).where(
+            RequestLog.hall_id == unit.hall_id, RequestLog.created_at < unit.now - REQUEST_ID_KEEP
+        )
+    )
+    return int(gone.rowcount or 0)
