@@ -230,7 +230,7 @@ class BoardScreen(Screen[None]):
         for alert in alerts[:12]:
             color = "red" if alert.level == "red" else "yellow"
             parts.append(f"[{color}]●[/] {tr(alert.zh, alert.en)}")
-        text = "\n".join(parts) or tr("[green]● 一切正常[/]", "[green]● all normal[/]")
+        text = "\n".join(parts) or tr("[green]● 排队正常[/]", "[green]● queue normal[/]")
         if text != self._shown_alerts:
             self._shown_alerts = text
             self.query_one("#alerts", Static).update(text)
