@@ -29,11 +29,6 @@ from window_terminal.db.unit import NOTIFY_CHANNEL
 
 SQLITE_POLL_SECONDS = 0.02
 
-# A read through the pending-events index first; the numbering function runs only if it finds any.
-_NUMBER_STRAGGLERS = text(
-    "SELECT wt_sequence(:hall_id) WHERE EXISTS (SELECT 1 FROM event WHERE hall_id = :hall_id AND seq IS NULL)"
-)
-
 
 @dataclass(frozen=True)
 class FeedEvent:
@@ -110,11 +105,10 @@ class Feed:
         return events
 
     def _number_stragglers(self) -> None:
-        """Number what is left unnumbered — only when there is any: most empty polls are a quiet
-        hall, and ``wt_sequence`` locks the hall row (a write) even when it finds nothing."""
+        """Number what is left unnumbered (with nothing pending, ``wt_sequence`` only reads)."""
         try:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(_NUMBER_STRAGGLERS, {"hall_id": self.hall_id})
+                conn.execute(text("SELECT wt_sequence(:hall_id)"), {"hall_id": self.hall_id})
         except Exception as exc:
             self.connected = False
             raise FeedUnavailable(str(exc)) from exc

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 from sqlalchemy import Engine
 
 from window_terminal.db.engine import DatabaseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def revision_module(filename: str) -> ModuleType:
+    """An earlier migration, loaded by file name: a downgrade reinstalls the SQL it installed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        f"wt_migration_{Path(filename).stem}", MIGRATIONS / "versions" / filename
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _config(engine: Engine):  # type: ignore[no-untyped-def]

@@ -493,15 +493,9 @@ def downgrade() -> None:
         for signature in DROPPED_ON_DOWNGRADE:
             bind.exec_driver_sql(f"DROP {signature}")
         # 0003's functions come back with its bodies
-        import importlib.util
-        from pathlib import Path
+        from window_terminal.db.migrate import revision_module
 
-        spec = importlib.util.spec_from_file_location(
-            "m0003", Path(__file__).with_name("0003_pg_queue_functions.py")
-        )
-        assert spec is not None and spec.loader is not None
-        m0003 = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m0003)
+        m0003 = revision_module("0003_pg_queue_functions.py")
         for ddl in (m0003.CALL_NEXT, m0003.IN_HAND_TRANSITION):
             bind.exec_driver_sql(ddl)
     _line_kind_index(partial=False)
