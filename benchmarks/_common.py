@@ -87,9 +87,9 @@ def queue_folder_with_windows(target: Path, windows: int) -> Path:
 
 def prepare_hall(url: str, *, windows: int | None = None) -> tuple[Engine, int]:
     """Migrate the database and load the demo hall (optionally with more windows); (engine, hall id)."""
+    from window_terminal.core.hall import load_hall, resolve_hall
     from window_terminal.db.engine import make_engine
     from window_terminal.db.migrate import upgrade
-    from window_terminal.hall import load_hall, resolve_hall
 
     engine = make_engine(url)
     upgrade(engine)

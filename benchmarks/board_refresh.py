@@ -48,14 +48,14 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=40)
     args = parser.parse_args()
 
-    from window_terminal import hallview, queueing
     from window_terminal.app import make_app
     from window_terminal.config import Settings
+    from window_terminal.core import hallview, queueing
+    from window_terminal.core.hall import load_hall, resolve_hall
     from window_terminal.db.engine import make_engine
     from window_terminal.db.feed import Feed
     from window_terminal.db.migrate import upgrade
-    from window_terminal.hall import load_hall, resolve_hall
-    from window_terminal.messages import HallEvents
+    from window_terminal.screens.messages import HallEvents
 
     folder = Path(tempfile.mkdtemp(prefix="wt-board-bench-"))
     url = f"sqlite:///{folder / 'hall.sqlite3'}"

@@ -50,7 +50,7 @@ TARGET_RATIO = 0.3
 
 def _work_window(engine, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
     """One counter: call next, start, … for ``seconds``; puts (window, ticket ids called, elapsed)."""
-    from window_terminal import queueing as q
+    from window_terminal.core import queueing as q
 
     q.window_in_hand(engine, hall_id, window)  # connect before the clock starts
     called: list[int] = []
@@ -245,7 +245,7 @@ def measure_calls(
 ) -> dict[str, float | int]:
     from sqlalchemy import func, select
 
-    from window_terminal import queueing as q
+    from window_terminal.core import queueing as q
     from window_terminal.db.engine import read_session
     from window_terminal.db.models import Event, Ticket
 

@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 
 CALLER = r"""
 import json, random, sys, time
-from window_terminal import queueing
+from window_terminal.core import queueing
 from window_terminal.db.engine import make_engine
-from window_terminal.hall import resolve_hall
+from window_terminal.core.hall import resolve_hall
 url, count, lo, hi = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 engine = make_engine(url); hall = resolve_hall(engine, None); rng = random.Random(5)
 windows = [2, 4, 6, 8, 10, 12]
@@ -50,9 +50,9 @@ for i in range(count):
 
 PEER = r"""
 import random, sys, time
-from window_terminal import queueing
+from window_terminal.core import queueing
 from window_terminal.db.engine import make_engine
-from window_terminal.hall import resolve_hall
+from window_terminal.core.hall import resolve_hall
 engine = make_engine(sys.argv[1]); hall = resolve_hall(engine, None); rng = random.Random(int(sys.argv[2]))
 while True:
     queueing.queue_status(engine, hall.id)
@@ -67,10 +67,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def prepare(url: str) -> None:
-    from window_terminal import queueing
+    from window_terminal.core import queueing
+    from window_terminal.core.hall import load_hall, resolve_hall
     from window_terminal.db.engine import make_engine
     from window_terminal.db.migrate import upgrade
-    from window_terminal.hall import load_hall, resolve_hall
 
     engine = make_engine(url)
     upgrade(engine)
@@ -87,8 +87,8 @@ def prepare(url: str) -> None:
 def measure(url: str, calls: int, lo: float, hi: float) -> list[float]:
     from window_terminal.app import make_app
     from window_terminal.config import Settings
+    from window_terminal.core.hall import resolve_hall
     from window_terminal.db.engine import make_engine
-    from window_terminal.hall import resolve_hall
     from window_terminal.screens.display import TicketDigits
 
     prepare(url)

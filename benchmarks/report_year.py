@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from window_terminal.config import normalize_database_url  # noqa: E402
+from window_terminal.core.hall import load_hall  # noqa: E402
 from window_terminal.db.engine import make_engine  # noqa: E402
 from window_terminal.db.migrate import upgrade  # noqa: E402
-from window_terminal.hall import load_hall  # noqa: E402
 
 HAND_SQL = """
 \\set ON_ERROR_STOP on

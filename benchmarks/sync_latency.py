@@ -29,7 +29,7 @@ LINES = ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX")
 
 
 def _peer(url: str, hall_id: int, seed: int, start_at: float, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
-    from window_terminal import queueing as q
+    from window_terminal.core import queueing as q
     from window_terminal.db.engine import make_engine
 
     engine = make_engine(url, pool_size=1)

@@ -17,13 +17,13 @@ from pathlib import Path
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-from window_terminal import queueing as q  # noqa: E402
 from window_terminal.app import make_app  # noqa: E402
-from window_terminal.catalogue import CatalogueEntry, CatalogueIndex, load_entries  # noqa: E402
 from window_terminal.config import Settings  # noqa: E402
+from window_terminal.core import queueing as q  # noqa: E402
+from window_terminal.core.catalogue import CatalogueEntry, CatalogueIndex, load_entries  # noqa: E402
+from window_terminal.core.hall import load_hall, pinyin_keys, resolve_hall  # noqa: E402
 from window_terminal.db.engine import make_engine  # noqa: E402
 from window_terminal.db.migrate import upgrade  # noqa: E402
-from window_terminal.hall import load_hall, pinyin_keys, resolve_hall  # noqa: E402
 
 QUEUE = Path(__file__).resolve().parents[1] / "queue"
 WORDS = [

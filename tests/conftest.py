@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from window_terminal.core.hall import HallRef, load_hall, resolve_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import make_engine
 from window_terminal.db.migrate import upgrade
-from window_terminal.hall import HallRef, load_hall, resolve_hall
 
 REPO = Path(__file__).resolve().parents[1]
 QUEUE = REPO / "queue"

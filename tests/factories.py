@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.clock import local_midnight_utc
 from window_terminal.db.models import (
     Case,
@@ -20,7 +21,6 @@ from window_terminal.db.models import (
     Visit,
 )
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.workdays import hall_calendar
 
 SINGLE_DEPT_ITEM = "SCJG-0006"  # 食品经营许可证核发 — SCJG only
 JOINT_ITEM = "XZSP-0001"  # 营业执照与食品经营许可证联办 — SCJG + XZSP (parallel review)

@@ -11,8 +11,8 @@ from tests.factories import JOINT_ITEM, SINGLE_DEPT_ITEM, make_accepted_case, se
 from tests.test_board import stable
 from window_terminal.app import make_app
 from window_terminal.config import load_settings
+from window_terminal.core.hall import resolve_hall
 from window_terminal.db.engine import make_engine
-from window_terminal.hall import resolve_hall
 
 TODAY = date(2026, 3, 10)
 

@@ -14,13 +14,13 @@ from sqlalchemy import Engine, select, update
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from window_terminal import queueing as q
 from window_terminal.app import WindowTerminalApp, make_app
 from window_terminal.config import Settings
+from window_terminal.core import queueing as q
+from window_terminal.core.hall import HallRef, resolve_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session, write_session
 from window_terminal.db.models import Event, Hall, Line, Ticket, Window, WindowLine
-from window_terminal.hall import HallRef, resolve_hall
 
 WT = [sys.executable, "-m", "window_terminal.cli"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -288,7 +288,7 @@ def test_board_snapshot_with_12_windows_and_a_busy_queue(fixed_screen, snap_comp
 def test_a_lost_connection_is_said_on_screen_and_cleared_when_it_returns(engine, hall, db_url, screen):
     from textual.widgets import Static
 
-    from window_terminal.messages import ConnectionChanged
+    from window_terminal.screens.messages import ConnectionChanged
 
     async def run() -> None:
         app = screen_app(screen, engine, db_url)

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from window_terminal import queueing as q
+from window_terminal.core import queueing as q
+from window_terminal.core.hall import load_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import make_engine, read_session
 from window_terminal.db.feed import Feed
 from window_terminal.db.models import Event, Hall, Line, Ticket, Window, WindowLine
-from window_terminal.hall import load_hall
 
 QUEUE = Path(__file__).resolve().parents[1] / "queue"
 LINES = ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX")
@@ -36,7 +36,7 @@ TICKETS_PER_TAKER = 12
 
 def _context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["window_terminal.queueing", "psycopg", __name__])
+    ctx.set_forkserver_preload(["window_terminal.core.queueing", "psycopg", __name__])
     return ctx
 
 

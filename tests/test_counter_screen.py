@@ -14,14 +14,14 @@ from sqlalchemy import func, select
 from textual.widgets import Button, Input, Label
 
 from tests.test_board import stable, wait_until
-from window_terminal import intake as ik
-from window_terminal import queueing as q
 from window_terminal.app import make_app
 from window_terminal.config import Settings
+from window_terminal.core import intake as ik
+from window_terminal.core import queueing as q
+from window_terminal.core.hall import resolve_hall
 from window_terminal.db.engine import make_engine, read_session
 from window_terminal.db.models import Case, ReviewTask, Ticket, Visit
-from window_terminal.hall import resolve_hall
-from window_terminal.messages import ConnectionChanged
+from window_terminal.screens.messages import ConnectionChanged
 
 SIZE = (120, 36)
 NOW = datetime(2026, 3, 2, 9, 30)
@@ -426,7 +426,7 @@ def test_the_clerk_hands_out_a_decided_result_which_completes_the_case(env):
     from datetime import date
 
     from tests.factories import make_accepted_case, tasks_of
-    from window_terminal import review
+    from window_terminal.core import review
 
     engine, hall, _ = env
     case = make_accepted_case(engine, hall.id, "SCJG-0001", accepted_on=date(2026, 11, 20))

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from window_terminal.deadlines import Deadline, WorkCalendar, light, package_year_range
+from window_terminal.core.deadlines import Deadline, WorkCalendar, light, package_year_range
 
 D = date.fromisoformat
 CAL = WorkCalendar()

@@ -9,10 +9,10 @@ from pathlib import Path
 from textual.widgets import Digits
 
 from tests.test_board import busy_hall, screen_app, settle, wait_until, wt_call_next
-from window_terminal import queueing as q
 from window_terminal.app import make_app
 from window_terminal.config import Settings
-from window_terminal.hall import resolve_hall
+from window_terminal.core import queueing as q
+from window_terminal.core.hall import resolve_hall
 from window_terminal.screens.display import TicketDigits
 
 

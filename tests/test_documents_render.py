@@ -16,7 +16,7 @@ import zxingcpp
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
-from window_terminal.documents import (
+from window_terminal.core.documents import (
     PROVISIONAL_NOTE,
     DocumentError,
     FontNotFound,
@@ -28,9 +28,9 @@ from window_terminal.documents import (
     sample_snapshot,
     ticket_escpos_bytes,
 )
-from window_terminal.documents import fonts as fonts_module
-from window_terminal.documents.content import NOTICE_KINDS
-from window_terminal.documents.text import display_width
+from window_terminal.core.documents import fonts as fonts_module
+from window_terminal.core.documents.content import NOTICE_KINDS
+from window_terminal.core.documents.text import display_width
 
 GS_SIZE = b"\x1d!"  # GS ! n — character size
 ESC_MODE = b"\x1b!"  # ESC ! n — print mode (bit 4/5: double height/width)
@@ -497,9 +497,3 @@ def test_document_text_of_one_time_notice_and_ticket(one_time: dict[str, Any]) -
     ticket = document_text(sample_snapshot("ticket"))
     assert "A007" in ticket and "商事登记" in ticket and "过号请重新取号" in ticket
     assert "您前面还有 5 人等候" in ticket
-
-
-def test_the_document_layer_never_imports_textual() -> None:
-    package = Path(__file__).resolve().parents[1] / "window_terminal" / "documents"
-    source = "".join(p.read_text(encoding="utf-8") for p in package.glob("*.py"))
-    assert "import textual" not in source and "from textual" not in source

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import QUEUE
+from window_terminal.core.hall import HallDefinitionError, load_hall, pinyin_keys
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Event, Line, Material, ServiceItem, Staff, Window
-from window_terminal.hall import HallDefinitionError, load_hall, pinyin_keys
 
 
 def counts(engine) -> dict[str, int]:

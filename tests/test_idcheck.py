@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from window_terminal.errors import DomainError
-from window_terminal.idcheck import (
+from window_terminal.core.idcheck import (
     check_digit,
     check_id_number,
     check_phone,
@@ -15,6 +14,7 @@ from window_terminal.idcheck import (
     mask_id,
     mask_phone,
 )
+from window_terminal.errors import DomainError
 
 
 def test_a_correct_resident_id_passes_and_a_lowercase_x_is_accepted():

@@ -8,15 +8,15 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from window_terminal import intake as ik
-from window_terminal import queueing as q
-from window_terminal.catalogue import CatalogueEntry, CatalogueIndex, catalogue_index
+from window_terminal.core import intake as ik
+from window_terminal.core import queueing as q
+from window_terminal.core.catalogue import CatalogueEntry, CatalogueIndex, catalogue_index
+from window_terminal.core.staff import login
 from window_terminal.db import clock
 from window_terminal.db.clock import db_now, local_midnight_utc
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, CaseMaterial, Event, ReviewTask, Staff, Visit
 from window_terminal.errors import DomainError
-from window_terminal.staff import login
 
 ZHANG = ik.Applicant("张三", "resident_id", "11010519491231002X", "13800138000")
 

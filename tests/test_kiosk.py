@@ -9,9 +9,9 @@ from sqlalchemy import select
 from textual.widgets import ContentSwitcher, OptionList
 
 from tests.test_board import screen_app, settle, stable, wait_until
-from window_terminal import queueing as q
 from window_terminal.app import make_app
 from window_terminal.config import Settings
+from window_terminal.core import queueing as q
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import ServiceItem, Ticket
 from window_terminal.screens.display import TicketDigits

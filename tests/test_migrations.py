@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from tests.conftest import QUEUE
-from window_terminal import queueing
+from window_terminal.core import queueing
+from window_terminal.core.hall import load_hall, resolve_hall
 from window_terminal.db.engine import DatabaseError, make_engine
 from window_terminal.db.migrate import current_revision, ensure_current, head_revision, upgrade
 from window_terminal.db.models import Ticket
-from window_terminal.hall import load_hall, resolve_hall
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

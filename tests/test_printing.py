@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 
 from tests.conftest import QUEUE
 from window_terminal.config import Settings
+from window_terminal.core.document_store import get_document, issue_document
+from window_terminal.core.documents import sample_snapshot
+from window_terminal.core.documents.printing import print_document
+from window_terminal.core.hall import HallRef, load_hall
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Event, Hall, ServiceItem, Visit
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.document_store import get_document, issue_document
-from window_terminal.documents import sample_snapshot
-from window_terminal.documents.printing import print_document
-from window_terminal.hall import HallRef, load_hall
 
 KINDS = (
     "acceptance_notice",
@@ -366,11 +366,11 @@ def test_every_document_in_the_demo_history_renders_and_names_its_case(sqlite_ur
     from sqlalchemy import select
 
     from tests.conftest import QUEUE
+    from window_terminal.core.demo import build_demo
+    from window_terminal.core.documents import render_pdf
+    from window_terminal.core.idcheck import check_resident_id
     from window_terminal.db.engine import make_engine, read_session
     from window_terminal.db.models import Case, Document
-    from window_terminal.demo import build_demo
-    from window_terminal.documents import render_pdf
-    from window_terminal.idcheck import check_resident_id
 
     engine = make_engine(sqlite_url)
     build_demo(engine, QUEUE, days=1)

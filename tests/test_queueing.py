@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from window_terminal import queueing as q
+from window_terminal.core import queueing as q
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Event, RequestLog, Ticket
@@ -323,8 +323,8 @@ def test_postgres_fast_path_calls_the_same_tickets_with_the_same_events_as_the_p
     request, pg_url, monkeypatch
 ):
     from tests.conftest import _fresh_url
+    from window_terminal.core.hall import resolve_hall
     from window_terminal.db.engine import make_engine
-    from window_terminal.hall import resolve_hall
 
     runs = []
     fell_back = []

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from tests.factories import set_clock_to
-from window_terminal import queueing as q
-from window_terminal import ratings
+from window_terminal.core import queueing as q
+from window_terminal.core import ratings
 from window_terminal.errors import DomainError
 
 
@@ -67,7 +67,7 @@ def test_the_applicant_rates_on_the_rate_screen_and_a_bad_rating_opens_a_rectifi
     from tests.test_board import wait_until
     from window_terminal.app import make_app
     from window_terminal.config import Settings
-    from window_terminal.hall import resolve_hall
+    from window_terminal.core.hall import resolve_hall
 
     ticket = _serve_one(engine, hall)
     app = make_app(

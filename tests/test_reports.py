@@ -13,6 +13,15 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from window_terminal.core.hall import HallRef
+from window_terminal.core.reports import formats
+from window_terminal.core.reports.queries import (
+    clerk_report,
+    mask_name,
+    mask_number,
+    overdue_report,
+    period_report,
+)
 from window_terminal.db.models import (
     Case,
     Document,
@@ -26,15 +35,6 @@ from window_terminal.db.models import (
     Ticket,
     Visit,
     Window,
-)
-from window_terminal.hall import HallRef
-from window_terminal.reports import formats
-from window_terminal.reports.queries import (
-    clerk_report,
-    mask_name,
-    mask_number,
-    overdue_report,
-    period_report,
 )
 
 DAY = date(2026, 11, 20)  # a Friday; the hall is UTC+8, so 09:00 local = 01:00 UTC
@@ -345,13 +345,14 @@ def test_the_overdue_table_shows_words_on_screen_and_keeps_codes_in_files(
 ) -> None:
     from rich.console import Console
 
-    from window_terminal.supervision import KIND_LABELS
+    from window_terminal.commands import report_tables
+    from window_terminal.core.supervision import KIND_LABELS
 
     report = overdue_report(engine, hall.id)
     rows = report.tables[0].rows
     assert rows and {r["light"] for r in rows} == {"red"}
     console = Console(record=True, width=200)
-    console.print(formats.rich_tables(report))
+    console.print(report_tables.rich_tables(report))
     screen = console.export_text()
     assert "红灯" in screen and all(KIND_LABELS[r["kind"]][0] in screen for r in rows)
     assert " red " not in screen and not any(f" {r['kind']} " in screen for r in rows)

@@ -15,10 +15,10 @@ from tests.factories import (
     set_clock_to,
     tasks_of,
 )
-from window_terminal import review
+from window_terminal.core import review
+from window_terminal.core.document_store import get_document
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Event, Extension, Suspension, Visit
-from window_terminal.document_store import get_document
 from window_terminal.errors import DomainError
 
 MON = date(2026, 3, 2)
@@ -227,7 +227,7 @@ def test_one_case_lookup_the_public_status_query_never_finds_a_case_by_id_number
     from datetime import date
 
     from tests.factories import make_accepted_case
-    from window_terminal import case_status, intake
+    from window_terminal.core import case_status, intake
     from window_terminal.db.engine import read_session
     from window_terminal.errors import NotFound
 
@@ -251,7 +251,7 @@ def test_find_case_all_digit_query_codes_and_oversized_numbers(engine, hall):
     from sqlmodel import Session
 
     from tests.factories import make_accepted_case
-    from window_terminal import case_status
+    from window_terminal.core import case_status
     from window_terminal.db.engine import read_session
     from window_terminal.db.models import Case
     from window_terminal.errors import NotFound
@@ -282,7 +282,7 @@ def test_ids_too_big_for_the_key_are_not_found_rather_than_refused_by_the_databa
     keys is simply not found (PostgreSQL used to refuse the query with 'integer out of range')."""
     from datetime import date
 
-    from window_terminal import queueing, ratings
+    from window_terminal.core import queueing, ratings
     from window_terminal.db.engine import read_session
     from window_terminal.errors import NotFound
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from window_terminal import queueing as q
+from window_terminal.core import queueing as q
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -129,8 +129,8 @@ def test_the_called_number_shows_in_a_browser(sqlite_url: str, tmp_path: Path) -
                 f"{CHROMIUM} is missing but WT_REQUIRE_BROWSER=1: install it with apt-get install chromium"
             )
         pytest.skip("Debian's chromium is not installed")
+    from window_terminal.core.hall import resolve_hall
     from window_terminal.db.engine import make_engine
-    from window_terminal.hall import resolve_hall
 
     engine = make_engine(sqlite_url)
     hall = resolve_hall(engine, None)

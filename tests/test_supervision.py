@@ -14,7 +14,7 @@ from tests.factories import (
     set_clock_to,
     tasks_of,
 )
-from window_terminal import review, supervision
+from window_terminal.core import review, supervision
 
 # SCJG-0006 食品经营许可证核发: promised 5, statutory 10 working days.
 DEADLINES = [

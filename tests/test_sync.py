@@ -14,18 +14,18 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from window_terminal import queueing as q
+from window_terminal.core import queueing as q
+from window_terminal.core.hall import resolve_hall
 from window_terminal.db.engine import make_engine, read_session
 from window_terminal.db.feed import Feed, FeedUnavailable
 from window_terminal.db.models import Event
-from window_terminal.hall import resolve_hall
 
 DEADLINE_S = 60
 
 
 def _context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["window_terminal.queueing", "window_terminal.db.feed", "psycopg", __name__])
+    ctx.set_forkserver_preload(["window_terminal.core.queueing", "window_terminal.db.feed", "psycopg", __name__])
     return ctx
 
 
@@ -99,7 +99,9 @@ def _all_events(engine, hall_id: int) -> list[tuple[int, str]]:  # type: ignore[
 
 
 def _finish(engine, hall, proc, stop: Path) -> None:  # type: ignore[no-untyped-def]
-    stop.write_text(str(_all_events(engine, hall.id)[-1][0]))
+    # Written aside, then renamed: the follower polls for the file and must never read it half-written.
+    stop.with_suffix(".tmp").write_text(str(_all_events(engine, hall.id)[-1][0]))
+    stop.with_suffix(".tmp").rename(stop)
     proc.join(DEADLINE_S)
     assert proc.exitcode == 0, "the follower did not catch up with the last event"
 

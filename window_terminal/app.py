@@ -22,8 +22,8 @@ from textual.app import App
 from textual.screen import Screen
 
 from window_terminal.config import Settings
+from window_terminal.core.hall import HallRef
 from window_terminal.db.clock import to_local
-from window_terminal.hall import HallRef
 from window_terminal.i18n import set_language
 
 SCREENS: dict[str, str] = {

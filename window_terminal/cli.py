@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from window_terminal.config import Settings
-    from window_terminal.hall import HallRef
+    from window_terminal.core.hall import HallRef
 
 app = typer.Typer(
     help="Window Terminal — counters, queue, back office and reports for a government service hall.",
@@ -40,9 +40,6 @@ app.add_typer(call_app, name="call")
 app.add_typer(queue_app, name="queue")
 app.add_typer(window_app, name="window")
 app.add_typer(line_app, name="line")
-
-REPO_QUEUE = Path(__file__).resolve().parents[1] / "queue"
-
 
 @dataclass
 class Context:
@@ -85,7 +82,7 @@ class Context:
 
     def hall(self) -> HallRef:
         if self._hall is None:
-            from window_terminal.hall import resolve_hall
+            from window_terminal.core.hall import resolve_hall
 
             self._hall = resolve_hall(self.engine(), self.settings.hall)
         return self._hall
@@ -190,7 +187,7 @@ def hall_load(
     """Load or update the hall definition (idempotent; validates everything first)."""
 
     def go(c: Context) -> dict[str, Any]:
-        from window_terminal.hall import load_hall
+        from window_terminal.core.hall import load_hall
 
         return load_hall(c.engine(), path)
 
@@ -219,12 +216,13 @@ def demo(
     """A demo hall with staff, open windows, a queue and a day of history, ready to try."""
 
     def go(c: Context) -> dict[str, Any]:
+        from window_terminal.core.demo import build_demo
+        from window_terminal.core.hall import demo_hall_folder
         from window_terminal.db.migrate import upgrade
-        from window_terminal.demo import build_demo
 
         engine = c.engine(check_schema=False)
         upgrade(engine)
-        folder = path or (Path("queue") if Path("queue/hall.toml").exists() else REPO_QUEUE)
+        folder = path or demo_hall_folder()
         return build_demo(engine, folder, days=days, seed=seed, if_empty=if_empty)
 
     result = run(ctx, go)
@@ -265,7 +263,7 @@ def ticket_take(
     as_json: bool = JSON,
 ) -> None:
     """Take a ticket in a line (normal, priority lane, or appointment check-in)."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     if not line and not appointment:
         raise fail("name a line (like `wt ticket take BIZ`) or give --appointment CODE")
@@ -290,7 +288,7 @@ def ticket_show(
     ctx: typer.Context, ticket: str = typer.Argument(..., help="A001 (today) or #id."), as_json: bool = JSON
 ) -> None:
     """Show one ticket with its place in line."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     _ticket_result(run(ctx, lambda c: queueing.ticket_info(c.engine(), c.hall().id, ticket)), as_json)
 
@@ -305,7 +303,7 @@ def ticket_cancel(
     as_json: bool = JSON,
 ) -> None:
     """Cancel a waiting or parked ticket."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     _ticket_result(
         run(
@@ -328,7 +326,7 @@ def ticket_forward(
     as_json: bool = JSON,
 ) -> None:
     """Move a waiting ticket to the head of its line (a reason is recorded)."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     _ticket_result(
         run(
@@ -352,7 +350,7 @@ def _window_command(name: str, fn_name: str, doc: str) -> None:
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
-        from window_terminal import queueing
+        from window_terminal.core import queueing
 
         fn = getattr(queueing, fn_name)
         _ticket_result(
@@ -384,7 +382,7 @@ def call_specific(
     as_json: bool = JSON,
 ) -> None:
     """Call a specific waiting or parked ticket (call back)."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     _ticket_result(
         run(
@@ -409,7 +407,7 @@ def call_transfer(
     as_json: bool = JSON,
 ) -> None:
     """Send a ticket to another line; it keeps its place (只设路标，不设路障)."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     if window is None and ticket is None:
         raise fail("give --window N (the ticket in hand) or --ticket A001")
@@ -439,7 +437,7 @@ def _window_state(status: str) -> None:
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
-        from window_terminal import queueing
+        from window_terminal.core import queueing
 
         emit(
             run(
@@ -468,7 +466,7 @@ def window_lines(
     as_json: bool = JSON,
 ) -> None:
     """Change which lines a window serves."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     parsed = []
     for entry in lines:
@@ -485,7 +483,7 @@ def window_lines(
 
 def _line_state(is_open: bool) -> None:
     def command(ctx: typer.Context, line: str = typer.Argument(...), as_json: bool = JSON) -> None:
-        from window_terminal import queueing
+        from window_terminal.core import queueing
 
         emit(
             run(ctx, lambda c: queueing.set_line_open(c.engine(), c.hall().id, line, is_open)),
@@ -510,7 +508,7 @@ def broadcast_cmd(
     ctx: typer.Context, message: str = typer.Argument("", help="Empty clears it."), as_json: bool = JSON
 ) -> None:
     """Show a short message on the hall display."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     emit(
         run(ctx, lambda c: queueing.broadcast(c.engine(), c.hall().id, message)),
@@ -526,7 +524,7 @@ def queue_status_cmd(
     watch: bool = typer.Option(False, "--watch", help="Keep the table up to date as the queue changes."),
 ) -> None:
     """Lines and windows right now: waiting, longest wait, estimated wait, ticket in hand."""
-    from window_terminal import queueing
+    from window_terminal.core import queueing
 
     if watch:
         return _watch_status(ctx)
@@ -576,7 +574,7 @@ def _status_tables(data: dict[str, Any]):  # type: ignore[no-untyped-def]
         tr("办理时长", "for"),
     ):
         windows.add_column(col)
-    from window_terminal.hallview import window_state_word
+    from window_terminal.core.hallview import window_state_word
 
     colour = {"open": "green", "paused": "yellow", "closed": "dim"}
     for w in data["windows"]:
@@ -603,7 +601,7 @@ def _watch_status(ctx: typer.Context) -> None:
     def go(c: Context) -> None:
         from rich.live import Live
 
-        from window_terminal import queueing
+        from window_terminal.core import queueing
         from window_terminal.db.feed import Feed
 
         engine, hall = c.engine(), c.hall()

@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """A department's review tasks, most urgent first."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         states = tuple(review.TASK_STATES) if all_states else review.OPEN_TASK_STATES
         rows = run(ctx, lambda c: review.list_tasks(c.engine(), c.hall().id, dept, statuses=states))
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Claim a pending task."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Approve a task; the case is decided when every department has decided."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Refuse (不予许可): decides the case; issues the refusal decision with appeal rights."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         if not (reason or "").strip():
             raise fail(
@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Return the case to the counter for an on-site correction."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -195,7 +195,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Stop the clock (Art. 45)."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -216,7 +216,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Restart the clock of a suspended task."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -240,7 +240,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Extend a case's time limit once (Art. 42: up to 10 working days; joint cases 15)."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -264,7 +264,7 @@ def register(app: typer.Typer) -> None:
         """A case with its tasks, materials, dates, suspensions and visits (personal data masked)."""
         import json
 
-        from window_terminal import review
+        from window_terminal.core import review
 
         emit(
             run(ctx, lambda c: review.case_detail(c.engine(), c.hall().id, case)),
@@ -282,7 +282,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """The applicant collected the result at a window (a visit; completes the case)."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -304,7 +304,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """The result was posted: record the tracking number (completes the case)."""
-        from window_terminal import review
+        from window_terminal.core import review
 
         _result(
             run(
@@ -329,7 +329,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Record a rating; level 3 or lower opens a rectification."""
-        from window_terminal import ratings
+        from window_terminal.core import ratings
 
         if level not in ratings.LEVELS:
             raise fail(f"--level must be 1 to 5 (5 非常满意 … 1 非常不满意), not {level}")
@@ -350,7 +350,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Rectification items, earliest due first."""
-        from window_terminal import ratings
+        from window_terminal.core import ratings
 
         rows = run(
             ctx,
@@ -381,7 +381,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Close a rectification with a note (hall manager)."""
-        from window_terminal import ratings
+        from window_terminal.core import ratings
 
         if not (note or "").strip():
             raise fail('closing needs --note "what was done" / 关闭整改须用 --note 填写整改情况')

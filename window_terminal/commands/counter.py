@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
         def go(c: Context) -> None:
             from window_terminal.app import make_app
-            from window_terminal.intake import counter_view
+            from window_terminal.core.intake import counter_view
 
             engine = c.engine()
             hall = c.hall()
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, run
 
         def go(c: Context) -> None:
-            from window_terminal.intake import case_view
+            from window_terminal.core.intake import case_view
 
             data = case_view(c.engine(), c.hall().id, ref).as_dict()
             emit(data, as_json, _render_case)
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, run
 
         def go(c: Context) -> None:
-            from window_terminal import intake
+            from window_terminal.core import intake
 
             if pending:
                 emit(intake.pending_notice_cases(c.engine(), c.hall().id), as_json, _render_rows)

@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, run
 
         def go(c: Context) -> None:
-            from window_terminal.documents import document_text
-            from window_terminal.documents.printing import document_info
+            from window_terminal.core.documents import document_text
+            from window_terminal.core.documents.printing import document_info
 
             info = document_info(c.engine(), c.hall().id, number)
             emit(info, as_json, lambda i: typer.echo(document_text(i["payload"])))
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, fail, run
 
         def go(c: Context) -> Any:
-            from window_terminal.documents.printing import print_document
+            from window_terminal.core.documents.printing import print_document
 
             return print_document(
                 c.engine(),
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, run
 
         def go(c: Context) -> Path:
-            from window_terminal.documents.printing import save_pdf
+            from window_terminal.core.documents.printing import save_pdf
 
             return save_pdf(c.engine(), c.hall().id, number, out, font=c.settings.cjk_font)
 
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
                 raise fail(f"--date {day!r}: give a date like 2026-11-21 / 日期格式应为 2026-11-21") from None
 
         def go(c: Context) -> list[dict[str, Any]]:
-            from window_terminal.documents.printing import list_documents
+            from window_terminal.core.documents.printing import list_documents
 
             return list_documents(c.engine(), c.hall().id, case_no=case, day=parsed, limit=limit)
 
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, run
 
         def go(c: Context) -> None:
-            from window_terminal.case_status import case_status, status_text
+            from window_terminal.core.case_status import case_status, status_text
 
             data = case_status(c.engine(), c.hall().id, code)
             emit(data, as_json, lambda d: typer.echo(status_text(d, c.settings.language)))
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
 def _run_documents(ctx: typer.Context, fn, run):  # type: ignore[no-untyped-def]
     """``cli.run`` plus: a document that cannot be rendered or written → its message, exit 2."""
     from window_terminal.cli import fail
-    from window_terminal.documents import DocumentError
+    from window_terminal.core.documents import DocumentError
 
     def guarded(c):  # type: ignore[no-untyped-def]
         try:

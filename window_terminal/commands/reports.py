@@ -36,7 +36,7 @@ def _parse_day(value: str | None, option: str) -> date | None:
 
 def _check_output(fmt: str, out: Path | None) -> None:
     from window_terminal.cli import fail
-    from window_terminal.reports.formats import FORMATS
+    from window_terminal.core.reports.formats import FORMATS
 
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: 请用 {' | '.join(FORMATS)} / use one of {', '.join(FORMATS)}")
@@ -88,7 +88,7 @@ def _produce(
             console=Console(stderr=True),
             transient=True,
         ) as bar:
-            from window_terminal.reports.queries import REPORT_STEPS
+            from window_terminal.core.reports.queries import REPORT_STEPS
 
             task = bar.add_task("统计中 / aggregating", total=REPORT_STEPS)
             report = build(engine, hall.id, lambda label: bar.update(task, advance=1, description=label))
@@ -99,17 +99,18 @@ def _produce(
     if personal:
         run(ctx, lambda c: _record_personal_data(c, name, fmt, out, **extra))
         report.personal_data = True
-    from window_terminal.reports import formats
+    from window_terminal.commands import report_tables
+    from window_terminal.core.reports import formats
 
     try:
         if fmt == "table":
             if out is None:
-                formats.print_tables(report)
+                report_tables.print_tables(report)
             else:
                 from rich.console import Console
 
                 with open(out, "w", encoding="utf-8") as fh:
-                    Console(file=fh, width=200).print(formats.rich_tables(report))
+                    Console(file=fh, width=200).print(report_tables.rich_tables(report))
         elif out is None:
             if fmt == "json":
                 import json
@@ -150,7 +151,7 @@ def report_daily(
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
-        from window_terminal.reports.queries import period_report
+        from window_terminal.core.reports.queries import period_report
 
         d = the_day or _today(engine, hall_id)
         return period_report(engine, hall_id, d, d, kind="daily", progress=progress)
@@ -180,7 +181,7 @@ def report_range(
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
-        from window_terminal.reports.queries import period_report
+        from window_terminal.core.reports.queries import period_report
 
         return period_report(engine, hall_id, d1, d2, kind="range", progress=progress)
 
@@ -193,7 +194,7 @@ def report_overdue(ctx: typer.Context, fmt: str = FORMAT, out: Path = OUT, perso
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
-        from window_terminal.reports.queries import overdue_report
+        from window_terminal.core.reports.queries import overdue_report
 
         return overdue_report(engine, hall_id, include_personal_data=personal)
 
@@ -227,7 +228,7 @@ def report_clerks(
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
-        from window_terminal.reports.queries import clerk_report
+        from window_terminal.core.reports.queries import clerk_report
 
         start = d1 or one or _today(engine, hall_id)
         return clerk_report(engine, hall_id, start, d2 or start)

@@ -17,11 +17,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from window_terminal import review
+from window_terminal.core import review
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
-from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed, show_connection
+from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.widgets.tables import add_columns, sync_row
 
 LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}

@@ -17,11 +17,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
-from window_terminal import hallview, queueing
+from window_terminal.core import hallview, queueing
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
-from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed, show_connection
+from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.widgets.tables import add_columns, sync_row
 
 LINE_COLUMNS = [
@@ -407,7 +407,7 @@ def _parse_lines(text: str) -> list[tuple[str, int]]:
 
 def _lights_text(engine: Any, hall_id: int) -> str:
     """The hall's electronic supervision lights (yellow / red counts)."""
-    from window_terminal.supervision import lights_summary
+    from window_terminal.core.supervision import lights_summary
 
     try:
         counts = lights_summary(engine, hall_id)

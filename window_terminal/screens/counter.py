@@ -21,12 +21,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from window_terminal import intake, queueing, review
+from window_terminal.core import intake, queueing, review
+from window_terminal.core.hallview import window_state_word
 from window_terminal.errors import DomainError
-from window_terminal.hallview import window_state_word
 from window_terminal.i18n import language, tr
-from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed
+from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
@@ -567,7 +567,7 @@ class CounterScreen(Screen[None]):
 
 
 def case_summary(view: intake.CaseView) -> str:
-    from window_terminal.idcheck import mask_id
+    from window_terminal.core.idcheck import mask_id
 
     case = view.case
     status = {

@@ -21,11 +21,11 @@ from textual.renderables.digits import Digits as DigitsRenderable
 from textual.screen import Screen
 from textual.widgets import Digits, Static
 
-from window_terminal import hallview, queueing
-from window_terminal.announce import announce
+from window_terminal.core import hallview, queueing
+from window_terminal.core.announce import announce
 from window_terminal.i18n import tr
-from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed, show_connection
+from window_terminal.screens.messages import ConnectionChanged, HallEvents
 
 # Letters that Textual's Digits font lacks (line prefixes go A–Z), in the same 3×3 style.
 EXTRA_GLYPHS: dict[str, tuple[str, str, str]] = {

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from window_terminal import drafts, intake
+from window_terminal.core import drafts, intake
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.widgets.tables import add_columns
@@ -195,7 +195,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
 
     @work(thread=True, exclusive=True, group="intake-load", exit_on_error=False)
     def load(self) -> None:
-        from window_terminal.catalogue import catalogue_index
+        from window_terminal.core.catalogue import catalogue_index
 
         app = self.app
         draft = drafts.load_draft(app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
@@ -546,7 +546,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
 
     @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
     def transfer(self, line_code: str) -> None:
-        from window_terminal import queueing
+        from window_terminal.core import queueing
 
         app = self.app
         self.busy = True

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from window_terminal import queueing
+from window_terminal.core import queueing
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.screens.display import TicketDigits
@@ -36,7 +36,7 @@ PRIORITY_REASONS = [
 
 def search_items(engine: Any, hall_id: int, query: str) -> list[dict[str, Any]]:
     """Service items for the query, from the same in-memory catalogue index the counter uses."""
-    from window_terminal.catalogue import catalogue_index
+    from window_terminal.core.catalogue import catalogue_index
 
     return [
         {"id": e.id, "name": e.name, "line": e.line, "line_name": e.line_name}
@@ -209,7 +209,7 @@ class KioskScreen(Screen[None]):
         """Print the stored slip; a failure is shown, and the ticket stays valid on screen."""
         if not number:
             return
-        from window_terminal.documents.printing import print_document
+        from window_terminal.core.documents.printing import print_document
 
         try:
             result = print_document(

@@ -23,7 +23,7 @@ from textual.worker import Worker, get_current_worker
 
 from window_terminal.db.feed import Feed, FeedUnavailable
 from window_terminal.i18n import tr
-from window_terminal.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.messages import ConnectionChanged, HallEvents
 
 
 def follow_feed(

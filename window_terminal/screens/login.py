@@ -67,7 +67,7 @@ class LoginScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def check(self, code: str, pin: str, window_text: str) -> None:
-        from window_terminal.staff import login
+        from window_terminal.core.staff import login
 
         app = self.app
         try:

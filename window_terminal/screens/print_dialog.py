@@ -85,8 +85,8 @@ class DocumentPreview(ModalScreen[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="document-preview")
     def load_document(self) -> None:
-        from window_terminal.document_store import get_document
-        from window_terminal.documents import DocumentError, document_text
+        from window_terminal.core.document_store import get_document
+        from window_terminal.core.documents import DocumentError, document_text
         from window_terminal.errors import DomainError
 
         try:
@@ -113,7 +113,7 @@ class DocumentPreview(ModalScreen[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="document-print")
     def run_print(self) -> None:
-        from window_terminal.documents.printing import print_document
+        from window_terminal.core.documents.printing import print_document
         from window_terminal.errors import DomainError
 
         try:
@@ -152,8 +152,8 @@ class DocumentPreview(ModalScreen[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="document-pdf")
     def run_save_pdf(self, path: Path) -> None:
-        from window_terminal.documents import DocumentError
-        from window_terminal.documents.printing import save_pdf
+        from window_terminal.core.documents import DocumentError
+        from window_terminal.core.documents.printing import save_pdf
         from window_terminal.errors import DomainError
 
         try:
@@ -204,7 +204,7 @@ class DocumentPreview(ModalScreen[int]):
     def _pdf_path(self) -> Path:
         if self.pdf_path is not None:
             return self.pdf_path
-        from window_terminal.documents.printing import default_pdf_dir
+        from window_terminal.core.documents.printing import default_pdf_dir
 
         return default_pdf_dir() / f"{self.number}.pdf"
 

@@ -15,11 +15,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
-from window_terminal import ratings
+from window_terminal.core import ratings
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
-from window_terminal.messages import HallEvents
 from window_terminal.screens.live import follow_feed
+from window_terminal.screens.messages import HallEvents
 
 VARIANTS = {5: "success", 4: "success", 3: "primary", 2: "warning", 1: "error"}
 RESET_SECONDS = 6.0
@@ -62,7 +62,7 @@ class RateScreen(Screen[None]):
     def load_service(self) -> None:
         try:
             if not self.following:
-                from window_terminal.review import event_cursor
+                from window_terminal.core.review import event_cursor
 
                 cursor = event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
                 self.app.call_from_thread(self.start_feed, cursor)

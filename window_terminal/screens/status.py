@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from window_terminal import queueing
+from window_terminal.core import queueing
 from window_terminal.i18n import tr
-from window_terminal.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.live import follow_feed, show_connection
+from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.widgets.tables import sync_row
 
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from window_terminal.core.documents.content import KINDS
 from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Document, DocumentCounter
 from window_terminal.db.unit import Unit
-from window_terminal.documents.content import KINDS
 from window_terminal.errors import NotFound
 
 KIND_CODES = {

@@ -26,7 +26,16 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from window_terminal import cases
+from window_terminal.core import cases
+from window_terminal.core.document_store import issue_document
+from window_terminal.core.supervision import (
+    OPEN_TASK_STATES,
+    case_deadlines,
+    hall_today,
+    suspensions_by_case,
+    task_lights,
+)
+from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Case,
@@ -45,16 +54,7 @@ from window_terminal.db.models import (
     typed_row_id,
 )
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.document_store import issue_document
 from window_terminal.errors import DomainError, NotFound
-from window_terminal.supervision import (
-    OPEN_TASK_STATES,
-    case_deadlines,
-    hall_today,
-    suspensions_by_case,
-    task_lights,
-)
-from window_terminal.workdays import hall_calendar
 
 SUSPENSION_KINDS: dict[str, tuple[str, str]] = {
     "inspection": ("现场核查", "inspection"),

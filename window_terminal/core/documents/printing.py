@@ -33,12 +33,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from window_terminal.cases import find_case
+from window_terminal.core.cases import find_case
+from window_terminal.core.document_store import TITLES, get_document
 from window_terminal.db.clock import local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, Window
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.document_store import TITLES, get_document
 from window_terminal.errors import DomainError, NotFound
 
 from .errors import DocumentError, PrintError

@@ -1,6 +1,6 @@
 """Supervisor reports: figures aggregated in SQL (``queries``) and written as tables or files (``formats``)."""
 
-from window_terminal.reports.queries import (
+from window_terminal.core.reports.queries import (
     Report,
     Table,
     clerk_report,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from window_terminal.core.deadlines import WorkCalendar
 from window_terminal.db.models import CalendarOverride
-from window_terminal.deadlines import WorkCalendar
 
 
 def hall_calendar(session: Session, hall_id: int) -> WorkCalendar:

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from window_terminal.cases import find_case
+from window_terminal.core.cases import find_case
+from window_terminal.core.document_store import TITLES
 from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, ServiceItem, Visit
-from window_terminal.document_store import TITLES
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "submitted": ("已收件，待受理", "received, awaiting acceptance"),
@@ -67,10 +67,10 @@ def _deadline(
     """The supervision light of an open, accepted case."""
     if case.status not in ("accepted", "in_review", "returned") or case.accepted_on is None:
         return None
-    from window_terminal import supervision
-    from window_terminal.deadlines import light
-    from window_terminal.queueing import threshold
-    from window_terminal.workdays import hall_calendar
+    from window_terminal.core import supervision
+    from window_terminal.core.deadlines import light
+    from window_terminal.core.queueing import threshold
+    from window_terminal.core.workdays import hall_calendar
 
     calendar = hall_calendar(session, hall_id)
     today = supervision.hall_today(session, hall_id)

@@ -27,7 +27,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from window_terminal.cases import find_case
+from window_terminal.core.cases import find_case
+from window_terminal.core.document_store import issue_document, next_daily_number
+from window_terminal.core.idcheck import check_id_number, check_phone, mask_id, mask_phone
+from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.clock import db_now, local_day, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
@@ -47,10 +50,7 @@ from window_terminal.db.models import (
     Window,
 )
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.document_store import issue_document, next_daily_number
 from window_terminal.errors import DomainError, NotFound
-from window_terminal.idcheck import check_id_number, check_phone, mask_id, mask_phone
-from window_terminal.workdays import hall_calendar
 
 OUTCOMES = ("accept", "notice", "deficiency", "non_acceptance")
 MATERIAL_STATES = ("received", "missing", "defective", "commitment", "deferred", "not_applicable")
@@ -817,7 +817,7 @@ def supplement(
     """
     manager_id = None
     if override is not None:
-        from window_terminal.staff import login
+        from window_terminal.core.staff import login
 
         if not override.reason.strip():
             raise DomainError(
@@ -1108,7 +1108,7 @@ def pending_notice_cases(engine: Engine, hall_id: int) -> list[dict[str, Any]]:
         hall = s.get(Hall, hall_id)
         if hall is None:
             raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
-        from window_terminal.queueing import threshold
+        from window_terminal.core.queueing import threshold
 
         limit = int(threshold(hall.settings or {}, "notice_limit_days"))
         today = local_day(db_now(s), hall.timezone)

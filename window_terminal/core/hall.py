@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
-from window_terminal.auth import hash_pin, verify_pin
+from window_terminal.core.auth import hash_pin, verify_pin
 from window_terminal.db.engine import read_session, write_session
 from window_terminal.db.models import (
     CalendarOverride,
@@ -167,7 +167,7 @@ def _unique(problems: list[str], where: str, key: str, values: list[str]) -> Non
 
 def _printer(problems: list[str], where: str, value: Any) -> None:
     """A printer setting is checked at load, not first at print time in front of an applicant."""
-    from window_terminal.documents.printing import parse_printer
+    from window_terminal.core.documents.printing import parse_printer
 
     try:
         parse_printer(value, where)
@@ -331,6 +331,26 @@ def validate(d: Definition) -> list[str]:
 
 
 # --- loading -------------------------------------------------------------------------------------
+
+
+def demo_hall_folder() -> Path:
+    """The demo hall's definition: ``queue/`` shipped inside the package as ``window_terminal.demo_hall``.
+
+    A ``queue/`` folder in the current directory wins, so a hall's own definition is used where it
+    is kept; otherwise the copy installed with the package (editable or not) is.
+    """
+    here = Path("queue")
+    if (here / "hall.toml").is_file():
+        return here
+    from importlib.util import find_spec
+
+    spec = find_spec("window_terminal.demo_hall")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    else:
+        # An editable install (setuptools cannot map a namespace folder into a regular package
+        # there): the package is the source checkout, and queue/ sits beside it.
+        return Path(__file__).resolve().parents[2] / "queue"
 
 
 def load_hall(engine: Engine, path: Path) -> dict[str, Any]:

@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from window_terminal.core.deadlines import light
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
-from window_terminal.deadlines import light
 from window_terminal.i18n import tr
 
 OPEN_CASE_STATUSES = ("accepted", "in_review", "returned")
@@ -372,7 +372,7 @@ def _scalar(session: Session, sql: str, params: dict[str, Any]) -> int:
 
 def _light_counts(session: Session, p: _Period) -> dict[str, int]:
     """Open cases as of the period's last day, by supervision light (grouped by promised date in SQL)."""
-    from window_terminal.workdays import hall_calendar
+    from window_terminal.core.workdays import hall_calendar
 
     rows = session.execute(
         text(
@@ -680,7 +680,7 @@ def clerk_report(engine: Engine, hall_id: int, date_from: date, date_to: date) -
 
 def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool = False) -> Report:
     """Cases and review tasks near (yellow) or past (red) their deadline, most urgent first."""
-    from window_terminal.supervision import KIND_LABELS, overdue
+    from window_terminal.core.supervision import KIND_LABELS, overdue
 
     with read_session(engine) as session:
         code, name, tz, _settings = _hall(session, hall_id)

@@ -13,6 +13,9 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
+from window_terminal.core.queueing import threshold
+from window_terminal.core.supervision import hall_today
+from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.clock import local_day, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
@@ -28,9 +31,6 @@ from window_terminal.db.models import (
 )
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.errors import DomainError, NotFound
-from window_terminal.queueing import threshold
-from window_terminal.supervision import hall_today
-from window_terminal.workdays import hall_calendar
 
 LEVELS: dict[int, tuple[str, str]] = {
     5: ("非常满意", "Very satisfied"),

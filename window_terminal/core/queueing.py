@@ -445,7 +445,7 @@ def take_ticket(
 
 
 def _issue_slip(unit: Unit, ticket: Ticket, info: TicketInfo) -> str:
-    from window_terminal.document_store import issue_document
+    from window_terminal.core.document_store import issue_document
 
     hall = unit.session.get(Hall, unit.hall_id)
     assert hall is not None

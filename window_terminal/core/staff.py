@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from window_terminal.auth import verify_pin
+from window_terminal.core.auth import verify_pin
 from window_terminal.db.clock import db_now, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Department, Hall, Staff

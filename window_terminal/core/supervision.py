@@ -27,6 +27,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from window_terminal.core.deadlines import Deadline, WorkCalendar, light
+from window_terminal.core.queueing import threshold
+from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.clock import db_now, local_day
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
@@ -38,9 +41,6 @@ from window_terminal.db.models import (
     ServiceItem,
     Suspension,
 )
-from window_terminal.deadlines import Deadline, WorkCalendar, light
-from window_terminal.queueing import threshold
-from window_terminal.workdays import hall_calendar
 
 KINDS = ("task", "case", "supplement", "notice")
 KIND_LABELS = {

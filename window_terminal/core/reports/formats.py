@@ -1,4 +1,4 @@
-"""Writing a report: Rich tables, CSV (UTF-8 with BOM, for Excel), JSON, and XLSX (one sheet per table)."""
+"""Writing a report to files: CSV (UTF-8 with BOM, for Excel), JSON, and XLSX (one sheet per table)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from window_terminal.core.reports.queries import Report, Table
 from window_terminal.i18n import tr
-from window_terminal.reports.queries import Report, Table
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -25,7 +25,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _heading(report: Report) -> str:
+def heading(report: Report) -> str:
     period = (
         report.date_from.isoformat()
         if report.date_from == report.date_to
@@ -34,83 +34,11 @@ def _heading(report: Report) -> str:
     return f"{report.hall_name} ({report.hall})  {period}"
 
 
-def rich_tables(report: Report) -> Any:
-    from rich.console import Group
-    from rich.table import Table as RichTable
-    from rich.text import Text
-
-    parts: list[Any] = [Text(_heading(report), style="bold")]
-    for table in report.tables:
-        rt = RichTable(title=table.title, title_justify="left", show_lines=False)
-        columns = _compact_columns(table)
-        for key, header, _keys in columns:
-            if key in _WRAPPING:
-                rt.add_column(header, overflow="fold", max_width=_WRAPPING[key])
-            else:
-                rt.add_column(header, no_wrap=True)
-        for row in table.rows:
-            rt.add_row(*(_terminal_cell(table, row, keys) for _key, _header, keys in columns))
-        if not table.rows:
-            rt.caption = tr("（无数据）", "(no data)")
-        parts.append(rt)
-    return Group(*parts)
-
-
-# Long names wrap inside a bounded width, so codes, dates and numbers stay whole on a narrow screen.
-_WRAPPING = {"item": 24, "item_name": 24, "department": 12, "name": 16}
-
-
-def _terminal_cell(table: Table, row: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    from rich.text import Text
-
-    if len(keys) == 1 and keys[0] in table.labels:
-        value = row.get(keys[0])
-        words = table.labels[keys[0]].get(str(value))
-        style = table.styles.get(keys[0], {}).get(str(value), "")
-        return Text(tr(*words) if words else _cell(value), style=style)
-    return "/".join(_cell(row.get(k)) for k in keys)
-
-
-_GROUPS = {
-    "wait": (
-        ("wait_mean_min", "wait_median_min", "wait_p90_min", "wait_max_min"),
-        ("等候(分) 均/中/P90/最长", "wait min mean/med/p90/max"),
-    ),
-    "service": (
-        ("service_mean_min", "service_median_min", "service_p90_min", "service_max_min"),
-        ("办理(分) 均/中/P90/最长", "service min mean/med/p90/max"),
-    ),
-}
-
-
-def _compact_columns(table: Table) -> list[tuple[str, str, tuple[str, ...]]]:
-    """Terminal view: the four waiting (service) figures share one column, so a day fits the screen."""
-    keys = [k for k, _ in table.columns]
-    out: list[tuple[str, str, tuple[str, ...]]] = []
-    for key, header in table.columns:
-        group = next((g for g, (members, _) in _GROUPS.items() if key in members), None)
-        if group is None:
-            out.append((key, header, (key,)))
-        elif key == _GROUPS[group][0][0]:
-            members, (zh, en) = _GROUPS[group]
-            out.append((group, tr(zh, en), tuple(m for m in members if m in keys)))
-    return out
-
-
-def print_tables(report: Report) -> None:
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 160))
-    console.print(rich_tables(report))
-
-
 def write_csv(report: Report, path: Path) -> None:
     """One file, one section per table: a title row, a header row, the data, a blank row."""
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([_heading(report)])
+        writer.writerow([heading(report)])
         writer.writerow([])
         for table in report.tables:
             writer.writerow([f"# {table.title}"])
@@ -161,7 +89,7 @@ def write_xlsx(report: Report, path: Path) -> None:
             ws.append([row.get(k) for k, _ in table.columns])
         ws.freeze_panes = "A2"
         for i, (key, header) in enumerate(table.columns, start=1):
-            values = [header] + [_cell(r.get(key)) for r in table.rows[:500]]
+            values = [header] + [cell_text(r.get(key)) for r in table.rows[:500]]
             width = max(_display_width(v) for v in values)
             ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 6), 60)
         if table.key == "by_hour" and table.rows:

@@ -16,7 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from window_terminal import queueing
+from window_terminal.core import queueing
+from window_terminal.core.document_store import KIND_CODES, TITLES
+from window_terminal.core.hall import load_hall
+from window_terminal.core.idcheck import check_digit, mask_id, mask_phone
+from window_terminal.core.workdays import hall_calendar
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
@@ -37,10 +41,6 @@ from window_terminal.db.models import (
     WindowLine,
 )
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.document_store import KIND_CODES, TITLES
-from window_terminal.hall import load_hall
-from window_terminal.idcheck import check_digit, mask_id, mask_phone
-from window_terminal.workdays import hall_calendar
 
 OPEN_HOUR, CLOSE_HOUR = 9, 17
 

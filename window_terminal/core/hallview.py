@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Integer, func, literal, select
 
-from window_terminal import queueing
+from window_terminal.core import queueing
 from window_terminal.db.clock import db_now, local_day, local_midnight_utc, to_local, zone
 from window_terminal.db.engine import read_session
 from window_terminal.db.feed import FeedEvent
