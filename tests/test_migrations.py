@@ -39,7 +39,7 @@ def test_an_older_database_with_tickets_is_upgraded_to_head_keeping_its_data(emp
     with pytest.raises(DatabaseError, match="wt db upgrade"):
         ensure_current(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision(engine)
+    assert current_revision(engine) == head_revision()
     ensure_current(engine)
     load_hall(engine, QUEUE)
     hall = resolve_hall(engine, None)
@@ -60,3 +60,21 @@ def test_the_models_and_the_migrations_agree(empty_url):
         )
     engine.dispose()
     assert diff == [], "models.py changed without a migration: run tools/make_migration.py"
+
+
+def test_the_fast_head_and_current_revision_agree_with_alembic(empty_url):
+    """ensure_current reads revisions without importing Alembic; here Alembic itself checks it."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from window_terminal.db.migrate import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    engine = make_engine(empty_url)
+    assert current_revision(engine) is None
+    for revision in ("0001", "head"):
+        upgrade(engine, revision)
+        with engine.connect() as connection:
+            assert current_revision(engine) == MigrationContext.configure(connection).get_current_revision()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from window_terminal.i18n import tr
 from window_terminal.core.reports.formats import cell_text, heading
 from window_terminal.core.reports.queries import Report, Table
+from window_terminal.i18n import tr
 
 
 def rich_tables(report: Report) -> Any:
