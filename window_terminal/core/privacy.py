@@ -35,6 +35,8 @@ import re
 import unicodedata
 from typing import Any
 
+from window_terminal.core.idcheck import MOBILE_NUMBER
+
 MASK = "*"
 
 # Two-character surnames that occur in practice (复姓). A name that starts with one keeps both.
@@ -47,7 +49,7 @@ COMPOUND_SURNAMES = frozenset(
     }
 )  # fmt: skip
 
-_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_COUNTRY_CODE = re.compile(r"^\+?86(?=1\d{10}$)")
 _PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -88,10 +90,9 @@ def mask_name(name: str | None) -> str:
 def mask_phone(phone: str | None) -> str:
     """A mobile → ``138****1234``; any other number keeps its last 4 digits (``***-****2345``)."""
     value = _number(phone)
-    mobile = _MOBILE.match(_PHONE_SEPARATORS.sub("", value))
-    if mobile:
-        digits = mobile.group(1)
-        return digits[:3] + MASK * 4 + digits[-4:]
+    mobile = _COUNTRY_CODE.sub("", _PHONE_SEPARATORS.sub("", value))
+    if MOBILE_NUMBER.match(mobile):
+        return mobile[:3] + MASK * 4 + mobile[-4:]
     digits_seen = sum(ch.isdigit() for ch in value)
     if digits_seen <= 4:
         return MASK * len(value)
