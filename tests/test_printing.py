@@ -386,7 +386,7 @@ def test_every_document_in_the_demo_history_renders_and_names_its_case(sqlite_ur
         assert document.number in text and document.payload["case_no"] in text, kind
         # the applicant's ID number, masked as the counter prints it (made up, but a valid GB 11643 one)
         masked = document.payload["applicant"]["id_number"]
-        assert re.fullmatch(r"5\d{2}\*{11}[\dX]{4}", masked) and masked in text, kind
+        assert re.fullmatch(r"5\d{3}\*{10}[\dX]{4}", masked) and masked in text, kind
     with read_session(engine) as s:
         numbers = s.execute(select(Case.id_number)).scalars().all()
     assert numbers and all(check_resident_id(n) == n for n in numbers)
