@@ -49,7 +49,7 @@ def test_full_acceptance_numbers_the_case_and_hands_it_to_every_department(engin
     doc = r.document
     assert doc["kind"] == "acceptance_notice" and doc["case_no"] == r.case_no
     assert (
-        doc["applicant"]["id_number"] == "110***********002X" and doc["applicant"]["phone"] == "138****8000"
+        doc["applicant"]["id_number"] == "1101**********002X" and doc["applicant"]["phone"] == "138****8000"
     )
     assert doc["window"] == 1 and doc["clerk"] == "王芳" and doc["item"]["code"] == "XZSP-0001"
     assert len(doc["materials_received"]) == sum(1 for m in item.materials if m.required)

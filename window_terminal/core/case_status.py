@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from window_terminal.core.cases import find_case
 from window_terminal.core.document_store import TITLES
+from window_terminal.core.privacy import mask_id_number, mask_name
 from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, ServiceItem, Visit
@@ -35,22 +36,6 @@ LIGHT_LABELS = {
     "yellow": ("临近期限", "close to the deadline"),
     "red": ("已超期", "overdue"),
 }
-
-
-def mask_name(name: str) -> str:
-    """张晓梅 → 张**, 张三 → 张*: the family name only."""
-    value = name.strip()
-    if len(value) <= 1:
-        return value
-    return value[0] + "*" * min(len(value) - 1, 4)
-
-
-def mask_id(number: str) -> str:
-    """The first 3 and the last 4 characters: 510**********123X."""
-    value = number.strip()
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 def _iso(value: date | datetime | None, timezone: str) -> str | None:
@@ -121,7 +106,7 @@ def case_status(engine: Engine, hall_id: int, code: str) -> dict[str, Any]:
         "decision_en": decision[1] if decision else None,
         "item": {"code": item.code, "name": item.name, "promised_days": item.promised_days},
         "applicant": mask_name(case.applicant_name),
-        "id_number": mask_id(case.id_number),
+        "id_number": mask_id_number(case.id_number),
         "dates": {
             "received": _iso(case.received_on, tz),
             "accepted": _iso(case.accepted_on, tz),

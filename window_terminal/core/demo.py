@@ -19,7 +19,8 @@ from sqlalchemy import Engine, func, insert, select
 from window_terminal.core import queueing
 from window_terminal.core.document_store import KIND_CODES, TITLES
 from window_terminal.core.hall import load_hall
-from window_terminal.core.idcheck import check_digit, mask_id, mask_phone
+from window_terminal.core.idcheck import check_digit
+from window_terminal.core.privacy import masked_person
 from window_terminal.core.workdays import hall_calendar
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
@@ -389,12 +390,7 @@ def _cases_for_day(
             "office": details["office"],
             "case_no": case.case_no,
             "query_code": case.query_code,
-            "applicant": {
-                "name": case.applicant_name,
-                "id_type": "resident_id",
-                "id_number": mask_id(case.id_number),
-                "phone": mask_phone(case.phone),
-            },
+            "applicant": masked_person(case.applicant_name, "resident_id", case.id_number, case.phone),
             "agent": None,
             "item": {k: item[k] for k in ("code", "name", "statutory_days", "promised_days")},
             "dates": {

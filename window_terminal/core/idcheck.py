@@ -1,7 +1,8 @@
-"""Checking and masking personal data: resident ID numbers (GB 11643-1999) and phone numbers.
+"""Checking personal data: resident ID numbers (GB 11643-1999) and phone numbers.
 
 check_resident_id("11010519491231002X")   # → normalized number, or DomainError naming the fix
-mask_id("11010519491231002X")             # → "110***********002X"
+
+Masking them for display lives in ``window_terminal.core.privacy``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent", "credit_code")
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number, as stored
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 
 
@@ -100,31 +101,10 @@ def check_phone(phone: str, *, required: bool = False) -> str:
         if required:
             raise DomainError("请填写联系电话", "enter a phone number", code="phone_empty")
         return ""
-    if _MOBILE.match(value) or _LANDLINE.match(value):
+    if MOBILE_NUMBER.match(value) or _LANDLINE.match(value):
         return value
     raise DomainError(
         "电话号码格式不正确：手机号为11位（如13800000000），固话需带区号（如028-84452345）",
         "phone number not valid: a mobile has 11 digits (13800000000), a landline needs its area code (028-84452345)",
         code="phone_format",
     )
-
-
-def mask_id(number: str) -> str:
-    """Keep the first 3 and the last 4 characters: 110***********002X."""
-    value = number.strip()
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678; landlines keep the area code and the last 4 digits."""
-    value = phone.strip()
-    if not value:
-        return ""
-    if _MOBILE.match(value):
-        return value[:3] + "****" + value[-4:]
-    if len(value) <= 4:
-        return "*" * len(value)
-    head = value.split("-")[0] + "-" if "-" in value else value[:3]
-    return head + "*" * max(0, len(value) - len(head) - 4) + value[-4:]

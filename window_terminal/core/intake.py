@@ -29,7 +29,8 @@ from sqlmodel import Session
 
 from window_terminal.core.cases import find_case
 from window_terminal.core.document_store import issue_document, next_daily_number
-from window_terminal.core.idcheck import check_id_number, check_phone, mask_id, mask_phone
+from window_terminal.core.idcheck import check_id_number, check_phone
+from window_terminal.core.privacy import mask_id_number, mask_phone, masked_person
 from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.clock import db_now, local_day, to_local
 from window_terminal.db.engine import read_session
@@ -309,12 +310,6 @@ def _gaps(ctx: _Ctx, checks: dict[int, MaterialCheck]) -> tuple[list[Material], 
     return missing, deferred
 
 
-def _person(name: str, id_type: str, id_number: str, phone: str) -> dict[str, Any] | None:
-    if not name:
-        return None
-    return {"name": name, "id_type": id_type, "id_number": mask_id(id_number), "phone": mask_phone(phone)}
-
-
 def _snapshot(
     ctx: _Ctx, case: Case, rows: Sequence[CaseMaterial], *, notes: Iterable[str] = ()
 ) -> dict[str, Any]:
@@ -329,8 +324,8 @@ def _snapshot(
         "office": ctx.hall.office,
         "case_no": case.case_no,
         "query_code": case.query_code,
-        "applicant": _person(case.applicant_name, case.id_type, case.id_number, case.phone),
-        "agent": _person(case.agent_name, "resident_id", case.agent_id_number, case.agent_phone),
+        "applicant": masked_person(case.applicant_name, case.id_type, case.id_number, case.phone),
+        "agent": masked_person(case.agent_name, "resident_id", case.agent_id_number, case.agent_phone),
         "item": {
             "code": ctx.item.code,
             "name": ctx.item.name,
@@ -989,9 +984,9 @@ class CaseView:
     def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
         data = asdict(self)
         if masked:
-            data["case"]["id_number"] = mask_id(data["case"]["id_number"])
+            data["case"]["id_number"] = mask_id_number(data["case"]["id_number"])
             data["case"]["phone"] = mask_phone(data["case"]["phone"])
-            data["case"]["agent_id_number"] = mask_id(data["case"]["agent_id_number"])
+            data["case"]["agent_id_number"] = mask_id_number(data["case"]["agent_id_number"])
             data["case"]["agent_phone"] = mask_phone(data["case"]["agent_phone"])
         return data
 
@@ -1086,7 +1081,7 @@ def list_cases(
                 "query_code": c.query_code,
                 "item": name,
                 "applicant": c.applicant_name,
-                "id_number": mask_id(c.id_number),
+                "id_number": mask_id_number(c.id_number),
                 "status": c.status,
                 "outcome": c.outcome,
                 "received_on": c.received_on.isoformat(),

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from window_terminal.core import cases
 from window_terminal.core.document_store import issue_document
+from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
     OPEN_TASK_STATES,
     case_deadlines,
@@ -74,33 +75,6 @@ TASK_STATES: dict[str, tuple[str, str]] = {
 EXTENSION_DAYS = 10  # Art. 42(1): twenty working days, extendable by ten with approval
 JOINT_EXTENSION_DAYS = 15  # Art. 42(2): joint handling, forty-five days extendable by fifteen
 REVIEWABLE_CASE_STATES = ("accepted", "in_review")
-
-
-# --- masking (personal data on screens that do not need it) ---------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """张晓梅 → 张*梅, 李静 → 李*; companies and short names keep their first and last characters."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    if len(name) > 4:  # a company name: keep it readable but not whole
-        return name[:2] + "*" * (len(name) - 4) + name[-2:]
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def mask_id(number: str) -> str:
-    number = number.strip()
-    if len(number) <= 8:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    phone = phone.strip()
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else phone
 
 
 # --- look-ups -------------------------------------------------------------------------------------
@@ -278,7 +252,7 @@ def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | N
         "item": item.name,
         "item_code": item.code,
         "applicant": mask_name(case.applicant_name),
-        "id_number": mask_id(case.id_number),
+        "id_number": mask_id_number(case.id_number),
         "phone": mask_phone(case.phone),
         "agent": mask_name(case.agent_name) if case.agent_name else "",
         "received_on": case.received_on.isoformat(),
@@ -408,15 +382,6 @@ def _require_open_task(task: ReviewTask, action_zh: str, action_en: str) -> None
         )
 
 
-def _applicant_block(case: Case) -> dict[str, Any]:
-    return {
-        "name": case.applicant_name,
-        "id_type": case.id_type,
-        "id_number": mask_id(case.id_number),
-        "phone": mask_phone(case.phone),
-    }
-
-
 def _document_base(unit: Unit, case: Case) -> dict[str, Any]:
     s = unit.session
     hall = s.get(Hall, unit.hall_id)
@@ -428,10 +393,8 @@ def _document_base(unit: Unit, case: Case) -> dict[str, Any]:
         "office": hall.office,
         "case_no": case.case_no,
         "query_code": case.query_code,
-        "applicant": _applicant_block(case),
-        "agent": {"name": case.agent_name, "phone": mask_phone(case.agent_phone)}
-        if case.agent_name
-        else None,
+        "applicant": masked_person(case.applicant_name, case.id_type, case.id_number, case.phone),
+        "agent": masked_person(case.agent_name, "resident_id", case.agent_id_number, case.agent_phone),
         "item": {
             "code": item.code,
             "name": item.name,

@@ -567,7 +567,7 @@ class CounterScreen(Screen[None]):
 
 
 def case_summary(view: intake.CaseView) -> str:
-    from window_terminal.core.idcheck import mask_id
+    from window_terminal.core.privacy import mask_id_number
 
     case = view.case
     status = {
@@ -581,7 +581,7 @@ def case_summary(view: intake.CaseView) -> str:
     }.get(case["status"], (case["status"], case["status"]))
     lines = [
         f"{tr('事项', 'Item')}：{view.item.name}（{view.item.code}）",
-        f"{tr('申请人', 'Applicant')}：{case['applicant_name']}  {mask_id(case['id_number'])}",
+        f"{tr('申请人', 'Applicant')}：{case['applicant_name']}  {mask_id_number(case['id_number'])}",
         f"{tr('状态', 'Status')}：{tr(*status)}   {tr('查询码', 'Query code')}：{case['query_code']}",
         f"{tr('收件日期', 'Received')}：{case['received_on']}   {tr('承诺办结', 'Promised')}：{case['promised_date'] or '-'}",
         f"{tr('跑动次数', 'Visits')}：{len(view.visits)}",

@@ -4,10 +4,8 @@ from window_terminal.core.reports.queries import (
     Report,
     Table,
     clerk_report,
-    mask_name,
-    mask_number,
     overdue_report,
     period_report,
 )
 
-__all__ = ["Report", "Table", "clerk_report", "mask_name", "mask_number", "overdue_report", "period_report"]
+__all__ = ["Report", "Table", "clerk_report", "overdue_report", "period_report"]

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from window_terminal.core.deadlines import light
+from window_terminal.core.privacy import mask_name, mask_phone
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
 from window_terminal.i18n import tr
@@ -73,22 +74,6 @@ class Report:
             for t in self.tables
         }
         return data
-
-
-# --- masking -------------------------------------------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
-
-
-def mask_number(value: str) -> str:
-    """ID and phone numbers: keep the first 3 and last 4 characters."""
-    if not value:
-        return ""
-    if len(value) <= 7:
-        return value[:1] + "*" * (len(value) - 1)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -702,7 +687,7 @@ def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool 
     for i in sorted(items, key=lambda i: (i.get("remaining_working_days", 0), str(i.get("case_no")))):
         applicant, phone = people.get(i.get("case_no"), ("", ""))
         if not include_personal_data:
-            applicant, phone = mask_name(applicant), mask_number(phone)
+            applicant, phone = mask_name(applicant), mask_phone(phone)
         deadline = i.get("deadline")
         rows.append(
             {
