@@ -195,3 +195,12 @@ def test_every_demo_case_is_found_by_its_query_code(db_url, tmp_path, monkeypatc
         result = runner.invoke(app, ["case", "status", code, "--json"])
         assert result.exit_code == 0, (code, result.output)
         assert case_no in result.output
+
+
+@pytest.mark.parametrize("typed", ["ＧＡ－０００１", "\u3000ｙｙｚｚ"])
+def test_catalogue_search_typed_in_full_width_finds_the_item(engine, hall, typed):
+    """A kiosk or counter whose input method is in full-width mode still finds 居住证 / 营业执照."""
+    from window_terminal.core.catalogue import catalogue_index
+
+    found = catalogue_index(engine, hall.id, refresh=True).search(typed)
+    assert found and (found[0].code == "GA-0001" or found[0].name.startswith("营业执照"))
