@@ -50,7 +50,9 @@ def register(app: typer.Typer) -> None:
         staff: str = STAFF,
     ) -> None:
         """The back-office inbox of a department: tasks by deadline with yellow and red lights."""
-        _launch(ctx, "backoffice", department=dept.upper(), staff_code=staff)
+        from window_terminal.core import lookup
+
+        _launch(ctx, "backoffice", department=lookup.code(dept), staff_code=staff)
 
     @app.command("rate")
     def rate_screen(
@@ -79,11 +81,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """A department's review tasks, most urgent first."""
-        from window_terminal.core import review
+        from window_terminal.core import lookup, review
 
         states = tuple(review.TASK_STATES) if all_states else review.OPEN_TASK_STATES
         rows = run(ctx, lambda c: review.list_tasks(c.engine(), c.hall().id, dept, statuses=states))
-        emit(rows, as_json, lambda r: _print_rows(r, task_columns, f"{dept.upper()} 审批任务"))
+        emit(rows, as_json, lambda r: _print_rows(r, task_columns, f"{lookup.code(dept)} 审批任务"))
 
     def _result(result: dict[str, Any], as_json: bool) -> None:
         def show(r: dict[str, Any]) -> None:

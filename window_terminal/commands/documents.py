@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Save a document as a PDF file, exactly as issued."""
         from window_terminal.cli import Context, emit, run
+        from window_terminal.core import lookup
 
         def go(c: Context) -> Path:
             from window_terminal.core.documents.printing import save_pdf
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
             return save_pdf(c.engine(), c.hall().id, number, out, font=c.settings.cjk_font)
 
         path = _run_documents(ctx, go, run)
-        emit({"number": number.strip().upper(), "path": str(path)}, as_json, lambda r: typer.echo(r["path"]))
+        emit({"number": lookup.code(number), "path": str(path)}, as_json, lambda r: typer.echo(r["path"]))
 
     @doc_app.command("list")
     def doc_list(

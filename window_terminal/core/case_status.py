@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from window_terminal.core.cases import find_case
+from window_terminal.core import lookup
 from window_terminal.core.document_store import TITLES
 from window_terminal.core.privacy import mask_id_number, mask_name
 from window_terminal.db.clock import to_local
@@ -78,7 +78,7 @@ def _deadline(
 def case_status(engine: Engine, hall_id: int, code: str) -> dict[str, Any]:
     """A case's public status by its query code (or case number); personal data masked."""
     with read_session(engine) as session:
-        case = find_case(session, hall_id, code)
+        case = lookup.case(session, hall_id, code)
         hall = session.get(Hall, hall_id)
         item = session.get(ServiceItem, case.item_id)
         assert hall is not None and item is not None

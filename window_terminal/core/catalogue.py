@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
+from window_terminal.core import lookup
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Line, ServiceItem
 
@@ -43,7 +44,7 @@ class CatalogueIndex:
 
     def search(self, query: str, limit: int = 30) -> list[CatalogueEntry]:
         """Items matching every word of ``query``; best first (prefix of code/initials/name/pinyin)."""
-        terms = query.strip().lower().split()
+        terms = lookup.typed(query).lower().split()
         if not terms:
             return self.entries[:limit]
         scored: list[tuple[int, int]] = []

@@ -20,6 +20,7 @@ from window_terminal.core import queueing
 from window_terminal.core.document_store import KIND_CODES, TITLES
 from window_terminal.core.hall import load_hall
 from window_terminal.core.idcheck import check_digit
+from window_terminal.core.intake import new_query_code
 from window_terminal.core.privacy import masked_person
 from window_terminal.core.workdays import hall_calendar
 from window_terminal.db import clock
@@ -474,7 +475,7 @@ def _cases_for_day(
         case = Case(
             hall_id=hall_id,
             case_no=f"DEMO{day:%Y%m%d}-{n:04d}",
-            query_code=f"D{day:%y%m%d}{n:04d}{rng.randrange(16**4):04x}",
+            query_code=new_query_code(session, hall_id, rng),
             item_id=item_id,
             applicant_name=name,
             id_number=id_number,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from window_terminal.core import lookup
 from window_terminal.core.documents.content import KINDS
 from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
@@ -90,11 +91,11 @@ def issue_document(
 def get_document(engine: Engine, hall_id: int, number: str) -> Document:
     with read_session(engine) as session:
         document = session.execute(
-            select(Document).where(Document.hall_id == hall_id, Document.number == number.strip().upper())
+            select(Document).where(Document.hall_id == hall_id, Document.number == lookup.code(number))
         ).scalar_one_or_none()
     if document is None:
         raise NotFound(
-            f"没有编号为 {number} 的文书：请核对文书右上角的编号",
-            f"no document numbered {number!r}: check the number at the top right of the document",
+            f"没有编号为 {lookup.typed(number)} 的文书：请核对文书右上角的编号（wt doc list 可查看）",
+            f"no document numbered {lookup.typed(number)!r} (see `wt doc list`): check the number at the top right of the document",
         )
     return document

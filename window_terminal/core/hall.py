@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
+from window_terminal.core import lookup
 from window_terminal.core.auth import hash_pin, verify_pin
 from window_terminal.db.engine import read_session, write_session
 from window_terminal.db.models import (
@@ -622,14 +623,8 @@ def resolve_hall(engine: Engine, code: str | None) -> HallRef:
     with read_session(engine) as session:
         halls = session.execute(select(Hall).order_by(Hall.code)).scalars().all()
     if code:
-        for hall in halls:
-            if hall.code == code:
-                return HallRef(hall.id, hall.code, hall.name, hall.timezone, hall.settings or {})  # type: ignore[arg-type]
-        known = ", ".join(h.code for h in halls) or "none yet"
-        raise NotFound(
-            f"数据库中没有大厅 {code}（已有：{known}）：请检查 --hall / WT_HALL，或先运行 wt hall load",
-            f"no hall {code!r} in the database (halls: {known}): check --hall / WT_HALL, or run `wt hall load` first",
-        )
+        hall = lookup.hall(halls, code)
+        return HallRef(hall.id, hall.code, hall.name, hall.timezone, hall.settings or {})  # type: ignore[arg-type]
     if not halls:
         raise NotFound(
             "数据库中还没有大厅：运行 wt hall load queue/ 或 wt demo",

@@ -18,6 +18,7 @@ Accepted cases are handed off at once: one review task per department of the ite
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from window_terminal.core.cases import find_case
+from window_terminal.core import lookup
 from window_terminal.core.document_store import issue_document, next_daily_number
 from window_terminal.core.idcheck import check_id_number, check_phone
 from window_terminal.core.privacy import mask_id_number, mask_phone, masked_person
@@ -152,23 +153,6 @@ class ItemInfo:
     departments: tuple[str, ...] = ()
 
 
-def _item(session: Session, hall_id: int, ref: str | int) -> ServiceItem:
-    if isinstance(ref, int):
-        item = session.get(ServiceItem, ref)
-        if item is not None and item.hall_id == hall_id:
-            return item
-    else:
-        item = session.execute(
-            select(ServiceItem).where(ServiceItem.hall_id == hall_id, ServiceItem.code == ref.strip().upper())
-        ).scalar_one_or_none()
-        if item is not None:
-            return item
-    raise NotFound(
-        f"没有事项 {ref}：请在事项搜索框中输入名称、编码或拼音首字母",
-        f"no service item {ref!r}: search the catalogue by name, code or pinyin initials",
-    )
-
-
 def _materials(session: Session, item_id: int) -> list[Material]:
     return list(
         session.execute(
@@ -182,7 +166,7 @@ def _materials(session: Session, item_id: int) -> list[Material]:
 def item_info(engine: Engine, hall_id: int, ref: str | int) -> ItemInfo:
     """A service item with its materials checklist (for the intake form)."""
     with read_session(engine) as s:
-        item = _item(s, hall_id, ref)
+        item = lookup.service_item(s, hall_id, ref)
         line = s.get(Line, item.line_id)
         depts = s.execute(
             select(Department.code)
@@ -226,9 +210,12 @@ def _next_case_seq(session: Session, hall_id: int, day: date) -> int:
     return next_daily_number(session, hall_id, "case", day)
 
 
-def _query_code(session: Session, hall_id: int) -> str:
+def new_query_code(session: Session, hall_id: int, rng: random.Random | None = None) -> str:
+    """A case's query code: 8 characters of ``QUERY_ALPHABET`` (upper case, nothing to misread),
+    unique in the hall. Unguessable by default; the demo passes its seeded ``rng`` to be repeatable."""
+    choice = rng.choice if rng is not None else secrets.choice
     while True:
-        code = "".join(secrets.choice(QUERY_ALPHABET) for _ in range(8))
+        code = "".join(choice(QUERY_ALPHABET) for _ in range(8))
         taken = session.execute(
             select(Case.id).where(Case.hall_id == hall_id, Case.query_code == code)
         ).scalar_one_or_none()
@@ -253,14 +240,10 @@ def _context(unit: Unit, item_ref: str | int, window_number: int | None) -> _Ctx
     s = unit.session
     hall = s.get(Hall, unit.hall_id)
     assert hall is not None
-    item = _item(s, unit.hall_id, item_ref)
+    item = lookup.service_item(s, unit.hall_id, item_ref)
     window = None
     if window_number is not None:
-        window = s.execute(
-            select(Window).where(Window.hall_id == unit.hall_id, Window.number == window_number)
-        ).scalar_one_or_none()
-        if window is None:
-            raise NotFound(f"没有 {window_number} 号窗口", f"no window {window_number}")
+        window = lookup.window(s, unit.hall_id, window_number)
     staff = s.get(Staff, unit.staff_id) if unit.staff_id else None
     return _Ctx(unit, hall, item, {m.id: m for m in _materials(s, item.id)}, window, staff)  # type: ignore[misc]
 
@@ -626,15 +609,8 @@ def _result(session: Session, case: Case, document: Document | None) -> CaseResu
 
 
 def _staff_id(engine: Engine, hall_id: int, staff_code: str | None) -> int | None:
-    if not staff_code:
-        return None
     with read_session(engine) as s:
-        staff_id = s.execute(
-            select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == staff_code, Staff.active)
-        ).scalar_one_or_none()
-    if staff_id is None:
-        raise NotFound(f"没有工作人员 {staff_code}", f"no staff member {staff_code!r}")
-    return staff_id
+        return lookup.staff_id(s, hall_id, staff_code)
 
 
 def _run(engine: Engine, hall_id: int, name: str, action, request_id, staff_code) -> CaseResult:  # type: ignore[no-untyped-def]
@@ -690,7 +666,7 @@ def submit(
         case = Case(
             hall_id=unit.hall_id,
             case_no=f"{unit.hall_code.upper()[:4]}{unit.today:%Y%m%d}{seq:04d}",
-            query_code=_query_code(unit.session, unit.hall_id),
+            query_code=new_query_code(unit.session, unit.hall_id),
             item_id=ctx.item.id,  # type: ignore[arg-type]
             status="submitted",
             applicant_name=who.name,
@@ -746,7 +722,7 @@ def submit(
 
 
 def _case(session: Session, hall_id: int, ref: str) -> Case:
-    return find_case(session, hall_id, ref, id_number=True)
+    return lookup.case(session, hall_id, ref, id_number=True)
 
 
 def conclude(
@@ -1144,20 +1120,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
         hall = s.get(Hall, hall_id)
         assert hall is not None
         now = db_now(s)
-        window = s.execute(
-            select(Window).where(Window.hall_id == hall_id, Window.number == window_number, Window.active)
-        ).scalar_one_or_none()
-        if window is None:
-            numbers = ", ".join(
-                str(n)
-                for n in s.execute(
-                    select(Window.number).where(Window.hall_id == hall_id).order_by(Window.number)
-                ).scalars()
-            )
-            raise NotFound(
-                f"没有 {window_number} 号窗口；本大厅窗口：{numbers}",
-                f"no window {window_number}; this hall's windows are: {numbers}",
-            )
+        window = lookup.window(s, hall_id, window_number)
         lines = s.execute(
             select(Line, WindowLine.weight)
             .join(WindowLine, WindowLine.line_id == Line.id)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlmodel import Session
 
+from window_terminal.core import lookup
 from window_terminal.db.clock import db_now, get_offset, local_day, local_midnight_utc, to_local
 from window_terminal.db.engine import direct_connection, read_session
 from window_terminal.db.models import (
@@ -36,7 +37,6 @@ from window_terminal.db.models import (
     TicketCounter,
     Window,
     WindowLine,
-    typed_row_id,
 )
 from window_terminal.db.unit import Unit, forget_old_requests, run_command
 from window_terminal.errors import DomainError, NotFound
@@ -97,36 +97,12 @@ def call_text(settings: dict[str, Any], number: str, window: int) -> str:
 # --- look-ups -----------------------------------------------------------------------------------
 
 
-def _line(session: Session, hall_id: int, code: str) -> Line:
-    line = session.execute(
-        select(Line).where(Line.hall_id == hall_id, Line.code == code.upper(), Line.active)
-    ).scalar_one_or_none()
-    if line is None:
-        codes = session.execute(
-            select(Line.code).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order)
-        ).scalars()
-        known = ", ".join(codes)
-        raise NotFound(
-            f"没有业务线 {code}；可选：{known}（wt queue status 可查看）",
-            f"no line {code!r}; known lines: {known} (see `wt queue status`)",
-        )
-    return line
-
-
-def _window(session: Session, hall_id: int, number: int) -> Window:
-    window = session.execute(
-        select(Window).where(Window.hall_id == hall_id, Window.number == number, Window.active)
-    ).scalar_one_or_none()
-    if window is None:
-        numbers = session.execute(
-            select(Window.number).where(Window.hall_id == hall_id, Window.active).order_by(Window.number)
-        ).scalars()
-        known = ", ".join(str(n) for n in numbers)
-        raise NotFound(
-            f"没有 {number} 号窗口；本大厅窗口：{known}",
-            f"no window {number}; this hall's windows are: {known}",
-        )
-    return window
+# Lines, windows, tickets and staff are found by ``core.lookup`` (one normalisation of what a
+# person types); the short names keep this module's call sites as they were.
+_line = lookup.line
+_window = lookup.window
+_staff_id = lookup.staff_id
+find_ticket = lookup.ticket
 
 
 def _in_hand(session: Session, window: Window) -> Ticket | None:
@@ -147,40 +123,6 @@ def _require_in_hand(session: Session, window: Window) -> Ticket:
             code="no_ticket",
         )
     return ticket
-
-
-def find_ticket(session: Session, hall_id: int, ref: str | int, today: date) -> Ticket:
-    """A ticket by id (``123`` or ``#123``) or by today's number (``A001``)."""
-    text = str(ref).strip()
-    if text.startswith("#") or text.isdigit():
-        typed = typed_row_id(text)
-        ticket = session.get(Ticket, typed) if typed is not None else None
-        if ticket is not None and ticket.hall_id == hall_id:
-            return ticket
-    else:
-        ticket = session.execute(
-            select(Ticket)
-            .where(Ticket.hall_id == hall_id, Ticket.service_day == today, Ticket.number == text.upper())
-            .order_by(Ticket.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if ticket is not None:
-            return ticket
-    raise NotFound(
-        f"找不到今天的号 {text}：请核对号码（如 A001）或用票号 #id",
-        f"no ticket {text!r} today: check the number (like A001) or use the ticket id #id",
-    )
-
-
-def _staff_id(session: Session, hall_id: int, code: str | None) -> int | None:
-    if not code:
-        return None
-    staff_id = session.execute(
-        select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == code, Staff.active)
-    ).scalar_one_or_none()
-    if staff_id is None:
-        raise NotFound(f"没有工作人员 {code}", f"no staff member {code!r}")
-    return staff_id
 
 
 def _people_ahead(session: Session, ticket: Ticket) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
+from window_terminal.core import lookup
 from window_terminal.core.queueing import threshold
 from window_terminal.core.supervision import hall_today
 from window_terminal.core.workdays import hall_calendar
@@ -47,15 +48,6 @@ def level_name(level: int, language: str = "zh") -> str:
     return zh if language == "zh" else en
 
 
-def _window(session: Session, hall_id: int, number: int) -> Window:
-    window = session.execute(
-        select(Window).where(Window.hall_id == hall_id, Window.number == int(number), Window.active)
-    ).scalar_one_or_none()
-    if window is None:
-        raise NotFound(f"没有 {number} 号窗口", f"no window {number}")
-    return window
-
-
 def _latest_finished(session: Session, window: Window, today: date) -> Ticket | None:
     """Today's last finished ticket at the window (yesterday's applicant is not at the counter)."""
     return session.execute(
@@ -74,7 +66,7 @@ def _latest_finished(session: Session, window: Window, today: date) -> Ticket | 
 def latest_service(engine: Engine, hall_id: int, window_number: int) -> dict[str, Any] | None:
     """The window's most recent finished ticket, and whether it has been rated (for the rating screen)."""
     with read_session(engine) as session:
-        window = _window(session, hall_id, window_number)
+        window = lookup.window(session, hall_id, window_number)
         ticket = _latest_finished(session, window, hall_today(session, hall_id))
         if ticket is None:
             return None
@@ -114,7 +106,7 @@ def rate(
 
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
-        window = _window(s, unit.hall_id, window_number)
+        window = lookup.window(s, unit.hall_id, window_number)
         ticket: Ticket | None = None
         visit: Visit | None = None
         if visit_id is not None:
@@ -236,13 +228,7 @@ def close_rectification(
 
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
-        staff = s.execute(
-            select(Staff).where(
-                Staff.hall_id == unit.hall_id, Staff.code == staff_code.strip().upper(), Staff.active
-            )
-        ).scalar_one_or_none()
-        if staff is None:
-            raise NotFound(f"没有工作人员 {staff_code}", f"no staff member {staff_code!r}")
+        staff = lookup.staff(s, unit.hall_id, staff_code)
         if staff.role != "manager":
             raise DomainError(
                 f"{staff.name}（{staff.code}）不是大厅管理员：整改须由大厅管理员关闭",

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from window_terminal.core import cases
+from window_terminal.core import lookup
 from window_terminal.core.document_store import issue_document
 from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
@@ -82,7 +82,7 @@ REVIEWABLE_CASE_STATES = ("accepted", "in_review")
 
 def find_case(session: Session, hall_id: int, ref: str | int) -> Case:
     """A case by number, query code or id (``123`` / ``#123``)."""
-    return cases.find_case(session, hall_id, ref, row_id=True)
+    return lookup.case(session, hall_id, ref, row_id=True)
 
 
 def _task(session: Session, hall_id: int, task_id: int) -> ReviewTask:
@@ -94,36 +94,6 @@ def _task(session: Session, hall_id: int, task_id: int) -> ReviewTask:
             f"no review task #{task_id}: see the task ids with `wt review list --dept CODE`",
         )
     return task
-
-
-def _department(session: Session, hall_id: int, code: str) -> Department:
-    dept = session.execute(
-        select(Department).where(Department.hall_id == hall_id, Department.code == code.strip().upper())
-    ).scalar_one_or_none()
-    if dept is None:
-        known = ", ".join(
-            session.execute(
-                select(Department.code).where(Department.hall_id == hall_id).order_by(Department.code)
-            ).scalars()
-        )
-        raise NotFound(f"没有部门 {code}；可选：{known}", f"no department {code!r}; known: {known}")
-    return dept
-
-
-def _staff(session: Session, hall_id: int, code: str | None) -> Staff | None:
-    if not code:
-        return None
-    staff = session.execute(
-        select(Staff).where(Staff.hall_id == hall_id, Staff.code == code.strip().upper(), Staff.active)
-    ).scalar_one_or_none()
-    if staff is None:
-        raise NotFound(f"没有工作人员 {code}：请核对工号", f"no staff member {code!r}: check the staff code")
-    return staff
-
-
-def _staff_id(session: Session, hall_id: int, code: str | None) -> int | None:
-    staff = _staff(session, hall_id, code)
-    return staff.id if staff else None
 
 
 def _dept_code(session: Session, department_id: int) -> str:
@@ -150,7 +120,7 @@ def list_tasks(
 ) -> list[dict[str, Any]]:
     """The department's review tasks, most urgent first (by deadline), each with its light."""
     with read_session(engine) as session:
-        dept = _department(session, hall_id, department_code)
+        dept = lookup.department(session, hall_id, department_code)
         today = today or hall_today(session, hall_id)
         rows = session.execute(
             select(ReviewTask, Case, ServiceItem)
@@ -357,7 +327,7 @@ def _load(unit: Unit, task_id: int, staff_code: str | None) -> tuple[ReviewTask,
     task = _task(s, unit.hall_id, task_id)
     case = s.get(Case, task.case_id)
     assert case is not None
-    staff = _staff(s, unit.hall_id, staff_code)
+    staff = lookup.optional_staff(s, unit.hall_id, staff_code)
     if staff is not None:
         unit.staff_id = staff.id
     return task, case, staff, _dept_code(s, task.department_id)
@@ -760,7 +730,7 @@ def extend(
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
         case = find_case(s, unit.hall_id, case_ref)
-        staff = _staff(s, unit.hall_id, staff_code)
+        staff = lookup.optional_staff(s, unit.hall_id, staff_code)
         if staff is not None:
             unit.staff_id = staff.id
         if case.status not in ("accepted", "in_review", "returned"):
@@ -855,16 +825,10 @@ def record_pickup(
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
         case = find_case(s, unit.hall_id, case_ref)
-        staff = _staff(s, unit.hall_id, staff_code)
+        staff = lookup.optional_staff(s, unit.hall_id, staff_code)
         if staff is not None:
             unit.staff_id = staff.id
-        window = s.execute(
-            select(Window).where(
-                Window.hall_id == unit.hall_id, Window.number == int(window_number), Window.active
-            )
-        ).scalar_one_or_none()
-        if window is None:
-            raise NotFound(f"没有 {window_number} 号窗口", f"no window {window_number}")
+        window = lookup.window(s, unit.hall_id, window_number)
         _require_result_ready(case)
         documents = []
         has_notice = s.execute(
@@ -920,7 +884,7 @@ def record_posted(
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
         case = find_case(s, unit.hall_id, case_ref)
-        staff = _staff(s, unit.hall_id, staff_code)
+        staff = lookup.optional_staff(s, unit.hall_id, staff_code)
         if staff is not None:
             unit.staff_id = staff.id
         _require_result_ready(case)

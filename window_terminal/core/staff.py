@@ -10,14 +10,15 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from window_terminal.core import lookup
 from window_terminal.core.auth import verify_pin
 from window_terminal.db.clock import db_now, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Department, Hall, Staff
 from window_terminal.db.unit import Unit, run_command
-from window_terminal.errors import DomainError
+from window_terminal.errors import DomainError, NotFound
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -50,15 +51,13 @@ def _unknown(code: str) -> DomainError:
 
 def login(engine: Engine, hall_id: int, code: str, pin: str) -> StaffInfo:
     """The staff member for ``code`` if ``pin`` is right; ``DomainError`` otherwise (failures counted)."""
-    code = code.strip().upper()
-    if not code or not pin:
+    if not lookup.typed(code) or not pin:
         raise DomainError("请输入工号和PIN", "enter your staff code and PIN", code="login")
     with read_session(engine) as s:
-        staff = s.execute(
-            select(Staff).where(Staff.hall_id == hall_id, Staff.code == code, Staff.active)
-        ).scalar_one_or_none()
-        if staff is None:
-            raise _unknown(code)
+        try:
+            staff = lookup.staff(s, hall_id, code)
+        except NotFound:
+            raise _unknown(lookup.typed(code)) from None
         now = db_now(s)
         if staff.locked_until is not None and staff.locked_until > now:
             raise _locked(s, hall_id, staff.locked_until)

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from window_terminal.core import lookup
 from window_terminal.core.deadlines import Deadline, WorkCalendar, light
 from window_terminal.core.queueing import threshold
 from window_terminal.core.workdays import hall_calendar
@@ -172,7 +173,7 @@ def _watch(
             ReviewTask.hall_id == hall_id, ReviewTask.status.in_(OPEN_TASK_STATES)
         )
         if department_code:
-            dept_id = next((i for i, c in departments.items() if c == department_code.upper()), -1)
+            dept_id = next((i for i, c in departments.items() if c == lookup.code(department_code)), -1)
             query = query.where(ReviewTask.department_id == dept_id)
         for task in session.execute(query).scalars():
             pair = cases.get(task.case_id)
@@ -196,7 +197,7 @@ def _watch(
             )
     for case, item in cases.values():
         joined = ",".join(sorted(item_depts.get(item.id, [])))
-        if department_code and department_code.upper() not in item_depts.get(item.id, []):
+        if department_code and lookup.code(department_code) not in item_depts.get(item.id, []):
             continue
         if "case" in kinds and case.status in OPEN_CASE_STATES and case.accepted_on is not None:
             promised, statutory = deadlines_of(case, item)

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from window_terminal.core import review
+from window_terminal.core import lookup, review
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.screens.live import follow_feed, show_connection
@@ -141,7 +141,7 @@ class BackofficeScreen(Screen[None]):
 
     def __init__(self, department: str, staff_code: str | None = None, **_: Any) -> None:
         super().__init__()
-        self.department = department.upper()
+        self.department = lookup.code(department)
         self.staff_code = staff_code
         self.rows: dict[str, dict[str, Any]] = {}
 

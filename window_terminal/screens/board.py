@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
-from window_terminal.core import hallview, queueing
+from window_terminal.core import hallview, lookup, queueing
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 from window_terminal.screens.live import follow_feed, show_connection
@@ -333,7 +333,7 @@ class BoardScreen(Screen[None]):
             ticket, reason = values["ticket"], values["reason"]
             self.run_action_worker(
                 lambda e, h: queueing.move_forward(e, h, ticket, reason=reason),
-                tr(f"{ticket.upper()} 已提前", f"{ticket.upper()} moved forward"),
+                tr(f"{lookup.code(ticket)} 已提前", f"{lookup.code(ticket)} moved forward"),
             )
 
         self.app.push_screen(
@@ -399,7 +399,7 @@ def _parse_lines(text: str) -> list[tuple[str, int]]:
                     f"{entry}: the weight after ':' must be a whole number",
                 )
             )
-        parsed.append((code.upper(), int(weight or 1)))
+        parsed.append((lookup.code(code), int(weight or 1)))
     if not parsed:
         raise ValueError(tr("至少填写一条业务线", "give at least one line"))
     return parsed

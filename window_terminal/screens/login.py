@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from window_terminal.core import lookup
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 
@@ -62,7 +63,7 @@ class LoginScreen(Screen[None]):
     def sign_in(self) -> None:
         code = self.query_one("#staff_code", Input).value
         pin = self.query_one("#pin", Input).value
-        window_text = self.query_one("#window", Input).value.strip()
+        window_text = self.query_one("#window", Input).value
         self.check(code, pin, window_text)
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
@@ -90,13 +91,12 @@ class LoginScreen(Screen[None]):
         home = staff.home
         options: dict[str, Any] = {"staff_code": staff.code}
         if home == "counter":
-            if not window_text.isdigit():
-                self.query_one("#login_error", Label).update(
-                    tr("请填写您所在的窗口号（数字）", "enter the number of your window")
-                )
+            try:
+                options["window"] = lookup.window_number(window_text)
+            except DomainError as exc:
+                self.query_one("#login_error", Label).update(exc.text(language()))
                 self.query_one("#window", Input).focus()
                 return
-            options["window"] = int(window_text)
         elif home == "backoffice":
             options["department"] = staff.department
         self.app.open_screen(home, **options)  # type: ignore[attr-defined]

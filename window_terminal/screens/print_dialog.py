@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from window_terminal.core import lookup
 from window_terminal.i18n import language, tr
 
 
@@ -53,7 +54,7 @@ class DocumentPreview(ModalScreen[int]):
         pdf_path: str | Path | None = None,
     ) -> None:
         super().__init__()
-        self.number = number.strip().upper()
+        self.number = lookup.code(number)
         self.window = window
         self.kiosk = kiosk
         self.target = target

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from window_terminal.core.cases import find_case
+from window_terminal.core import lookup
 from window_terminal.core.document_store import TITLES, get_document
 from window_terminal.db.clock import local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
@@ -422,7 +422,7 @@ def list_documents(
             .limit(limit)
         )
         if case_no:
-            case_id = find_case(session, hall_id, case_no).id
+            case_id = lookup.case(session, hall_id, case_no).id
             stmt = stmt.where(Document.case_id == case_id)
         if day is not None:
             start = local_midnight_utc(day, tz)

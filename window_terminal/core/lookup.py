@@ -1,0 +1,248 @@
+"""Finding a row from what a person types: the one normalisation and the look-ups every caller uses.
+
+A clerk types ``c002`` at the sign-in, a reviewer pastes ``C002`` with a trailing space, a kiosk's
+Chinese input method sends full-width ``Ｃ００２`` with an ideographic space: all three mean the same
+staff member, and every screen, command and report must find them the same way. So the rule lives
+here, once:
+
+* ``typed`` — NFKC (full-width letters, digits, ``＃`` and the ideographic space become their
+  half-width forms), then surrounding whitespace goes;
+* ``code`` — ``typed``, upper-cased: staff, line, department, service item, ticket, case and query
+  codes, document numbers are stored upper-case and are case-insensitive to a person;
+* ``hall_code`` — ``typed``, lower-cased: hall codes are stored lower-case.
+
+Each look-up raises ``NotFound`` naming what was typed and where to see the valid values.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from window_terminal.db.models import (
+    Case,
+    Department,
+    Hall,
+    Line,
+    ServiceItem,
+    Staff,
+    Ticket,
+    Window,
+    typed_row_id,
+)
+from window_terminal.errors import DomainError, NotFound
+
+# --- the normalisation ----------------------------------------------------------------------------
+
+
+def typed(text: str | int | None) -> str:
+    """What a person typed, as one canonical string: half-width (NFKC), no surrounding whitespace."""
+    if text is None:
+        return ""
+    return unicodedata.normalize("NFKC", str(text)).strip()
+
+
+def code(text: str | int | None) -> str:
+    """A case-insensitive code as stored (upper-case): ``" ｃ００２ "`` → ``"C002"``."""
+    return typed(text).upper()
+
+
+def hall_code(text: str | int | None) -> str:
+    """A hall code as stored (lower-case): ``"JinJiang "`` → ``"jinjiang"``."""
+    return typed(text).lower()
+
+
+def window_number(text: str | int) -> int:
+    """A window number from what was typed (``3``, ``" ３ "``); a clear error for anything else."""
+    if isinstance(text, int):
+        return text
+    value = typed(text)
+    if not value.isdecimal():
+        raise DomainError(
+            f"窗口号 {value or '（空）'} 不是数字：请输入窗口上方的号码，如 3",
+            f"window {value or '(empty)'!r} is not a number: type the number above the window, like 3",
+            code="bad_window",
+        )
+    return int(value)
+
+
+# --- the look-ups ---------------------------------------------------------------------------------
+
+
+def hall(halls: Sequence[Hall], text: str) -> Hall:
+    """The hall named by ``text`` among ``halls`` (all of the database's halls)."""
+    wanted = hall_code(text)
+    for row in halls:
+        if row.code == wanted:
+            return row
+    known = ", ".join(h.code for h in halls) or "none yet"
+    raise NotFound(
+        f"数据库中没有大厅 {typed(text)}（已有：{known}）：请检查 --hall / WT_HALL，或先运行 wt hall load",
+        f"no hall {typed(text)!r} in the database (halls: {known}): check --hall / WT_HALL, "
+        "or run `wt hall load` first",
+    )
+
+
+def staff(session: Session, hall_id: int, text: str) -> Staff:
+    """The active staff member whose code was typed."""
+    wanted = code(text)
+    row = (
+        session.execute(
+            select(Staff).where(Staff.hall_id == hall_id, Staff.code == wanted, Staff.active)
+        ).scalar_one_or_none()
+        if wanted
+        else None
+    )
+    if row is None:
+        raise NotFound(
+            f"没有在岗工作人员 {typed(text) or '（空）'}：请核对工号（如 C002，见大厅定义 staff.toml）",
+            f"no active staff member {typed(text)!r}: check the staff code (like C002; "
+            "the hall's staff.toml lists them)",
+        )
+    return row
+
+
+def optional_staff(session: Session, hall_id: int, text: str | None) -> Staff | None:
+    """The staff member typed, or None when nobody was named (a blank field)."""
+    return staff(session, hall_id, text) if text is not None and typed(text) else None
+
+
+def staff_id(session: Session, hall_id: int, text: str | None) -> int | None:
+    """The id of the staff member typed, or None when nobody was named."""
+    row = optional_staff(session, hall_id, text)
+    return row.id if row is not None else None
+
+
+def line(session: Session, hall_id: int, text: str) -> Line:
+    """The active line whose code was typed (``biz``, ``ＢＩＺ``)."""
+    wanted = code(text)
+    row = session.execute(
+        select(Line).where(Line.hall_id == hall_id, Line.code == wanted, Line.active)
+    ).scalar_one_or_none()
+    if row is None:
+        known = ", ".join(
+            session.execute(
+                select(Line.code).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order)
+            ).scalars()
+        )
+        raise NotFound(
+            f"没有业务线 {typed(text)}；可选：{known}（wt queue status 可查看）",
+            f"no line {typed(text)!r}; known lines: {known} (see `wt queue status`)",
+        )
+    return row
+
+
+def window(session: Session, hall_id: int, text: str | int) -> Window:
+    """The active window whose number was typed."""
+    number = window_number(text)
+    row = session.execute(
+        select(Window).where(Window.hall_id == hall_id, Window.number == number, Window.active)
+    ).scalar_one_or_none()
+    if row is None:
+        known = ", ".join(
+            str(n)
+            for n in session.execute(
+                select(Window.number).where(Window.hall_id == hall_id, Window.active).order_by(Window.number)
+            ).scalars()
+        )
+        raise NotFound(
+            f"没有 {number} 号窗口；本大厅窗口：{known}",
+            f"no window {number}; this hall's windows are: {known}",
+        )
+    return row
+
+
+def department(session: Session, hall_id: int, text: str) -> Department:
+    """The department whose code was typed (``scjg``)."""
+    wanted = code(text)
+    row = session.execute(
+        select(Department).where(Department.hall_id == hall_id, Department.code == wanted)
+    ).scalar_one_or_none()
+    if row is None:
+        known = ", ".join(
+            session.execute(
+                select(Department.code).where(Department.hall_id == hall_id).order_by(Department.code)
+            ).scalars()
+        )
+        raise NotFound(
+            f"没有部门 {typed(text)}；可选：{known}",
+            f"no department {typed(text)!r}; known: {known}",
+        )
+    return row
+
+
+def service_item(session: Session, hall_id: int, ref: str | int) -> ServiceItem:
+    """A service item by its row id (an int from a screen) or by the code typed."""
+    if isinstance(ref, int):
+        item = session.get(ServiceItem, ref)
+        if item is not None and item.hall_id == hall_id:
+            return item
+    else:
+        item = session.execute(
+            select(ServiceItem).where(ServiceItem.hall_id == hall_id, ServiceItem.code == code(ref))
+        ).scalar_one_or_none()
+        if item is not None:
+            return item
+    raise NotFound(
+        f"没有事项 {typed(ref)}：请在事项搜索框中输入名称、编码或拼音首字母",
+        f"no service item {typed(ref)!r}: search the catalogue by name, code or pinyin initials",
+    )
+
+
+def ticket(session: Session, hall_id: int, ref: str | int, today: date) -> Ticket:
+    """A ticket by id (``123`` or ``#123``) or by today's number (``A001``, ``a001``, ``Ａ００１``)."""
+    text = typed(ref)
+    if text.startswith("#") or text.isdigit():
+        typed_id = typed_row_id(text)
+        found = session.get(Ticket, typed_id) if typed_id is not None else None
+        if found is not None and found.hall_id == hall_id:
+            return found
+    else:
+        found = session.execute(
+            select(Ticket)
+            .where(Ticket.hall_id == hall_id, Ticket.service_day == today, Ticket.number == code(text))
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+    raise NotFound(
+        f"找不到今天的号 {text}：请核对号码（如 A001）或用票号 #id（wt queue status 可查看）",
+        f"no ticket {text!r} today: check the number (like A001) or use the ticket id #id "
+        "(see `wt queue status`)",
+    )
+
+
+def case(
+    session: Session, hall_id: int, ref: str | int, *, row_id: bool = False, id_number: bool = False
+) -> Case:
+    """The case named by ``ref``: case number or query code (any case); with ``row_id`` also ``#123``;
+    with ``id_number`` also the applicant's ID number (their latest case). The public status query
+    allows neither, so a guessable id or someone else's ID number finds nothing there."""
+    text = typed(ref)
+    wanted = code(text)
+    matches = [Case.case_no == wanted, Case.query_code == wanted]
+    if id_number:
+        matches.append(Case.id_number == wanted)
+    found = session.execute(
+        select(Case).where(Case.hall_id == hall_id, or_(*matches)).order_by(Case.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    # A row id only where nothing typed matched as a code: a query code may be all digits, and a
+    # number too big for the id column is simply not an id (PostgreSQL refuses it outright).
+    typed_id = typed_row_id(text) if found is None and row_id else None
+    if typed_id is not None:
+        by_id = session.get(Case, typed_id)
+        if by_id is not None and by_id.hall_id == hall_id:
+            found = by_id
+    if found is None:
+        kinds_zh = "办件编号、查询码" + ("或身份证号" if id_number else "")
+        kinds_en = "case number, query code" + (" or ID number" if id_number else "")
+        raise NotFound(
+            f"找不到办件 {text}：请核对{kinds_zh}（通知书右上角与二维码下方）",
+            f"no case {text!r}: check the {kinds_en} (top right of the notice, under the QR code)",
+        )
+    return found
