@@ -22,10 +22,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Integer, func, literal, select
+from sqlalchemy.orm import Session
 
 from window_terminal.core import queueing
+from window_terminal.db import feed
 from window_terminal.db.clock import db_now, local_day, local_midnight_utc, to_local, zone
-from window_terminal.db.engine import read_session
+from window_terminal.db.engine import read_session, snapshot_session
 from window_terminal.db.feed import FeedEvent
 from window_terminal.db.models import Event, Hall, Line, Staff, Ticket, Window
 
@@ -461,61 +463,63 @@ class HallView:
 
 def current_cursor(engine: Engine, hall_id: int) -> int:
     with read_session(engine) as s:
-        return int(
-            s.execute(
-                select(func.coalesce(func.max(Event.seq), 0)).where(Event.hall_id == hall_id)
-            ).scalar_one()
-        )
+        return feed.cursor(s, hall_id)
 
 
 def load_view(engine: Engine, hall_id: int, *, keep_calls: int = 20) -> HallView:
     """A snapshot of the hall; events after ``view.cursor`` bring it up to date.
 
-    The cursor is read first, so an event committed during the snapshot is applied again — which
-    the view tolerates (keyed rows) — rather than missed.
+    Every part (cursor, status, waiting tickets, hourly chart, recent calls) is read in ONE
+    snapshot transaction, so the view is the hall at one instant and ``cursor`` is exactly the last
+    event it includes: an event committed meanwhile is applied once, from the feed, never counted in
+    the snapshot too.
     """
-    cursor = current_cursor(engine, hall_id)
-    status = queueing.queue_status(engine, hall_id)
-    waiting = queueing.waiting_tickets(engine, hall_id, limit=1_000_000)
-    with read_session(engine) as s:
-        hall = s.get(Hall, hall_id)
-        assert hall is not None
-        tz = hall.timezone
-        now = db_now(s)
-        day = local_day(now, tz)
-        line_rows = {
-            row.code: row
-            for row in s.execute(
-                select(Line.code, Line.avg_service_minutes, Line.sort_order).where(
-                    Line.hall_id == hall_id, Line.active
-                )
+    with snapshot_session(engine) as s:
+        return _load_view(s, hall_id, keep_calls=keep_calls)
+
+
+def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
+    cursor = feed.cursor(s, hall_id)
+    status = queueing.queue_status_in(s, hall_id)
+    waiting = queueing.waiting_tickets_in(s, hall_id, limit=1_000_000)
+    hall = s.get(Hall, hall_id)
+    assert hall is not None
+    tz = hall.timezone
+    now = db_now(s)
+    day = local_day(now, tz)
+    line_rows = {
+        row.code: row
+        for row in s.execute(
+            select(Line.code, Line.avg_service_minutes, Line.sort_order).where(
+                Line.hall_id == hall_id, Line.active
             )
-        }
-        staff_names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
-        open_rows = {
-            row.id: row
-            for row in s.execute(
-                select(
-                    Ticket.id,
-                    Ticket.recall_count,
-                    Ticket.issued_at,
-                    Ticket.called_at,
-                    Ticket.kind,
-                    Line.code.label("line"),
-                )
-                .join(Line, Line.id == Ticket.line_id)
-                .where(Ticket.hall_id == hall_id, Ticket.status.in_(OPEN_STATES))
-            )
-        }
-        start = local_midnight_utc(day, tz)
-        last_finish = dict(
-            s.execute(
-                select(Ticket.window_id, func.max(Ticket.finished_at))
-                .where(Ticket.hall_id == hall_id, Ticket.finished_at >= start, Ticket.window_id.is_not(None))
-                .group_by(Ticket.window_id)
-            ).all()
         )
-        window_ids = dict(s.execute(select(Window.number, Window.id).where(Window.hall_id == hall_id)).all())
+    }
+    staff_names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
+    open_rows = {
+        row.id: row
+        for row in s.execute(
+            select(
+                Ticket.id,
+                Ticket.recall_count,
+                Ticket.issued_at,
+                Ticket.called_at,
+                Ticket.kind,
+                Line.code.label("line"),
+            )
+            .join(Line, Line.id == Ticket.line_id)
+            .where(Ticket.hall_id == hall_id, Ticket.status.in_(OPEN_STATES))
+        )
+    }
+    start = local_midnight_utc(day, tz)
+    last_finish = dict(
+        s.execute(
+            select(Ticket.window_id, func.max(Ticket.finished_at))
+            .where(Ticket.hall_id == hall_id, Ticket.finished_at >= start, Ticket.window_id.is_not(None))
+            .group_by(Ticket.window_id)
+        ).all()
+    )
+    window_ids = dict(s.execute(select(Window.number, Window.id).where(Window.hall_id == hall_id)).all())
     status_now = utc_naive(datetime.fromisoformat(status["now"]), tz)
     lines = [
         LineState(
@@ -575,7 +579,7 @@ def load_view(engine: Engine, hall_id: int, *, keep_calls: int = 20) -> HallView
                 )
             )
         windows.append(w)
-    arrivals, served = hourly_counts(engine, hall_id, day)
+    arrivals, served = hourly_counts_in(s, hall_id, day)
     return HallView(
         hall_id=hall_id,
         timezone=tz,
@@ -586,7 +590,7 @@ def load_view(engine: Engine, hall_id: int, *, keep_calls: int = 20) -> HallView
         windows=windows,
         tickets=tickets,
         staff_names=staff_names,
-        calls=recent_calls(engine, hall_id, limit=keep_calls, day=day),
+        calls=recent_calls_in(s, hall_id, limit=keep_calls, day=day),
         broadcast=status.get("broadcast") or "",
         arrivals=arrivals,
         served=served,
@@ -597,9 +601,9 @@ def load_view(engine: Engine, hall_id: int, *, keep_calls: int = 20) -> HallView
 # --- read queries --------------------------------------------------------------------------------
 
 
-def _hour_bucket(engine: Engine, column: Any, start: datetime) -> Any:
+def _hour_bucket(s: Session, column: Any, start: datetime) -> Any:
     """The hour since local midnight (``start``, naive UTC) as an SQL expression, per dialect."""
-    if engine.dialect.name == "postgresql":
+    if s.get_bind().dialect.name == "postgresql":
         return func.floor(func.extract("epoch", column - literal(start)) / 3600)
     return func.cast(
         (func.julianday(column) - func.julianday(literal(start.isoformat(sep=" ")))) * 24, Integer
@@ -609,49 +613,57 @@ def _hour_bucket(engine: Engine, column: Any, start: datetime) -> Any:
 def hourly_counts(engine: Engine, hall_id: int, day: date | None = None) -> tuple[list[int], list[int]]:
     """Tickets issued and tickets finished (served) per local hour of ``day`` (default today)."""
     with read_session(engine) as s:
-        hall = s.get(Hall, hall_id)
-        assert hall is not None
-        day = day or local_day(db_now(s), hall.timezone)
-        start = local_midnight_utc(day, hall.timezone)
-        end = start + timedelta(days=1)
-        out = []
-        for column, extra in (
-            (Ticket.issued_at, ()),
-            (Ticket.finished_at, (Ticket.status == "done",)),
-        ):
-            bucket = _hour_bucket(engine, column, start).label("hour")
-            counts = [0] * 24
-            rows = s.execute(
-                select(bucket, func.count())
-                .where(Ticket.hall_id == hall_id, column >= start, column < end, *extra)
-                .group_by(bucket)
-            ).all()
-            for hour, count in rows:
-                if hour is not None and 0 <= int(hour) < 24:
-                    counts[int(hour)] += int(count)
-            out.append(counts)
-        return out[0], out[1]
+        return hourly_counts_in(s, hall_id, day)
+
+
+def hourly_counts_in(s: Session, hall_id: int, day: date | None = None) -> tuple[list[int], list[int]]:
+    hall = s.get(Hall, hall_id)
+    assert hall is not None
+    day = day or local_day(db_now(s), hall.timezone)
+    start = local_midnight_utc(day, hall.timezone)
+    end = start + timedelta(days=1)
+    out = []
+    for column, extra in (
+        (Ticket.issued_at, ()),
+        (Ticket.finished_at, (Ticket.status == "done",)),
+    ):
+        bucket = _hour_bucket(s, column, start).label("hour")
+        counts = [0] * 24
+        rows = s.execute(
+            select(bucket, func.count())
+            .where(Ticket.hall_id == hall_id, column >= start, column < end, *extra)
+            .group_by(bucket)
+        ).all()
+        for hour, count in rows:
+            if hour is not None and 0 <= int(hour) < 24:
+                counts[int(hour)] += int(count)
+        out.append(counts)
+    return out[0], out[1]
 
 
 def recent_calls(engine: Engine, hall_id: int, *, limit: int = 20, day: date | None = None) -> list[Call]:
     """Today's calls, recalls and call-backs from the event log, oldest first (at most ``limit``)."""
     with read_session(engine) as s:
-        hall = s.get(Hall, hall_id)
-        assert hall is not None
-        day = day or local_day(db_now(s), hall.timezone)
-        start = local_midnight_utc(day, hall.timezone)
-        rows = s.execute(
-            select(Event.seq, Event.kind, Event.payload, Event.created_at)
-            .where(
-                Event.hall_id == hall_id,
-                Event.seq.is_not(None),
-                Event.kind.in_(CALL_KINDS),
-                Event.created_at >= start,
-            )
-            .order_by(Event.seq.desc())
-            .limit(limit)
-        ).all()
-        settings = hall.settings or {}
+        return recent_calls_in(s, hall_id, limit=limit, day=day)
+
+
+def recent_calls_in(s: Session, hall_id: int, *, limit: int = 20, day: date | None = None) -> list[Call]:
+    hall = s.get(Hall, hall_id)
+    assert hall is not None
+    day = day or local_day(db_now(s), hall.timezone)
+    start = local_midnight_utc(day, hall.timezone)
+    rows = s.execute(
+        select(Event.seq, Event.kind, Event.payload, Event.created_at)
+        .where(
+            Event.hall_id == hall_id,
+            Event.seq.is_not(None),
+            Event.kind.in_(CALL_KINDS),
+            Event.created_at >= start,
+        )
+        .order_by(Event.seq.desc())
+        .limit(limit)
+    ).all()
+    settings = hall.settings or {}
     calls = []
     for seq, kind, payload, at in reversed(rows):
         window = int(payload.get("window") or 0)

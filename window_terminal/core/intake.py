@@ -28,13 +28,14 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from window_terminal.core import lookup
+from window_terminal.core import lookup, queueing
 from window_terminal.core.document_store import issue_document, next_daily_number
 from window_terminal.core.idcheck import check_id_number, check_phone
 from window_terminal.core.privacy import mask_id_number, mask_phone, masked_person
 from window_terminal.core.workdays import hall_calendar
+from window_terminal.db import feed
 from window_terminal.db.clock import db_now, local_day, to_local
-from window_terminal.db.engine import read_session
+from window_terminal.db.engine import read_session, snapshot_session
 from window_terminal.db.models import (
     Case,
     CaseMaterial,
@@ -1116,7 +1117,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
     """What a counter screen shows: its window, the lines it serves, the ticket in hand, recent tickets."""
     from window_terminal.db.models import WindowLine
 
-    with read_session(engine) as s:
+    with snapshot_session(engine) as s:
         hall = s.get(Hall, hall_id)
         assert hall is not None
         now = db_now(s)
@@ -1127,14 +1128,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
             .where(WindowLine.window_id == window.id, Line.active)
             .order_by(Line.sort_order, Line.code)
         ).all()
-        waiting = {
-            row[0]: (int(row[1]), row[2])
-            for row in s.execute(
-                select(Ticket.line_id, func.count(), func.min(Ticket.issued_at))
-                .where(Ticket.hall_id == hall_id, Ticket.status == "waiting", Ticket.eligible_at <= now)
-                .group_by(Ticket.line_id)
-            )
-        }
+        waiting = queueing.waiting_by_line(s, hall_id, now)
         line_codes = dict(s.execute(select(Line.id, Line.code).where(Line.hall_id == hall_id)).all())
         tickets = (
             s.execute(
@@ -1183,7 +1177,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
         return {
             "hall": hall.name,
             "hall_code": hall.code,
-            "event_seq": hall.event_seq,
+            "event_seq": feed.cursor(s, hall.id),
             "window": window.number,
             "window_status": window.status,
             "staff": staff.name if staff else None,
@@ -1195,9 +1189,10 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
                     "name": line.name,
                     "weight": weight,
                     "open": line.is_open,
-                    "waiting": waiting.get(line.id, (0, None))[0],
-                    "longest_wait_s": int((now - waiting[line.id][1]).total_seconds())
-                    if line.id in waiting
+                    "waiting": waiting.get(line.id, queueing.LineWaiting()).waiting,
+                    "callable_now": waiting.get(line.id, queueing.LineWaiting()).callable_now,
+                    "longest_wait_s": int((now - oldest).total_seconds())
+                    if (oldest := waiting.get(line.id, queueing.LineWaiting()).oldest)
                     else 0,
                 }
                 for line, weight in lines

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlmodel import Session
 
 from window_terminal.core import lookup
@@ -1043,106 +1043,132 @@ def broadcast(
 def queue_status(engine: Engine, hall_id: int) -> dict[str, Any]:
     """Lines (waiting, longest wait, estimated wait, open windows) and windows (status, in hand)."""
     with read_session(engine) as s:
-        hall = s.get(Hall, hall_id)
-        if hall is None:
-            raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
-        now = db_now(s)
-        today = local_day(now, hall.timezone)
-        day_start = local_midnight_utc(today, hall.timezone)
-        lines = (
-            s.execute(
-                select(Line).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order, Line.code)
-            )
-            .scalars()
-            .all()
+        return queue_status_in(s, hall_id)
+
+
+@dataclass(frozen=True)
+class LineWaiting:
+    """What "waiting" means, everywhere: every ticket of the line in the ``waiting`` state.
+
+    ``callable_now`` is the part of it a window may call at this moment (a transferred ticket is
+    held until its ``eligible_at``); ``oldest`` is the earliest issue time among all waiting.
+    """
+
+    waiting: int = 0
+    callable_now: int = 0
+    oldest: datetime | None = None
+
+
+def waiting_by_line(s: Session, hall_id: int, now: datetime) -> dict[int, LineWaiting]:
+    """The one read of the waiting figures per line id, used by the board, the counter and the CLI."""
+    callable_now = func.sum(case((Ticket.eligible_at <= now, 1), else_=0))
+    return {
+        line_id: LineWaiting(int(count), int(ready or 0), oldest)
+        for line_id, count, ready, oldest in s.execute(
+            select(Ticket.line_id, func.count(), callable_now, func.min(Ticket.issued_at))
+            .where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
+            .group_by(Ticket.line_id)
         )
-        waiting = {
-            row[0]: (row[1], row[2])
-            for row in s.execute(
-                select(Ticket.line_id, func.count(), func.min(Ticket.issued_at))
-                .where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
-                .group_by(Ticket.line_id)
-            )
-        }
-        served_today = {
-            row[0]: row[1]
-            for row in s.execute(
-                select(Ticket.line_id, func.count())
-                .where(Ticket.hall_id == hall_id, Ticket.status == "done", Ticket.issued_at >= day_start)
-                .group_by(Ticket.line_id)
-            )
-        }
-        windows = (
-            s.execute(select(Window).where(Window.hall_id == hall_id, Window.active).order_by(Window.number))
-            .scalars()
-            .all()
+    }
+
+
+def queue_status_in(s: Session, hall_id: int) -> dict[str, Any]:
+    """:func:`queue_status` inside a caller's transaction (the board reads it with its other parts)."""
+    hall = s.get(Hall, hall_id)
+    if hall is None:
+        raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
+    now = db_now(s)
+    today = local_day(now, hall.timezone)
+    day_start = local_midnight_utc(today, hall.timezone)
+    lines = (
+        s.execute(
+            select(Line).where(Line.hall_id == hall_id, Line.active).order_by(Line.sort_order, Line.code)
         )
-        links = s.execute(select(WindowLine).where(WindowLine.hall_id == hall_id)).scalars().all()
-        line_code = {line.id: line.code for line in lines}
-        window_by_id = {w.id: w for w in windows}
-        serves: dict[int, list[str]] = {}
-        open_count: dict[int, int] = {}
-        for link in links:
-            if link.line_id not in line_code:
-                continue
-            serves.setdefault(link.window_id, []).append(line_code[link.line_id])
-            w = window_by_id.get(link.window_id)
-            if w is not None and w.status == "open":
-                open_count[link.line_id] = open_count.get(link.line_id, 0) + 1
-        in_hand = {
-            t.window_id: t
-            for t in s.execute(
-                select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status.in_(IN_HAND))
-            ).scalars()
-        }
-        staff_names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
-        line_rows = []
-        for line in lines:
-            count, oldest = waiting.get(line.id, (0, None))
-            longest = int((now - oldest).total_seconds()) if oldest else 0
-            opened = open_count.get(line.id, 0)
-            line_rows.append(
-                {
-                    "line": line.code,
-                    "name": line.name,
-                    "prefix": line.prefix,
-                    "open": line.is_open,
-                    "waiting": int(count),
-                    "longest_wait_s": max(0, longest),
-                    "estimated_wait_min": estimate_wait_minutes(int(count), line.avg_service_minutes, opened),
-                    "open_windows": opened,
-                    "served_today": int(served_today.get(line.id, 0)),
-                    "target_wait_min": line.target_wait_minutes,
-                }
-            )
-        window_rows = []
-        for w in windows:
-            t = in_hand.get(w.id)
-            window_rows.append(
-                {
-                    "window": w.number,
-                    "name": w.name,
-                    "status": w.status,
-                    "staff": staff_names.get(w.staff_id) if w.staff_id else None,
-                    "lines": serves.get(w.id, []),
-                    "ticket": t.number if t else None,
-                    "ticket_id": t.id if t else None,
-                    "ticket_status": t.status if t else None,
-                    "in_hand_s": int((now - (t.called_at or now)).total_seconds()) if t else None,
-                    "status_since": to_local(w.status_since, hall.timezone).isoformat(timespec="seconds")
-                    if w.status_since
-                    else None,
-                }
-            )
-        return {
-            "hall": hall.code,
-            "name": hall.name,
-            "now": to_local(now, hall.timezone).isoformat(timespec="seconds"),
-            "service_day": today.isoformat(),
-            "lines": line_rows,
-            "windows": window_rows,
-            "broadcast": hall.broadcast,
-        }
+        .scalars()
+        .all()
+    )
+    waiting = waiting_by_line(s, hall_id, now)
+    served_today = {
+        row[0]: row[1]
+        for row in s.execute(
+            select(Ticket.line_id, func.count())
+            .where(Ticket.hall_id == hall_id, Ticket.status == "done", Ticket.issued_at >= day_start)
+            .group_by(Ticket.line_id)
+        )
+    }
+    windows = (
+        s.execute(select(Window).where(Window.hall_id == hall_id, Window.active).order_by(Window.number))
+        .scalars()
+        .all()
+    )
+    links = s.execute(select(WindowLine).where(WindowLine.hall_id == hall_id)).scalars().all()
+    line_code = {line.id: line.code for line in lines}
+    window_by_id = {w.id: w for w in windows}
+    serves: dict[int, list[str]] = {}
+    open_count: dict[int, int] = {}
+    for link in links:
+        if link.line_id not in line_code:
+            continue
+        serves.setdefault(link.window_id, []).append(line_code[link.line_id])
+        w = window_by_id.get(link.window_id)
+        if w is not None and w.status == "open":
+            open_count[link.line_id] = open_count.get(link.line_id, 0) + 1
+    in_hand = {
+        t.window_id: t
+        for t in s.execute(
+            select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status.in_(IN_HAND))
+        ).scalars()
+    }
+    staff_names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
+    line_rows = []
+    for line in lines:
+        figures = waiting.get(line.id, LineWaiting())
+        count, oldest = figures.waiting, figures.oldest
+        longest = int((now - oldest).total_seconds()) if oldest else 0
+        opened = open_count.get(line.id, 0)
+        line_rows.append(
+            {
+                "line": line.code,
+                "name": line.name,
+                "prefix": line.prefix,
+                "open": line.is_open,
+                "waiting": int(count),
+                "callable_now": figures.callable_now,
+                "longest_wait_s": max(0, longest),
+                "estimated_wait_min": estimate_wait_minutes(int(count), line.avg_service_minutes, opened),
+                "open_windows": opened,
+                "served_today": int(served_today.get(line.id, 0)),
+                "target_wait_min": line.target_wait_minutes,
+            }
+        )
+    window_rows = []
+    for w in windows:
+        t = in_hand.get(w.id)
+        window_rows.append(
+            {
+                "window": w.number,
+                "name": w.name,
+                "status": w.status,
+                "staff": staff_names.get(w.staff_id) if w.staff_id else None,
+                "lines": serves.get(w.id, []),
+                "ticket": t.number if t else None,
+                "ticket_id": t.id if t else None,
+                "ticket_status": t.status if t else None,
+                "in_hand_s": int((now - (t.called_at or now)).total_seconds()) if t else None,
+                "status_since": to_local(w.status_since, hall.timezone).isoformat(timespec="seconds")
+                if w.status_since
+                else None,
+            }
+        )
+    return {
+        "hall": hall.code,
+        "name": hall.name,
+        "now": to_local(now, hall.timezone).isoformat(timespec="seconds"),
+        "service_day": today.isoformat(),
+        "lines": line_rows,
+        "windows": window_rows,
+        "broadcast": hall.broadcast,
+    }
 
 
 def ticket_info(engine: Engine, hall_id: int, ticket_ref: str | int) -> TicketInfo:
@@ -1168,28 +1194,35 @@ def waiting_tickets(
 ) -> list[dict[str, Any]]:
     """Waiting and parked tickets in call order per line (for the board)."""
     with read_session(engine) as s:
-        hall = s.get(Hall, hall_id)
-        assert hall is not None
-        stmt = (
-            select(Ticket, Line.code)
-            .join(Line, Line.id == Ticket.line_id)
-            .where(Ticket.hall_id == hall_id, or_(Ticket.status == "waiting", Ticket.status == "parked"))
-            .order_by(Line.sort_order, Ticket.queue_key, Ticket.id)
-            .limit(limit)
-        )
-        if line_code:
-            stmt = stmt.where(Line.code == line_code.upper())
-        now = db_now(s)
-        return [
-            {
-                "ticket_id": t.id,
-                "number": t.number,
-                "line": code,
-                "kind": t.kind,
-                "status": t.status,
-                "wait_s": int((now - t.issued_at).total_seconds()),
-                "recalls": t.recall_count,
-                "transfers": t.transfer_count,
-            }
-            for t, code in s.execute(stmt).all()
-        ]
+        return waiting_tickets_in(s, hall_id, line_code=line_code, limit=limit)
+
+
+def waiting_tickets_in(
+    s: Session, hall_id: int, *, line_code: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """:func:`waiting_tickets` inside a caller's transaction."""
+    hall = s.get(Hall, hall_id)
+    assert hall is not None
+    stmt = (
+        select(Ticket, Line.code)
+        .join(Line, Line.id == Ticket.line_id)
+        .where(Ticket.hall_id == hall_id, or_(Ticket.status == "waiting", Ticket.status == "parked"))
+        .order_by(Line.sort_order, Ticket.queue_key, Ticket.id)
+        .limit(limit)
+    )
+    if line_code:
+        stmt = stmt.where(Line.code == lookup.code(line_code))
+    now = db_now(s)
+    return [
+        {
+            "ticket_id": t.id,
+            "number": t.number,
+            "line": code,
+            "kind": t.kind,
+            "status": t.status,
+            "wait_s": int((now - t.issued_at).total_seconds()),
+            "recalls": t.recall_count,
+            "transfers": t.transfer_count,
+        }
+        for t, code in s.execute(stmt).all()
+    ]

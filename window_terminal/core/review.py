@@ -106,8 +106,10 @@ def _dept_code(session: Session, department_id: int) -> str:
 
 def event_cursor(engine: Engine, hall_id: int) -> int:
     """The hall's latest event number: a screen follows the feed from here after its first load."""
+    from window_terminal.db import feed
+
     with read_session(engine) as session:
-        return int(session.execute(select(Hall.event_seq).where(Hall.id == hall_id)).scalar_one() or 0)
+        return feed.cursor(session, hall_id)
 
 
 def list_tasks(

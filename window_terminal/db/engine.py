@@ -77,6 +77,21 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
+def snapshot_session(engine: Engine) -> Iterator[Session]:
+    """One read transaction in which every statement sees the same instant.
+
+    PostgreSQL: REPEATABLE READ (READ COMMITTED would give each statement its own snapshot);
+    SQLite: one ``BEGIN`` … in WAL mode the snapshot is taken at the first read and kept.
+    Use it where several queries answer one question (the board's view), so a commit landing
+    between them is either wholly in the answer or wholly after it.
+    """
+    bind = engine if is_sqlite(engine) else engine.execution_options(isolation_level="REPEATABLE READ")
+    with Session(bind, expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+
+
+@contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """A session whose transaction is a write transaction (SQLite: BEGIN IMMEDIATE); commits on exit."""
     bind = engine.execution_options(wt_write=True) if is_sqlite(engine) else engine

@@ -21,13 +21,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
 
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Event
 from window_terminal.db.unit import NOTIFY_CHANNEL
 
 SQLITE_POLL_SECONDS = 0.02
+
+
+def cursor(session: Session, hall_id: int) -> int:
+    """The feed cursor of the transaction's snapshot: the last event a reader can see.
+
+    A screen that loads its view in ``session`` and then follows the feed from this number neither
+    misses an event nor applies one twice. The one definition of "where the feed is".
+    """
+    return int(
+        session.execute(
+            select(func.coalesce(func.max(Event.seq), 0)).where(Event.hall_id == hall_id)
+        ).scalar_one()
+    )
 
 
 @dataclass(frozen=True)

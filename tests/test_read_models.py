@@ -1,0 +1,78 @@
+"""One read model per question, each read in one transaction: the board's view is the hall at one
+instant, and the feed cursor it carries is exactly the last event it includes."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from window_terminal.core import hallview, queueing
+from window_terminal.db import feed
+from window_terminal.db.engine import make_engine, read_session
+from window_terminal.db.feed import Feed
+
+
+def test_an_arrival_during_the_board_snapshot_is_counted_once(db_url, engine, hall) -> None:
+    for _ in range(3):
+        queueing.take_ticket(engine, hall.id, "BIZ")
+    other = make_engine(db_url)  # another PC's kiosk: its own connections
+    arrived: list[int] = []
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def arrive_between_reads(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        # After the view's first query (the feed cursor), a ticket is taken and committed elsewhere.
+        if not arrived and "max(event.seq)" in statement.lower():
+            arrived.append(queueing.take_ticket(other, hall.id, "BIZ").id)
+
+    try:
+        view = hallview.load_view(engine, hall.id)
+    finally:
+        event.remove(engine, "after_cursor_execute", arrive_between_reads)
+    assert arrived, "the arrival was injected between the view's reads"
+    in_view = sum(view.arrivals)
+    assert in_view == 3 and arrived[0] not in view.tickets
+    # The feed from the view's cursor brings the fourth arrival, once.
+    follower = Feed(engine, hall.id, after=view.cursor)
+    for _ in range(50):
+        view.apply_all(follower.poll(timeout=0.1))
+        if sum(view.arrivals) >= 4:
+            break
+    with read_session(engine) as s:
+        total = len(queueing.waiting_tickets_in(s, hall.id))
+    assert sum(view.arrivals) == total == 4
+    other.dispose()
+
+
+def test_the_feed_cursor_has_one_definition(engine, hall) -> None:
+    queueing.take_ticket(engine, hall.id, "BIZ")
+    from window_terminal.core import review
+    from window_terminal.core.intake import counter_view
+
+    with read_session(engine) as s:
+        here = feed.cursor(s, hall.id)
+    assert here > 0
+    assert hallview.current_cursor(engine, hall.id) == here
+    assert review.event_cursor(engine, hall.id) == here
+    assert counter_view(engine, hall.id, 1)["event_seq"] == here
+    assert hallview.load_view(engine, hall.id).cursor == here
+
+
+def test_waiting_means_the_same_on_the_counter_the_board_and_the_cli(engine, hall) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from window_terminal.core.intake import counter_view
+    from window_terminal.db.models import Ticket
+
+    taken = [queueing.take_ticket(engine, hall.id, "BIZ") for _ in range(3)]
+    with engine.begin() as conn:  # one of them is held back until later (as a transfer is)
+        issued = conn.execute(select(Ticket.issued_at).where(Ticket.id == taken[0].id)).scalar_one()
+        conn.execute(
+            update(Ticket).where(Ticket.id == taken[0].id).values(eligible_at=issued + timedelta(hours=1))
+        )
+    status = {r["line"]: r for r in queueing.queue_status(engine, hall.id)["lines"]}["BIZ"]
+    counter = next(r for r in counter_view(engine, hall.id, 1)["lines"] if r["line"] == "BIZ")
+    board = hallview.load_view(engine, hall.id)
+    on_board = sum(1 for t in board.tickets.values() if t.line == "BIZ" and t.status == "waiting")
+    assert status["waiting"] == counter["waiting"] == on_board == 3
+    assert status["callable_now"] == counter["callable_now"] == 2
