@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,10 +18,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
 from window_terminal.core import hallview, queueing
-from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import tr
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 LINE_COLUMNS = [
@@ -154,21 +154,33 @@ class BoardScreen(Screen[None]):
 
     # -- loading ----------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
     def load_snapshot(self) -> None:
-        view = hallview.load_view(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self._lights = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.show_snapshot, view)
+        """The first full view; while the database cannot be reached, say so and keep retrying."""
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
 
-    def show_snapshot(self, view: hallview.HallView) -> None:
+        def read() -> tuple[hallview.HallView, str]:
+            return hallview.load_view(engine, hall_id), _lights_text(engine, hall_id)
+
+        run_call(
+            self,
+            read,
+            done=self.show_snapshot,
+            failed=lambda text: self._say(text, error=True),
+            offline=lambda text: show_connection(self, False, text),
+            group="board-load",
+            retry=True,
+        )
+
+    def show_snapshot(self, loaded: tuple[hallview.HallView, str]) -> None:
+        view, self._lights = loaded
         self.view = view
+        show_connection(self, True)
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
         follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]
 
-    @work(thread=True, exclusive=True, group="board-lights", exit_on_error=False)
     def refresh_lights(self) -> None:
-        text = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._set_lights, text)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(self, lambda: _lights_text(engine, hall_id), done=self._set_lights, group="board-lights")
 
     def _set_lights(self, text: str) -> None:
         self._lights = text
@@ -373,19 +385,16 @@ class BoardScreen(Screen[None]):
             done,
         )
 
-    @work(thread=True, group="board-action", exit_on_error=False)
     def run_action_worker(self, action: Any, done_text: str) -> None:
-        try:
-            action(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self._say, exc.text(language()), error=True)
-            return
-        except Exception as exc:  # database unreachable …
-            self.app.call_from_thread(
-                self._say, tr(f"操作失败：{exc}", f"the action failed: {exc}").splitlines()[0], error=True
-            )
-            return
-        self.app.call_from_thread(self._say, done_text)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: action(engine, hall_id),
+            done=lambda _: self._say(done_text),
+            failed=lambda text: self._say(text, error=True),
+            group="board-action",
+            exclusive=False,
+        )
 
 
 def _parse_lines(text: str) -> list[tuple[str, int]]:

@@ -1,0 +1,138 @@
+"""Running a core call from a screen: off the event loop, every failure caught and shown inline.
+
+    run_call(self, lambda: queueing.call_next(...), done=self.show_called, failed=self.say,
+             group="counter-action", busy=True)
+    run_call(self, lambda: hallview.load_view(...), done=self.show_snapshot, failed=self.say,
+             group="board-load", retry=True)
+
+This is the one home for what every screen needs from a worker:
+
+- the call runs in a Textual thread worker (``exclusive`` in its ``group``), never on the loop;
+- ``busy=True`` ignores a second press while one call runs, and the flag is reset whatever the
+  outcome — a failure never leaves a screen deaf to its keys;
+- a refusal (``DomainError``) shows its text in the screen's language; anything else (the database
+  went away, a bug) shows one line saying the action failed — through ``failed``, the screen's own
+  inline message area;
+- ``retry=True`` (first loads and refreshes) tries again after 0.5 s, 1 s, 2 s … (capped, see
+  ``backoff``), telling ``offline`` (default: ``failed``) that it is reconnecting, until the
+  database answers; then ``done`` runs as if nothing had happened. Refusals are not retried: the
+  same question gets the same answer.
+
+``done`` and ``failed`` run on the app's thread; nothing is delivered once the worker is
+cancelled (the screen closed, or a newer call in the same group replaced it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from textual.dom import DOMNode
+from textual.worker import Worker, get_current_worker
+
+from window_terminal.errors import DomainError
+from window_terminal.i18n import language, tr
+
+T = TypeVar("T")
+
+BACKOFF_FIRST = 0.5
+BACKOFF_CAP = 8.0
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): 0.5, 1, 2, 4, 8, 8, …"""
+    return min(BACKOFF_FIRST * 2 ** min(attempt, 16), BACKOFF_CAP)
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's text (driver errors carry pages of context)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a person reads when a call failed: a refusal's own words, or one line of the cause."""
+    if isinstance(exc, DomainError):
+        return exc.text(language())
+    cause = first_line(exc)
+    return tr(f"操作失败：{cause}", f"the action failed: {cause}")
+
+
+def reconnecting_text(exc: BaseException, seconds: float) -> str:
+    cause = first_line(exc, 100)
+    return tr(
+        f"数据库不可用，{seconds:g}秒后重连…（{cause}）",
+        f"database unavailable, reconnecting in {seconds:g} s… ({cause})",
+    )
+
+
+def run_call(
+    node: DOMNode,
+    call: Callable[[], T],
+    *,
+    done: Callable[[T], Any] | None = None,
+    failed: Callable[[str], Any] | None = None,
+    offline: Callable[[str], Any] | None = None,
+    group: str,
+    busy: bool = False,
+    retry: bool = False,
+    exclusive: bool = True,
+) -> Worker[None] | None:
+    """Run ``call`` in a thread worker; see the module docstring. None when ignored as busy."""
+    if busy:
+        if getattr(node, "busy", False):
+            return None
+        node.busy = True  # type: ignore[attr-defined]  # the screen's own flag, read by its keys
+    app = node.app
+    report_offline = offline or failed
+
+    def deliver(worker: Worker[None], callback: Callable[..., Any] | None, *args: Any) -> None:
+        def on_loop() -> None:
+            if busy:
+                node.busy = False  # type: ignore[attr-defined]
+            if callback is not None and not worker.is_cancelled:
+                callback(*args)
+
+        try:
+            app.call_from_thread(on_loop)
+        except RuntimeError:  # the app is shutting down: nobody left to tell
+            pass
+
+    def wait(worker: Worker[None], seconds: float) -> bool:
+        """Sleep ``seconds`` unless cancelled meanwhile; True when still wanted."""
+        end = time.monotonic() + seconds
+        while not worker.is_cancelled and time.monotonic() < end:
+            time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+        return not worker.is_cancelled
+
+    def run() -> None:
+        worker = get_current_worker()
+        attempt = 0
+        while True:
+            try:
+                result = call()
+            except DomainError as exc:
+                deliver(worker, failed, failure_text(exc))
+                return
+            except Exception as exc:
+                if not retry:
+                    deliver(worker, failed, failure_text(exc))
+                    return
+                seconds = backoff(attempt)
+                attempt += 1
+                if report_offline is not None and not worker.is_cancelled:
+                    try:
+                        app.call_from_thread(report_offline, reconnecting_text(exc, seconds))
+                    except RuntimeError:
+                        return
+                if not wait(worker, seconds):
+                    deliver(worker, None)
+                    return
+                continue
+            deliver(worker, done, result)
+            return
+
+    return node.run_worker(  # type: ignore[attr-defined,no-any-return]
+        run, thread=True, exclusive=exclusive, group=group, exit_on_error=False, name=group
+    )
