@@ -13,9 +13,9 @@ This is the one home for what every screen needs from a worker:
 - a refusal (``DomainError``) shows its text in the screen's language; anything else (the database
   went away, a bug) shows one line saying the action failed — through ``failed``, the screen's own
   inline message area;
-- ``retry=True`` (first loads and refreshes) tries again after 0.5 s, 1 s, 2 s … (capped, see
-  ``backoff``), telling ``offline`` (default: ``failed``) that it is reconnecting, until the
-  database answers; then ``done`` runs as if nothing had happened. Refusals are not retried: the
+- ``retry=True`` (first loads and refreshes) tries again after 0.5 s, 1 s, 2 s … (capped; the
+  rule is ``db.retry.reconnect_delay``), telling ``offline`` (default: ``failed``) that it is
+  reconnecting, until the database answers; then ``done`` runs as if nothing had happened. Refusals are not retried: the
   same question gets the same answer.
 
 ``done`` and ``failed`` run on the app's thread; nothing is delivered once the worker is
@@ -31,18 +31,11 @@ from typing import Any, TypeVar
 from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
+from window_terminal.db.retry import reconnect_delay
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 
 T = TypeVar("T")
-
-BACKOFF_FIRST = 0.5
-BACKOFF_CAP = 8.0
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based): 0.5, 1, 2, 4, 8, 8, …"""
-    return min(BACKOFF_FIRST * 2 ** min(attempt, 16), BACKOFF_CAP)
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:
@@ -119,7 +112,7 @@ def run_call(
                 if not retry:
                     deliver(worker, failed, failure_text(exc))
                     return
-                seconds = backoff(attempt)
+                seconds = reconnect_delay(attempt)
                 attempt += 1
                 if report_offline is not None and not worker.is_cancelled:
                     try:
