@@ -19,7 +19,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from window_terminal.core import review
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.widgets.tables import add_columns, sync_row
@@ -36,7 +37,7 @@ def light_cell(light: str, provisional: bool) -> Text:
     return Text(f" ● {label}{'*' if provisional else ''} ", style=LIGHT_STYLE[light])
 
 
-class ReasonModal(ModalScreen[dict[str, Any] | None]):
+class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
     """Ask for the fields of an action: reason; or kind, reason, days; or approver, reason."""
 
     DEFAULT_CSS = """
@@ -46,7 +47,7 @@ class ReasonModal(ModalScreen[dict[str, Any] | None]):
     ReasonModal #buttons { height: auto; align-horizontal: right; }
     ReasonModal #problem { color: $error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [Binding("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, title: str, fields: tuple[str, ...]) -> None:
         super().__init__()
@@ -110,16 +111,16 @@ class ReasonModal(ModalScreen[dict[str, Any] | None]):
         self.dismiss(values)
 
 
-class BackofficeScreen(Screen[None]):
+class BackofficeScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
-        Binding("c", "claim", tr("认领", "Claim")),
-        Binding("a", "approve", tr("同意", "Approve")),
-        Binding("x", "refuse", tr("不予许可", "Refuse")),
-        Binding("r", "return_case", tr("退回窗口", "Return")),
-        Binding("s", "suspend", tr("暂停/恢复计时", "Suspend/resume")),
-        Binding("e", "extend", tr("延期", "Extend")),
-        Binding("f5", "reload", tr("刷新", "Refresh")),
-        Binding("q", "app.quit", tr("退出", "Quit")),
+        Binding("c", "claim", tr_lazy("认领", "Claim")),
+        Binding("a", "approve", tr_lazy("同意", "Approve")),
+        Binding("x", "refuse", tr_lazy("不予许可", "Refuse")),
+        Binding("r", "return_case", tr_lazy("退回窗口", "Return")),
+        Binding("s", "suspend", tr_lazy("暂停/恢复计时", "Suspend/resume")),
+        Binding("e", "extend", tr_lazy("延期", "Extend")),
+        Binding("f5", "reload", tr_lazy("刷新", "Refresh")),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     BackofficeScreen #title { height: 1; padding: 0 1; text-style: bold; }

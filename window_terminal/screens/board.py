@@ -18,7 +18,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
 from window_terminal.core import hallview, queueing
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import run_call
@@ -45,7 +46,7 @@ WINDOW_COLUMNS = [
 ]
 
 
-class PromptModal(ModalScreen[dict[str, str] | None]):
+class PromptModal(LocalizedKeys, ModalScreen[dict[str, str] | None]):
     """A small form: a title, some inputs, OK / Cancel. Returns the values or None."""
 
     DEFAULT_CSS = """
@@ -56,7 +57,7 @@ class PromptModal(ModalScreen[dict[str, str] | None]):
     PromptModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     PromptModal Button { margin-left: 2; }
     """
-    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, title: str, fields: list[tuple[str, str, str]]) -> None:
         super().__init__()
@@ -97,15 +98,15 @@ class PromptModal(ModalScreen[dict[str, str] | None]):
         self.dismiss(None)
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
-        Binding("l", "toggle_line", tr("开/停取号", "Open/close line")),
-        Binding("p", "toggle_window", tr("暂停/开放窗口", "Pause/open window")),
-        Binding("w", "window_lines", tr("窗口业务线", "Window lines")),
-        Binding("f", "move_forward", tr("提前办理", "Move forward")),
-        Binding("b", "broadcast", tr("大厅公告", "Broadcast")),
-        Binding("tab", "focus_next", tr("切换表格", "Next table"), show=False),
-        Binding("q", "app.quit", tr("退出", "Quit")),
+        Binding("l", "toggle_line", tr_lazy("开/停取号", "Open/close line")),
+        Binding("p", "toggle_window", tr_lazy("暂停/开放窗口", "Pause/open window")),
+        Binding("w", "window_lines", tr_lazy("窗口业务线", "Window lines")),
+        Binding("f", "move_forward", tr_lazy("提前办理", "Move forward")),
+        Binding("b", "broadcast", tr_lazy("大厅公告", "Broadcast")),
+        Binding("tab", "focus_next", tr_lazy("切换表格", "Next table"), show=False),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     BoardScreen #connection { height: auto; padding: 0 1; display: none; }

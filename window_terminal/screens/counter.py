@@ -24,7 +24,8 @@ from textual.widgets import DataTable, Footer, Label, Static
 from window_terminal.core import intake, queueing, review
 from window_terminal.core.hallview import window_state_word
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import run_call
@@ -90,22 +91,22 @@ def _runner(screen: Any, action: str) -> Callable[[], Any]:
     return lambda: screen.run_action(action)
 
 
-class CounterScreen(Screen[None]):
+class CounterScreen(LocalizedKeys, Screen[None]):
     COMMANDS = Screen.COMMANDS | {CounterCommands}
     BINDINGS = [
-        Binding("f2", "call_next", tr("叫号", "Call"), key_display="F2"),
-        Binding("n", "call_next", tr("叫号", "Call"), show=False),
-        Binding("r", "recall", tr("重呼", "Recall")),
-        Binding("x", "no_show", tr("过号", "No-show")),
-        Binding("s", "start", tr("开始", "Start")),
-        Binding("f", "finish", tr("办结", "Finish")),
-        Binding("t", "transfer", tr("转移", "Transfer")),
-        Binding("p", "park", tr("挂起", "Park")),
-        Binding("b", "call_back", tr("回呼", "Call back")),
-        Binding("w", "toggle_window", tr("暂停/开窗", "Pause/open")),
-        Binding("i", "intake", tr("受理", "Intake")),
-        Binding("c", "case_lookup", tr("查件", "Case")),
-        Binding("q", "app.quit", tr("退出", "Quit")),
+        Binding("f2", "call_next", tr_lazy("叫号", "Call"), key_display="F2"),
+        Binding("n", "call_next", tr_lazy("叫号", "Call"), show=False),
+        Binding("r", "recall", tr_lazy("重呼", "Recall")),
+        Binding("x", "no_show", tr_lazy("过号", "No-show")),
+        Binding("s", "start", tr_lazy("开始", "Start")),
+        Binding("f", "finish", tr_lazy("办结", "Finish")),
+        Binding("t", "transfer", tr_lazy("转移", "Transfer")),
+        Binding("p", "park", tr_lazy("挂起", "Park")),
+        Binding("b", "call_back", tr_lazy("回呼", "Call back")),
+        Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open")),
+        Binding("i", "intake", tr_lazy("受理", "Intake")),
+        Binding("c", "case_lookup", tr_lazy("查件", "Case")),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     CounterScreen #header { height: 1; background: $primary; color: $text; padding: 0 1; }

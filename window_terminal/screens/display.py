@@ -23,7 +23,8 @@ from textual.widgets import Digits, Static
 
 from window_terminal.core import hallview, queueing
 from window_terminal.core.announce import announce
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 
@@ -88,8 +89,8 @@ class TicketDigits(Digits):
         return _TicketDigitsRenderable.get_width(self.value)
 
 
-class DisplayScreen(Screen[None]):
-    BINDINGS = [("q", "app.quit", tr("退出", "Quit"))]
+class DisplayScreen(LocalizedKeys, Screen[None]):
+    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     DisplayScreen { background: $background; }
     DisplayScreen #connection { height: auto; padding: 0 1; display: none; }

@@ -20,7 +20,8 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from window_terminal.core import drafts, intake
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns
 
@@ -46,11 +47,11 @@ class MaterialsTable(DataTable):
     """The checklist; space cycles a material's status, +/- originals, ]/[ copies."""
 
     BINDINGS = [
-        Binding("space", "cycle", tr("切换状态", "Cycle status")),
-        Binding("plus,equals_sign", "count(1, 0)", tr("原件+1", "Originals +1"), show=False),
-        Binding("minus", "count(-1, 0)", tr("原件-1", "Originals -1"), show=False),
-        Binding("right_square_bracket", "count(0, 1)", tr("复印件+1", "Copies +1"), show=False),
-        Binding("left_square_bracket", "count(0, -1)", tr("复印件-1", "Copies -1"), show=False),
+        Binding("space", "cycle", tr_lazy("切换状态", "Cycle status")),
+        Binding("plus,equals_sign", "count(1, 0)", tr_lazy("原件+1", "Originals +1"), show=False),
+        Binding("minus", "count(-1, 0)", tr_lazy("原件-1", "Originals -1"), show=False),
+        Binding("right_square_bracket", "count(0, 1)", tr_lazy("复印件+1", "Copies +1"), show=False),
+        Binding("left_square_bracket", "count(0, -1)", tr_lazy("复印件-1", "Copies -1"), show=False),
     ]
 
     def action_cycle(self) -> None:
@@ -60,14 +61,14 @@ class MaterialsTable(DataTable):
         self.screen.change_count(self.cursor_row, originals, copies)  # type: ignore[attr-defined]
 
 
-class IntakeScreen(Screen[dict[str, Any] | None]):
+class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     BINDINGS = [
-        Binding("f5", "outcome('accept')", tr("受理", "Accept"), key_display="F5"),
-        Binding("f6", "outcome('notice')", tr("一次性告知", "One-time notice"), key_display="F6"),
-        Binding("f7", "outcome('deficiency')", tr("容缺受理", "Deficiency"), key_display="F7"),
-        Binding("f8", "outcome('non_acceptance')", tr("不予受理", "Non-acceptance"), key_display="F8"),
-        Binding("f3", "cycle_id_type", tr("证件类型", "ID type"), key_display="F3"),
-        Binding("escape", "leave", tr("返回（保留草稿）", "Back (keeps draft)")),
+        Binding("f5", "outcome('accept')", tr_lazy("受理", "Accept"), key_display="F5"),
+        Binding("f6", "outcome('notice')", tr_lazy("一次性告知", "One-time notice"), key_display="F6"),
+        Binding("f7", "outcome('deficiency')", tr_lazy("容缺受理", "Deficiency"), key_display="F7"),
+        Binding("f8", "outcome('non_acceptance')", tr_lazy("不予受理", "Non-acceptance"), key_display="F8"),
+        Binding("f3", "cycle_id_type", tr_lazy("证件类型", "ID type"), key_display="F3"),
+        Binding("escape", "leave", tr_lazy("返回（保留草稿）", "Back (keeps draft)")),
     ]
     DEFAULT_CSS = """
     IntakeScreen #intake_header { height: 1; background: $primary; padding: 0 1; }

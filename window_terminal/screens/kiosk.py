@@ -21,8 +21,9 @@ from textual.widgets.option_list import Option
 
 from window_terminal.core import queueing
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.display import TicketDigits
+from window_terminal.screens.keys import LocalizedKeys
 
 PRIORITY_REASONS = [
     ("老年人", "Elderly"),
@@ -44,13 +45,13 @@ def search_items(engine: Any, hall_id: int, query: str) -> list[dict[str, Any]]:
     ]
 
 
-class KioskScreen(Screen[None]):
+class KioskScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
-        Binding("escape", "restart", tr("返回首页", "Start over")),
-        Binding("f2", "priority", tr("绿色通道", "Priority lane")),
-        Binding("f3", "appointment", tr("预约签到", "Appointment")),
-        Binding("f4", "search", tr("搜索事项", "Search")),
-        Binding("f5", "reprint", tr("补打小票", "Reprint")),
+        Binding("escape", "restart", tr_lazy("返回首页", "Start over")),
+        Binding("f2", "priority", tr_lazy("绿色通道", "Priority lane")),
+        Binding("f3", "appointment", tr_lazy("预约签到", "Appointment")),
+        Binding("f4", "search", tr_lazy("搜索事项", "Search")),
+        Binding("f5", "reprint", tr_lazy("补打小票", "Reprint")),
     ]
     DEFAULT_CSS = """
     KioskScreen { align: center top; }

@@ -11,11 +11,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 
 
-class LoginScreen(Screen[None]):
-    BINDINGS = [("escape", "app.quit", tr("退出", "Quit"))]
+class LoginScreen(LocalizedKeys, Screen[None]):
+    BINDINGS = [("escape", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #box { width: 60; height: auto; border: thick $accent; padding: 1 2; }

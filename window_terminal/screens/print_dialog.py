@@ -16,16 +16,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 
 
-class DocumentPreview(ModalScreen[int]):
+class DocumentPreview(LocalizedKeys, ModalScreen[int]):
     """Preview of document ``number``: P print, D save PDF, Esc close."""
 
     BINDINGS = [
-        Binding("p", "print_document", tr("打印", "Print")),
-        Binding("d", "save_pdf", tr("保存PDF", "Save PDF")),
-        Binding("escape", "close", tr("关闭", "Close")),
+        Binding("p", "print_document", tr_lazy("打印", "Print")),
+        Binding("d", "save_pdf", tr_lazy("保存PDF", "Save PDF")),
+        Binding("escape", "close", tr_lazy("关闭", "Close")),
     ]
     DEFAULT_CSS = """
     DocumentPreview { align: center middle; }

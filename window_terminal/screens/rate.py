@@ -17,7 +17,8 @@ from textual.widgets import Button, Static
 
 from window_terminal.core import ratings
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed
 from window_terminal.screens.messages import HallEvents
 
@@ -25,9 +26,9 @@ VARIANTS = {5: "success", 4: "success", 3: "primary", 2: "warning", 1: "error"}
 RESET_SECONDS = 6.0
 
 
-class RateScreen(Screen[None]):
+class RateScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [Binding(str(level), f"rate({level})", show=False) for level in ratings.LEVELS] + [
-        Binding("q", "app.quit", tr("退出", "Quit"), show=False)
+        Binding("q", "app.quit", tr_lazy("退出", "Quit"), show=False)
     ]
     DEFAULT_CSS = """
     RateScreen { align: center middle; }

@@ -10,14 +10,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from window_terminal.core import queueing
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.widgets.tables import sync_row
 
 
-class StatusScreen(Screen[None]):
-    BINDINGS = [("q", "app.quit", tr("退出", "Quit"))]
+class StatusScreen(LocalizedKeys, Screen[None]):
+    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     StatusScreen DataTable { height: 1fr; }
     StatusScreen #connection { height: 1; padding: 0 1; }
