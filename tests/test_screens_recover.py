@@ -144,20 +144,17 @@ def test_a_failed_transfer_leaves_the_intake_usable(env, sqlite_url):
 # --- wt queue status --watch ---------------------------------------------------------------------
 
 
-def _backends(admin, database: str) -> list[int]:
+def _backends(admin, database: str, name: str = "window-terminal%") -> list[int]:
     with admin.connect() as conn:
         return list(
             conn.execute(
-                text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = :db"
-                    " AND application_name LIKE 'window-terminal%'"
-                ),
-                {"db": database},
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :db AND application_name LIKE :name"),
+                {"db": database, "name": name},
             ).scalars()
         )
 
 
-def _wait_for(check, timeout: float = 30.0) -> None:
+def _wait_for(check, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -184,9 +181,9 @@ def test_queue_status_watch_survives_a_dropped_connection_and_quits_on_ctrl_c(pg
             [*WT, "queue", "status", "--watch"], env=env, stdout=subprocess.DEVNULL, stderr=err
         )
     try:
-        # the watcher listens for changes on its own connection
-        _wait_for(lambda: len(_backends(admin, database)) >= 1)
-        time.sleep(1.0)
+        # the watcher listens for changes on its own connection: wait until it does, then cut it
+        _wait_for(lambda: bool(_backends(admin, database, "window-terminal-feed")))
+        time.sleep(0.5)
         with admin.connect() as conn:
             for pid in _backends(admin, database):
                 conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})

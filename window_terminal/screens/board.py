@@ -168,6 +168,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             done=self.show_snapshot,
             failed=lambda text: self._say(text, error=True),
             offline=lambda text: show_connection(self, False, text),
+            recovered=lambda: show_connection(self, True),
             group="board-load",
             retry=True,
         )
@@ -175,7 +176,6 @@ class BoardScreen(LocalizedKeys, Screen[None]):
     def show_snapshot(self, loaded: tuple[hallview.HallView, str]) -> None:
         view, self._lights = loaded
         self.view = view
-        show_connection(self, True)
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
         follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]
 

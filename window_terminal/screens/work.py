@@ -10,12 +10,13 @@ This is the one home for what every screen needs from a worker:
 - the call runs in a Textual thread worker (``exclusive`` in its ``group``), never on the loop;
 - ``busy=True`` ignores a second press while one call runs, and the flag is reset whatever the
   outcome — a failure never leaves a screen deaf to its keys;
-- a refusal (``DomainError``) shows its text in the screen's language; anything else (the database
+- a refusal (``DomainError``, ``DocumentError``) shows its text in the screen's language; anything else (the database
   went away, a bug) shows one line saying the action failed — through ``failed``, the screen's own
   inline message area;
 - ``retry=True`` (first loads and refreshes) tries again after 0.5 s, 1 s, 2 s … (capped; the
   rule is ``db.retry.reconnect_delay``), telling ``offline`` (default: ``failed``) that it is
-  reconnecting, until the database answers; then ``done`` runs as if nothing had happened. Refusals are not retried: the
+  reconnecting, until the database answers; then ``recovered`` (to clear what ``offline``
+  showed) and ``done`` run as if nothing had happened. Refusals are not retried: the
   same question gets the same answer.
 
 ``done`` and ``failed`` run on the app's thread; nothing is delivered once the worker is
@@ -31,11 +32,14 @@ from typing import Any, TypeVar
 from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
+from window_terminal.core.documents.errors import DocumentError
 from window_terminal.db.retry import reconnect_delay
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr
 
 T = TypeVar("T")
+# Refusals carry their own words in both languages; the same call would be refused again.
+REFUSALS = (DomainError, DocumentError)
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:
@@ -46,7 +50,7 @@ def first_line(exc: BaseException, limit: int = 160) -> str:
 
 def failure_text(exc: BaseException) -> str:
     """What a person reads when a call failed: a refusal's own words, or one line of the cause."""
-    if isinstance(exc, DomainError):
+    if isinstance(exc, REFUSALS):
         return exc.text(language())
     cause = first_line(exc)
     return tr(f"操作失败：{cause}", f"the action failed: {cause}")
@@ -67,6 +71,7 @@ def run_call(
     done: Callable[[T], Any] | None = None,
     failed: Callable[[str], Any] | None = None,
     offline: Callable[[str], Any] | None = None,
+    recovered: Callable[[], Any] | None = None,
     group: str,
     busy: bool = False,
     retry: bool = False,
@@ -80,11 +85,17 @@ def run_call(
     app = node.app
     report_offline = offline or failed
 
-    def deliver(worker: Worker[None], callback: Callable[..., Any] | None, *args: Any) -> None:
+    def deliver(
+        worker: Worker[None], callback: Callable[..., Any] | None, *args: Any, back: bool = False
+    ) -> None:
         def on_loop() -> None:
             if busy:
                 node.busy = False  # type: ignore[attr-defined]
-            if callback is not None and not worker.is_cancelled:
+            if worker.is_cancelled:
+                return
+            if back and recovered is not None:
+                recovered()
+            if callback is not None:
                 callback(*args)
 
         try:
@@ -105,7 +116,7 @@ def run_call(
         while True:
             try:
                 result = call()
-            except DomainError as exc:
+            except REFUSALS as exc:
                 deliver(worker, failed, failure_text(exc))
                 return
             except Exception as exc:
@@ -123,7 +134,7 @@ def run_call(
                     deliver(worker, None)
                     return
                 continue
-            deliver(worker, done, result)
+            deliver(worker, done, result, back=attempt > 0)
             return
 
     return node.run_worker(  # type: ignore[attr-defined,no-any-return]
