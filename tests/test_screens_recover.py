@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from textual.widgets import Button, DataTable
 
+from tests import test_counter_screen
 from tests.test_board import WT, wait_until
 from tests.test_counter_screen import (
     SIZE,
@@ -30,9 +31,7 @@ from tests.test_counter_screen import (
     text_of,
 )
 from window_terminal.app import make_app
-from window_terminal.config import Settings
 from window_terminal.core import queueing as q
-from window_terminal.core.hall import resolve_hall
 from window_terminal.db.engine import make_engine, read_session
 from window_terminal.db.models import Ticket
 
@@ -52,23 +51,25 @@ def mend(path: Path) -> None:
     os.replace(path.with_name(path.name + ".away"), path)
 
 
-@pytest.fixture
-def env(sqlite_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
-    engine = make_engine(sqlite_url)
-    hall = resolve_hall(engine, None)
-    settings = Settings(database_url=sqlite_url, drafts_dir=str(tmp_path / "drafts"))
-    yield engine, hall, settings
-    engine.dispose()
+# the counter tests' fixture under its own name here: a SQLite hall, its engine and settings
+counter_env = test_counter_screen.env
 
 
-def test_a_counter_started_without_its_database_recovers_and_calls(env, sqlite_url):
-    """A counter PC switched on before the database: it says so, then works by itself."""
+def unavailable_with_one_ticket(env, sqlite_url) -> Path:
+    """A hall with one ticket waiting whose database is then made unavailable; returns its path."""
     engine, hall, _ = env
     q.take_ticket(engine, hall.id, "BIZ")
     engine.dispose()
     path = sqlite_path(sqlite_url)
     cut(path)
+    return path
+
+
+def test_a_counter_started_without_its_database_recovers_and_calls(counter_env, sqlite_url):
+    env = counter_env
+    """A counter PC switched on before the database: it says so, then works by itself."""
+    engine, hall, _ = env
+    path = unavailable_with_one_ticket(env, sqlite_url)
 
     async def inner():
         app = counter_app(env)
@@ -90,12 +91,10 @@ def test_a_counter_started_without_its_database_recovers_and_calls(env, sqlite_u
     assert q.window_in_hand(engine, hall.id, 2).number == "A001"
 
 
-def test_a_board_started_without_its_database_says_so_and_recovers(env, sqlite_url):
+def test_a_board_started_without_its_database_says_so_and_recovers(counter_env, sqlite_url):
+    env = counter_env
     engine, hall, settings = env
-    q.take_ticket(engine, hall.id, "BIZ")
-    engine.dispose()
-    path = sqlite_path(sqlite_url)
-    cut(path)
+    path = unavailable_with_one_ticket(env, sqlite_url)
 
     async def inner():
         app = make_app("board", settings=settings, engine=engine, hall=hall)
@@ -110,7 +109,8 @@ def test_a_board_started_without_its_database_says_so_and_recovers(env, sqlite_u
     asyncio.run(inner())
 
 
-def test_a_failed_transfer_leaves_the_intake_usable(env, sqlite_url):
+def test_a_failed_transfer_leaves_the_intake_usable(counter_env, sqlite_url):
+    env = counter_env
     """The database drops during a transfer: the clerk is told, and the next try goes through."""
     engine, hall, _ = env
     ticket = q.take_ticket(engine, hall.id, "BIZ")
