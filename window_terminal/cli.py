@@ -608,7 +608,7 @@ def _watch_status(ctx: typer.Context) -> None:
         from window_terminal.core import queueing
         from window_terminal.db.feed import Feed
         from window_terminal.db.retry import reconnect_delay
-        from window_terminal.errors import DomainError
+        from window_terminal.errors import DomainError, first_line
         from window_terminal.i18n import tr
 
         engine, hall = c.engine(), c.hall()
@@ -630,7 +630,7 @@ def _watch_status(ctx: typer.Context) -> None:
                     except DomainError:
                         raise
                     except Exception as exc:
-                        cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+                        cause = first_line(exc)
                         delay = reconnect_delay(failures)
                         if not failures:
                             typer.echo(

@@ -23,6 +23,7 @@ from textual.worker import Worker, get_current_worker
 
 from window_terminal.db.feed import Feed, FeedUnavailable
 from window_terminal.db.retry import reconnect_delay
+from window_terminal.errors import first_line
 from window_terminal.i18n import tr
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 
@@ -44,7 +45,7 @@ def follow_feed(
                 except FeedUnavailable as exc:
                     if connected:
                         connected = False
-                        node.post_message(ConnectionChanged(False, str(exc).splitlines()[0][:200]))
+                        node.post_message(ConnectionChanged(False, first_line(exc, 200)))
                     time.sleep(reconnect_delay(failures))
                     failures += 1
                     continue

@@ -34,18 +34,12 @@ from textual.worker import Worker, get_current_worker
 
 from window_terminal.core.documents.errors import DocumentError
 from window_terminal.db.retry import reconnect_delay
-from window_terminal.errors import DomainError
+from window_terminal.errors import DomainError, first_line
 from window_terminal.i18n import language, tr
 
 T = TypeVar("T")
 # Refusals carry their own words in both languages; the same call would be refused again.
 REFUSALS = (DomainError, DocumentError)
-
-
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    """The first line of an exception's text (driver errors carry pages of context)."""
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:limit]
 
 
 def failure_text(exc: BaseException) -> str:
@@ -90,7 +84,7 @@ def run_call(
     ) -> None:
         def on_loop() -> None:
             if busy:
-                node.busy = False  # type: ignore[attr-defined]
+                node.busy = False  # type: ignore[attr-defined]  # as above
             if worker.is_cancelled:
                 return
             if back and recovered is not None:
@@ -137,6 +131,6 @@ def run_call(
             deliver(worker, done, result, back=attempt > 0)
             return
 
-    return node.run_worker(  # type: ignore[attr-defined,no-any-return]
+    return node.run_worker(  # type: ignore[attr-defined,no-any-return]  # DOMNode declares no run_worker; widgets and screens do
         run, thread=True, exclusive=exclusive, group=group, exit_on_error=False, name=group
     )
