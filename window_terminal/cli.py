@@ -598,23 +598,55 @@ def _render_status(data: dict[str, Any]) -> None:
 
 
 def _watch_status(ctx: typer.Context) -> None:
+    """Redraw the status on every change; a lost connection is said on stderr and retried."""
+
     def go(c: Context) -> None:
+        import time
+
         from rich.live import Live
 
         from window_terminal.core import queueing
         from window_terminal.db.feed import Feed
+        from window_terminal.db.retry import reconnect_delay
+        from window_terminal.errors import DomainError, first_line
+        from window_terminal.i18n import tr
 
         engine, hall = c.engine(), c.hall()
         feed = Feed(engine, hall.id)
-        feed.fetch()
-        feed.cursor = max(feed.cursor, 0)
-        with Live(_status_tables(queueing.queue_status(engine, hall.id)), auto_refresh=False) as live:
-            try:
+        caught_up = False
+        failures = 0
+        try:
+            with Live("", auto_refresh=False) as live:
                 while True:
-                    feed.poll(timeout=5)
-                    live.update(_status_tables(queueing.queue_status(engine, hall.id)), refresh=True)
-            except KeyboardInterrupt:
-                pass
+                    try:
+                        if not caught_up:
+                            feed.fetch()  # skip the day's history: only changes wake us
+                            caught_up = True
+                        live.update(_status_tables(queueing.queue_status(engine, hall.id)), refresh=True)
+                        if failures:
+                            typer.echo(tr("已重新连接数据库", "reconnected to the database"), err=True)
+                        failures = 0
+                        feed.poll(timeout=5)
+                    except DomainError:
+                        raise
+                    except Exception as exc:
+                        cause = first_line(exc)
+                        delay = reconnect_delay(failures)
+                        if not failures:
+                            typer.echo(
+                                tr(
+                                    f"与数据库的连接中断（{cause}），{delay:g}秒后重试…（Ctrl-C 退出）",
+                                    f"lost the connection to the database ({cause}); retrying in "
+                                    f"{delay:g} s… (Ctrl-C to quit)",
+                                ),
+                                err=True,
+                            )
+                        failures += 1
+                        time.sleep(delay)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            feed.close()
 
     run(ctx, go)
 

@@ -22,3 +22,9 @@ class DomainError(Exception):
 class NotFound(DomainError):
     def __init__(self, zh: str, en: str) -> None:
         super().__init__(zh, en, code="not_found")
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """One line of an unexpected error for a person to read (driver errors carry pages of context)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]

@@ -16,3 +16,28 @@ def language() -> str:
 
 def tr(zh: str, en: str) -> str:
     return en if _language == "en" else zh
+
+
+class LazyText(str):
+    """A text written at import time but shown later: its value is the Chinese, ``en`` the English.
+
+    Key labels in ``BINDINGS`` are evaluated when a screen module is imported, before the app has
+    set the language; ``shown(text)`` picks the language in force when the label is drawn.
+    """
+
+    en: str
+
+    def __new__(cls, zh: str, en: str) -> LazyText:
+        text = super().__new__(cls, zh)
+        text.en = en
+        return text
+
+
+def tr_lazy(zh: str, en: str) -> str:
+    """``tr`` for texts fixed at import time (key labels): decided when shown, see ``shown``."""
+    return LazyText(zh, en)
+
+
+def shown(text: str) -> str:
+    """A text in the current language: a ``tr_lazy`` text translated now, any other unchanged."""
+    return tr(text, text.en) if isinstance(text, LazyText) else text

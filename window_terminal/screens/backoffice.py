@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,10 +18,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from window_terminal.core import lookup, review
-from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}
@@ -36,7 +37,7 @@ def light_cell(light: str, provisional: bool) -> Text:
     return Text(f" ● {label}{'*' if provisional else ''} ", style=LIGHT_STYLE[light])
 
 
-class ReasonModal(ModalScreen[dict[str, Any] | None]):
+class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
     """Ask for the fields of an action: reason; or kind, reason, days; or approver, reason."""
 
     DEFAULT_CSS = """
@@ -46,7 +47,7 @@ class ReasonModal(ModalScreen[dict[str, Any] | None]):
     ReasonModal #buttons { height: auto; align-horizontal: right; }
     ReasonModal #problem { color: $error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [Binding("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, title: str, fields: tuple[str, ...]) -> None:
         super().__init__()
@@ -110,16 +111,16 @@ class ReasonModal(ModalScreen[dict[str, Any] | None]):
         self.dismiss(values)
 
 
-class BackofficeScreen(Screen[None]):
+class BackofficeScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
-        Binding("c", "claim", tr("认领", "Claim")),
-        Binding("a", "approve", tr("同意", "Approve")),
-        Binding("x", "refuse", tr("不予许可", "Refuse")),
-        Binding("r", "return_case", tr("退回窗口", "Return")),
-        Binding("s", "suspend", tr("暂停/恢复计时", "Suspend/resume")),
-        Binding("e", "extend", tr("延期", "Extend")),
-        Binding("f5", "reload", tr("刷新", "Refresh")),
-        Binding("q", "app.quit", tr("退出", "Quit")),
+        Binding("c", "claim", tr_lazy("认领", "Claim")),
+        Binding("a", "approve", tr_lazy("同意", "Approve")),
+        Binding("x", "refuse", tr_lazy("不予许可", "Refuse")),
+        Binding("r", "return_case", tr_lazy("退回窗口", "Return")),
+        Binding("s", "suspend", tr_lazy("暂停/恢复计时", "Suspend/resume")),
+        Binding("e", "extend", tr_lazy("延期", "Extend")),
+        Binding("f5", "reload", tr_lazy("刷新", "Refresh")),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     BackofficeScreen #title { height: 1; padding: 0 1; text-style: bold; }
@@ -167,17 +168,32 @@ class BackofficeScreen(Screen[None]):
 
     # --- loading ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="tasks")
     def load_tasks(self) -> None:
-        try:
-            if not self.following:
-                cursor = review.event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-                self.app.call_from_thread(self.start_feed, cursor)
-            rows = review.list_tasks(self.app.engine, self.app.hall.id, self.department, today=self._today())  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self.say, exc.text(language()), True)
-            return
-        self.app.call_from_thread(self.show, rows)
+        """The department's tasks; until the database answers, say so and keep retrying."""
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        today = self._today()
+        following = self.following
+
+        def read() -> tuple[int | None, list[dict[str, Any]]]:
+            cursor = None if following else review.event_cursor(engine, hall_id)
+            return cursor, review.list_tasks(engine, hall_id, self.department, today=today)
+
+        def loaded(result: tuple[int | None, list[dict[str, Any]]]) -> None:
+            cursor, rows = result
+            if cursor is not None:
+                self.start_feed(cursor)
+            self.show(rows)
+
+        run_call(
+            self,
+            read,
+            done=loaded,
+            failed=lambda text: self.say(text, True),
+            offline=lambda text: show_connection(self, False, text),
+            recovered=lambda: show_connection(self, True),
+            group="tasks",
+            retry=True,
+        )
 
     def start_feed(self, cursor: int) -> None:
         if not self.following:
@@ -224,10 +240,16 @@ class BackofficeScreen(Screen[None]):
         if row is not None:
             self.load_detail(row["case_no"])
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def load_detail(self, case_no: str) -> None:
-        detail = review.case_detail(self.app.engine, self.app.hall.id, case_no, today=self._today())  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.query_one("#detail", Static).update, render_detail(detail))
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        today = self._today()
+        run_call(
+            self,
+            lambda: render_detail(review.case_detail(engine, hall_id, case_no, today=today)),
+            done=self.query_one("#detail", Static).update,
+            failed=lambda text: self.say(text, True),
+            group="detail",
+        )
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -242,18 +264,21 @@ class BackofficeScreen(Screen[None]):
             self.say(tr("请先选择一件任务", "Select a task first"), True)
         return row
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="action")
     def run_action(self, done: str, fn: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            result = fn(self.app.engine, self.app.hall.id, *args, **kwargs)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self.say, exc.text(language()), True)
-            return
-        extra = ""
-        if isinstance(result, dict) and result.get("decision"):
-            extra = tr("；办件已办结", "; the case is decided")
-        self.app.call_from_thread(self.say, done + extra)
-        self.load_tasks()
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+
+        def finished(result: Any) -> None:
+            decided = isinstance(result, dict) and result.get("decision")
+            self.say(done + (tr("；办件已办结", "; the case is decided") if decided else ""))
+            self.load_tasks()
+
+        run_call(
+            self,
+            lambda: fn(engine, hall_id, *args, **kwargs),
+            done=finished,
+            failed=lambda text: self.say(text, True),
+            group="action",
+        )
 
     def action_claim(self) -> None:
         if row := self._need_task():

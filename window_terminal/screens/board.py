@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,10 +18,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
 from window_terminal.core import hallview, lookup, queueing
-from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 LINE_COLUMNS = [
@@ -45,7 +46,7 @@ WINDOW_COLUMNS = [
 ]
 
 
-class PromptModal(ModalScreen[dict[str, str] | None]):
+class PromptModal(LocalizedKeys, ModalScreen[dict[str, str] | None]):
     """A small form: a title, some inputs, OK / Cancel. Returns the values or None."""
 
     DEFAULT_CSS = """
@@ -56,7 +57,7 @@ class PromptModal(ModalScreen[dict[str, str] | None]):
     PromptModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     PromptModal Button { margin-left: 2; }
     """
-    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, title: str, fields: list[tuple[str, str, str]]) -> None:
         super().__init__()
@@ -97,15 +98,15 @@ class PromptModal(ModalScreen[dict[str, str] | None]):
         self.dismiss(None)
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
-        Binding("l", "toggle_line", tr("开/停取号", "Open/close line")),
-        Binding("p", "toggle_window", tr("暂停/开放窗口", "Pause/open window")),
-        Binding("w", "window_lines", tr("窗口业务线", "Window lines")),
-        Binding("f", "move_forward", tr("提前办理", "Move forward")),
-        Binding("b", "broadcast", tr("大厅公告", "Broadcast")),
-        Binding("tab", "focus_next", tr("切换表格", "Next table"), show=False),
-        Binding("q", "app.quit", tr("退出", "Quit")),
+        Binding("l", "toggle_line", tr_lazy("开/停取号", "Open/close line")),
+        Binding("p", "toggle_window", tr_lazy("暂停/开放窗口", "Pause/open window")),
+        Binding("w", "window_lines", tr_lazy("窗口业务线", "Window lines")),
+        Binding("f", "move_forward", tr_lazy("提前办理", "Move forward")),
+        Binding("b", "broadcast", tr_lazy("大厅公告", "Broadcast")),
+        Binding("tab", "focus_next", tr_lazy("切换表格", "Next table"), show=False),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     BoardScreen #connection { height: auto; padding: 0 1; display: none; }
@@ -154,21 +155,33 @@ class BoardScreen(Screen[None]):
 
     # -- loading ----------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
     def load_snapshot(self) -> None:
-        view = hallview.load_view(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self._lights = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.show_snapshot, view)
+        """The first full view; while the database cannot be reached, say so and keep retrying."""
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
 
-    def show_snapshot(self, view: hallview.HallView) -> None:
+        def read() -> tuple[hallview.HallView, str]:
+            return hallview.load_view(engine, hall_id), _lights_text(engine, hall_id)
+
+        run_call(
+            self,
+            read,
+            done=self.show_snapshot,
+            failed=lambda text: self._say(text, error=True),
+            offline=lambda text: show_connection(self, False, text),
+            recovered=lambda: show_connection(self, True),
+            group="board-load",
+            retry=True,
+        )
+
+    def show_snapshot(self, loaded: tuple[hallview.HallView, str]) -> None:
+        view, self._lights = loaded
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
         follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]
 
-    @work(thread=True, exclusive=True, group="board-lights", exit_on_error=False)
     def refresh_lights(self) -> None:
-        text = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._set_lights, text)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(self, lambda: _lights_text(engine, hall_id), done=self._set_lights, group="board-lights")
 
     def _set_lights(self, text: str) -> None:
         self._lights = text
@@ -373,19 +386,16 @@ class BoardScreen(Screen[None]):
             done,
         )
 
-    @work(thread=True, group="board-action", exit_on_error=False)
     def run_action_worker(self, action: Any, done_text: str) -> None:
-        try:
-            action(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self._say, exc.text(language()), error=True)
-            return
-        except Exception as exc:  # database unreachable …
-            self.app.call_from_thread(
-                self._say, tr(f"操作失败：{exc}", f"the action failed: {exc}").splitlines()[0], error=True
-            )
-            return
-        self.app.call_from_thread(self._say, done_text)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: action(engine, hall_id),
+            done=lambda _: self._say(done_text),
+            failed=lambda text: self._say(text, error=True),
+            group="board-action",
+            exclusive=False,
+        )
 
 
 def _parse_lines(text: str) -> list[tuple[str, int]]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -24,9 +24,11 @@ from textual.widgets import DataTable, Footer, Label, Static
 from window_terminal.core import intake, queueing, review
 from window_terminal.core.hallview import window_state_word
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
@@ -89,22 +91,22 @@ def _runner(screen: Any, action: str) -> Callable[[], Any]:
     return lambda: screen.run_action(action)
 
 
-class CounterScreen(Screen[None]):
+class CounterScreen(LocalizedKeys, Screen[None]):
     COMMANDS = Screen.COMMANDS | {CounterCommands}
     BINDINGS = [
-        Binding("f2", "call_next", tr("叫号", "Call"), key_display="F2"),
-        Binding("n", "call_next", tr("叫号", "Call"), show=False),
-        Binding("r", "recall", tr("重呼", "Recall")),
-        Binding("x", "no_show", tr("过号", "No-show")),
-        Binding("s", "start", tr("开始", "Start")),
-        Binding("f", "finish", tr("办结", "Finish")),
-        Binding("t", "transfer", tr("转移", "Transfer")),
-        Binding("p", "park", tr("挂起", "Park")),
-        Binding("b", "call_back", tr("回呼", "Call back")),
-        Binding("w", "toggle_window", tr("暂停/开窗", "Pause/open")),
-        Binding("i", "intake", tr("受理", "Intake")),
-        Binding("c", "case_lookup", tr("查件", "Case")),
-        Binding("q", "app.quit", tr("退出", "Quit")),
+        Binding("f2", "call_next", tr_lazy("叫号", "Call"), key_display="F2"),
+        Binding("n", "call_next", tr_lazy("叫号", "Call"), show=False),
+        Binding("r", "recall", tr_lazy("重呼", "Recall")),
+        Binding("x", "no_show", tr_lazy("过号", "No-show")),
+        Binding("s", "start", tr_lazy("开始", "Start")),
+        Binding("f", "finish", tr_lazy("办结", "Finish")),
+        Binding("t", "transfer", tr_lazy("转移", "Transfer")),
+        Binding("p", "park", tr_lazy("挂起", "Park")),
+        Binding("b", "call_back", tr_lazy("回呼", "Call back")),
+        Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open")),
+        Binding("i", "intake", tr_lazy("受理", "Intake")),
+        Binding("c", "case_lookup", tr_lazy("查件", "Case")),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     CounterScreen #header { height: 1; background: $primary; color: $text; padding: 0 1; }
@@ -171,35 +173,39 @@ class CounterScreen(Screen[None]):
 
     # --- reading --------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="counter-view", exit_on_error=False)
     def refresh_view(self) -> None:
-        try:
-            view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self.say, exc.text(language()))
-            return
-        except Exception as exc:  # database unreachable: say so, the feed reconnects
-            self.app.call_from_thread(self.set_connected, False, str(exc).splitlines()[0][:120])
-            return
+        """Read the counter's view; until the database answers, say so and keep retrying."""
+        run_call(
+            self,
+            self.read_view,
+            done=self.show,
+            failed=self.say,
+            offline=lambda text: self.set_connected(False, text),
+            group="counter-view",
+            retry=True,
+        )
+
+    def read_view(self) -> dict[str, Any]:
+        """The counter's view (worker thread); a closed window is opened once, when the clerk arrives."""
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        view = intake.counter_view(engine, hall_id, self.window_number)
         if view["window_status"] == "closed" and not self.auto_opened:
             self.auto_opened = True
             try:
                 queueing.set_window_status(
-                    self.app.engine,
-                    self.app.hall.id,
-                    self.window_number,
-                    "open",
-                    staff_code=self.staff_code,  # type: ignore[attr-defined]
+                    engine, hall_id, self.window_number, "open", staff_code=self.staff_code
                 )
-                view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
             except DomainError as exc:
-                self.app.call_from_thread(self.say, exc.text(language()))
-        self.app.call_from_thread(self.show, view)
+                return {**view, "refused": exc.text(language())}
+            view = intake.counter_view(engine, hall_id, self.window_number)
+        return view
 
     def show(self, view: dict[str, Any]) -> None:
         self.view = view
         if not self.connected:
             self.set_connected(True)
+        if view.get("refused"):
+            self.say(view["refused"])
         if not self.feed_started:
             self.feed_started = True
             follow_feed(self, self.app.engine, self.app.hall.id, after=int(view["event_seq"]))  # type: ignore[attr-defined]
@@ -290,6 +296,7 @@ class CounterScreen(Screen[None]):
                 "数据库不可用：操作已停用，恢复后自动重连",
                 "database unavailable: actions disabled until it reconnects",
             )
+            + (f"  {error}" if error else "")
         )
         self.refresh_bindings()
 
@@ -304,30 +311,26 @@ class CounterScreen(Screen[None]):
     # --- acting ---------------------------------------------------------------------------------
 
     def act(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None] | None = None) -> None:
-        if self.busy or not self.connected:
+        """Run one clerk action; a second press while it runs is ignored (``busy``)."""
+        if not self.connected:
             return
-        self.busy = True
-        self.run_action_worker(name, fn, done)
+        run_call(
+            self,
+            fn,
+            done=lambda result: self.finish_action(result, done),
+            failed=self.action_failed,
+            group="counter-action",
+            busy=True,
+        )
 
-    @work(thread=True, exclusive=True, group="counter-action", exit_on_error=False)
-    def run_action_worker(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None] | None) -> None:
-        try:
-            result = fn()
-        except DomainError as exc:
-            self.app.call_from_thread(self.finish_action, None, exc.text(language()), None)
-            return
-        except Exception as exc:
-            self.app.call_from_thread(
-                self.finish_action, None, tr(f"操作失败：{exc}", f"action failed: {exc}")[:200], None
-            )
-            return
-        self.app.call_from_thread(self.finish_action, result, "", done)
-
-    def finish_action(self, result: Any, error: str, done: Callable[[Any], None] | None) -> None:
-        self.busy = False
-        self.say(error)
+    def finish_action(self, result: Any, done: Callable[[Any], None] | None) -> None:
+        self.say("")
         if done is not None:
             done(result)
+        self.refresh_view()
+
+    def action_failed(self, text: str) -> None:
+        self.say(text)
         self.refresh_view()
 
     def _q(self, fn_name: str, **kwargs: Any) -> Callable[[], Any]:
@@ -496,14 +499,15 @@ class CounterScreen(Screen[None]):
             chosen,
         )
 
-    @work(thread=True, exclusive=True, group="counter-case", exit_on_error=False)
     def look_up_case(self, ref: str) -> None:
-        try:
-            view = intake.case_view(self.app.engine, self.app.hall.id, ref)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self.say, exc.text(language()))
-            return
-        self.app.call_from_thread(self.show_case, view)
+        app = self.app
+        run_call(
+            self,
+            lambda: intake.case_view(app.engine, app.hall.id, ref),  # type: ignore[attr-defined]
+            done=self.show_case,
+            failed=self.say,
+            group="counter-case",
+        )
 
     def show_case(self, view: intake.CaseView) -> None:
         from window_terminal.screens.dialogs import TextDialog

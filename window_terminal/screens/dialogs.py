@@ -12,7 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -25,11 +26,11 @@ DIALOG_CSS = """
 """
 
 
-class PickDialog(ModalScreen[str | None]):
+class PickDialog(LocalizedKeys, ModalScreen[str | None]):
     """Choose one of a few options (a line to transfer to, a parked ticket to call back)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="PickDialog")
-    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -52,11 +53,11 @@ class PickDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class AskDialog(ModalScreen[str | None]):
+class AskDialog(LocalizedKeys, ModalScreen[str | None]):
     """One line of input (a case number, query code or ID number)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="AskDialog")
-    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, title: str, placeholder: str = "") -> None:
         super().__init__()
@@ -76,7 +77,7 @@ class AskDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class TextDialog(ModalScreen[str | None]):
+class TextDialog(LocalizedKeys, ModalScreen[str | None]):
     """A text to read (document preview, case status) with a few buttons; returns the button id."""
 
     DEFAULT_CSS = (
@@ -86,7 +87,7 @@ class TextDialog(ModalScreen[str | None]):
     TextDialog VerticalScroll { height: auto; max-height: 26; }
     """
     )
-    BINDINGS = [("escape", "close", tr("关闭", "Close")), ("enter", "close", tr("关闭", "Close"))]
+    BINDINGS = [("escape", "close", tr_lazy("关闭", "Close")), ("enter", "close", tr_lazy("关闭", "Close"))]
 
     def __init__(self, title: str, text: str, buttons: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
@@ -112,11 +113,11 @@ class TextDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class NonAcceptanceDialog(ModalScreen[dict[str, Any] | None]):
+class NonAcceptanceDialog(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
     """不予受理: the reason (no licence needed / another office's competence) — or a transfer."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="NonAcceptanceDialog")
-    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def __init__(self, transfer_to: tuple[str, str] | None = None) -> None:
         super().__init__()
@@ -170,11 +171,11 @@ class NonAcceptanceDialog(ModalScreen[dict[str, Any] | None]):
         self.dismiss(None)
 
 
-class OverrideDialog(ModalScreen[dict[str, str] | None]):
+class OverrideDialog(LocalizedKeys, ModalScreen[dict[str, str] | None]):
     """A hall manager authorises a second one-time notice (recorded and reported as a breach)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="OverrideDialog")
-    BINDINGS = [("escape", "cancel", tr("取消", "Cancel"))]
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
     def compose(self) -> ComposeResult:
         with Vertical():

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import RenderResult
 from rich.segment import Segment
 from rich.style import Style
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.renderables.digits import DIGITS, DIGITS3X3, DIGITS3X3_BOLD
@@ -23,9 +23,11 @@ from textual.widgets import Digits, Static
 
 from window_terminal.core import hallview, queueing
 from window_terminal.core.announce import announce
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.work import run_call
 
 # Letters that Textual's Digits font lacks (line prefixes go A–Z), in the same 3×3 style.
 EXTRA_GLYPHS: dict[str, tuple[str, str, str]] = {
@@ -88,8 +90,8 @@ class TicketDigits(Digits):
         return _TicketDigitsRenderable.get_width(self.value)
 
 
-class DisplayScreen(Screen[None]):
-    BINDINGS = [("q", "app.quit", tr("退出", "Quit"))]
+class DisplayScreen(LocalizedKeys, Screen[None]):
+    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     DisplayScreen { background: $background; }
     DisplayScreen #connection { height: auto; padding: 0 1; display: none; }
@@ -143,10 +145,19 @@ class DisplayScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load_snapshot()
 
-    @work(thread=True, exclusive=True, group="display-load", exit_on_error=False)
     def load_snapshot(self) -> None:
-        view = hallview.load_view(self.app.engine, self.app.hall.id, keep_calls=self._calls_shown())  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.show_snapshot, view)
+        """The hall's view; a display switched on before the database says so and waits."""
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        keep = self._calls_shown()
+        run_call(
+            self,
+            lambda: hallview.load_view(engine, hall_id, keep_calls=keep),
+            done=self.show_snapshot,
+            failed=lambda text: show_connection(self, False, text),
+            recovered=lambda: show_connection(self, True),
+            group="display-load",
+            retry=True,
+        )
 
     def show_snapshot(self, view: hallview.HallView) -> None:
         self.view = view

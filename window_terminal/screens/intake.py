@@ -8,9 +8,10 @@ The form is saved as a local draft on every change (debounced) and restored when
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,8 +20,9 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from window_terminal.core import drafts, intake
-from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
+from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns
 
 ID_TYPES = [
@@ -45,11 +47,11 @@ class MaterialsTable(DataTable):
     """The checklist; space cycles a material's status, +/- originals, ]/[ copies."""
 
     BINDINGS = [
-        Binding("space", "cycle", tr("切换状态", "Cycle status")),
-        Binding("plus,equals_sign", "count(1, 0)", tr("原件+1", "Originals +1"), show=False),
-        Binding("minus", "count(-1, 0)", tr("原件-1", "Originals -1"), show=False),
-        Binding("right_square_bracket", "count(0, 1)", tr("复印件+1", "Copies +1"), show=False),
-        Binding("left_square_bracket", "count(0, -1)", tr("复印件-1", "Copies -1"), show=False),
+        Binding("space", "cycle", tr_lazy("切换状态", "Cycle status")),
+        Binding("plus,equals_sign", "count(1, 0)", tr_lazy("原件+1", "Originals +1"), show=False),
+        Binding("minus", "count(-1, 0)", tr_lazy("原件-1", "Originals -1"), show=False),
+        Binding("right_square_bracket", "count(0, 1)", tr_lazy("复印件+1", "Copies +1"), show=False),
+        Binding("left_square_bracket", "count(0, -1)", tr_lazy("复印件-1", "Copies -1"), show=False),
     ]
 
     def action_cycle(self) -> None:
@@ -59,14 +61,14 @@ class MaterialsTable(DataTable):
         self.screen.change_count(self.cursor_row, originals, copies)  # type: ignore[attr-defined]
 
 
-class IntakeScreen(Screen[dict[str, Any] | None]):
+class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     BINDINGS = [
-        Binding("f5", "outcome('accept')", tr("受理", "Accept"), key_display="F5"),
-        Binding("f6", "outcome('notice')", tr("一次性告知", "One-time notice"), key_display="F6"),
-        Binding("f7", "outcome('deficiency')", tr("容缺受理", "Deficiency"), key_display="F7"),
-        Binding("f8", "outcome('non_acceptance')", tr("不予受理", "Non-acceptance"), key_display="F8"),
-        Binding("f3", "cycle_id_type", tr("证件类型", "ID type"), key_display="F3"),
-        Binding("escape", "leave", tr("返回（保留草稿）", "Back (keeps draft)")),
+        Binding("f5", "outcome('accept')", tr_lazy("受理", "Accept"), key_display="F5"),
+        Binding("f6", "outcome('notice')", tr_lazy("一次性告知", "One-time notice"), key_display="F6"),
+        Binding("f7", "outcome('deficiency')", tr_lazy("容缺受理", "Deficiency"), key_display="F7"),
+        Binding("f8", "outcome('non_acceptance')", tr_lazy("不予受理", "Non-acceptance"), key_display="F8"),
+        Binding("f3", "cycle_id_type", tr_lazy("证件类型", "ID type"), key_display="F3"),
+        Binding("escape", "leave", tr_lazy("返回（保留草稿）", "Back (keeps draft)")),
     ]
     DEFAULT_CSS = """
     IntakeScreen #intake_header { height: 1; background: $primary; padding: 0 1; }
@@ -193,36 +195,44 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
 
     # --- loading --------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="intake-load", exit_on_error=False)
     def load(self) -> None:
+        """The catalogue, and the case or the draft's item; retried until the database answers."""
         from window_terminal.core.catalogue import catalogue_index
 
         app = self.app
-        draft = drafts.load_draft(app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
-        try:
-            self.index = catalogue_index(app.engine, app.hall.id)  # type: ignore[attr-defined]
+        engine, hall_id = app.engine, app.hall.id  # type: ignore[attr-defined]
+
+        def read() -> tuple[Any, dict[str, Any] | None, Any]:
+            draft = drafts.load_draft(app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+            self.index = catalogue_index(engine, hall_id)
             if self.case_no:
-                view = intake.case_view(app.engine, app.hall.id, self.case_no)  # type: ignore[attr-defined]
-                app.call_from_thread(self.show_case, view, draft)
-                return
+                return "case", draft, intake.case_view(engine, hall_id, self.case_no)
             item = None
             if draft and draft.get("item"):
-                item = intake.item_info(app.engine, app.hall.id, draft["item"])  # type: ignore[attr-defined]
+                item = intake.item_info(engine, hall_id, draft["item"])
             elif self.ticket and self.ticket.get("service_item_id"):
-                item = intake.item_info(app.engine, app.hall.id, int(self.ticket["service_item_id"]))  # type: ignore[attr-defined]
-        except DomainError as exc:
-            app.call_from_thread(self.say, exc.text(language()))
-            return
-        except Exception as exc:
-            app.call_from_thread(
-                self.say,
-                tr(
-                    f"数据库不可用（{exc}）：表单内容已保存为草稿",
-                    f"database unavailable ({exc}): the form is kept as a draft",
-                ),
-            )
-            return
-        app.call_from_thread(self.restore, draft, item)
+                item = intake.item_info(engine, hall_id, int(self.ticket["service_item_id"]))
+            return "item", draft, item
+
+        def loaded(result: tuple[Any, dict[str, Any] | None, Any]) -> None:
+            kind, draft, value = result
+            self.say("")
+            if kind == "case":
+                self.show_case(value, draft)
+            else:
+                self.restore(draft, value)
+
+        run_call(
+            self,
+            read,
+            done=loaded,
+            failed=self.say,
+            offline=lambda text: self.say(
+                text + tr("；表单内容会保存为草稿", "; the form is kept as a draft")
+            ),
+            group="intake-load",
+            retry=True,
+        )
 
     def restore(self, draft: dict[str, Any] | None, item: intake.ItemInfo | None) -> None:
         self._restoring = True
@@ -300,14 +310,15 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     def item_selected(self, event: OptionList.OptionSelected) -> None:
         self.choose_item(int(event.option.id or 0))
 
-    @work(thread=True, exclusive=True, group="intake-item", exit_on_error=False)
     def choose_item(self, item_id: int) -> None:
-        try:
-            item = intake.item_info(self.app.engine, self.app.hall.id, item_id)  # type: ignore[attr-defined]
-        except Exception as exc:
-            self.app.call_from_thread(self.say, str(exc))
-            return
-        self.app.call_from_thread(self.set_item, item, None)
+        app = self.app
+        run_call(
+            self,
+            lambda: intake.item_info(app.engine, app.hall.id, item_id),  # type: ignore[attr-defined]
+            done=lambda item: self.set_item(item, None),
+            failed=self.say,
+            group="intake-item",
+        )
 
     def set_item(self, item: intake.ItemInfo, checks: list[intake.MaterialCheck] | None) -> None:
         self.item = item
@@ -544,29 +555,29 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
 
         self.app.push_screen(NonAcceptanceDialog(transfer_to), chosen)
 
-    @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
     def transfer(self, line_code: str) -> None:
         from window_terminal.core import queueing
 
         app = self.app
-        self.busy = True
-        try:
-            info = queueing.transfer(
-                app.engine,
-                app.hall.id,
+        ticket_ref = f"#{self.ticket['ticket_id']}" if self.ticket else ""
+        self.submit(
+            lambda: queueing.transfer(
+                app.engine,  # type: ignore[attr-defined]
+                app.hall.id,  # type: ignore[attr-defined]
                 line_code,
-                ticket_ref=f"#{self.ticket['ticket_id']}",  # type: ignore[attr-defined,index]
+                ticket_ref=ticket_ref,
                 reason=tr("不属本窗口业务，转号办理", "belongs to another line"),
                 staff_code=self.staff_code,
                 request_id=self.request_id + "-transfer",
-            )
-        except DomainError as exc:
-            app.call_from_thread(self.failed, exc.text(language()))
-            return
-        app.call_from_thread(self.transferred, info)
+            ),
+            self.transferred,
+        )
+
+    def submit(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Send the form's outcome once: further outcome keys wait until it succeeded or failed."""
+        run_call(self, call, done=done, failed=self.failed, group="intake-send", busy=True)
 
     def transferred(self, info: Any) -> None:
-        self.busy = False
         self.done = True
         drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
         self.say(
@@ -577,12 +588,10 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         )
         self.dismiss({"transferred": info.line})
 
-    @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
     def send(self, outcome: str, extra: dict[str, Any]) -> None:
         app = self.app
-        self.busy = True
-        try:
-            result = intake.submit(
+        self.submit(
+            lambda: intake.submit(
                 app.engine,  # type: ignore[attr-defined]
                 app.hall.id,  # type: ignore[attr-defined]
                 applicant=self.applicant(),
@@ -597,27 +606,14 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                 reason_kind=extra.get("reason_kind", ""),
                 competent_office=extra.get("competent_office", ""),
                 request_id=self.request_id,
-            )
-        except DomainError as exc:
-            app.call_from_thread(self.failed, exc.text(language()))
-            return
-        except Exception as exc:
-            app.call_from_thread(
-                self.failed,
-                tr(
-                    f"数据库不可用，草稿已保存，恢复后请重试：{exc}",
-                    f"database unavailable; draft kept, retry later: {exc}",
-                )[:300],
-            )
-            return
-        app.call_from_thread(self.finished, result)
+            ),
+            self.finished,
+        )
 
-    @work(thread=True, exclusive=True, group="intake-send", exit_on_error=False)
     def send_supplement(self, override: intake.Override | None) -> None:
         app = self.app
-        self.busy = True
-        try:
-            result = intake.supplement(
+        self.submit(
+            lambda: intake.supplement(
                 app.engine,  # type: ignore[attr-defined]
                 app.hall.id,  # type: ignore[attr-defined]
                 self.case_no or "",
@@ -627,23 +623,16 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                 ticket_id=self.ticket["ticket_id"] if self.ticket else None,
                 override=override,
                 request_id=uuid.uuid4().hex,
-            )
-        except DomainError as exc:
-            app.call_from_thread(self.failed, exc.text(language()))
-            return
-        except Exception as exc:
-            app.call_from_thread(self.failed, str(exc)[:300])
-            return
-        app.call_from_thread(self.finished, result)
+            ),
+            self.finished,
+        )
 
     def failed(self, text: str) -> None:
-        self.busy = False
-        self.say(text)
+        self.say(text + tr("（草稿已保存，可重试）", " (the draft is kept; try again)"))
 
     def finished(self, result: intake.CaseResult) -> None:
         from window_terminal.screens.print_dialog import DocumentPreview
 
-        self.busy = False
         self.result = result
         if result.document is None:
             self.say(

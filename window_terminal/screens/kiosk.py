@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -20,9 +20,10 @@ from textual.widgets import Button, ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from window_terminal.core import queueing
-from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.display import TicketDigits
+from window_terminal.screens.keys import LocalizedKeys
+from window_terminal.screens.work import run_call
 
 PRIORITY_REASONS = [
     ("老年人", "Elderly"),
@@ -44,13 +45,13 @@ def search_items(engine: Any, hall_id: int, query: str) -> list[dict[str, Any]]:
     ]
 
 
-class KioskScreen(Screen[None]):
+class KioskScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
-        Binding("escape", "restart", tr("返回首页", "Start over")),
-        Binding("f2", "priority", tr("绿色通道", "Priority lane")),
-        Binding("f3", "appointment", tr("预约签到", "Appointment")),
-        Binding("f4", "search", tr("搜索事项", "Search")),
-        Binding("f5", "reprint", tr("补打小票", "Reprint")),
+        Binding("escape", "restart", tr_lazy("返回首页", "Start over")),
+        Binding("f2", "priority", tr_lazy("绿色通道", "Priority lane")),
+        Binding("f3", "appointment", tr_lazy("预约签到", "Appointment")),
+        Binding("f4", "search", tr_lazy("搜索事项", "Search")),
+        Binding("f5", "reprint", tr_lazy("补打小票", "Reprint")),
     ]
     DEFAULT_CSS = """
     KioskScreen { align: center top; }
@@ -138,10 +139,20 @@ class KioskScreen(Screen[None]):
 
     # -- data -------------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="kiosk-lines", exit_on_error=False)
     def load_lines(self) -> None:
-        status = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.show_lines, status["lines"])
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: queueing.queue_status(engine, hall_id)["lines"],
+            done=self.loaded_lines,
+            failed=self._error,
+            group="kiosk-lines",
+            retry=True,
+        )
+
+    def loaded_lines(self, lines: list[dict[str, Any]]) -> None:
+        self._error("")
+        self.show_lines(lines)
 
     def show_lines(self, lines: list[dict[str, Any]]) -> None:
         self.lines = lines
@@ -160,10 +171,16 @@ class KioskScreen(Screen[None]):
         if buttons:
             self.call_after_refresh(lambda: next((b for b in buttons if not b.disabled), buttons[0]).focus())
 
-    @work(thread=True, exclusive=True, group="kiosk-search", exit_on_error=False)
     def search_worker(self, query: str) -> None:
-        items = search_items(self.app.engine, self.app.hall.id, query)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.show_results, items)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: search_items(engine, hall_id, query),
+            done=self.show_results,
+            failed=self._error,
+            group="kiosk-search",
+            retry=True,
+        )
 
     def show_results(self, items: list[dict[str, Any]]) -> None:
         results = self.query_one("#results", OptionList)
@@ -178,60 +195,69 @@ class KioskScreen(Screen[None]):
             ]
         )
 
-    @work(thread=True, exclusive=True, group="kiosk-issue", exit_on_error=False)
     def issue(self, line: str | None, item_id: int | None = None, appointment: str | None = None) -> None:
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
         kind = "appointment" if appointment else "priority" if self.priority_reason else "normal"
-        try:
-            info = queueing.take_ticket(
-                self.app.engine,  # type: ignore[attr-defined]
-                self.app.hall.id,  # type: ignore[attr-defined]
+        priority_reason = self.priority_reason or ""
+
+        def issued(info: Any) -> None:
+            self.show_ticket(info)
+            self.print_slip(info.document)
+
+        run_call(
+            self,
+            lambda: queueing.take_ticket(
+                engine,
+                hall_id,
                 line,
                 kind=kind,
-                priority_reason=self.priority_reason or "",
+                priority_reason=priority_reason,
                 appointment_code=appointment,
                 service_item_id=item_id,
                 slip=True,
-            )
-        except DomainError as exc:
-            self.app.call_from_thread(self._error, exc.text(language()))
-            return
-        except Exception as exc:
-            self.app.call_from_thread(
-                self._error,
-                tr(f"取号失败，请联系导办人员：{exc}", f"could not issue a ticket, ask the staff: {exc}"),
-            )
-            return
-        self.app.call_from_thread(self.show_ticket, info)
-        self.print_slip(info.document)
+            ),
+            done=issued,
+            failed=lambda text: self._error(
+                tr(f"取号未成功，请联系导办人员：{text}", f"no ticket was issued, ask the staff: {text}")
+            ),
+            group="kiosk-issue",
+        )
 
-    @work(thread=True, exclusive=True, group="kiosk-print", exit_on_error=False)
     def print_slip(self, number: str | None) -> None:
         """Print the stored slip; a failure is shown, and the ticket stays valid on screen."""
         if not number:
             return
         from window_terminal.core.documents.printing import print_document
 
-        try:
-            result = print_document(
-                self.app.engine,  # type: ignore[attr-defined]
-                self.app.hall.id,  # type: ignore[attr-defined]
-                number,
-                kiosk=True,
-                font=self.app.settings.cjk_font,  # type: ignore[attr-defined]
-                language=language(),
-            )
-        except DomainError as exc:
-            text = exc.text(language())
-        else:
-            text = "" if result.ok else result.error_text
-        if text:
-            self.app.call_from_thread(
-                self._error,
+        app = self.app
+        lang = language()
+
+        def printed(result: Any) -> None:
+            if not result.ok:
+                slip_failed(result.error_text)
+
+        def slip_failed(text: str) -> None:
+            self._error(
                 tr(
                     f"小票打印失败（请记住屏幕上的号码，可按 F5 补打）：{text}",
                     f"the slip did not print (note the number on screen; F5 reprints): {text}",
-                ),
+                )
             )
+
+        run_call(
+            self,
+            lambda: print_document(
+                app.engine,  # type: ignore[attr-defined]
+                app.hall.id,  # type: ignore[attr-defined]
+                number,
+                kiosk=True,
+                font=app.settings.cjk_font,  # type: ignore[attr-defined]
+                language=lang,
+            ),
+            done=printed,
+            failed=slip_failed,
+            group="kiosk-print",
+        )
 
     def action_reprint(self) -> None:
         if self.issued is not None and self.issued.document:

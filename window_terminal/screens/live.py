@@ -22,6 +22,8 @@ from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
 from window_terminal.db.feed import Feed, FeedUnavailable
+from window_terminal.db.retry import reconnect_delay
+from window_terminal.errors import first_line
 from window_terminal.i18n import tr
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 
@@ -35,7 +37,7 @@ def follow_feed(
         worker = get_current_worker()
         feed = Feed(engine, hall_id, after=after)
         connected = True
-        backoff = 0.5
+        failures = 0
         try:
             while not worker.is_cancelled:
                 try:
@@ -43,11 +45,11 @@ def follow_feed(
                 except FeedUnavailable as exc:
                     if connected:
                         connected = False
-                        node.post_message(ConnectionChanged(False, str(exc).splitlines()[0][:200]))
-                    time.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                        node.post_message(ConnectionChanged(False, first_line(exc, 200)))
+                    time.sleep(reconnect_delay(failures))
+                    failures += 1
                     continue
-                backoff = 0.5
+                failures = 0
                 if not connected:
                     connected = True
                     node.post_message(ConnectionChanged(True))

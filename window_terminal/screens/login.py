@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -12,11 +12,13 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from window_terminal.core import lookup
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
+from window_terminal.screens.work import run_call
 
 
-class LoginScreen(Screen[None]):
-    BINDINGS = [("escape", "app.quit", tr("退出", "Quit"))]
+class LoginScreen(LocalizedKeys, Screen[None]):
+    BINDINGS = [("escape", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #box { width: 60; height: auto; border: thick $accent; padding: 1 2; }
@@ -66,20 +68,17 @@ class LoginScreen(Screen[None]):
         window_text = self.query_one("#window", Input).value
         self.check(code, pin, window_text)
 
-    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def check(self, code: str, pin: str, window_text: str) -> None:
         from window_terminal.core.staff import login
 
-        app = self.app
-        try:
-            staff = login(app.engine, app.hall.id, code, pin)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            app.call_from_thread(self.error, exc.text(language()))
-            return
-        except Exception as exc:
-            app.call_from_thread(self.error, tr(f"数据库不可用：{exc}", f"database unavailable: {exc}")[:200])
-            return
-        app.call_from_thread(self.signed_in, staff, window_text)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: login(engine, hall_id, code, pin),
+            done=lambda staff: self.signed_in(staff, window_text),
+            failed=self.error,
+            group="login",
+        )
 
     def error(self, text: str) -> None:
         self.query_one("#login_error", Label).update(text)

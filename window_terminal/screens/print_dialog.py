@@ -8,8 +8,9 @@ stored (it can be printed again). Dismisses with the number of successful prints
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -17,16 +18,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from window_terminal.core import lookup
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
+from window_terminal.screens.work import run_call
 
 
-class DocumentPreview(ModalScreen[int]):
+class DocumentPreview(LocalizedKeys, ModalScreen[int]):
     """Preview of document ``number``: P print, D save PDF, Esc close."""
 
     BINDINGS = [
-        Binding("p", "print_document", tr("打印", "Print")),
-        Binding("d", "save_pdf", tr("保存PDF", "Save PDF")),
-        Binding("escape", "close", tr("关闭", "Close")),
+        Binding("p", "print_document", tr_lazy("打印", "Print")),
+        Binding("d", "save_pdf", tr_lazy("保存PDF", "Save PDF")),
+        Binding("escape", "close", tr_lazy("关闭", "Close")),
     ]
     DEFAULT_CSS = """
     DocumentPreview { align: center middle; }
@@ -84,85 +87,86 @@ class DocumentPreview(ModalScreen[int]):
         settings = getattr(self.app, "settings", None)
         return getattr(settings, "cjk_font", None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="document-preview")
     def load_document(self) -> None:
         from window_terminal.core.document_store import get_document
-        from window_terminal.core.documents import DocumentError, document_text
-        from window_terminal.errors import DomainError
+        from window_terminal.core.documents import document_text
 
-        try:
-            document = get_document(self.app.engine, self.app.hall.id, self.number)  # type: ignore[attr-defined]
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+
+        def read() -> tuple[str, str, int, str]:
+            document = get_document(engine, hall_id, self.number)
             text = document_text(document.payload)
-        except (DomainError, DocumentError) as exc:
-            self.app.call_from_thread(self._show_error, exc.text(language()), loaded=False)
-            return
-        payload = document.payload
-        title = " ".join(
-            part
-            for part in (
-                payload.get("title", ""),
-                self.number,
-                tr(f"办件编号 {payload['case_no']}", f"case {payload['case_no']}")
-                if payload.get("case_no")
-                else "",
+            payload = document.payload
+            title = " ".join(
+                part
+                for part in (
+                    payload.get("title", ""),
+                    self.number,
+                    tr(f"办件编号 {payload['case_no']}", f"case {payload['case_no']}")
+                    if payload.get("case_no")
+                    else "",
+                )
+                if part
             )
-            if part
-        )
-        self.app.call_from_thread(
-            self._show_document, title, text, document.printed_count, document.last_print_error
+            return title, text, document.printed_count, document.last_print_error
+
+        run_call(
+            self,
+            read,
+            done=lambda loaded: self._show_document(*loaded),
+            failed=lambda text: self._show_error(text, loaded=False),
+            group="document-preview",
+            retry=True,
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="document-print")
     def run_print(self) -> None:
         from window_terminal.core.documents.printing import print_document
-        from window_terminal.errors import DomainError
 
-        try:
-            result = print_document(
-                self.app.engine,  # type: ignore[attr-defined]
-                self.app.hall.id,  # type: ignore[attr-defined]
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        lang = language()
+
+        def printed(result: Any) -> None:
+            if result.ok:
+                self.printed += 1
+                self._show_ok(tr(f"已打印：{result.path_or_target}", f"Printed: {result.path_or_target}"))
+            else:
+                self._show_error(
+                    tr(
+                        f"打印失败（文书已保存，可重新打印）：{result.error_text}",
+                        f"Printing failed (the document is kept; print again): {result.error_text}",
+                    )
+                )
+
+        run_call(
+            self,
+            lambda: print_document(
+                engine,
+                hall_id,
                 self.number,
                 window=self.window,
                 kiosk=self.kiosk,
                 target=self.target,
                 font=self._font,
-                language=language(),
-            )
-        except DomainError as exc:
-            self.app.call_from_thread(self._show_error, exc.text(language()))
-            return
-        except Exception as exc:  # the database went away: say so, keep the dialog usable
-            self.app.call_from_thread(
-                self._show_error,
-                tr(f"打印失败：{exc}，请稍后重试", f"printing failed: {exc}; try again shortly"),
-            )
-            return
-        if result.ok:
-            self.printed += 1
-            self.app.call_from_thread(
-                self._show_ok, tr(f"已打印：{result.path_or_target}", f"Printed: {result.path_or_target}")
-            )
-        else:
-            self.app.call_from_thread(
-                self._show_error,
-                tr(
-                    f"打印失败（文书已保存，可重新打印）：{result.error_text}",
-                    f"Printing failed (the document is kept; print again): {result.error_text}",
-                ),
-            )
+                language=lang,
+            ),
+            done=printed,
+            failed=self._show_error,
+            group="document-print",
+            busy=True,
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="document-pdf")
     def run_save_pdf(self, path: Path) -> None:
-        from window_terminal.core.documents import DocumentError
         from window_terminal.core.documents.printing import save_pdf
-        from window_terminal.errors import DomainError
 
-        try:
-            written = save_pdf(self.app.engine, self.app.hall.id, self.number, path, font=self._font)  # type: ignore[attr-defined]
-        except (DomainError, DocumentError) as exc:
-            self.app.call_from_thread(self._show_error, exc.text(language()))
-            return
-        self.app.call_from_thread(self._show_ok, tr(f"已保存PDF：{written}", f"PDF saved: {written}"))
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: save_pdf(engine, hall_id, self.number, path, font=self._font),
+            done=lambda written: self._show_ok(tr(f"已保存PDF：{written}", f"PDF saved: {written}")),
+            failed=self._show_error,
+            group="document-pdf",
+            busy=True,
+        )
 
     # --- on the app's thread ---------------------------------------------------------------------
 
@@ -188,13 +192,11 @@ class DocumentPreview(ModalScreen[int]):
             )
 
     def _show_error(self, text: str, *, loaded: bool = True) -> None:
-        self.busy = False
         if not loaded:
             self.query_one("#preview-text", Static).update("")
         self._message(text, "error")
 
     def _show_ok(self, text: str) -> None:
-        self.busy = False
         self._message(text, "ok")
 
     def _message(self, text: str, kind: str) -> None:
@@ -214,14 +216,12 @@ class DocumentPreview(ModalScreen[int]):
     def action_print_document(self) -> None:
         if self.query_one("#preview-print", Button).disabled or self.busy:
             return
-        self.busy = True
         self._message(tr("正在打印…", "Printing…"), "")
         self.run_print()
 
     def action_save_pdf(self) -> None:
         if self.query_one("#preview-pdf", Button).disabled or self.busy:
             return
-        self.busy = True
         path = self._pdf_path()
         self._message(tr(f"正在保存到 {path}…", f"Saving to {path}…"), "")
         self.run_save_pdf(path)

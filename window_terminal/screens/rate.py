@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,18 +16,19 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from window_terminal.core import ratings
-from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed
 from window_terminal.screens.messages import HallEvents
+from window_terminal.screens.work import run_call
 
 VARIANTS = {5: "success", 4: "success", 3: "primary", 2: "warning", 1: "error"}
 RESET_SECONDS = 6.0
 
 
-class RateScreen(Screen[None]):
+class RateScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [Binding(str(level), f"rate({level})", show=False) for level in ratings.LEVELS] + [
-        Binding("q", "app.quit", tr("退出", "Quit"), show=False)
+        Binding("q", "app.quit", tr_lazy("退出", "Quit"), show=False)
     ]
     DEFAULT_CSS = """
     RateScreen { align: center middle; }
@@ -58,19 +59,31 @@ class RateScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load_service()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="service")
     def load_service(self) -> None:
-        try:
-            if not self.following:
-                from window_terminal.core.review import event_cursor
+        """The service just given at this window; retried until the database answers."""
+        from window_terminal.core.review import event_cursor
 
-                cursor = event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-                self.app.call_from_thread(self.start_feed, cursor)
-            service = ratings.latest_service(self.app.engine, self.app.hall.id, self.window)  # type: ignore[attr-defined]
-        except DomainError as exc:
-            self.app.call_from_thread(self.query_one("#thanks", Static).update, exc.text(language()))
-            return
-        self.app.call_from_thread(self.show_service, service)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        following = self.following
+
+        def read() -> tuple[int | None, Any]:
+            cursor = None if following else event_cursor(engine, hall_id)
+            return cursor, ratings.latest_service(engine, hall_id, self.window)
+
+        def loaded(result: tuple[int | None, Any]) -> None:
+            cursor, service = result
+            if cursor is not None:
+                self.start_feed(cursor)
+            self.show_service(service)
+
+        run_call(
+            self,
+            read,
+            done=loaded,
+            failed=self.query_one("#thanks", Static).update,
+            group="service",
+            retry=True,
+        )
 
     def start_feed(self, cursor: int) -> None:
         if not self.following:
@@ -110,14 +123,15 @@ class RateScreen(Screen[None]):
         # keys are the GB/T 39735 levels: 5 非常满意 … 1 非常不满意 (shown on each button)
         self.submit(self.service["ticket_id"], level)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rate")
     def submit(self, ticket_id: int, level: int) -> None:
-        try:
-            ratings.rate(self.app.engine, self.app.hall.id, self.window, level, ticket_id=ticket_id)  # type: ignore[attr-defined]
-            text = tr("感谢您的评价！", "Thank you for your rating!")
-        except DomainError as exc:
-            text = exc.text(language())
-        self.app.call_from_thread(self.thank, text)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: ratings.rate(engine, hall_id, self.window, level, ticket_id=ticket_id),
+            done=lambda _: self.thank(tr("感谢您的评价！", "Thank you for your rating!")),
+            failed=self.thank,
+            group="rate",
+        )
 
     def thank(self, text: str) -> None:
         self.query_one("#thanks", Static).update(text)

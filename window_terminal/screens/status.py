@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from window_terminal.core import queueing
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_lazy
+from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
+from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import sync_row
 
 
-class StatusScreen(Screen[None]):
-    BINDINGS = [("q", "app.quit", tr("退出", "Quit"))]
+class StatusScreen(LocalizedKeys, Screen[None]):
+    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     StatusScreen DataTable { height: 1fr; }
     StatusScreen #connection { height: 1; padding: 0 1; }
@@ -63,10 +65,17 @@ class StatusScreen(Screen[None]):
         self.refresh_status()
         follow_feed(self, self.app.engine, self.app.hall.id, after=0)  # type: ignore[attr-defined]
 
-    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def refresh_status(self) -> None:
-        data = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self.show, data)
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: queueing.queue_status(engine, hall_id),
+            done=self.show,
+            failed=lambda text: show_connection(self, False, text),
+            recovered=lambda: show_connection(self, True),
+            group="status",
+            retry=True,
+        )
 
     def show(self, data: dict[str, Any]) -> None:
         lines = self.query_one("#lines", DataTable)

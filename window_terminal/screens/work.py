@@ -1,0 +1,136 @@
+"""Running a core call from a screen: off the event loop, every failure caught and shown inline.
+
+    run_call(self, lambda: queueing.call_next(...), done=self.show_called, failed=self.say,
+             group="counter-action", busy=True)
+    run_call(self, lambda: hallview.load_view(...), done=self.show_snapshot, failed=self.say,
+             group="board-load", retry=True)
+
+This is the one home for what every screen needs from a worker:
+
+- the call runs in a Textual thread worker (``exclusive`` in its ``group``), never on the loop;
+- ``busy=True`` ignores a second press while one call runs, and the flag is reset whatever the
+  outcome — a failure never leaves a screen deaf to its keys;
+- a refusal (``DomainError``, ``DocumentError``) shows its text in the screen's language; anything else (the database
+  went away, a bug) shows one line saying the action failed — through ``failed``, the screen's own
+  inline message area;
+- ``retry=True`` (first loads and refreshes) tries again after 0.5 s, 1 s, 2 s … (capped; the
+  rule is ``db.retry.reconnect_delay``), telling ``offline`` (default: ``failed``) that it is
+  reconnecting, until the database answers; then ``recovered`` (to clear what ``offline``
+  showed) and ``done`` run as if nothing had happened. Refusals are not retried: the
+  same question gets the same answer.
+
+``done`` and ``failed`` run on the app's thread; nothing is delivered once the worker is
+cancelled (the screen closed, or a newer call in the same group replaced it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from textual.dom import DOMNode
+from textual.worker import Worker, get_current_worker
+
+from window_terminal.core.documents.errors import DocumentError
+from window_terminal.db.retry import reconnect_delay
+from window_terminal.errors import DomainError, first_line
+from window_terminal.i18n import language, tr
+
+T = TypeVar("T")
+# Refusals carry their own words in both languages; the same call would be refused again.
+REFUSALS = (DomainError, DocumentError)
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a person reads when a call failed: a refusal's own words, or one line of the cause."""
+    if isinstance(exc, REFUSALS):
+        return exc.text(language())
+    cause = first_line(exc)
+    return tr(f"操作失败：{cause}", f"the action failed: {cause}")
+
+
+def reconnecting_text(exc: BaseException, seconds: float) -> str:
+    cause = first_line(exc, 100)
+    return tr(
+        f"数据库不可用，{seconds:g}秒后重连…（{cause}）",
+        f"database unavailable, reconnecting in {seconds:g} s… ({cause})",
+    )
+
+
+def run_call(
+    node: DOMNode,
+    call: Callable[[], T],
+    *,
+    done: Callable[[T], Any] | None = None,
+    failed: Callable[[str], Any] | None = None,
+    offline: Callable[[str], Any] | None = None,
+    recovered: Callable[[], Any] | None = None,
+    group: str,
+    busy: bool = False,
+    retry: bool = False,
+    exclusive: bool = True,
+) -> Worker[None] | None:
+    """Run ``call`` in a thread worker; see the module docstring. None when ignored as busy."""
+    if busy:
+        if getattr(node, "busy", False):
+            return None
+        node.busy = True  # type: ignore[attr-defined]  # the screen's own flag, read by its keys
+    app = node.app
+    report_offline = offline or failed
+
+    def deliver(
+        worker: Worker[None], callback: Callable[..., Any] | None, *args: Any, back: bool = False
+    ) -> None:
+        def on_loop() -> None:
+            if busy:
+                node.busy = False  # type: ignore[attr-defined]  # as above
+            if worker.is_cancelled:
+                return
+            if back and recovered is not None:
+                recovered()
+            if callback is not None:
+                callback(*args)
+
+        try:
+            app.call_from_thread(on_loop)
+        except RuntimeError:  # the app is shutting down: nobody left to tell
+            pass
+
+    def wait(worker: Worker[None], seconds: float) -> bool:
+        """Sleep ``seconds`` unless cancelled meanwhile; True when still wanted."""
+        end = time.monotonic() + seconds
+        while not worker.is_cancelled and time.monotonic() < end:
+            time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+        return not worker.is_cancelled
+
+    def run() -> None:
+        worker = get_current_worker()
+        attempt = 0
+        while True:
+            try:
+                result = call()
+            except REFUSALS as exc:
+                deliver(worker, failed, failure_text(exc))
+                return
+            except Exception as exc:
+                if not retry:
+                    deliver(worker, failed, failure_text(exc))
+                    return
+                seconds = reconnect_delay(attempt)
+                attempt += 1
+                if report_offline is not None and not worker.is_cancelled:
+                    try:
+                        app.call_from_thread(report_offline, reconnecting_text(exc, seconds))
+                    except RuntimeError:
+                        return
+                if not wait(worker, seconds):
+                    deliver(worker, None)
+                    return
+                continue
+            deliver(worker, done, result, back=attempt > 0)
+            return
+
+    return node.run_worker(  # type: ignore[attr-defined,no-any-return]  # DOMNode declares no run_worker; widgets and screens do
+        run, thread=True, exclusive=exclusive, group=group, exit_on_error=False, name=group
+    )
