@@ -20,27 +20,37 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mypy.nodes import MypyFile, NameExpr, TypeInfo, Var
-from mypy.plugin import AttributeContext, Plugin
+from mypy.plugin import AttributeContext, ClassDefContext, Plugin
 from mypy.types import Instance, Type
 
 SQLMODEL = "sqlmodel.main.SQLModel"
 INSTRUMENTED = "sqlalchemy.orm.attributes.InstrumentedAttribute"
 
 
+METADATA = "wt_sqlmodel_table"  # set on each table model's TypeInfo, kept in mypy's cache
+
+
+def _mark_table(ctx: ClassDefContext) -> None:
+    """Remember that a class is a table model while its definition (``table=True``) is at hand: a
+    class read back from mypy's cache no longer has its keywords, only its metadata."""
+    table = ctx.cls.keywords.get("table")
+    if isinstance(table, NameExpr) and table.fullname == "builtins.True":
+        ctx.cls.info.metadata[METADATA] = {"table": True}
+
+
 def _is_table(info: TypeInfo) -> bool:
     """A SQLModel subclass declared (itself or through a base) with ``table=True``."""
-    if not info.has_base(SQLMODEL):
-        return False
-    for base in info.mro:
-        table = base.defn.keywords.get("table")
-        if isinstance(table, NameExpr) and table.fullname == "builtins.True":
-            return True
-    return False
+    return info.has_base(SQLMODEL) and any(METADATA in base.metadata for base in info.mro)
 
 
 class SQLModelColumnsPlugin(Plugin):
     def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
         return [(10, "sqlalchemy.orm.attributes", -1)]  # where InstrumentedAttribute lives
+
+    def get_customize_class_mro_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        # Called for every class definition; the pydantic plugin already owns the base class hook
+        # of SQLModel's subclasses (mypy runs only the first plugin's hook).
+        return _mark_table
 
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         class_name, _, attr = fullname.rpartition(".")
