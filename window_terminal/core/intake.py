@@ -19,7 +19,7 @@ Accepted cases are handed off at once: one review task per department of the ite
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -642,7 +642,14 @@ def _staff_id(engine: Engine, hall_id: int, staff_code: str | None) -> int | Non
     return staff_id
 
 
-def _run(engine: Engine, hall_id: int, name: str, action, request_id, staff_code) -> CaseResult:  # type: ignore[no-untyped-def]
+def _run(
+    engine: Engine,
+    hall_id: int,
+    name: str,
+    action: Callable[[Unit], CaseResult],
+    request_id: str | None,
+    staff_code: str | None,
+) -> CaseResult:
     return run_command(
         engine,
         hall_id,

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlmodel import Session
@@ -40,6 +40,8 @@ from window_terminal.db.models import (
 )
 from window_terminal.db.unit import Unit, forget_old_requests, run_command
 from window_terminal.errors import DomainError, NotFound
+
+T = TypeVar("T", bound="TicketInfo | None")  # what a queue command returns
 
 IN_HAND = ("called", "serving")
 PRIVILEGED = ("priority", "appointment")
@@ -98,7 +100,7 @@ def call_text(settings: dict[str, Any], number: str, window: int) -> str:
 
 
 def _line(session: Session, hall_id: int, code: str) -> Line:
-    line = session.execute(
+    line: Line | None = session.execute(
         select(Line).where(Line.hall_id == hall_id, Line.code == code.upper(), Line.active)
     ).scalar_one_or_none()
     if line is None:
@@ -114,7 +116,7 @@ def _line(session: Session, hall_id: int, code: str) -> Line:
 
 
 def _window(session: Session, hall_id: int, number: int) -> Window:
-    window = session.execute(
+    window: Window | None = session.execute(
         select(Window).where(Window.hall_id == hall_id, Window.number == number, Window.active)
     ).scalar_one_or_none()
     if window is None:
@@ -158,14 +160,14 @@ def find_ticket(session: Session, hall_id: int, ref: str | int, today: date) -> 
         if ticket is not None and ticket.hall_id == hall_id:
             return ticket
     else:
-        ticket = session.execute(
+        numbered: Ticket | None = session.execute(
             select(Ticket)
             .where(Ticket.hall_id == hall_id, Ticket.service_day == today, Ticket.number == text.upper())
             .order_by(Ticket.id.desc())
             .limit(1)
         ).scalar_one_or_none()
-        if ticket is not None:
-            return ticket
+        if numbered is not None:
+            return numbered
     raise NotFound(
         f"找不到今天的号 {text}：请核对号码（如 A001）或用票号 #id",
         f"no ticket {text!r} today: check the number (like A001) or use the ticket id #id",
@@ -175,7 +177,7 @@ def find_ticket(session: Session, hall_id: int, ref: str | int, today: date) -> 
 def _staff_id(session: Session, hall_id: int, code: str | None) -> int | None:
     if not code:
         return None
-    staff_id = session.execute(
+    staff_id: int | None = session.execute(
         select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == code, Staff.active)
     ).scalar_one_or_none()
     if staff_id is None:
@@ -225,7 +227,7 @@ def _info(
     ahead = wait = None
     if with_ahead and ticket.status == "waiting":
         ahead = _people_ahead(session, ticket)
-        wait = estimate_wait_minutes(ahead, line.avg_service_minutes, _serving_windows(session, line.id))
+        wait = estimate_wait_minutes(ahead, line.avg_service_minutes, _serving_windows(session, line.id))  # type: ignore[arg-type]  # a stored line: the id is set
     return TicketInfo(
         id=ticket.id or 0,
         number=ticket.number,
@@ -264,7 +266,14 @@ def _decode(data: dict[str, Any] | None) -> TicketInfo | None:
     return TicketInfo.from_dict(data) if data else None
 
 
-def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, staff_code=None):  # type: ignore[no-untyped-def]
+def _command(
+    engine: Engine,
+    hall_id: int,
+    name: str,
+    action: Callable[[Unit], T],
+    request_id: str | None = None,
+    staff_code: str | None = None,
+) -> T:
     staff_id = None
     if staff_code:
         with read_session(engine) as session:
@@ -277,7 +286,7 @@ def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, s
         request_id=request_id,
         staff_id=staff_id,
         encode=_encode,
-        decode=_decode,
+        decode=cast("Callable[[Any], T]", _decode),  # None is stored only for a None result
     )
 
 

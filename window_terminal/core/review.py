@@ -20,6 +20,7 @@ Every action is one ``run_command``: one transaction, its events, idempotent und
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -531,7 +532,9 @@ def _store_deadlines(unit: Unit, case: Case) -> None:
     case.deadline_provisional = promised.provisional or statutory.provisional
 
 
-def _command(engine: Engine, hall_id: int, name: str, action, request_id: str | None):  # type: ignore[no-untyped-def]
+def _command(
+    engine: Engine, hall_id: int, name: str, action: Callable[[Unit], dict[str, Any]], request_id: str | None
+) -> dict[str, Any]:
     return run_command(engine, hall_id, name, action, request_id=request_id)
 
 

@@ -105,8 +105,8 @@ def run_command(
     *,
     request_id: str | None = None,
     staff_id: int | None = None,
-    encode: Callable[[T], dict[str, Any]] | None = None,
-    decode: Callable[[dict[str, Any]], T] | None = None,
+    encode: Callable[[T], Any] | None = None,  # the result as JSON, stored for a repeated request
+    decode: Callable[[Any], T] | None = None,
 ) -> T:
     """Run ``action`` as one idempotent, event-appending transaction in ``hall_id``."""
     for attempt in range(3):
@@ -127,8 +127,8 @@ def _run_once(
     action: Callable[[Unit], T],
     request_id: str | None,
     staff_id: int | None,
-    encode: Callable[[T], dict[str, Any]] | None,
-    decode: Callable[[dict[str, Any]], T] | None,
+    encode: Callable[[T], Any] | None,
+    decode: Callable[[Any], T] | None,
 ) -> T:
     with write_session(engine) as session:
         code, tz, settings, seq = _lock_hall(session, hall_id)
