@@ -157,11 +157,11 @@ def _item(session: Session, hall_id: int, ref: str | int) -> ServiceItem:
         if item is not None and item.hall_id == hall_id:
             return item
     else:
-        item = session.execute(
+        coded: ServiceItem | None = session.execute(
             select(ServiceItem).where(ServiceItem.hall_id == hall_id, ServiceItem.code == ref.strip().upper())
         ).scalar_one_or_none()
-        if item is not None:
-            return item
+        if coded is not None:
+            return coded
     raise NotFound(
         f"没有事项 {ref}：请在事项搜索框中输入名称、编码或拼音首字母",
         f"no service item {ref!r}: search the catalogue by name, code or pinyin initials",
@@ -261,7 +261,7 @@ def _context(unit: Unit, item_ref: str | int, window_number: int | None) -> _Ctx
         if window is None:
             raise NotFound(f"没有 {window_number} 号窗口", f"no window {window_number}")
     staff = s.get(Staff, unit.staff_id) if unit.staff_id else None
-    return _Ctx(unit, hall, item, {m.id: m for m in _materials(s, item.id)}, window, staff)  # type: ignore[misc]
+    return _Ctx(unit, hall, item, {m.id: m for m in _materials(s, item.id)}, window, staff)  # type: ignore[misc, arg-type]  # stored rows: ids are set
 
 
 def _check_materials(ctx: _Ctx, checks: Sequence[MaterialCheck]) -> dict[int, MaterialCheck]:
@@ -319,7 +319,7 @@ def _snapshot(
     ctx: _Ctx, case: Case, rows: Sequence[CaseMaterial], *, notes: Iterable[str] = ()
 ) -> dict[str, Any]:
     by_material = {r.material_id: r for r in rows}
-    ordered = [(m, by_material[m.id]) for m in ctx.materials.values() if m.id in by_material]  # type: ignore[index]
+    ordered = [(m, by_material[m.id]) for m in ctx.materials.values() if m.id in by_material]
     window_number = ctx.window.number if ctx.window else None
     if window_number is None and case.window_id:
         w = ctx.unit.session.get(Window, case.window_id)
@@ -440,7 +440,7 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
                 ReviewTask(
                     hall_id=unit.hall_id,
                     case_id=case.id,  # type: ignore[arg-type]
-                    department_id=department.id,  # type: ignore[arg-type]
+                    department_id=department.id,
                     status="pending",
                     created_at=unit.now,
                 )
@@ -634,7 +634,7 @@ def _staff_id(engine: Engine, hall_id: int, staff_code: str | None) -> int | Non
     if not staff_code:
         return None
     with read_session(engine) as s:
-        staff_id = s.execute(
+        staff_id: int | None = s.execute(
             select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == staff_code, Staff.active)
         ).scalar_one_or_none()
     if staff_id is None:

@@ -525,7 +525,7 @@ def _store_deadlines(unit: Unit, case: Case) -> None:
     if item is None or case.accepted_on is None:
         return
     calendar = hall_calendar(s, unit.hall_id)
-    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])
+    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])  # type: ignore[list-item, arg-type]  # a stored case: the id is set
     promised, statutory = case_deadlines(calendar, case, item, intervals, today=unit.today)
     case.promised_date = promised.date
     case.statutory_date = statutory.date
@@ -704,7 +704,7 @@ def suspend(
         unit.session.add(
             Suspension(
                 hall_id=unit.hall_id,
-                case_id=case.id,
+                case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 task_id=task.id,
                 kind=kind,
                 reason=reason.strip(),
@@ -825,7 +825,7 @@ def extend(
         s.add(
             Extension(
                 hall_id=unit.hall_id,
-                case_id=case.id,
+                case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 days=int(days),
                 approver=approver.strip(),
                 reason=reason.strip(),
@@ -916,7 +916,7 @@ def record_pickup(
             documents.append(_completion_notice(unit, case, method="pickup", window=window.number))
         visit = Visit(
             hall_id=unit.hall_id,
-            case_id=case.id,
+            case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
             purpose="pickup",
             ticket_id=ticket_id,
             window_id=window.id,

@@ -163,7 +163,7 @@ class BackofficeScreen(Screen[None]):
         self.load_tasks()
 
     def _today(self) -> date:
-        return self.app.now().date()  # type: ignore[attr-defined,no-any-return]
+        return self.app.now().date()
 
     # --- loading ------------------------------------------------------------------------------
 

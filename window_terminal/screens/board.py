@@ -202,7 +202,7 @@ class BoardScreen(Screen[None]):
             self.redraw(hallview.Changes(set(self.view.lines), set(self.view.windows)))
 
     def now(self) -> datetime:
-        return self.app.now()  # type: ignore[attr-defined,no-any-return]
+        return self.app.now()
 
     def redraw(self, changes: hallview.Changes) -> None:
         """Update only the rows named in ``changes``, and in them only the cells that differ."""

@@ -189,7 +189,7 @@ class CounterScreen(Screen[None]):
                     self.app.hall.id,
                     self.window_number,
                     "open",
-                    staff_code=self.staff_code,  # type: ignore[attr-defined]
+                    staff_code=self.staff_code,
                 )
                 view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
             except DomainError as exc:
@@ -391,7 +391,7 @@ class CounterScreen(Screen[None]):
                 self.window_number,
                 target,
                 staff_code=self.staff_code,
-                request_id=uuid.uuid4().hex,  # type: ignore[attr-defined]
+                request_id=uuid.uuid4().hex,
             )
 
         self.act("toggle_window", fn)
@@ -433,7 +433,7 @@ class CounterScreen(Screen[None]):
                 app.engine,
                 app.hall.id,
                 line_code,
-                window_number=self.window_number,  # type: ignore[attr-defined]
+                window_number=self.window_number,
                 staff_code=self.staff_code,
                 request_id=uuid.uuid4().hex,
             )
@@ -461,7 +461,7 @@ class CounterScreen(Screen[None]):
                         app.engine,
                         app.hall.id,
                         self.window_number,
-                        f"#{ticket_id}",  # type: ignore[attr-defined]
+                        f"#{ticket_id}",
                         staff_code=self.staff_code,
                         request_id=uuid.uuid4().hex,
                     ),
@@ -554,7 +554,7 @@ class CounterScreen(Screen[None]):
                         app.engine,
                         app.hall.id,
                         case["case_no"],
-                        window=self.window_number,  # type: ignore[attr-defined]
+                        window=self.window_number,
                         staff_code=self.staff_code,
                         ticket_id=ticket_id,
                     ),

@@ -82,7 +82,7 @@ class TicketDigits(Digits):
         from rich.align import Align
 
         align = self.styles.text_align if self.styles.text_align in ("left", "center", "right") else "left"
-        return Align(_TicketDigitsRenderable(self.value, self.rich_style), align, self.rich_style)  # type: ignore[arg-type]
+        return Align(_TicketDigitsRenderable(self.value, self.rich_style), align, self.rich_style)
 
     def get_content_width(self, container: Any, viewport: Any) -> int:
         return _TicketDigitsRenderable.get_width(self.value)

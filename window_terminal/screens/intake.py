@@ -555,7 +555,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                 app.engine,
                 app.hall.id,
                 line_code,
-                ticket_ref=f"#{self.ticket['ticket_id']}",  # type: ignore[attr-defined,index]
+                ticket_ref=f"#{self.ticket['ticket_id']}",
                 reason=tr("不属本窗口业务，转号办理", "belongs to another line"),
                 staff_code=self.staff_code,
                 request_id=self.request_id + "-transfer",
