@@ -416,7 +416,7 @@ def take_ticket(
                 code="line_closed",
             )
         day = unit.today
-        seq = _next_number(s, unit.hall_id, line.id, day)  # type: ignore[arg-type]
+        seq = _next_number(s, unit.hall_id, line.id, day)  # type: ignore[arg-type]  # a stored row: the id is set
         if seq > 999:
             raise DomainError(
                 f"{line.name} 今日号码已满（999）", f"line {line.code} has used all 999 numbers today"
@@ -427,8 +427,8 @@ def take_ticket(
         ticket = Ticket(
             hall_id=unit.hall_id,
             service_day=day,
-            line_id=line.id,  # type: ignore[arg-type]
-            original_line_id=line.id,  # type: ignore[arg-type]
+            line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
+            original_line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
             line_code_at_issue=line.code,
             seq=seq,
             number=f"{line.prefix}{seq:03d}",
@@ -521,7 +521,7 @@ def book_appointment(
             Appointment(
                 hall_id=unit.hall_id,
                 code=new_code,
-                line_id=line.id,  # type: ignore[arg-type]
+                line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
                 slot_start=slot_start,
                 slot_end=slot_start + timedelta(minutes=minutes),
                 name=name,
@@ -782,7 +782,7 @@ def _in_hand_transition(
         params.update(command=command, allowed=list(allowed), new_status=new_status, event=event)
         value = _pg_fast(engine, _TRANSITION_SQL, params)
         if value is not _FALLBACK:
-            return _decode(value)  # type: ignore[return-value]
+            return _decode(value)  # type: ignore[return-value]  # the stored value was this command's TicketInfo
     return _command(engine, hall_id, command, action, request_id, staff_code)
 
 
@@ -913,7 +913,7 @@ def transfer(
             raise DomainError(
                 f"{ticket.number} 已在 {target.name}", f"{ticket.number} is already in line {target.code}"
             )
-        ticket.line_id = target.id  # type: ignore[assignment]
+        ticket.line_id = target.id  # type: ignore[assignment]  # a stored row: the id is set
         ticket.status = "waiting"
         ticket.window_id = None
         ticket.transfer_count += 1
@@ -1075,9 +1075,9 @@ def set_window_lines(
         for _, weight in resolved:
             if weight < 1:
                 raise DomainError("权重须为正整数", "weights must be positive integers")
-        s.execute(WindowLine.__table__.delete().where(WindowLine.window_id == window.id))  # type: ignore[attr-defined]
+        s.execute(WindowLine.__table__.delete().where(WindowLine.window_id == window.id))  # type: ignore[attr-defined]  # SQLModel does not declare __table__
         for line, weight in resolved:
-            s.add(WindowLine(hall_id=unit.hall_id, window_id=window.id, line_id=line.id, weight=weight))  # type: ignore[arg-type]
+            s.add(WindowLine(hall_id=unit.hall_id, window_id=window.id, line_id=line.id, weight=weight))  # type: ignore[arg-type]  # a stored row: the id is set
         payload = {"window": window.number, "lines": [[line.code, weight] for line, weight in resolved]}
         unit.emit("window.lines", payload, window_id=window.id)
         return payload

@@ -171,9 +171,9 @@ class BackofficeScreen(Screen[None]):
     def load_tasks(self) -> None:
         try:
             if not self.following:
-                cursor = review.event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+                cursor = review.event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 self.app.call_from_thread(self.start_feed, cursor)
-            rows = review.list_tasks(self.app.engine, self.app.hall.id, self.department, today=self._today())  # type: ignore[attr-defined]
+            rows = review.list_tasks(self.app.engine, self.app.hall.id, self.department, today=self._today())  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             self.app.call_from_thread(self.say, exc.text(language()), True)
             return
@@ -182,7 +182,7 @@ class BackofficeScreen(Screen[None]):
     def start_feed(self, cursor: int) -> None:
         if not self.following:
             self.following = True
-            follow_feed(self, self.app.engine, self.app.hall.id, after=cursor)  # type: ignore[attr-defined]
+            follow_feed(self, self.app.engine, self.app.hall.id, after=cursor)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         table = self.query_one("#tasks", DataTable)
@@ -226,7 +226,7 @@ class BackofficeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def load_detail(self, case_no: str) -> None:
-        detail = review.case_detail(self.app.engine, self.app.hall.id, case_no, today=self._today())  # type: ignore[attr-defined]
+        detail = review.case_detail(self.app.engine, self.app.hall.id, case_no, today=self._today())  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self.query_one("#detail", Static).update, render_detail(detail))
 
     # --- actions ------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ class BackofficeScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="action")
     def run_action(self, done: str, fn: Any, *args: Any, **kwargs: Any) -> None:
         try:
-            result = fn(self.app.engine, self.app.hall.id, *args, **kwargs)  # type: ignore[attr-defined]
+            result = fn(self.app.engine, self.app.hall.id, *args, **kwargs)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             self.app.call_from_thread(self.say, exc.text(language()), True)
             return

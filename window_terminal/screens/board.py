@@ -156,18 +156,18 @@ class BoardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
     def load_snapshot(self) -> None:
-        view = hallview.load_view(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
-        self._lights = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        view = hallview.load_view(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+        self._lights = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self.show_snapshot, view)
 
     def show_snapshot(self, view: hallview.HallView) -> None:
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
-        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]
+        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
 
     @work(thread=True, exclusive=True, group="board-lights", exit_on_error=False)
     def refresh_lights(self) -> None:
-        text = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        text = _lights_text(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self._set_lights, text)
 
     def _set_lights(self, text: str) -> None:
@@ -376,7 +376,7 @@ class BoardScreen(Screen[None]):
     @work(thread=True, group="board-action", exit_on_error=False)
     def run_action_worker(self, action: Any, done_text: str) -> None:
         try:
-            action(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+            action(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             self.app.call_from_thread(self._say, exc.text(language()), error=True)
             return

@@ -174,7 +174,7 @@ class CounterScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="counter-view", exit_on_error=False)
     def refresh_view(self) -> None:
         try:
-            view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
+            view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             self.app.call_from_thread(self.say, exc.text(language()))
             return
@@ -191,7 +191,7 @@ class CounterScreen(Screen[None]):
                     "open",
                     staff_code=self.staff_code,
                 )
-                view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]
+                view = intake.counter_view(self.app.engine, self.app.hall.id, self.window_number)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             except DomainError as exc:
                 self.app.call_from_thread(self.say, exc.text(language()))
         self.app.call_from_thread(self.show, view)
@@ -202,7 +202,7 @@ class CounterScreen(Screen[None]):
             self.set_connected(True)
         if not self.feed_started:
             self.feed_started = True
-            follow_feed(self, self.app.engine, self.app.hall.id, after=int(view["event_seq"]))  # type: ignore[attr-defined]
+            follow_feed(self, self.app.engine, self.app.hall.id, after=int(view["event_seq"]))  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         lines = self.query_one("#lines", DataTable)
         recent = self.query_one("#recent", DataTable)
         with self.app.batch_update():
@@ -236,7 +236,7 @@ class CounterScreen(Screen[None]):
             else tr("数据库连接中断，正在重连…", "database unreachable, reconnecting…")
         )
         header.update(
-            f"{view.get('hall', self.app.hall.name)}  |  {tr(f'{self.window_number}号窗口', f'Window {self.window_number}')}"  # type: ignore[attr-defined]
+            f"{view.get('hall', self.app.hall.name)}  |  {tr(f'{self.window_number}号窗口', f'Window {self.window_number}')}"  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             f"（{state}）  |  {tr('工作人员', 'Clerk')}：{clerk}  |  {connection}"
         )
         header.set_class(not self.connected, "offline")
@@ -250,7 +250,7 @@ class CounterScreen(Screen[None]):
         elapsed = ""
         if ticket.get("called_at"):
             since = datetime.fromisoformat(ticket["called_at"])
-            now = self.app.now()  # type: ignore[attr-defined]
+            now = self.app.now()  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             if now.tzinfo is None:
                 now = now.replace(tzinfo=since.tzinfo)
             elapsed = _duration((now - since).total_seconds())
@@ -334,8 +334,8 @@ class CounterScreen(Screen[None]):
         fn = getattr(queueing, fn_name)
         app = self.app
         return lambda: fn(
-            app.engine,  # type: ignore[attr-defined]
-            app.hall.id,  # type: ignore[attr-defined]
+            app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+            app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             self.window_number,
             staff_code=self.staff_code,
             request_id=uuid.uuid4().hex,
@@ -354,7 +354,7 @@ class CounterScreen(Screen[None]):
                 "line": info.line,
                 "status": info.status,
                 "kind": info.kind,
-                "called_at": self.app.now().isoformat(),  # type: ignore[attr-defined]
+                "called_at": self.app.now().isoformat(),  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 "recalls": info.recall_count,
                 "service_item_id": None,
             }
@@ -499,7 +499,7 @@ class CounterScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="counter-case", exit_on_error=False)
     def look_up_case(self, ref: str) -> None:
         try:
-            view = intake.case_view(self.app.engine, self.app.hall.id, ref)  # type: ignore[attr-defined]
+            view = intake.case_view(self.app.engine, self.app.hall.id, ref)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             self.app.call_from_thread(self.say, exc.text(language()))
             return
@@ -536,8 +536,8 @@ class CounterScreen(Screen[None]):
                 self.act(
                     "pickup",
                     lambda: review.record_pickup(
-                        app.engine,  # type: ignore[attr-defined]
-                        app.hall.id,  # type: ignore[attr-defined]
+                        app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+                        app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                         case["case_no"],
                         self.window_number,
                         staff_code=self.staff_code,

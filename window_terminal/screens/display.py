@@ -78,7 +78,7 @@ class _TicketDigitsRenderable(DigitsRenderable):
 class TicketDigits(Digits):
     """Textual's ``Digits`` with every letter a line prefix may use."""
 
-    def render(self) -> RenderResult:  # type: ignore[override]
+    def render(self) -> RenderResult:  # type: ignore[override]  # a widget's render returns any renderable
         from rich.align import Align
 
         align = self.styles.text_align if self.styles.text_align in ("left", "center", "right") else "left"
@@ -120,7 +120,7 @@ class DisplayScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="connection")
-        yield Static(self.app.hall.name + tr(" · 叫号", " · calls"), id="title")  # type: ignore[attr-defined]
+        yield Static(self.app.hall.name + tr(" · 叫号", " · calls"), id="title")  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         with Horizontal(id="main"):
             with Vertical(id="newest"):
                 yield Static(tr("请以下号码办理", "Now calling"), id="newest-label")
@@ -138,20 +138,20 @@ class DisplayScreen(Screen[None]):
         yield Static("", id="broadcast")
 
     def _calls_shown(self) -> int:
-        return int(queueing.threshold(self.app.hall.settings, "display_calls"))  # type: ignore[attr-defined]
+        return int(queueing.threshold(self.app.hall.settings, "display_calls"))  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
 
     def on_mount(self) -> None:
         self.load_snapshot()
 
     @work(thread=True, exclusive=True, group="display-load", exit_on_error=False)
     def load_snapshot(self) -> None:
-        view = hallview.load_view(self.app.engine, self.app.hall.id, keep_calls=self._calls_shown())  # type: ignore[attr-defined]
+        view = hallview.load_view(self.app.engine, self.app.hall.id, keep_calls=self._calls_shown())  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self.show_snapshot, view)
 
     def show_snapshot(self, view: hallview.HallView) -> None:
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(), True, True))
-        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor, poll_seconds=0.5)  # type: ignore[attr-defined]
+        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor, poll_seconds=0.5)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
 
     @on(HallEvents)
     def hall_events(self, message: HallEvents) -> None:
@@ -160,7 +160,7 @@ class DisplayScreen(Screen[None]):
         changes = self.view.apply_all(message.events)
         if changes:
             self.redraw(changes)
-        command = getattr(self.app.settings, "announce_command", None)  # type: ignore[attr-defined]
+        command = getattr(self.app.settings, "announce_command", None)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         for call in changes.new_calls:
             announce(command, call.text, on_error=self._announce_failed)
 
@@ -223,8 +223,8 @@ class DisplayScreen(Screen[None]):
         if newest is None:
             panel.remove_class("fresh")
             return
-        seconds = float(queueing.threshold(self.app.hall.settings, "highlight_seconds"))  # type: ignore[attr-defined]
-        now: datetime = self.app.now()  # type: ignore[attr-defined]
+        seconds = float(queueing.threshold(self.app.hall.settings, "highlight_seconds"))  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+        now: datetime = self.app.now()  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         age = (hallview.utc_naive(now, self.view.timezone) - newest.at).total_seconds() if self.view else 0
         left = seconds - max(0.0, age)
         panel.set_class(left > 0, "fresh")

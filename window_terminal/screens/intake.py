@@ -53,10 +53,10 @@ class MaterialsTable(DataTable):
     ]
 
     def action_cycle(self) -> None:
-        self.screen.cycle_material(self.cursor_row)  # type: ignore[attr-defined]
+        self.screen.cycle_material(self.cursor_row)  # type: ignore[attr-defined]  # the parent screen's method; self.screen is typed Screen
 
     def action_count(self, originals: int, copies: int) -> None:
-        self.screen.change_count(self.cursor_row, originals, copies)  # type: ignore[attr-defined]
+        self.screen.change_count(self.cursor_row, originals, copies)  # type: ignore[attr-defined]  # the parent screen's method; self.screen is typed Screen
 
 
 class IntakeScreen(Screen[dict[str, Any] | None]):
@@ -198,18 +198,18 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         from window_terminal.core.catalogue import catalogue_index
 
         app = self.app
-        draft = drafts.load_draft(app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        draft = drafts.load_draft(app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         try:
-            self.index = catalogue_index(app.engine, app.hall.id)  # type: ignore[attr-defined]
+            self.index = catalogue_index(app.engine, app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             if self.case_no:
-                view = intake.case_view(app.engine, app.hall.id, self.case_no)  # type: ignore[attr-defined]
+                view = intake.case_view(app.engine, app.hall.id, self.case_no)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 app.call_from_thread(self.show_case, view, draft)
                 return
             item = None
             if draft and draft.get("item"):
-                item = intake.item_info(app.engine, app.hall.id, draft["item"])  # type: ignore[attr-defined]
+                item = intake.item_info(app.engine, app.hall.id, draft["item"])  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             elif self.ticket and self.ticket.get("service_item_id"):
-                item = intake.item_info(app.engine, app.hall.id, int(self.ticket["service_item_id"]))  # type: ignore[attr-defined]
+                item = intake.item_info(app.engine, app.hall.id, int(self.ticket["service_item_id"]))  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             app.call_from_thread(self.say, exc.text(language()))
             return
@@ -303,7 +303,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     @work(thread=True, exclusive=True, group="intake-item", exit_on_error=False)
     def choose_item(self, item_id: int) -> None:
         try:
-            item = intake.item_info(self.app.engine, self.app.hall.id, item_id)  # type: ignore[attr-defined]
+            item = intake.item_info(self.app.engine, self.app.hall.id, item_id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except Exception as exc:
             self.app.call_from_thread(self.say, str(exc))
             return
@@ -471,7 +471,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         if self.done:
             return
         data = self.draft_data()
-        folder = self.app.settings.drafts_path  # type: ignore[attr-defined]
+        folder = self.app.settings.drafts_path  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.run_worker(
             lambda: drafts.save_draft(folder, self.draft_key, data),
             thread=True,
@@ -483,7 +483,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         if self._draft_timer is not None:
             self._draft_timer.stop()
         if not self.done:
-            drafts.save_draft(self.app.settings.drafts_path, self.draft_key, self.draft_data())  # type: ignore[attr-defined]
+            drafts.save_draft(self.app.settings.drafts_path, self.draft_key, self.draft_data())  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.dismiss(self.result.as_dict() if self.result else None)
 
     # --- outcomes -------------------------------------------------------------------------------
@@ -568,7 +568,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     def transferred(self, info: Any) -> None:
         self.busy = False
         self.done = True
-        drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.say(
             tr(
                 f"{info.number} 已转至 {info.line}，保留排队位置",
@@ -583,8 +583,8 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.busy = True
         try:
             result = intake.submit(
-                app.engine,  # type: ignore[attr-defined]
-                app.hall.id,  # type: ignore[attr-defined]
+                app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+                app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 applicant=self.applicant(),
                 agent=self.agent(),
                 item=self.item.id if self.item else 0,
@@ -618,8 +618,8 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.busy = True
         try:
             result = intake.supplement(
-                app.engine,  # type: ignore[attr-defined]
-                app.hall.id,  # type: ignore[attr-defined]
+                app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+                app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 self.case_no or "",
                 list(self.checks),
                 window=self.window,
@@ -654,7 +654,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
             )
             return
         self.done = True
-        drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.say(
             tr(
                 f"办件编号 {result.case_no}，文书 {result.document_number}",

@@ -86,7 +86,7 @@ class KioskScreen(Screen[None]):
         self._last_input = time.monotonic()
 
     def compose(self) -> ComposeResult:
-        hall = self.app.hall.name  # type: ignore[attr-defined]
+        hall = self.app.hall.name  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         yield Static(tr(f"{hall} · 自助取号", f"{hall} · take a number"), id="title")
         with ContentSwitcher(initial="start", id="pages"):
             with Vertical(id="start"):
@@ -133,14 +133,14 @@ class KioskScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load_lines()
         self.search_worker("")
-        timeout = int(queueing.threshold(self.app.hall.settings, "kiosk_timeout_seconds"))  # type: ignore[attr-defined]
+        timeout = int(queueing.threshold(self.app.hall.settings, "kiosk_timeout_seconds"))  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.set_interval(1.0, lambda: self._check_timeout(timeout), name="kiosk-timeout")
 
     # -- data -------------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="kiosk-lines", exit_on_error=False)
     def load_lines(self) -> None:
-        status = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        status = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self.show_lines, status["lines"])
 
     def show_lines(self, lines: list[dict[str, Any]]) -> None:
@@ -162,7 +162,7 @@ class KioskScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="kiosk-search", exit_on_error=False)
     def search_worker(self, query: str) -> None:
-        items = search_items(self.app.engine, self.app.hall.id, query)  # type: ignore[attr-defined]
+        items = search_items(self.app.engine, self.app.hall.id, query)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self.show_results, items)
 
     def show_results(self, items: list[dict[str, Any]]) -> None:
@@ -183,8 +183,8 @@ class KioskScreen(Screen[None]):
         kind = "appointment" if appointment else "priority" if self.priority_reason else "normal"
         try:
             info = queueing.take_ticket(
-                self.app.engine,  # type: ignore[attr-defined]
-                self.app.hall.id,  # type: ignore[attr-defined]
+                self.app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+                self.app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 line,
                 kind=kind,
                 priority_reason=self.priority_reason or "",
@@ -213,11 +213,11 @@ class KioskScreen(Screen[None]):
 
         try:
             result = print_document(
-                self.app.engine,  # type: ignore[attr-defined]
-                self.app.hall.id,  # type: ignore[attr-defined]
+                self.app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+                self.app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 number,
                 kiosk=True,
-                font=self.app.settings.cjk_font,  # type: ignore[attr-defined]
+                font=self.app.settings.cjk_font,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 language=language(),
             )
         except DomainError as exc:

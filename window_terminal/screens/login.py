@@ -30,7 +30,7 @@ class LoginScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(self.app.hall.name, classes="title")  # type: ignore[attr-defined]
+            yield Static(self.app.hall.name, classes="title")  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             yield Label(tr("工作人员登录", "Staff sign-in"), classes="title")
             yield Input(placeholder=tr("工号（如 C001）", "Staff code (e.g. C001)"), id="staff_code")
             yield Input(placeholder="PIN", password=True, id="pin")
@@ -71,7 +71,7 @@ class LoginScreen(Screen[None]):
 
         app = self.app
         try:
-            staff = login(app.engine, app.hall.id, code, pin)  # type: ignore[attr-defined]
+            staff = login(app.engine, app.hall.id, code, pin)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             app.call_from_thread(self.error, exc.text(language()))
             return
@@ -99,4 +99,4 @@ class LoginScreen(Screen[None]):
             options["window"] = int(window_text)
         elif home == "backoffice":
             options["department"] = staff.department
-        self.app.open_screen(home, **options)  # type: ignore[attr-defined]
+        self.app.open_screen(home, **options)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App

@@ -90,7 +90,7 @@ class DocumentPreview(ModalScreen[int]):
         from window_terminal.errors import DomainError
 
         try:
-            document = get_document(self.app.engine, self.app.hall.id, self.number)  # type: ignore[attr-defined]
+            document = get_document(self.app.engine, self.app.hall.id, self.number)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             text = document_text(document.payload)
         except (DomainError, DocumentError) as exc:
             self.app.call_from_thread(self._show_error, exc.text(language()), loaded=False)
@@ -118,8 +118,8 @@ class DocumentPreview(ModalScreen[int]):
 
         try:
             result = print_document(
-                self.app.engine,  # type: ignore[attr-defined]
-                self.app.hall.id,  # type: ignore[attr-defined]
+                self.app.engine,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
+                self.app.hall.id,  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 self.number,
                 window=self.window,
                 kiosk=self.kiosk,
@@ -157,7 +157,7 @@ class DocumentPreview(ModalScreen[int]):
         from window_terminal.errors import DomainError
 
         try:
-            written = save_pdf(self.app.engine, self.app.hall.id, self.number, path, font=self._font)  # type: ignore[attr-defined]
+            written = save_pdf(self.app.engine, self.app.hall.id, self.number, path, font=self._font)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except (DomainError, DocumentError) as exc:
             self.app.call_from_thread(self._show_error, exc.text(language()))
             return

@@ -52,7 +52,7 @@ class RateScreen(Screen[None]):
             with Horizontal(id="levels"):
                 for level in sorted(ratings.LEVELS, reverse=True):
                     zh, en = ratings.LEVELS[level]
-                    yield Button(f"{tr(zh, en)}\n[{level}]", id=f"level-{level}", variant=VARIANTS[level])  # type: ignore[arg-type]
+                    yield Button(f"{tr(zh, en)}\n[{level}]", id=f"level-{level}", variant=VARIANTS[level])  # type: ignore[arg-type]  # VARIANTS holds Button's variant names
             yield Static("", id="thanks")
 
     def on_mount(self) -> None:
@@ -64,9 +64,9 @@ class RateScreen(Screen[None]):
             if not self.following:
                 from window_terminal.core.review import event_cursor
 
-                cursor = event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+                cursor = event_cursor(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
                 self.app.call_from_thread(self.start_feed, cursor)
-            service = ratings.latest_service(self.app.engine, self.app.hall.id, self.window)  # type: ignore[attr-defined]
+            service = ratings.latest_service(self.app.engine, self.app.hall.id, self.window)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         except DomainError as exc:
             self.app.call_from_thread(self.query_one("#thanks", Static).update, exc.text(language()))
             return
@@ -75,7 +75,7 @@ class RateScreen(Screen[None]):
     def start_feed(self, cursor: int) -> None:
         if not self.following:
             self.following = True
-            follow_feed(self, self.app.engine, self.app.hall.id, after=cursor)  # type: ignore[attr-defined]
+            follow_feed(self, self.app.engine, self.app.hall.id, after=cursor)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
 
     def show_service(self, service: dict[str, Any] | None) -> None:
         self.service = service
@@ -113,7 +113,7 @@ class RateScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rate")
     def submit(self, ticket_id: int, level: int) -> None:
         try:
-            ratings.rate(self.app.engine, self.app.hall.id, self.window, level, ticket_id=ticket_id)  # type: ignore[attr-defined]
+            ratings.rate(self.app.engine, self.app.hall.id, self.window, level, ticket_id=ticket_id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
             text = tr("感谢您的评价！", "Thank you for your rating!")
         except DomainError as exc:
             text = exc.text(language())

@@ -61,11 +61,11 @@ class StatusScreen(Screen[None]):
             )
         )
         self.refresh_status()
-        follow_feed(self, self.app.engine, self.app.hall.id, after=0)  # type: ignore[attr-defined]
+        follow_feed(self, self.app.engine, self.app.hall.id, after=0)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
 
     @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def refresh_status(self) -> None:
-        data = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]
+        data = queueing.queue_status(self.app.engine, self.app.hall.id)  # type: ignore[attr-defined]  # WindowTerminalApp's attribute; self.app is typed App
         self.app.call_from_thread(self.show, data)
 
     def show(self, data: dict[str, Any]) -> None:
