@@ -48,7 +48,7 @@ from _common import libpq_env, prepare_hall, scratch_postgres  # noqa: E402
 TARGET_RATIO = 0.3
 
 
-def _work_window(engine, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+def _work_window(engine, hall_id: int, window: int, barrier, seconds: float, out) -> None:
     """One counter: call next, start, … for ``seconds``; puts (window, ticket ids called, elapsed)."""
     from window_terminal.core import queueing as q
 
@@ -66,7 +66,7 @@ def _work_window(engine, hall_id: int, window: int, barrier, seconds: float, out
     out.put((window, called, time.time() - start_at))
 
 
-def _window_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+def _window_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:
     from window_terminal.db.engine import make_engine
 
     engine = make_engine(url, pool_size=1)
@@ -100,7 +100,7 @@ def _run_processes(
     hall_id: int,
     windows: int,
     seconds: float,
-    worker=_window_worker,  # type: ignore[no-untyped-def]
+    worker=_window_worker,
 ) -> list[tuple[int, list[int], float]]:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
@@ -150,7 +150,7 @@ SELECT %(hall)s, 'ticket.started', json_build_object('ticket_id', id, 'number', 
 """
 
 
-def _bare_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+def _bare_worker(url: str, hall_id: int, window: int, barrier, seconds: float, out) -> None:
     import psycopg
 
     from window_terminal.db.engine import make_engine
@@ -192,7 +192,7 @@ def _run_pgbench(url: str, hall_id: int, windows: int, seconds: float) -> float:
     return _tps(run)
 
 
-def _pre_issue(engine, hall_id: int, per_line: int, days: int = 1) -> int:  # type: ignore[no-untyped-def]
+def _pre_issue(engine, hall_id: int, per_line: int, days: int = 1) -> int:
     """Waiting tickets in every line, inserted in bulk: numbers 001…per_line of today and of the
     ``days - 1`` days before (a line has at most 999 numbers a day; 32 windows call more than
     that in a few seconds). Older days' tickets queue behind today's."""

@@ -143,7 +143,7 @@ def measure(url: str, calls: int, lo: float, hi: float) -> list[float]:
     return [(seen[n] - committed[n]) * 1000 for n in committed if n in seen]
 
 
-def iter_lines(caller: subprocess.Popen[str], committed: dict[str, float]):  # type: ignore[no-untyped-def]
+def iter_lines(caller: subprocess.Popen[str], committed: dict[str, float]):
     assert caller.stdout is not None
     for line in caller.stdout:
         data = json.loads(line)

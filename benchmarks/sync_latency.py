@@ -28,7 +28,7 @@ TARGETS_P99_MS = {"pg": 50.0, "sqlite": 300.0}
 LINES = ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX")
 
 
-def _peer(url: str, hall_id: int, seed: int, start_at: float, seconds: float, out) -> None:  # type: ignore[no-untyped-def]
+def _peer(url: str, hall_id: int, seed: int, start_at: float, seconds: float, out) -> None:
     from window_terminal.core import queueing as q
     from window_terminal.db.engine import make_engine
 
@@ -47,7 +47,7 @@ def _peer(url: str, hall_id: int, seed: int, start_at: float, seconds: float, ou
     engine.dispose()
 
 
-def _follower(url: str, hall_id: int, after: int, until: float, out) -> None:  # type: ignore[no-untyped-def]
+def _follower(url: str, hall_id: int, after: int, until: float, out) -> None:
     from window_terminal.db.engine import make_engine
     from window_terminal.db.feed import Feed, FeedUnavailable
 

@@ -81,7 +81,7 @@ async def measure_tui(engine, hall, settings, calls: int) -> tuple[float, list[f
                 await asyncio.sleep(0.001)
             latencies.append((time.perf_counter() - t0) * 1000)
             await pilot.press("s")
-            while app.screen.busy:  # type: ignore[attr-defined]
+            while app.screen.busy:
                 await asyncio.sleep(0.002)
             await pilot.pause()
     return startup, latencies

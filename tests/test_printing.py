@@ -55,7 +55,7 @@ def issue(engine: Engine, hall_ref: HallRef, kind: str, *, case_id: int | None =
     )
 
 
-def wt(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
+def wt(env: dict[str, str], *args: str):
     from window_terminal.cli import app
 
     return CliRunner().invoke(app, list(args), env=env)
@@ -135,14 +135,14 @@ def test_wt_doc_show_prints_the_document_as_issued(engine, hall, cli_env):
 
 def test_reprint_is_byte_identical_even_after_the_hall_is_renamed(engine, hall, tmp_path):
     with read_session(engine) as session:
-        hall_name = session.get(Hall, hall.id).name  # type: ignore[union-attr]
+        hall_name = session.get(Hall, hall.id).name
     number = issue(engine, hall, "acceptance_notice", hall=hall_name)
     first = print_document(engine, hall.id, number, target=f"pdf:{tmp_path / 'first'}")
     assert first.ok, first.error_text
 
     reload_hall(engine, tmp_path, name="锦江区政务服务中心（新址）")
     with read_session(engine) as session:
-        assert session.get(Hall, hall.id).name == "锦江区政务服务中心（新址）"  # type: ignore[union-attr]
+        assert session.get(Hall, hall.id).name == "锦江区政务服务中心（新址）"
 
     again = print_document(engine, hall.id, number, target=f"pdf:{tmp_path / 'again'}")
     assert again.ok, again.error_text
@@ -256,7 +256,7 @@ def make_case(engine: Engine, hall: HallRef) -> tuple[str, str]:
             hall_id=unit.hall_id,
             case_no="JJ20261121-0031",
             query_code="Q7K4M9PX",
-            item_id=item.id,  # type: ignore[arg-type]
+            item_id=item.id,
             status="accepted",
             outcome="accepted",
             applicant_name="张晓梅",
@@ -269,7 +269,7 @@ def make_case(engine: Engine, hall: HallRef) -> tuple[str, str]:
         )
         unit.session.add(case)
         unit.session.flush()
-        unit.session.add(Visit(hall_id=unit.hall_id, case_id=case.id, purpose="submit", at=unit.now))  # type: ignore[arg-type]
+        unit.session.add(Visit(hall_id=unit.hall_id, case_id=case.id, purpose="submit", at=unit.now))
         number = issue_document(
             unit, "acceptance_notice", payload_for("acceptance_notice"), case_id=case.id
         ).number
@@ -314,7 +314,7 @@ def test_document_preview_shows_the_text_prints_and_reports_a_dead_printer(
     number = issue(engine, hall, "one_time_notice")
     pdf_path = tmp_path / "saved.pdf"
 
-    async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    async def settle(pilot) -> None:
         # the status screen's feed follower runs for ever: wait for the dialog's workers only
         for worker in list(pilot.app.workers):
             if worker.group.startswith("document-"):

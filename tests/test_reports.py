@@ -66,7 +66,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             staff=None,
             transfers=0,
             day=DAY,
-        ):  # type: ignore[no-untyped-def]
+        ):
             s.add(
                 Ticket(
                     hall_id=hall.id,
@@ -109,7 +109,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             day=date(2026, 11, 19),
         )  # another day: must not count
 
-        def case(n, status, **kw):  # type: ignore[no-untyped-def]
+        def case(n, status, **kw):
             c = Case(
                 hall_id=hall.id,
                 case_no=f"JJ20261120-{n:04d}",

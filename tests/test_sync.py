@@ -66,20 +66,20 @@ def _read_log(path: Path) -> tuple[list[tuple[int, str]], int]:
     return applied, lost
 
 
-def _wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, what: str) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
 
 
-def _start_follower(ctx, url: str, hall_id: int, after: int, log: Path, stop: Path):  # type: ignore[no-untyped-def]
+def _start_follower(ctx, url: str, hall_id: int, after: int, log: Path, stop: Path):
     proc = ctx.Process(target=_follow, args=(url, hall_id, after, str(log), str(stop)))
     proc.start()
     return proc
 
 
-def _change_things(engine, hall, rounds: int) -> None:  # type: ignore[no-untyped-def]
+def _change_things(engine, hall, rounds: int) -> None:
     """A counter PC at work: tickets issued, called, served."""
     for i in range(rounds):
         q.take_ticket(engine, hall.id, "BIZ")
@@ -88,7 +88,7 @@ def _change_things(engine, hall, rounds: int) -> None:  # type: ignore[no-untype
         q.start_service(engine, hall.id, 2)
 
 
-def _all_events(engine, hall_id: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _all_events(engine, hall_id: int) -> list[tuple[int, str]]:
     with read_session(engine) as s:
         return [
             tuple(r)
@@ -98,7 +98,7 @@ def _all_events(engine, hall_id: int) -> list[tuple[int, str]]:  # type: ignore[
         ]
 
 
-def _finish(engine, hall, proc, stop: Path) -> None:  # type: ignore[no-untyped-def]
+def _finish(engine, hall, proc, stop: Path) -> None:
     # Written aside, then renamed: the follower polls for the file and must never read it half-written.
     stop.with_suffix(".tmp").write_text(str(_all_events(engine, hall.id)[-1][0]))
     stop.with_suffix(".tmp").rename(stop)
@@ -140,7 +140,7 @@ def test_a_follower_whose_connections_are_killed_reconnects_and_misses_nothing(p
         engine.dispose()
 
 
-def _killed_connections(engine, hall, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _killed_connections(engine, hall, pg_url: str, tmp_path: Path) -> None:
     ctx = _context()
     log, stop = tmp_path / "applied.log", tmp_path / "stop"
     q.set_window_status(engine, hall.id, 2, "open")
@@ -179,7 +179,7 @@ def _killed_connections(engine, hall, pg_url: str, tmp_path: Path) -> None:  # t
 # --- numbering after commit (PostgreSQL counters) ---------------------------------------------
 
 
-def _unnumbered_event(engine, hall_id: int, kind: str) -> None:  # type: ignore[no-untyped-def]
+def _unnumbered_event(engine, hall_id: int, kind: str) -> None:
     """What a counter leaves behind when its numbering session dies right after its commit."""
     with engine.begin() as conn:
         conn.execute(
@@ -191,7 +191,7 @@ def _unnumbered_event(engine, hall_id: int, kind: str) -> None:  # type: ignore[
         )
 
 
-def _log(engine, hall_id: int) -> list[tuple[int | None, str]]:  # type: ignore[no-untyped-def]
+def _log(engine, hall_id: int) -> list[tuple[int | None, str]]:
     with read_session(engine) as s:
         return [
             (seq, kind)
@@ -288,7 +288,7 @@ def test_a_counter_call_whose_answer_is_lost_after_the_commit_is_not_made_twice(
     real = engine_module.direct_connection
 
     @contextmanager
-    def answer_lost(eng):  # type: ignore[no-untyped-def]
+    def answer_lost(eng):
         with real(eng) as conn:
             yield conn
             raise psycopg.OperationalError("server closed the connection unexpectedly")
@@ -315,7 +315,7 @@ def test_an_empty_poll_on_a_quiet_hall_writes_nothing(pg_url):
     def hall_row_version() -> tuple[str, str]:
         with read_session(engine) as s:
             row = s.execute(text("SELECT xmin::text, xmax::text FROM hall WHERE id = :id"), {"id": hall.id})
-            return tuple(row.one())  # type: ignore[return-value]
+            return tuple(row.one())
 
     with read_session(engine) as s:
         last = s.execute(text("SELECT event_seq FROM hall WHERE id = :id"), {"id": hall.id}).scalar_one()

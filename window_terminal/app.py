@@ -44,7 +44,7 @@ def screen_class(name: str) -> type[Screen[Any]]:
     except KeyError:
         raise ValueError(f"unknown screen {name!r}; choose one of {', '.join(SCREENS)}") from None
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 class WindowTerminalApp(App[None]):

@@ -97,7 +97,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run(ctx: typer.Context, fn):  # type: ignore[no-untyped-def]
+def run(ctx: typer.Context, fn):
     """Run a domain call, turning refusals into a clear message and exit code 2."""
     from window_terminal.config import ConfigError
     from window_terminal.db.engine import DatabaseError
@@ -114,7 +114,7 @@ def run(ctx: typer.Context, fn):  # type: ignore[no-untyped-def]
         raise fail(str(exc)) from None
 
 
-def emit(data: Any, as_json: bool, render=None) -> None:  # type: ignore[no-untyped-def]
+def emit(data: Any, as_json: bool, render=None) -> None:
     if as_json or render is None:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
@@ -532,7 +532,7 @@ def queue_status_cmd(
     emit(data, as_json, _render_status)
 
 
-def _status_tables(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _status_tables(data: dict[str, Any]):
     from rich.console import Group
     from rich.table import Table
 

@@ -15,6 +15,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 APP_NAME = "window-terminal"
 
@@ -64,7 +65,7 @@ class Settings:
     def drafts_path(self) -> Path:
         return Path(self.drafts_dir) if self.drafts_dir else data_dir() / "drafts"
 
-    def with_overrides(self, **values: object) -> Settings:
+    def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
@@ -79,9 +80,9 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings: defaults < config file < environment < explicit overrides (CLI flags)."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # from TOML and the environment: checked below
     path = config_path()
     if path.exists():
         try:
@@ -97,7 +98,7 @@ def load_settings(**overrides: object) -> Settings:
         if os.environ.get(env):
             values[key] = os.environ[env]
     values.update({k: v for k, v in overrides.items() if v is not None})
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)
     if not settings.database_url:
         settings = replace(settings, database_url=default_database_url())
     settings = replace(settings, database_url=normalize_database_url(settings.database_url))

@@ -6,7 +6,7 @@ Modules import heavy things (textual, sqlalchemy) inside the command functions o
 AREAS = ("counter", "backoffice", "screens", "reports", "documents")
 
 
-def shared_group(app, name: str, help: str):  # type: ignore[no-untyped-def]
+def shared_group(app, name: str, help: str):
     """The sub-command group ``name`` (e.g. ``wt case``), created once and shared by the areas."""
     import typer
 

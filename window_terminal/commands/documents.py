@@ -142,12 +142,12 @@ def register(app: typer.Typer) -> None:
         run(ctx, go)
 
 
-def _run_documents(ctx: typer.Context, fn, run):  # type: ignore[no-untyped-def]
+def _run_documents(ctx: typer.Context, fn, run):
     """``cli.run`` plus: a document that cannot be rendered or written → its message, exit 2."""
     from window_terminal.cli import fail
     from window_terminal.core.documents import DocumentError
 
-    def guarded(c):  # type: ignore[no-untyped-def]
+    def guarded(c):
         try:
             return fn(c)
         except DocumentError as exc:

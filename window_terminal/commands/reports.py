@@ -69,7 +69,7 @@ def _record_personal_data(c: Any, report: str, fmt: str, out: Path | None, **ext
 
 def _produce(
     ctx: typer.Context, build, fmt: str, out: Path | None, personal: bool, name: str, extra: dict
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Build the report (with a progress bar on stderr for file exports), audit, and write it."""
     from window_terminal.cli import fail, run
 
@@ -150,7 +150,7 @@ def report_daily(
     the_day = _parse_day(day, "--date")
     _check_output(fmt, out)
 
-    def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
+    def build(engine, hall_id, progress):
         from window_terminal.core.reports.queries import period_report
 
         d = the_day or _today(engine, hall_id)
@@ -180,7 +180,7 @@ def report_range(
         )
     _check_output(fmt, out)
 
-    def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
+    def build(engine, hall_id, progress):
         from window_terminal.core.reports.queries import period_report
 
         return period_report(engine, hall_id, d1, d2, kind="range", progress=progress)
@@ -193,7 +193,7 @@ def report_overdue(ctx: typer.Context, fmt: str = FORMAT, out: Path = OUT, perso
     """Cases and review tasks near (yellow) or past (red) their deadline, most urgent first."""
     _check_output(fmt, out)
 
-    def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
+    def build(engine, hall_id, progress):
         from window_terminal.core.reports.queries import overdue_report
 
         return overdue_report(engine, hall_id, include_personal_data=personal)
@@ -227,7 +227,7 @@ def report_clerks(
         )
     _check_output(fmt, out)
 
-    def build(engine, hall_id, progress):  # type: ignore[no-untyped-def]
+    def build(engine, hall_id, progress):
         from window_terminal.core.reports.queries import clerk_report
 
         start = d1 or one or _today(engine, hall_id)

@@ -59,7 +59,7 @@ def _deadline(
 
     calendar = hall_calendar(session, hall_id)
     today = supervision.hall_today(session, hall_id)
-    suspensions = supervision.suspensions_by_case(session, [case.id]).get(case.id, [])  # type: ignore[arg-type]
+    suspensions = supervision.suspensions_by_case(session, [case.id]).get(case.id, [])  # type: ignore[list-item, arg-type]  # a stored case: the id is set
     promised, statutory = supervision.case_deadlines(calendar, case, item, suspensions, today=today)
     remaining = calendar.remaining_working_days(today, promised.date)
     colour = light(remaining, int(threshold(settings, "yellow_days")))

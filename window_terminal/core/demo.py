@@ -456,7 +456,7 @@ def _cases_for_day(
                 session.add(
                     Rectification(
                         hall_id=hall_id,
-                        rating_id=rating.id,
+                        rating_id=rating.id,  # type: ignore[arg-type]  # flushed: the id is set
                         due_date=due,
                         status="closed" if closed < real_now else "open",
                         note="已约谈窗口人员并改进告知方式" if closed < real_now else "",
@@ -519,7 +519,7 @@ def _cases_for_day(
         session.add(
             Visit(
                 hall_id=hall_id,
-                case_id=case.id,
+                case_id=case.id,  # type: ignore[arg-type]  # flushed: the id is set
                 purpose="submit",
                 ticket_id=ticket_id,
                 window_id=t["window_id"],
@@ -561,7 +561,7 @@ def _cases_for_day(
             session.add(
                 ReviewTask(
                     hall_id=hall_id,
-                    case_id=case.id,
+                    case_id=case.id,  # type: ignore[arg-type]  # flushed: the id is set
                     department_id=dept,
                     status=("refused" if rng.random() < 0.04 else "approved") if done else "pending",
                     created_at=at + timedelta(minutes=5),
@@ -578,7 +578,7 @@ def _cases_for_day(
             case.status, case.completed_at = "completed", handed
             case.delivery = "pickup" if pickup else "post"
             if pickup:
-                session.add(Visit(hall_id=hall_id, case_id=case.id, purpose="pickup", at=handed))
+                session.add(Visit(hall_id=hall_id, case_id=case.id, purpose="pickup", at=handed))  # type: ignore[arg-type]  # flushed: the id is set
             else:
                 case.tracking_no = f"SF{rng.randrange(10**11):011d}"
     return counts

@@ -274,10 +274,10 @@ def validate(d: Definition) -> list[str]:
         role = person.get("role")
         if role not in ROLES:
             p.append(f"{where}: role: {role!r} must be one of {', '.join(ROLES)}")
-        dept = person.get("department")
-        if dept is not None and dept not in dept_codes:
-            p.append(f"{where}: department: {dept!r} is not in departments.toml")
-        if role == "reviewer" and dept is None:
+        dept_code = person.get("department")
+        if dept_code is not None and dept_code not in dept_codes:
+            p.append(f"{where}: department: {dept_code!r} is not in departments.toml")
+        if role == "reviewer" and dept_code is None:
             p.append(f"{where}: department: a reviewer needs a department")
         pin = person.get("pin")
         if pin is not None and not (isinstance(pin, str) and re.fullmatch(r"\d{4,8}", pin)):
@@ -638,4 +638,4 @@ def resolve_hall(engine: Engine, code: str | None) -> HallRef:
             code="ambiguous_hall",
         )
     hall = halls[0]
-    return HallRef(hall.id, hall.code, hall.name, hall.timezone, hall.settings or {})  # type: ignore[arg-type]
+    return HallRef(hall.id, hall.code, hall.name, hall.timezone, hall.settings or {})

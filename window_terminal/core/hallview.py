@@ -234,7 +234,7 @@ class HallView:
         if kind.startswith("ticket."):
             self._apply_ticket(kind, p, at, event.seq, ch)
         elif kind == "window.status":
-            window = self.windows.get(p.get("window"))  # type: ignore[arg-type]
+            window = self.windows.get(p.get("window"))  # type: ignore[arg-type]  # a payload without a window finds none
             if window is not None:
                 window.status = p.get("status", window.status)
                 staff_id = p.get("staff_id")
@@ -243,7 +243,7 @@ class HallView:
                 ch.windows.add(window.number)
                 ch.lines.update(window.lines)
         elif kind == "window.lines":
-            window = self.windows.get(p.get("window"))  # type: ignore[arg-type]
+            window = self.windows.get(p.get("window"))  # type: ignore[arg-type]  # a payload without a window finds none
             if window is not None:
                 ch.lines.update(window.lines)
                 window.lines = [code for code, _ in p.get("lines", [])]
@@ -284,7 +284,7 @@ class HallView:
             if kind == "ticket.recalled":
                 ticket.recalls = int(p.get("recalls", ticket.recalls + 1))
             self._put(ticket)
-            w = self.windows.get(window)  # type: ignore[arg-type]
+            w = self.windows.get(window)  # type: ignore[arg-type]  # a payload without a window finds none
             if w is not None:
                 w.ticket_id, w.ticket, w.ticket_status = ticket_id, ticket.number, "called"
                 w.called_at, w.recalls, w.idle_since = at, ticket.recalls, None
@@ -305,7 +305,7 @@ class HallView:
         elif kind == "ticket.started":
             ticket.status = "serving"
             self._put(ticket)
-            w = self.windows.get(window)  # type: ignore[arg-type]
+            w = self.windows.get(window)  # type: ignore[arg-type]  # a payload without a window finds none
             if w is not None and w.ticket_id == ticket_id:
                 w.ticket_status = "serving"
                 ch.windows.add(w.number)

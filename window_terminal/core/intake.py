@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -188,7 +188,7 @@ def item_info(engine: Engine, hall_id: int, ref: str | int) -> ItemInfo:
                 MaterialInfo(
                     m.id or 0, m.name, m.originals, m.copies, m.required, m.tolerable, m.commitment, m.form
                 )
-                for m in _materials(s, item.id)  # type: ignore[arg-type]
+                for m in _materials(s, item.id)  # type: ignore[arg-type]  # a stored row: the id is set
             ),
             departments=tuple(depts),
         )
@@ -246,7 +246,7 @@ def _context(unit: Unit, item_ref: str | int, window_number: int | None) -> _Ctx
     if window_number is not None:
         window = lookup.window(s, unit.hall_id, window_number)
     staff = s.get(Staff, unit.staff_id) if unit.staff_id else None
-    return _Ctx(unit, hall, item, {m.id: m for m in _materials(s, item.id)}, window, staff)  # type: ignore[misc]
+    return _Ctx(unit, hall, item, {m.id: m for m in _materials(s, item.id)}, window, staff)  # type: ignore[misc, arg-type]  # stored rows: ids are set
 
 
 def _check_materials(ctx: _Ctx, checks: Sequence[MaterialCheck]) -> dict[int, MaterialCheck]:
@@ -298,7 +298,7 @@ def _snapshot(
     ctx: _Ctx, case: Case, rows: Sequence[CaseMaterial], *, notes: Iterable[str] = ()
 ) -> dict[str, Any]:
     by_material = {r.material_id: r for r in rows}
-    ordered = [(m, by_material[m.id]) for m in ctx.materials.values() if m.id in by_material]  # type: ignore[index]
+    ordered = [(m, by_material[m.id]) for m in ctx.materials.values() if m.id in by_material]
     window_number = ctx.window.number if ctx.window else None
     if window_number is None and case.window_id:
         w = ctx.unit.session.get(Window, case.window_id)
@@ -362,7 +362,7 @@ def _snapshot(
 def _visit(unit: Unit, case: Case, purpose: str, ticket_id: int | None, window: Window | None) -> Visit:
     visit = Visit(
         hall_id=unit.hall_id,
-        case_id=case.id,  # type: ignore[arg-type]
+        case_id=case.id,  # type: ignore[arg-type]  # a stored row: the id is set
         purpose=purpose,
         ticket_id=ticket_id,
         window_id=window.id if window else None,
@@ -418,8 +418,8 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
             unit.session.add(
                 ReviewTask(
                     hall_id=unit.hall_id,
-                    case_id=case.id,  # type: ignore[arg-type]
-                    department_id=department.id,  # type: ignore[arg-type]
+                    case_id=case.id,  # type: ignore[arg-type]  # a stored row: the id is set
+                    department_id=department.id,
                     status="pending",
                     created_at=unit.now,
                 )
@@ -455,11 +455,11 @@ def _apply_outcome(
     if outcome not in OUTCOMES:
         raise DomainError(f"办理结果 {outcome} 无效", f"outcome must be one of {OUTCOMES}")
     missing, deferred = _gaps(ctx, checks)
-    rows = {r.material_id: r for r in _rows(unit.session, case.id)}  # type: ignore[arg-type]
+    rows = {r.material_id: r for r in _rows(unit.session, case.id)}  # type: ignore[arg-type]  # a stored row: the id is set
     for material_id, check in checks.items():
         row = rows.get(material_id)
         if row is None:
-            row = CaseMaterial(hall_id=unit.hall_id, case_id=case.id, material_id=material_id)  # type: ignore[arg-type]
+            row = CaseMaterial(hall_id=unit.hall_id, case_id=case.id, material_id=material_id)  # type: ignore[arg-type]  # a stored row: the id is set
             unit.session.add(row)
             rows[material_id] = row
         row.status = check.status
@@ -492,7 +492,7 @@ def _apply_outcome(
                 code="nothing_missing",
             )
         for m in missing:
-            rows[m.id].in_notice = True  # type: ignore[index]
+            rows[m.id].in_notice = True  # type: ignore[index]  # a stored row: the id is set
         case.status = "notice_issued"
         case.outcome = None
         kind = "one_time_notice"
@@ -600,7 +600,7 @@ def _result(session: Session, case: Case, document: Document | None) -> CaseResu
         query_code=case.query_code,
         status=case.status,
         outcome=case.outcome,
-        visits=_visit_count(session, case.id),  # type: ignore[arg-type]
+        visits=_visit_count(session, case.id),  # type: ignore[arg-type]  # a stored row: the id is set
         document_number=document.number if document else None,
         document=dict(document.payload) if document else None,
         promised_date=case.promised_date.isoformat() if case.promised_date else None,
@@ -614,7 +614,14 @@ def _staff_id(engine: Engine, hall_id: int, staff_code: str | None) -> int | Non
         return lookup.staff_id(s, hall_id, staff_code)
 
 
-def _run(engine: Engine, hall_id: int, name: str, action, request_id, staff_code) -> CaseResult:  # type: ignore[no-untyped-def]
+def _run(
+    engine: Engine,
+    hall_id: int,
+    name: str,
+    action: Callable[[Unit], CaseResult],
+    request_id: str | None,
+    staff_code: str | None,
+) -> CaseResult:
     return run_command(
         engine,
         hall_id,
@@ -698,7 +705,7 @@ def submit(
                 unit.session.add(
                     CaseMaterial(
                         hall_id=unit.hall_id,
-                        case_id=case.id,  # type: ignore[arg-type]
+                        case_id=case.id,  # type: ignore[arg-type]  # a stored row: the id is set
                         material_id=material_id,
                         status=check.status,
                         originals=check.originals,
@@ -752,7 +759,7 @@ def conclude(
         ctx = _context(unit, case.item_id, window)
         given = list(materials) or [
             MaterialCheck(r.material_id, r.status, r.originals, r.copies, r.note)
-            for r in _rows(unit.session, case.id)  # type: ignore[arg-type]
+            for r in _rows(unit.session, case.id)  # type: ignore[arg-type]  # a stored row: the id is set
         ]
         checks = _check_materials(ctx, given)
         document = _apply_outcome(
@@ -813,7 +820,7 @@ def supplement(
                 code="bad_state",
             )
         ctx = _context(unit, case.item_id, window)
-        rows = {r.material_id: r for r in _rows(unit.session, case.id)}  # type: ignore[arg-type]
+        rows = {r.material_id: r for r in _rows(unit.session, case.id)}  # type: ignore[arg-type]  # a stored row: the id is set
         given = {c.material_id: c for c in materials}
         new_missing = [
             ctx.materials[i]
@@ -847,7 +854,7 @@ def supplement(
         document = None
         if new_missing:
             for m in new_missing:
-                rows[m.id].in_notice = True  # type: ignore[index]
+                rows[m.id].in_notice = True  # type: ignore[index]  # a stored row: the id is set
             case.notice_breach = True
             unit.emit(
                 "case.notice_breach",
@@ -899,7 +906,7 @@ def record_supplement(
 
     def action(unit: Unit) -> CaseResult:
         case = _case(unit.session, unit.hall_id, case_ref)
-        rows = [r for r in _rows(unit.session, case.id) if r.status == "deferred"]  # type: ignore[arg-type]
+        rows = [r for r in _rows(unit.session, case.id) if r.status == "deferred"]  # type: ignore[arg-type]  # a stored row: the id is set
         if case.outcome != "deficiency" or not rows:
             raise DomainError(
                 f"办件 {case.case_no} 没有待补交的容缺材料",
@@ -972,7 +979,7 @@ def case_view(engine: Engine, hall_id: int, ref: str) -> CaseView:
     """A case by case number, query code or the applicant's ID number (the latest one)."""
     with read_session(engine) as s:
         case = _case(s, hall_id, ref)
-        rows = {r.material_id: r for r in _rows(s, case.id)}  # type: ignore[arg-type]
+        rows = {r.material_id: r for r in _rows(s, case.id)}  # type: ignore[arg-type]  # a stored row: the id is set
         visits = (
             s.execute(select(Visit).where(Visit.case_id == case.id).order_by(Visit.at, Visit.id))
             .scalars()

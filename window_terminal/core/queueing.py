@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlmodel import Session
@@ -40,6 +40,8 @@ from window_terminal.db.models import (
 )
 from window_terminal.db.unit import Unit, forget_old_requests, run_command
 from window_terminal.errors import DomainError, NotFound
+
+T = TypeVar("T", bound="TicketInfo | None")  # what a queue command returns
 
 IN_HAND = ("called", "serving")
 PRIVILEGED = ("priority", "appointment")
@@ -167,7 +169,7 @@ def _info(
     ahead = wait = None
     if with_ahead and ticket.status == "waiting":
         ahead = _people_ahead(session, ticket)
-        wait = estimate_wait_minutes(ahead, line.avg_service_minutes, _serving_windows(session, line.id))
+        wait = estimate_wait_minutes(ahead, line.avg_service_minutes, _serving_windows(session, line.id))  # type: ignore[arg-type]  # a stored line: the id is set
     return TicketInfo(
         id=ticket.id or 0,
         number=ticket.number,
@@ -206,7 +208,14 @@ def _decode(data: dict[str, Any] | None) -> TicketInfo | None:
     return TicketInfo.from_dict(data) if data else None
 
 
-def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, staff_code=None):  # type: ignore[no-untyped-def]
+def _command(
+    engine: Engine,
+    hall_id: int,
+    name: str,
+    action: Callable[[Unit], T],
+    request_id: str | None = None,
+    staff_code: str | None = None,
+) -> T:
     staff_id = None
     if staff_code:
         with read_session(engine) as session:
@@ -219,7 +228,7 @@ def _command(engine: Engine, hall_id: int, name: str, action, request_id=None, s
         request_id=request_id,
         staff_id=staff_id,
         encode=_encode,
-        decode=_decode,
+        decode=cast("Callable[[Any], T]", _decode),  # None is stored only for a None result
     )
 
 
@@ -349,7 +358,7 @@ def take_ticket(
                 code="line_closed",
             )
         day = unit.today
-        seq = _next_number(s, unit.hall_id, line.id, day)  # type: ignore[arg-type]
+        seq = _next_number(s, unit.hall_id, line.id, day)  # type: ignore[arg-type]  # a stored row: the id is set
         if seq > 999:
             raise DomainError(
                 f"{line.name} 今日号码已满（999）", f"line {line.code} has used all 999 numbers today"
@@ -360,8 +369,8 @@ def take_ticket(
         ticket = Ticket(
             hall_id=unit.hall_id,
             service_day=day,
-            line_id=line.id,  # type: ignore[arg-type]
-            original_line_id=line.id,  # type: ignore[arg-type]
+            line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
+            original_line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
             line_code_at_issue=line.code,
             seq=seq,
             number=f"{line.prefix}{seq:03d}",
@@ -454,7 +463,7 @@ def book_appointment(
             Appointment(
                 hall_id=unit.hall_id,
                 code=new_code,
-                line_id=line.id,  # type: ignore[arg-type]
+                line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
                 slot_start=slot_start,
                 slot_end=slot_start + timedelta(minutes=minutes),
                 name=name,
@@ -715,7 +724,7 @@ def _in_hand_transition(
         params.update(command=command, allowed=list(allowed), new_status=new_status, event=event)
         value = _pg_fast(engine, _TRANSITION_SQL, params)
         if value is not _FALLBACK:
-            return _decode(value)  # type: ignore[return-value]
+            return _decode(value)  # type: ignore[return-value]  # the stored value was this command's TicketInfo
     return _command(engine, hall_id, command, action, request_id, staff_code)
 
 
@@ -846,7 +855,7 @@ def transfer(
             raise DomainError(
                 f"{ticket.number} 已在 {target.name}", f"{ticket.number} is already in line {target.code}"
             )
-        ticket.line_id = target.id  # type: ignore[assignment]
+        ticket.line_id = target.id  # type: ignore[assignment]  # a stored row: the id is set
         ticket.status = "waiting"
         ticket.window_id = None
         ticket.transfer_count += 1
@@ -1008,9 +1017,9 @@ def set_window_lines(
         for _, weight in resolved:
             if weight < 1:
                 raise DomainError("权重须为正整数", "weights must be positive integers")
-        s.execute(WindowLine.__table__.delete().where(WindowLine.window_id == window.id))  # type: ignore[attr-defined]
+        s.execute(WindowLine.__table__.delete().where(WindowLine.window_id == window.id))  # type: ignore[attr-defined]  # SQLModel does not declare __table__
         for line, weight in resolved:
-            s.add(WindowLine(hall_id=unit.hall_id, window_id=window.id, line_id=line.id, weight=weight))  # type: ignore[arg-type]
+            s.add(WindowLine(hall_id=unit.hall_id, window_id=window.id, line_id=line.id, weight=weight))  # type: ignore[arg-type]  # a stored row: the id is set
         payload = {"window": window.number, "lines": [[line.code, weight] for line, weight in resolved]}
         unit.emit("window.lines", payload, window_id=window.id)
         return payload

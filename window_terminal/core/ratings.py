@@ -186,7 +186,10 @@ def rate(
             days = int(threshold(unit.settings, "rectification_days"))
             due = hall_calendar(s, unit.hall_id).add_working_days(unit.today, days)
             item = Rectification(
-                hall_id=unit.hall_id, rating_id=rating.id, due_date=due.date, opened_at=unit.now
+                hall_id=unit.hall_id,
+                rating_id=rating.id,  # type: ignore[arg-type]  # flushed: the id is set
+                due_date=due.date,
+                opened_at=unit.now,
             )
             s.add(item)
             s.flush()

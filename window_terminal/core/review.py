@@ -20,6 +20,7 @@ Every action is one ``run_command``: one transaction, its events, idempotent und
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -459,14 +460,16 @@ def _store_deadlines(unit: Unit, case: Case) -> None:
     if item is None or case.accepted_on is None:
         return
     calendar = hall_calendar(s, unit.hall_id)
-    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])
+    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])  # type: ignore[list-item, arg-type]  # a stored case: the id is set
     promised, statutory = case_deadlines(calendar, case, item, intervals, today=unit.today)
     case.promised_date = promised.date
     case.statutory_date = statutory.date
     case.deadline_provisional = promised.provisional or statutory.provisional
 
 
-def _command(engine: Engine, hall_id: int, name: str, action, request_id: str | None):  # type: ignore[no-untyped-def]
+def _command(
+    engine: Engine, hall_id: int, name: str, action: Callable[[Unit], dict[str, Any]], request_id: str | None
+) -> dict[str, Any]:
     return run_command(engine, hall_id, name, action, request_id=request_id)
 
 
@@ -636,7 +639,7 @@ def suspend(
         unit.session.add(
             Suspension(
                 hall_id=unit.hall_id,
-                case_id=case.id,
+                case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 task_id=task.id,
                 kind=kind,
                 reason=reason.strip(),
@@ -757,7 +760,7 @@ def extend(
         s.add(
             Extension(
                 hall_id=unit.hall_id,
-                case_id=case.id,
+                case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 days=int(days),
                 approver=approver.strip(),
                 reason=reason.strip(),
@@ -842,7 +845,7 @@ def record_pickup(
             documents.append(_completion_notice(unit, case, method="pickup", window=window.number))
         visit = Visit(
             hall_id=unit.hall_id,
-            case_id=case.id,
+            case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
             purpose="pickup",
             ticket_id=ticket_id,
             window_id=window.id,

@@ -30,7 +30,7 @@ def get_offset() -> timedelta:
 def db_now(session: Session) -> datetime:
     """The database's current time as naive UTC."""
     if session.get_bind().dialect.name == "postgresql":
-        value = session.execute(text("SELECT clock_timestamp() AT TIME ZONE 'UTC'")).scalar_one()
+        value: datetime = session.execute(text("SELECT clock_timestamp() AT TIME ZONE 'UTC'")).scalar_one()
     else:
         raw = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
         value = datetime.fromisoformat(raw)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -42,7 +42,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:  # sqlite3.Connection
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -52,7 +52,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: Connection) -> None:
             if conn.get_execution_options().get("wt_write"):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:

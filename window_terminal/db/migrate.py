@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from window_terminal.db.engine import DatabaseError
+
+if TYPE_CHECKING:  # alembic is imported only when migrating
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,7 +31,7 @@ def revision_module(filename: str) -> ModuleType:
     return module
 
 
-def _config(engine: Engine):  # type: ignore[no-untyped-def]
+def _config(engine: Engine) -> Config:
     from alembic.config import Config
 
     config = Config()

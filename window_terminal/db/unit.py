@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import CursorResult, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -54,7 +54,7 @@ class Unit:
     events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def today(self):  # noqa: ANN201 - a date
+    def today(self) -> date:
         return local_day(self.now, self.timezone)
 
     def emit(self, kind: str, payload: dict[str, Any], *, window_id: int | None = None) -> int:
@@ -105,8 +105,8 @@ def run_command(
     *,
     request_id: str | None = None,
     staff_id: int | None = None,
-    encode: Callable[[T], dict[str, Any]] | None = None,
-    decode: Callable[[dict[str, Any]], T] | None = None,
+    encode: Callable[[T], Any] | None = None,  # the result as JSON, stored for a repeated request
+    decode: Callable[[Any], T] | None = None,
 ) -> T:
     """Run ``action`` as one idempotent, event-appending transaction in ``hall_id``."""
     for attempt in range(3):
@@ -120,7 +120,16 @@ def run_command(
     raise AssertionError("unreachable")
 
 
-def _run_once(engine, hall_id, command, action, request_id, staff_id, encode, decode):  # type: ignore[no-untyped-def]
+def _run_once(
+    engine: Engine,
+    hall_id: int,
+    command: str,
+    action: Callable[[Unit], T],
+    request_id: str | None,
+    staff_id: int | None,
+    encode: Callable[[T], Any] | None,
+    decode: Callable[[Any], T] | None,
+) -> T:
     with write_session(engine) as session:
         code, tz, settings, seq = _lock_hall(session, hall_id)
         if request_id is not None:
@@ -131,7 +140,7 @@ def _run_once(engine, hall_id, command, action, request_id, staff_id, encode, de
             ).scalar_one_or_none()
             if stored is not None:
                 value = stored.get("value")
-                return decode(value) if decode else value
+                return decode(value) if decode else cast(T, value)  # stored by this command's encode
         unit = Unit(session, hall_id, code, tz, settings, db_now(session), seq, staff_id, request_id)
         result = action(unit)
         if unit.events:
@@ -169,7 +178,7 @@ def forget_old_requests(unit: Unit) -> int:
 
     Run by a command that happens a few times a day (a window opening), so the request log holds
     about two days of counter work instead of growing with every command for ever."""
-    gone = unit.session.execute(
+    gone: CursorResult[Any] = unit.session.execute(  # type: ignore[assignment]  # a DELETE's result is a CursorResult
         delete(RequestLog).where(
             RequestLog.hall_id == unit.hall_id, RequestLog.created_at < unit.now - REQUEST_ID_KEEP
         )

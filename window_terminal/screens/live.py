@@ -58,7 +58,7 @@ def follow_feed(
         finally:
             feed.close()
 
-    return node.run_worker(run, thread=True, exclusive=True, group="feed", exit_on_error=False, name="feed")  # type: ignore[attr-defined]
+    return node.run_worker(run, thread=True, exclusive=True, group="feed", exit_on_error=False, name="feed")
 
 
 def show_connection(node: DOMNode, connected: bool, lost: str | None = None) -> None:

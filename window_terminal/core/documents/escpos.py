@@ -83,7 +83,8 @@ def ticket_escpos_bytes(
         write(hint)
     p.set(bold=False, align="left")
     p.cut()  # feed, then GS V 0 (full cut): always the last command
-    return p.output
+    output: bytes = p.output  # python-escpos is untyped
+    return output
 
 
 def _parse_target(target: str) -> tuple[str, str]:

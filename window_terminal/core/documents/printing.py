@@ -256,11 +256,10 @@ def _send_lp(data: bytes, printer: Printer, number: str) -> str:
             done = subprocess.run(
                 [*command, str(path)], capture_output=True, text=True, timeout=LP_TIMEOUT_SECONDS, check=False
             )
+            reason = (done.stderr or done.stdout).strip()
         except (OSError, subprocess.TimeoutExpired) as exc:
             done = None
             reason = str(exc)
-        else:
-            reason = (done.stderr or done.stdout).strip()
     if done is None or done.returncode != 0:
         raise PrintError(
             f"The print queue {printer.queue!r} refused the job ({reason or 'no reason given'}). Check the queue "

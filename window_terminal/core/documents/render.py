@@ -63,7 +63,7 @@ class BoldParagraph(Paragraph):
         canv.saveState()
         canv.setStrokeColor(self.style.textColor)
         canv.setLineWidth(self.style.fontSize * 0.035)
-        canv._code.append("2 Tr")  # type: ignore[attr-defined]  # text state lives in the graphics state
+        canv._code.append("2 Tr")  # text state lives in the graphics state (reportlab is untyped)
         super().draw()
         canv.restoreState()
 

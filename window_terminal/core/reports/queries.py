@@ -305,7 +305,7 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
             cols = [("clerk", tr("工号", "staff code")), ("clerk_name", tr("姓名", "name"))]
             tables.append(Table("by_clerk", tr("按工作人员", "By clerk"), cols + stat_cols, out))
         elif dim == "hour":
-            served = dict(
+            served: dict[int, int] = dict(
                 session.execute(
                     text(
                         f"SELECT {e['finished_hour']} AS h, COUNT(*) FROM ticket WHERE hall_id = :hall "
@@ -529,7 +529,7 @@ def _case_tables(session: Session, p: _Period) -> list[Table]:
         [{"reason_kind": k, "label": reason_labels.get(k, k), "count": int(n)} for k, n in reasons],
     )
     level_labels = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-    levels = dict(
+    levels: dict[int, int] = dict(
         session.execute(
             text(
                 "SELECT level, COUNT(*) FROM rating WHERE hall_id = :hall AND at >= :t1 AND at < :t2 GROUP BY level"
@@ -685,7 +685,7 @@ def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool 
                 people[case_no] = (applicant, phone)
     rows = []
     for i in sorted(items, key=lambda i: (i.get("remaining_working_days", 0), str(i.get("case_no")))):
-        applicant, phone = people.get(i.get("case_no"), ("", ""))
+        applicant, phone = people.get(i.get("case_no", ""), ("", ""))
         if not include_personal_data:
             applicant, phone = mask_name(applicant), mask_phone(phone)
         deadline = i.get("deadline")
@@ -696,7 +696,7 @@ def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool 
                 "case_no": i.get("case_no"),
                 "item": i.get("item", ""),
                 "department": i.get("department", ""),
-                "deadline": deadline.isoformat() if hasattr(deadline, "isoformat") else deadline,
+                "deadline": deadline.isoformat() if isinstance(deadline, date) else deadline,
                 "remaining_working_days": i.get("remaining_working_days"),
                 "provisional": bool(i.get("provisional", False)),
                 "applicant": applicant,

@@ -6,7 +6,7 @@ Create Date: 2026-11-21 20:13:29.488526
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the columns below name sqlmodel.sql.sqltypes.AutoString
 
 
 revision = '0001'

@@ -32,7 +32,7 @@ From here on:
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the columns below name sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
 revision = "0004"
