@@ -82,8 +82,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A department's review tasks, most urgent first."""
         from window_terminal.core import lookup, review
+        from window_terminal.core.supervision import OPEN_TASK_STATES
 
-        states = tuple(review.TASK_STATES) if all_states else review.OPEN_TASK_STATES
+        states = tuple(review.TASK_STATES) if all_states else OPEN_TASK_STATES
         rows = run(ctx, lambda c: review.list_tasks(c.engine(), c.hall().id, dept, statuses=states))
         emit(rows, as_json, lambda r: _print_rows(r, task_columns, f"{lookup.code(dept)} 审批任务"))
 

@@ -90,7 +90,7 @@ def issue_document(
 
 def get_document(engine: Engine, hall_id: int, number: str) -> Document:
     with read_session(engine) as session:
-        document = session.execute(
+        document: Document | None = session.execute(
             select(Document).where(Document.hall_id == hall_id, Document.number == lookup.code(number))
         ).scalar_one_or_none()
     if document is None:

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Integer, func, literal, select
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
 from window_terminal.core import queueing
 from window_terminal.db import feed
@@ -495,7 +495,10 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
             )
         )
     }
-    staff_names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all())
+    staff_names: dict[int, str] = {
+        staff_id: name
+        for staff_id, name in s.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id))
+    }
     open_rows = {
         row.id: row
         for row in s.execute(

@@ -1184,7 +1184,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
         return {
             "hall": hall.name,
             "hall_code": hall.code,
-            "event_seq": feed.cursor(s, hall.id),
+            "event_seq": feed.cursor(s, hall_id),
             "window": window.number,
             "window_status": window.status,
             "staff": staff.name if staff else None,

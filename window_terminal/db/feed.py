@@ -37,11 +37,10 @@ def cursor(session: Session, hall_id: int) -> int:
     A screen that loads its view in ``session`` and then follows the feed from this number neither
     misses an event nor applies one twice. The one definition of "where the feed is".
     """
-    return int(
-        session.execute(
-            select(func.coalesce(func.max(Event.seq), 0)).where(Event.hall_id == hall_id)
-        ).scalar_one()
-    )
+    last = session.execute(
+        select(func.coalesce(func.max(Event.seq), 0)).where(Event.hall_id == hall_id)
+    ).scalar_one()
+    return int(last or 0)
 
 
 @dataclass(frozen=True)

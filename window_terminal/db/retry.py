@@ -12,4 +12,4 @@ MAX_DELAY = 8.0
 
 def reconnect_delay(attempt: int) -> float:
     """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
-    return min(FIRST_DELAY * 2 ** min(max(attempt, 0), 16), MAX_DELAY)
+    return min(FIRST_DELAY * 2.0 ** min(max(attempt, 0), 16), MAX_DELAY)

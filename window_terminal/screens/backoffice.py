@@ -164,7 +164,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
         self.load_tasks()
 
     def _today(self) -> date:
-        return self.app.now().date()  # type: ignore[attr-defined,no-any-return]
+        return self.app.now().date()  # type: ignore[attr-defined]  # the WindowTerminalApp's clock
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
             self.say(tr("请先选择一件任务", "Select a task first"), True)
         return row
 
-    def run_action(self, done: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    def run_review(self, done: str, fn: Any, *args: Any, **kwargs: Any) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
 
         def finished(result: Any) -> None:
@@ -282,7 +282,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
     def action_claim(self) -> None:
         if row := self._need_task():
-            self.run_action(
+            self.run_review(
                 tr(f"已认领 {row['case_no']}", f"Claimed {row['case_no']}"),
                 review.claim,
                 row["task_id"],
@@ -291,7 +291,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
     def action_approve(self) -> None:
         if row := self._need_task():
-            self.run_action(
+            self.run_review(
                 tr(f"已同意 {row['case_no']}", f"Approved {row['case_no']}"),
                 review.approve,
                 row["task_id"],
@@ -303,7 +303,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
             def go(values: dict[str, Any] | None) -> None:
                 if values:
-                    self.run_action(
+                    self.run_review(
                         tr(f"已作出不予许可决定 {row['case_no']}", f"Refused {row['case_no']}"),
                         review.refuse,
                         row["task_id"],
@@ -323,7 +323,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
             def go(values: dict[str, Any] | None) -> None:
                 if values:
-                    self.run_action(
+                    self.run_review(
                         tr(f"已退回窗口 {row['case_no']}", f"Returned {row['case_no']}"),
                         review.return_to_counter,
                         row["task_id"],
@@ -340,7 +340,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
         if row is None:
             return
         if row["status"] == "suspended":
-            self.run_action(
+            self.run_review(
                 tr(f"已恢复计时 {row['case_no']}", f"Resumed {row['case_no']}"),
                 review.resume,
                 row["task_id"],
@@ -350,7 +350,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
         def go(values: dict[str, Any] | None) -> None:
             if values:
-                self.run_action(
+                self.run_review(
                     tr(f"已暂停计时 {row['case_no']}", f"Suspended {row['case_no']}"),
                     review.suspend,
                     row["task_id"],
@@ -374,7 +374,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
         def go(values: dict[str, Any] | None) -> None:
             if values:
-                self.run_action(
+                self.run_review(
                     tr(f"已延期 {row['case_no']}", f"Extended {row['case_no']}"),
                     review.extend,
                     row["case_no"],

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
 from window_terminal.core import hallview, lookup, queueing
+from window_terminal.db.clock import to_local
 from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
@@ -215,7 +216,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             self.redraw(hallview.Changes(set(self.view.lines), set(self.view.windows)))
 
     def now(self) -> datetime:
-        return self.app.now()  # type: ignore[attr-defined,no-any-return]
+        return self.app.now()  # type: ignore[attr-defined]  # the WindowTerminalApp's clock
 
     def redraw(self, changes: hallview.Changes) -> None:
         """Update only the rows named in ``changes``, and in them only the cells that differ."""
@@ -252,7 +253,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
     def _show_chart(self, view: hallview.HallView) -> None:
         hour = view.now_utc(self.now())
         first = 7
-        last = max(19, min(23, hallview.to_local(hour, view.timezone).hour))
+        last = max(19, min(23, to_local(hour, view.timezone).hour))
         self.query_one("#arrivals", Sparkline).data = view.arrivals[first : last + 1]
         self.query_one("#served", Sparkline).data = view.served[first : last + 1]
         self.query_one("#chart-arrivals", Static).update(

@@ -214,13 +214,13 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         with self.app.batch_update():
             self.show_header()
             wanted = {r["line"] for r in view["lines"]}
-            for key in [k.value for k in lines.rows if k.value not in wanted]:
+            for key in [k for k in lines.rows if k.value not in wanted]:
                 lines.remove_row(key)
             for r in view["lines"]:
                 longest = f"{r['longest_wait_s'] // 60}{tr('分钟', ' min')}" if r["waiting"] else "-"
                 sync_row(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
             wanted = {str(t["ticket_id"]) for t in view["recent"]}
-            for key in [k.value for k in recent.rows if k.value not in wanted]:
+            for key in [k for k in recent.rows if k.value not in wanted]:
                 recent.remove_row(key)
             for t in view["recent"]:
                 called = t["called_at"][11:16] if t["called_at"] else ""
@@ -335,10 +335,10 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
     def _q(self, fn_name: str, **kwargs: Any) -> Callable[[], Any]:
         fn = getattr(queueing, fn_name)
-        app = self.app
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
         return lambda: fn(
-            app.engine,  # type: ignore[attr-defined]
-            app.hall.id,  # type: ignore[attr-defined]
+            app.engine,
+            app.hall.id,
             self.window_number,
             staff_code=self.staff_code,
             request_id=uuid.uuid4().hex,
@@ -385,7 +385,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
     def action_toggle_window(self) -> None:
         status = (self.view or {}).get("window_status")
         target = "paused" if status == "open" else "open"
-        app = self.app
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
 
         def fn() -> Any:
             return queueing.set_window_status(
@@ -394,7 +394,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 self.window_number,
                 target,
                 staff_code=self.staff_code,
-                request_id=uuid.uuid4().hex,  # type: ignore[attr-defined]
+                request_id=uuid.uuid4().hex,
             )
 
         self.act("toggle_window", fn)
@@ -429,14 +429,14 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
 
     def transfer_to(self, line_code: str) -> None:
-        app = self.app
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
 
         def fn() -> Any:
             return queueing.transfer(
                 app.engine,
                 app.hall.id,
                 line_code,
-                window_number=self.window_number,  # type: ignore[attr-defined]
+                window_number=self.window_number,
                 staff_code=self.staff_code,
                 request_id=uuid.uuid4().hex,
             )
@@ -457,14 +457,14 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
         def chosen(ticket_id: str | None) -> None:
             if ticket_id:
-                app = self.app
+                app: Any = self.app  # the WindowTerminalApp: its engine and hall
                 self.act(
                     "call_back",
                     lambda: queueing.call_ticket(
                         app.engine,
                         app.hall.id,
                         self.window_number,
-                        f"#{ticket_id}",  # type: ignore[attr-defined]
+                        f"#{ticket_id}",
                         staff_code=self.staff_code,
                         request_id=uuid.uuid4().hex,
                     ),
@@ -500,10 +500,10 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
 
     def look_up_case(self, ref: str) -> None:
-        app = self.app
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
         run_call(
             self,
-            lambda: intake.case_view(app.engine, app.hall.id, ref),  # type: ignore[attr-defined]
+            lambda: intake.case_view(app.engine, app.hall.id, ref),
             done=self.show_case,
             failed=self.say,
             group="counter-case",
@@ -532,7 +532,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             buttons.insert(0, ("supplement", tr("收取容缺补交材料", "Receive deferred materials")))
 
         def chosen(button: str | None) -> None:
-            app = self.app
+            app: Any = self.app  # the WindowTerminalApp: its engine and hall
             ticket = (self.view or {}).get("in_hand")
             ticket_id = ticket["ticket_id"] if ticket else None
             if button == "pickup":
@@ -540,8 +540,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 self.act(
                     "pickup",
                     lambda: review.record_pickup(
-                        app.engine,  # type: ignore[attr-defined]
-                        app.hall.id,  # type: ignore[attr-defined]
+                        app.engine,
+                        app.hall.id,
                         case["case_no"],
                         self.window_number,
                         staff_code=self.staff_code,
@@ -558,7 +558,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                         app.engine,
                         app.hall.id,
                         case["case_no"],
-                        window=self.window_number,  # type: ignore[attr-defined]
+                        window=self.window_number,
                         staff_code=self.staff_code,
                         ticket_id=ticket_id,
                     ),

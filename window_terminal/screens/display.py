@@ -23,6 +23,7 @@ from textual.widgets import Digits, Static
 
 from window_terminal.core import hallview, queueing
 from window_terminal.core.announce import announce
+from window_terminal.db.clock import to_local
 from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
@@ -84,7 +85,7 @@ class TicketDigits(Digits):
         from rich.align import Align
 
         align = self.styles.text_align if self.styles.text_align in ("left", "center", "right") else "left"
-        return Align(_TicketDigitsRenderable(self.value, self.rich_style), align, self.rich_style)  # type: ignore[arg-type]
+        return Align(_TicketDigitsRenderable(self.value, self.rich_style), align, self.rich_style)  # type: ignore[return-value]  # Align is a Rich renderable; the stub types render() narrower
 
     def get_content_width(self, container: Any, viewport: Any) -> int:
         return _TicketDigitsRenderable.get_width(self.value)
@@ -219,7 +220,7 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
             text = ""
             if i < len(calls):
                 call = calls[i]
-                at = hallview.to_local(call.at, view.timezone).strftime("%H:%M")
+                at = to_local(call.at, view.timezone).strftime("%H:%M")
                 again = tr(" 重呼", " again") if call.kind == "ticket.recalled" else ""
                 text = f"{call.number:<6} → {call.window:>2}{tr('号窗口', ' window')}{again}   {at}"
             self._set(f"#call-{i}", text)

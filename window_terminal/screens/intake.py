@@ -469,7 +469,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         self._draft_timer = self.set_timer(0.4, self.save_draft)
 
     def draft_data(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             k: self.query_one(f"#{k}", Input).value
             for k in ("name", "id_number", "phone", "agent_name", "agent_id_number", "agent_phone")
         }
@@ -651,6 +651,9 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
             )
         )
         # The issued document, previewed exactly as stored: P prints it, D saves a PDF.
+        if result.document_number is None:
+            self.dismiss(result.as_dict())
+            return
         self.app.push_screen(
             DocumentPreview(result.document_number, window=self.window),
             lambda _: self.dismiss(result.as_dict()),

@@ -11,6 +11,7 @@ labels are written with ``tr_lazy``. Textual's footer and key panel read every l
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from textual.binding import ActiveBinding
 from textual.screen import Screen
@@ -18,7 +19,7 @@ from textual.screen import Screen
 from window_terminal.i18n import shown
 
 
-class LocalizedKeys(Screen):  # type: ignore[type-arg]  # a mixin: the screen itself gives the result type
+class LocalizedKeys(Screen[Any]):  # a mixin: the screen itself gives the result type
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         return {

@@ -27,8 +27,9 @@ RESET_SECONDS = 6.0
 
 
 class RateScreen(LocalizedKeys, Screen[None]):
-    BINDINGS = [Binding(str(level), f"rate({level})", show=False) for level in ratings.LEVELS] + [
-        Binding("q", "app.quit", tr_lazy("退出", "Quit"), show=False)
+    BINDINGS = [
+        *(Binding(str(level), f"rate({level})", show=False) for level in ratings.LEVELS),
+        Binding("q", "app.quit", tr_lazy("退出", "Quit"), show=False),
     ]
     DEFAULT_CSS = """
     RateScreen { align: center middle; }

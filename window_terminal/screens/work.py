@@ -131,6 +131,6 @@ def run_call(
             deliver(worker, done, result, back=attempt > 0)
             return
 
-    return node.run_worker(  # type: ignore[attr-defined,no-any-return]  # DOMNode declares no run_worker; widgets and screens do
+    return node.run_worker(
         run, thread=True, exclusive=exclusive, group=group, exit_on_error=False, name=group
     )
