@@ -109,17 +109,23 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             day=date(2026, 11, 19),
         )  # another day: must not count
 
-        def case(n, status, **kw):
+        quick = (
+            s.exec(select(ServiceItem).where(ServiceItem.hall_id == hall.id, ServiceItem.promised_days <= 2))
+            .scalars()
+            .first()
+        )
+
+        def case(n, status, **kw):  # type: ignore[no-untyped-def]
             c = Case(
                 hall_id=hall.id,
                 case_no=f"JJ20261120-{n:04d}",
                 query_code=f"Q{n}",
-                item_id=item.id,
+                item_id=kw.pop("item_id", item.id),
                 status=status,
                 applicant_name="张三丰",
                 phone="13812345678",
                 received_at=utc(1),
-                received_on=DAY,
+                received_on=kw.pop("received_on", DAY),
                 staff_id=a.id,
                 **kw,
             )
@@ -145,7 +151,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             accepted_at=utc(1),
             supplement_deadline=DAY,
             promised_date=date(2026, 11, 19),
-        )  # supplement overdue; red
+        )  # supplement overdue; the stale stored promised date is ignored: green by its real deadline
         c3 = case(
             3,
             "completed",
@@ -165,8 +171,18 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             outcome="accepted",
             accepted_on=DAY,
             accepted_at=utc(1),
+            item_id=quick.id,
             promised_date=date(2026, 11, 23),
-        )  # Monday: 1 working day left → yellow
+        )  # a quick item (at most 2 working days) accepted today: yellow
+        case(
+            7,
+            "in_review",
+            outcome="accepted",
+            item_id=quick.id,
+            received_on=date(2026, 11, 2),
+            accepted_on=date(2026, 11, 2),
+            accepted_at=utc(1),
+        )  # accepted weeks ago on a quick item: red
         s.add(Visit(hall_id=hall.id, case_id=c1.id, purpose="submit", at=utc(1)))
         s.add(Visit(hall_id=hall.id, case_id=c3.id, purpose="submit", at=utc(1)))
         s.add(Visit(hall_id=hall.id, case_id=c3.id, purpose="pickup", at=utc(8)))
@@ -258,7 +274,7 @@ def test_clerk_and_overdue_reports_name_the_right_people(engine: Engine, hall: H
     a = clerks[seeded["clerk_a"]]
     assert (a["issued"], a["served"], a["cases_accepted"], a["ratings"], a["bad_ratings"]) == (2, 2, 4, 3, 1)
     masked = overdue_report(engine, hall.id).tables[0].rows
-    assert {r["case_no"] for r in masked} >= {"JJ20261120-0002"}
+    assert {r["case_no"] for r in masked} >= {"JJ20261120-0002", "JJ20261120-0007"}
     assert all(r["phone"] in ("", "138****5678") and "三丰" not in r["applicant"] for r in masked)
     plain = overdue_report(engine, hall.id, include_personal_data=True).tables[0].rows
     assert any(r["applicant"] == "张三丰" for r in plain)

@@ -50,27 +50,21 @@ def _deadline(
     session: Any, hall_id: int, case: Case, item: ServiceItem, settings: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The supervision light of an open, accepted case."""
-    if case.status not in ("accepted", "in_review", "returned") or case.accepted_on is None:
-        return None
-    from window_terminal.core import supervision
-    from window_terminal.core.deadlines import light
-    from window_terminal.core.queueing import threshold
-    from window_terminal.core.workdays import hall_calendar
+    from window_terminal.core.supervision import OPEN_CASE_STATES, case_light
 
-    calendar = hall_calendar(session, hall_id)
-    today = supervision.hall_today(session, hall_id)
-    suspensions = supervision.suspensions_by_case(session, [case.id]).get(case.id, [])  # type: ignore[list-item, arg-type]  # a stored case: the id is set
-    promised, statutory = supervision.case_deadlines(calendar, case, item, suspensions, today=today)
-    remaining = calendar.remaining_working_days(today, promised.date)
-    colour = light(remaining, int(threshold(settings, "yellow_days")))
+    if case.status not in OPEN_CASE_STATES or case.accepted_on is None:
+        return None
+
+    both, reading, suspensions = case_light(session, hall_id, case, item)
+    colour = reading.light
     return {
         "light": colour,
         "light_zh": LIGHT_LABELS[colour][0],
         "light_en": LIGHT_LABELS[colour][1],
-        "deadline": promised.date.isoformat(),
-        "statutory_deadline": statutory.date.isoformat(),
-        "remaining_working_days": remaining,
-        "provisional": bool(promised.provisional),
+        "deadline": reading.deadline.isoformat(),
+        "statutory_deadline": both.statutory.date.isoformat(),
+        "remaining_working_days": reading.remaining_working_days,
+        "provisional": reading.provisional,
         "suspended": any(end is None for _, end in suspensions),
     }
 

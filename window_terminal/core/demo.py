@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 
 from window_terminal.core import queueing
+from window_terminal.core.deadlines import HallDeadlines
 from window_terminal.core.document_store import KIND_CODES, TITLES
 from window_terminal.core.hall import load_hall
 from window_terminal.core.idcheck import check_digit
@@ -176,6 +177,7 @@ def _catalogue(engine: Engine, hall_id: int) -> dict[str, Any]:
         ).all():
             departments.setdefault(item_id, []).append(dept_id)
         calendar = hall_calendar(s, hall_id)
+        deadlines = HallDeadlines.load(s, hall_id)
     staffed = [(w.id, clerk) for w, clerk in zip(windows, clerks, strict=False) if serves.get(w.id)]
     return {
         "lines": lines,
@@ -184,6 +186,7 @@ def _catalogue(engine: Engine, hall_id: int) -> dict[str, Any]:
         "items": items,
         "departments": departments,
         "calendar": calendar,
+        "deadlines": deadlines,
     }
 
 
@@ -367,6 +370,7 @@ def _cases_for_day(
     """Cases, documents, visits, review tasks, ratings and rectifications for the day's served tickets."""
     session = unit.session
     calendar = cat["calendar"]
+    deadlines = cat["deadlines"]
     lines = cat["lines"]
     items_by_id = {i.id: i for items in cat["items"].values() for i in items}
     counts = {"cases": 0, "ratings": 0}
@@ -451,7 +455,7 @@ def _cases_for_day(
             session.add(rating)
             if level <= 2:
                 session.flush()
-                due = calendar.add_working_days(day, 15).date
+                due = deadlines.rectification(day).date
                 closed = clock.local_midnight_utc(day + timedelta(days=7), tz)
                 session.add(
                     Rectification(
@@ -501,13 +505,11 @@ def _cases_for_day(
             elif item.commitment_allowed and rng.random() < 0.4:
                 case.outcome, case.commitment = "commitment", True
             case.accepted_at, case.accepted_on = at, day
-            deadline = calendar.add_working_days(day, item.promised_days)
-            case.promised_date, case.deadline_provisional = deadline.date, deadline.provisional
-            case.statutory_date = calendar.add_working_days(day, 20).date
+            both = deadlines.of_case(case, item)
+            case.promised_date, case.deadline_provisional = both.promised.date, both.provisional
+            case.statutory_date = both.statutory.date
             if case.outcome == "deficiency":
-                case.supplement_deadline = calendar.add_working_days(
-                    day, min(5, max(item.promised_days, 1))
-                ).date
+                case.supplement_deadline = deadlines.supplement(day, case.promised_date).date
                 arrives = clock.local_midnight_utc(day + timedelta(days=rng.randint(1, 9)), tz) + timedelta(
                     hours=2
                 )

@@ -29,10 +29,10 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from window_terminal.core import lookup, queueing
+from window_terminal.core.deadlines import HallDeadlines
 from window_terminal.core.document_store import issue_document, next_daily_number
 from window_terminal.core.idcheck import check_id_number, check_phone
 from window_terminal.core.privacy import mask_id_number, mask_phone, masked_person
-from window_terminal.core.workdays import hall_calendar
 from window_terminal.db import feed
 from window_terminal.db.clock import db_now, local_day, to_local
 from window_terminal.db.engine import read_session, snapshot_session
@@ -59,7 +59,7 @@ OUTCOMES = ("accept", "notice", "deficiency", "non_acceptance")
 MATERIAL_STATES = ("received", "missing", "defective", "commitment", "deferred", "not_applicable")
 REASON_KINDS = ("no_licence_needed", "not_competent")
 QUERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
-DEFICIENCY_DAYS = 5
+NOTICE_STATES = {"green": "ok", "yellow": "due_soon", "red": "deemed_accepted"}
 ART32 = "《行政许可法》第三十二条"
 
 
@@ -388,16 +388,14 @@ def _visit_count(session: Session, case_id: int) -> int:
 def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
     """Set the acceptance dates and hand the case to its departments."""
     unit = ctx.unit
-    calendar = hall_calendar(unit.session, unit.hall_id)
     case.status = "accepted"
     case.outcome = outcome
     case.accepted_at = unit.now
     case.accepted_on = unit.today
-    promised = calendar.add_working_days(unit.today, ctx.item.promised_days)
-    statutory = calendar.add_working_days(unit.today, ctx.item.statutory_days)
-    case.promised_date = promised.date
-    case.statutory_date = statutory.date
-    case.deadline_provisional = promised.provisional or statutory.provisional
+    both = HallDeadlines.load(unit.session, unit.hall_id, unit.today).of_case(case, ctx.item)
+    case.promised_date = both.promised.date
+    case.statutory_date = both.statutory.date
+    case.deadline_provisional = both.provisional
     departments = (
         unit.session.execute(
             select(Department)
@@ -522,9 +520,8 @@ def _apply_outcome(
                 code="nothing_deferred",
             )
         _accept(ctx, case, "deficiency")
-        calendar = hall_calendar(unit.session, unit.hall_id)
-        soon = calendar.add_working_days(unit.today, DEFICIENCY_DAYS).date
-        case.supplement_deadline = min(soon, case.promised_date) if case.promised_date else soon
+        service = HallDeadlines.load(unit.session, unit.hall_id, unit.today)
+        case.supplement_deadline = service.supplement(unit.today, case.promised_date).date
         kind = "deficiency_acceptance_notice"
         notes.append("请在补交期限前补齐容缺材料；补齐前不发放办理结果。")
     else:
@@ -1080,18 +1077,15 @@ def list_cases(
 def pending_notice_cases(engine: Engine, hall_id: int) -> list[dict[str, Any]]:
     """Submissions still without an outcome, with the working days left of Art. 32's five.
 
-    ``state``: ``ok`` | ``due_soon`` (at most one working day left) | ``deemed_accepted`` (past the
-    limit: the law deems the application accepted from the day the materials were received).
+    ``state``: ``ok`` | ``due_soon`` (the notice light is yellow) | ``deemed_accepted`` (red: past the
+    limit, the law deems the application accepted from the day the materials were received). The
+    date, the count and the state are the supervision light of the ``notice`` kind (core.deadlines).
     """
     with read_session(engine) as s:
         hall = s.get(Hall, hall_id)
         if hall is None:
             raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
-        from window_terminal.core.queueing import threshold
-
-        limit = int(threshold(hall.settings or {}, "notice_limit_days"))
-        today = local_day(db_now(s), hall.timezone)
-        calendar = hall_calendar(s, hall_id)
+        service = HallDeadlines.load(s, hall_id)
         cases = s.execute(
             select(Case, ServiceItem.name)
             .join(ServiceItem, ServiceItem.id == Case.item_id)
@@ -1100,9 +1094,9 @@ def pending_notice_cases(engine: Engine, hall_id: int) -> list[dict[str, Any]]:
         ).all()
         out = []
         for case, item_name in cases:
-            due = calendar.add_working_days(case.received_on, limit).date
-            left = calendar.remaining_working_days(today, due)
-            state = "deemed_accepted" if left < 0 else "due_soon" if left <= 1 else "ok"
+            reading = service.read(service.notice(case.received_on))
+            due, left = reading.deadline, reading.remaining_working_days
+            state = NOTICE_STATES[reading.light]
             out.append(
                 {
                     "case_no": case.case_no,

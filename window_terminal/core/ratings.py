@@ -14,9 +14,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from window_terminal.core import lookup
-from window_terminal.core.queueing import threshold
-from window_terminal.core.supervision import hall_today
-from window_terminal.core.workdays import hall_calendar
+from window_terminal.core.deadlines import HallDeadlines, hall_today
 from window_terminal.db.clock import local_day, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
@@ -183,8 +181,7 @@ def rate(
             "due_date": None,
         }
         if rating.level <= RECTIFY_AT_OR_BELOW:
-            days = int(threshold(unit.settings, "rectification_days"))
-            due = hall_calendar(s, unit.hall_id).add_working_days(unit.today, days)
+            due = HallDeadlines.load(s, unit.hall_id, unit.today).rectification(unit.today)
             item = Rectification(
                 hall_id=unit.hall_id,
                 rating_id=rating.id,  # type: ignore[arg-type]  # flushed: the id is set

@@ -28,16 +28,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from window_terminal.core import lookup
+from window_terminal.core.deadlines import EXTENSION_DAYS, JOINT_EXTENSION_DAYS, HallDeadlines, Reading
 from window_terminal.core.document_store import issue_document
 from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
     OPEN_TASK_STATES,
-    case_deadlines,
+    case_light,
     hall_today,
     suspensions_by_case,
     task_lights,
 )
-from window_terminal.core.workdays import hall_calendar
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Case,
@@ -73,8 +73,6 @@ TASK_STATES: dict[str, tuple[str, str]] = {
     "returned": ("退回窗口", "returned"),
     "cancelled": ("已终止", "cancelled"),
 }
-EXTENSION_DAYS = 10  # Art. 42(1): twenty working days, extendable by ten with approval
-JOINT_EXTENSION_DAYS = 15  # Art. 42(2): joint handling, forty-five days extendable by fifteen
 REVIEWABLE_CASE_STATES = ("accepted", "in_review")
 
 
@@ -208,14 +206,13 @@ def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | N
         documents = session.execute(
             select(Document.number, Document.kind).where(Document.case_id == case.id).order_by(Document.id)
         ).all()
-        calendar = hall_calendar(session, hall_id)
-        intervals = [(s.started_on, s.ended_on) for s in suspensions]
-    promised = statutory = None
-    provisional = case.deadline_provisional
-    if case.accepted_on is not None:
-        p, s = case_deadlines(calendar, case, item, intervals, today=today)
-        promised, statutory = p.date.isoformat(), s.date.isoformat()
-        provisional = provisional or p.provisional or s.provisional
+        promised = statutory = None
+        provisional = case.deadline_provisional
+        reading: Reading | None = None
+        if case.accepted_on is not None:
+            both, reading, _ = case_light(session, hall_id, case, item, today)
+            promised, statutory = both.promised.date.isoformat(), both.statutory.date.isoformat()
+            provisional = both.provisional
     return {
         "case_id": case.id,
         "case_no": case.case_no,
@@ -233,6 +230,8 @@ def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | N
         "promised_date": promised,
         "statutory_date": statutory,
         "provisional": bool(provisional),
+        "light": reading.light if reading else "",
+        "remaining_working_days": reading.remaining_working_days if reading else None,
         "extension_days": case.extension_days,
         "supplement_deadline": case.supplement_deadline.isoformat() if case.supplement_deadline else None,
         "supplement_received": case.supplement_received_at is not None,
@@ -459,12 +458,11 @@ def _store_deadlines(unit: Unit, case: Case) -> None:
     item = s.get(ServiceItem, case.item_id)
     if item is None or case.accepted_on is None:
         return
-    calendar = hall_calendar(s, unit.hall_id)
-    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])  # type: ignore[list-item, arg-type]  # a stored case: the id is set
-    promised, statutory = case_deadlines(calendar, case, item, intervals, today=unit.today)
-    case.promised_date = promised.date
-    case.statutory_date = statutory.date
-    case.deadline_provisional = promised.provisional or statutory.provisional
+    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])
+    both = HallDeadlines.load(s, unit.hall_id, unit.today).of_case(case, item, intervals)
+    case.promised_date = both.promised.date
+    case.statutory_date = both.statutory.date
+    case.deadline_provisional = both.provisional
 
 
 def _command(

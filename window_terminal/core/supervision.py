@@ -15,12 +15,15 @@ the hall's calendar (holidays, 调休, overrides), suspensions excluded (Art. 45
 (Art. 42) — so a suspension or an extension shows at once. Yellow when the remaining working days fall
 to ``thresholds.yellow_days``, red when overdue. A deadline computed over a year the calendar package
 does not know is flagged ``provisional`` (never an error).
+
+Every date, remaining count and light here comes from :mod:`window_terminal.core.deadlines`; the board,
+the back office, case status and the reports read their lights through this module, so they agree.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -28,19 +31,22 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from window_terminal.core import lookup
-from window_terminal.core.deadlines import Deadline, WorkCalendar, light
-from window_terminal.core.queueing import threshold
-from window_terminal.core.workdays import hall_calendar
-from window_terminal.db.clock import db_now, local_day
+from window_terminal.core.deadlines import (
+    CaseDeadlines,
+    Deadline,
+    HallDeadlines,
+    Interval,
+    Reading,
+    hall_today,
+    suspensions_by_case,
+)
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Case,
     Department,
-    Hall,
     ItemDepartment,
     ReviewTask,
     ServiceItem,
-    Suspension,
 )
 
 KINDS = ("task", "case", "supplement", "notice")
@@ -55,47 +61,6 @@ OPEN_CASE_STATES = ("accepted", "in_review", "returned")
 LIGHTS = ("green", "yellow", "red")
 _LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
 
-Interval = tuple[date, date | None]
-
-
-def hall_today(session: Session, hall_id: int) -> date:
-    """Today in the hall's time zone, by the database clock."""
-    tz = session.execute(select(Hall.timezone).where(Hall.id == hall_id)).scalar_one()
-    return local_day(db_now(session), tz)
-
-
-def case_deadlines(
-    calendar: WorkCalendar,
-    case: Case,
-    item: ServiceItem,
-    suspensions: Sequence[Interval] = (),
-    *,
-    today: date | None = None,
-) -> tuple[Deadline, Deadline]:
-    """(promised, statutory) for an accepted case: from ``accepted_on``, the acceptance day not counted,
-    suspended days excluded, the case's extension days added to both limits."""
-    start = case.accepted_on or case.received_on
-    kwargs: dict[str, Any] = {"suspensions": list(suspensions), "extension_days": case.extension_days or 0}
-    if today is not None:
-        kwargs["today"] = today
-    promised = calendar.add_working_days(start, item.promised_days, **kwargs)
-    statutory = calendar.add_working_days(start, item.statutory_days, **kwargs)
-    return promised, statutory
-
-
-def suspensions_by_case(session: Session, case_ids: Iterable[int]) -> dict[int, list[Interval]]:
-    ids = list(case_ids)
-    found: dict[int, list[Interval]] = defaultdict(list)
-    if not ids:
-        return found
-    for case_id, start, end in session.execute(
-        select(Suspension.case_id, Suspension.started_on, Suspension.ended_on).where(
-            Suspension.case_id.in_(ids)
-        )
-    ):
-        found[case_id].append((start, end))
-    return found
-
 
 def _entry(
     kind: str,
@@ -103,12 +68,10 @@ def _entry(
     item: ServiceItem,
     department: str,
     deadline: Deadline,
-    calendar: WorkCalendar,
-    today: date,
-    yellow_days: int,
+    service: HallDeadlines,
     **extra: Any,
 ) -> dict[str, Any]:
-    remaining = calendar.remaining_working_days(today, deadline.date)
+    reading = service.read(deadline)
     return {
         "kind": kind,
         "case_id": case.id,
@@ -116,10 +79,10 @@ def _entry(
         "item": item.name,
         "item_code": item.code,
         "department": department,
-        "deadline": deadline.date.isoformat(),
-        "remaining_working_days": remaining,
-        "light": light(remaining, yellow_days),
-        "provisional": bool(deadline.provisional),
+        "deadline": reading.deadline.isoformat(),
+        "remaining_working_days": reading.remaining_working_days,
+        "light": reading.light,
+        "provisional": reading.provisional,
         **extra,
     }
 
@@ -134,16 +97,20 @@ def watch_list(
 ) -> list[dict[str, Any]]:
     """Every watched item with its light, worst first (red, yellow, green), then by deadline."""
     with read_session(engine) as session:
-        return _watch(session, hall_id, today or hall_today(session, hall_id), kinds, department_code)
+        return watch(session, hall_id, today=today, kinds=kinds, department_code=department_code)
 
 
-def _watch(
-    session: Session, hall_id: int, today: date, kinds: Sequence[str], department_code: str | None
+def watch(
+    session: Session,
+    hall_id: int,
+    *,
+    today: date | None = None,
+    kinds: Sequence[str] = KINDS,
+    department_code: str | None = None,
+    task_ids: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    settings = session.execute(select(Hall.settings).where(Hall.id == hall_id)).scalar_one() or {}
-    yellow_days = int(threshold(settings, "yellow_days"))
-    notice_days = int(threshold(settings, "notice_limit_days"))
-    calendar = hall_calendar(session, hall_id)
+    """:func:`watch_list` inside the caller's read transaction (reports, the back office)."""
+    service = HallDeadlines.load(session, hall_id, today)
     departments = dict(
         session.execute(select(Department.id, Department.code).where(Department.hall_id == hall_id)).all()
     )
@@ -160,11 +127,11 @@ def _watch(
     ):
         item_depts[item_id].append(departments.get(dept_id, "?"))
     suspended = suspensions_by_case(session, [c.id for c, _ in cases.values() if c.accepted_on is not None])
-    deadlines: dict[int, tuple[Deadline, Deadline]] = {}
+    deadlines: dict[int, CaseDeadlines] = {}
 
-    def deadlines_of(case: Case, item: ServiceItem) -> tuple[Deadline, Deadline]:
+    def deadlines_of(case: Case, item: ServiceItem) -> CaseDeadlines:
         if case.id not in deadlines:
-            deadlines[case.id] = case_deadlines(calendar, case, item, suspended.get(case.id, ()), today=today)
+            deadlines[case.id] = service.of_case(case, item, suspended.get(case.id, ()))
         return deadlines[case.id]
 
     out: list[dict[str, Any]] = []
@@ -175,22 +142,21 @@ def _watch(
         if department_code:
             dept_id = next((i for i, c in departments.items() if c == lookup.code(department_code)), -1)
             query = query.where(ReviewTask.department_id == dept_id)
+        if task_ids is not None:
+            query = query.where(ReviewTask.id.in_(list(task_ids) or [-1]))
         for task in session.execute(query).scalars():
             pair = cases.get(task.case_id)
             if pair is None or pair[0].accepted_on is None:
                 continue
             case, item = pair
-            promised, _ = deadlines_of(case, item)
             out.append(
                 _entry(
                     "task",
                     case,
                     item,
                     departments.get(task.department_id, "?"),
-                    promised,
-                    calendar,
-                    today,
-                    yellow_days,
+                    deadlines_of(case, item).promised,
+                    service,
                     task_id=task.id,
                     status=task.status,
                 )
@@ -200,12 +166,11 @@ def _watch(
         if department_code and lookup.code(department_code) not in item_depts.get(item.id, []):
             continue
         if "case" in kinds and case.status in OPEN_CASE_STATES and case.accepted_on is not None:
-            promised, statutory = deadlines_of(case, item)
-            entry = _entry(
-                "case", case, item, joined, promised, calendar, today, yellow_days, status=case.status
-            )
-            entry["statutory_deadline"] = statutory.date.isoformat()
-            entry["provisional"] = entry["provisional"] or statutory.provisional
+            both = deadlines_of(case, item)
+            entry = _entry("case", case, item, joined, both.promised, service, status=case.status)
+            entry["statutory_deadline"] = both.statutory.date.isoformat()
+            entry["accepted_on"] = case.accepted_on.isoformat()
+            entry["provisional"] = both.provisional
             out.append(entry)
         if (
             "supplement" in kinds
@@ -214,31 +179,27 @@ def _watch(
             and case.supplement_deadline is not None
             and case.status not in ("completed", "withdrawn", "not_accepted")
         ):
-            deadline = Deadline(case.supplement_deadline, not calendar.is_known(case.supplement_deadline))
-            out.append(
-                _entry(
-                    "supplement",
-                    case,
-                    item,
-                    joined,
-                    deadline,
-                    calendar,
-                    today,
-                    yellow_days,
-                    status=case.status,
-                )
-            )
+            # the date printed on the deficiency-acceptance notice is what the applicant was told
+            deadline = service.stored(case.supplement_deadline)
+            out.append(_entry("supplement", case, item, joined, deadline, service, status=case.status))
         if "notice" in kinds and (
             (case.status == "submitted" and case.outcome is None) or case.status == "notice_issued"
         ):
-            deadline = calendar.add_working_days(case.received_on, notice_days)
-            out.append(
-                _entry(
-                    "notice", case, item, joined, deadline, calendar, today, yellow_days, status=case.status
-                )
-            )
+            deadline = service.notice(case.received_on)
+            out.append(_entry("notice", case, item, joined, deadline, service, status=case.status))
     out.sort(key=lambda e: (_LIGHT_ORDER[e["light"]], e["deadline"], KINDS.index(e["kind"]), e["case_no"]))
     return out
+
+
+def case_light(
+    session: Session, hall_id: int, case: Case, item: ServiceItem, today: date | None = None
+) -> tuple[CaseDeadlines, Reading, list[Interval]]:
+    """(deadlines, reading of the promised date, suspensions) of one accepted case — the same numbers as
+    its ``case`` entry in :func:`watch_list`."""
+    service = HallDeadlines.load(session, hall_id, today)
+    suspensions = suspensions_by_case(session, [case.id] if case.id is not None else []).get(case.id or 0, [])
+    both = service.of_case(case, item, suspensions)
+    return both, service.read(both.promised), suspensions
 
 
 def overdue(engine: Engine, hall_id: int, today: date | None = None) -> list[dict[str, Any]]:
@@ -266,15 +227,17 @@ def task_lights(
     """Light for each given task (used by the back-office list), keyed by task id."""
     if not tasks:
         return {}
-    found = {e["task_id"]: e for e in _watch(session, hall_id, today, ("task",), None) if "task_id" in e}
-    return {t.id: found[t.id] for t in tasks if t.id in found}
+    ids = [t.id for t in tasks if t.id is not None]
+    found = watch(session, hall_id, today=today, kinds=("task",), task_ids=ids)
+    return {e["task_id"]: e for e in found if "task_id" in e}
 
 
 __all__ = [
-    "case_deadlines",
+    "case_light",
     "hall_today",
     "lights_summary",
     "overdue",
-    "suspensions_by_case",
+    "task_lights",
+    "watch",
     "watch_list",
 ]

@@ -16,9 +16,10 @@ Definitions (days are the hall's local service days; timestamps are naive UTC):
   day and no supplement received by the end of that deadline day; commitments = accepted in the period
   with ``commitment``; non-acceptances = non-acceptance notices issued in the period, by ``reason_kind``;
   handoffs = review tasks created in the period; decided / refused / completed by their timestamps;
-  overdue yellow/red = open cases (accepted, in review, returned) as of the period's last day by their
-  promised date; one-visit rate = completed cases in the period with exactly one visit (pickup visits
-  count) over completed cases; ratings by level given in the period; open rectifications at its end.
+  overdue yellow/red = open cases (accepted, in review, returned) as of the period's last day by the
+  light of their recomputed promised date (core.deadlines, the same as on the board); one-visit rate =
+  completed cases in the period with exactly one visit (pickup visits count) over completed cases;
+  ratings by level given in the period; open rectifications at its end.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from window_terminal.core.deadlines import light
 from window_terminal.core.privacy import mask_name, mask_phone
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
@@ -356,23 +356,16 @@ def _scalar(session: Session, sql: str, params: dict[str, Any]) -> int:
 
 
 def _light_counts(session: Session, p: _Period) -> dict[str, int]:
-    """Open cases as of the period's last day, by supervision light (grouped by promised date in SQL)."""
-    from window_terminal.core.workdays import hall_calendar
+    """Open cases accepted by the period's last day, by the supervision light they show on that day —
+    the same ``case`` entries (recomputed deadlines, the hall's thresholds) as the board and
+    ``wt report overdue``, never the stored promised dates."""
+    from window_terminal.core.supervision import LIGHTS, watch
 
-    rows = session.execute(
-        text(
-            'SELECT promised_date, COUNT(*) FROM "case" WHERE hall_id = :hall AND promised_date IS NOT NULL '
-            "AND status IN ('accepted', 'in_review', 'returned') AND accepted_on <= :d2 GROUP BY promised_date"
-        ),
-        p.params(),
-    ).all()
-    calendar = hall_calendar(session, p.hall_id)
-    yellow_days = int((p.settings.get("thresholds") or {}).get("yellow_days", 2))
-    counts = {"green": 0, "yellow": 0, "red": 0}
-    for promised, n in rows:
-        if isinstance(promised, str):
-            promised = date.fromisoformat(promised)
-        counts[light(calendar.remaining_working_days(p.d2, promised), yellow_days)] += int(n)
+    counts = dict.fromkeys(LIGHTS, 0)
+    last_day = p.d2.isoformat()
+    for entry in watch(session, p.hall_id, today=p.d2, kinds=("case",)):
+        if entry["accepted_on"] <= last_day:
+            counts[entry["light"]] += 1
     return counts
 
 

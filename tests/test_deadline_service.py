@@ -1,0 +1,207 @@
+"""The deadline service (core/deadlines.py): each date rule, and one light everywhere.
+
+If these fail, a clerk, a reviewer, the hall manager and the supervisor would read different
+deadlines or different lights for the same case — or a date would ignore a Chinese holiday.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.factories import SINGLE_DEPT_ITEM, make_accepted_case, make_submitted_case, set_clock_to, tasks_of
+from window_terminal.core import case_status, review, supervision
+from window_terminal.core.deadlines import (
+    DEFICIENCY_DAYS,
+    RESULT_ISSUE_DAYS,
+    HallDeadlines,
+    Thresholds,
+    case_deadlines,
+    deemed_accepted,
+    light,
+    notice_deadline,
+    read_light,
+    rectification_deadline,
+    result_issue_deadline,
+    supplement_deadline,
+)
+from window_terminal.core.intake import pending_notice_cases
+from window_terminal.core.queueing import DEFAULT_THRESHOLDS
+from window_terminal.core.reports.queries import overdue_report, period_report
+from window_terminal.core.workdays import WorkCalendar
+from window_terminal.db.engine import read_session, write_session
+from window_terminal.db.models import CalendarOverride, Case, Hall
+from window_terminal.screens.board import _lights_text
+
+CAL = WorkCalendar()
+D = date.fromisoformat
+
+
+# --- each date rule ---------------------------------------------------------------------------------
+
+
+def test_promised_and_statutory_dates_skip_national_day_and_count_the_make_up_saturday() -> None:
+    # accepted Tue 2025-09-30; Oct 1-8 off; Sat Oct 11 is a make-up working day (调休)
+    both = case_deadlines(CAL, D("2025-09-30"), 5, 10)
+    assert (both.promised.date, both.statutory.date) == (D("2025-10-14"), D("2025-10-21"))
+    assert not both.provisional
+
+
+def test_suspension_and_extension_move_both_limits() -> None:
+    plain = case_deadlines(CAL, D("2026-03-02"), 5, 10)
+    moved = case_deadlines(
+        CAL, D("2026-03-02"), 5, 10, suspensions=[(D("2026-03-04"), D("2026-03-06"))], extension_days=10
+    )
+    assert (plain.promised.date, plain.statutory.date) == (D("2026-03-09"), D("2026-03-16"))
+    # three working days suspended (Art. 45), ten added (Art. 42)
+    assert (moved.promised.date, moved.statutory.date) == (D("2026-03-26"), D("2026-04-02"))
+
+
+def test_an_open_suspension_stops_the_clock_through_today() -> None:
+    both = case_deadlines(
+        CAL, D("2026-03-02"), 5, 10, suspensions=[(D("2026-03-04"), None)], today=D("2026-03-10")
+    )
+    # counted: Tue 3/3; suspended Wed 3/4 … Tue 3/10; then 3/11, 3/12, 3/13 and the 5th, Mon 3/16
+    assert both.promised.date == D("2026-03-16")
+
+
+def test_notice_limit_is_five_working_days_over_the_spring_festival_and_then_deemed_accepted() -> None:
+    # received Fri 2026-02-13; Feb 15-23 off; Sat Feb 14 and Sat Feb 28 are make-up working days
+    due = notice_deadline(CAL, D("2026-02-13"), 5)
+    assert due.date == D("2026-02-27")
+    assert not deemed_accepted(CAL, D("2026-02-13"), 5, D("2026-02-27"))
+    assert deemed_accepted(CAL, D("2026-02-13"), 5, D("2026-02-28"))
+    assert read_light(CAL, due, D("2026-02-28"), 2).light == "red"  # deemed accepted = red notice light
+
+
+def test_supplement_date_is_five_working_days_but_never_after_the_promised_date() -> None:
+    assert DEFICIENCY_DAYS == 5
+    assert supplement_deadline(CAL, D("2026-03-02"), D("2026-03-30")).date == D("2026-03-09")
+    assert supplement_deadline(CAL, D("2026-03-02"), D("2026-03-04")).date == D("2026-03-04")
+    assert supplement_deadline(CAL, D("2026-03-02"), None).date == D("2026-03-09")
+
+
+def test_rectification_is_due_fifteen_working_days_later_across_labour_day() -> None:
+    # opened Wed 2026-04-29; May 1-5 off, Sat May 9 works
+    assert rectification_deadline(CAL, D("2026-04-29"), 15).date == D("2026-05-22")
+
+
+def test_result_is_issued_within_ten_working_days_of_the_decision() -> None:
+    assert RESULT_ISSUE_DAYS == 10  # Art. 44
+    # decided Fri 2025-09-26: Sun 9/28, 9/29, 9/30 (Oct 1-8 off), 10/9, 10/10, Sat 10/11 (调休),
+    # 10/13, 10/14, 10/15 and the tenth, Thu 10/16
+    assert result_issue_deadline(CAL, D("2025-09-26")).date == D("2025-10-16")
+
+
+def test_light_is_yellow_from_the_threshold_to_the_deadline_day_then_red() -> None:
+    due = CAL.add_working_days(D("2026-03-02"), 5)  # Mon 3/9
+    assert read_light(CAL, due, D("2026-03-04"), 2).light == "green"
+    assert read_light(CAL, due, D("2026-03-05"), 2).light == "yellow"
+    assert read_light(CAL, due, D("2026-03-09"), 2).remaining_working_days == 0
+    assert read_light(CAL, due, D("2026-03-09"), 2).light == "yellow"
+    assert read_light(CAL, due, D("2026-03-10"), 2).light == "red"
+    assert light(3, 2) == "green" and light(-1, 2) == "red"
+
+
+def test_thresholds_have_one_set_of_defaults_and_follow_the_hall() -> None:
+    assert Thresholds.of({}) == Thresholds(
+        DEFAULT_THRESHOLDS["yellow_days"],
+        DEFAULT_THRESHOLDS["notice_limit_days"],
+        DEFAULT_THRESHOLDS["rectification_days"],
+    )
+    assert Thresholds.of({"thresholds": {"yellow_days": 4}}).yellow_days == 4
+
+
+# --- one light everywhere ---------------------------------------------------------------------------
+
+
+def _everywhere(engine, hall_id: int, case_no: str, day: date) -> dict[str, object]:
+    """The light of one case as each part of the product shows it."""
+    watched = {e["kind"]: e for e in supervision.watch_list(engine, hall_id) if e["case_no"] == case_no}
+    [task] = [t for t in review.list_tasks(engine, hall_id, "SCJG") if t["case_no"] == case_no]
+    status = case_status.case_status(engine, hall_id, case_no)
+    detail = review.case_detail(engine, hall_id, case_no)
+    overdue = {
+        r["kind"]: r["light"]
+        for r in overdue_report(engine, hall_id).tables[0].rows
+        if r["case_no"] == case_no
+    }
+    figures = {r["figure"]: r["value"] for r in period_report(engine, hall_id, day, day).table("cases").rows}
+    report_light = "red" if figures["overdue_red"] else "yellow" if figures["overdue_yellow"] else "green"
+    return {
+        "supervision case": watched["case"]["light"],
+        "supervision task": watched["task"]["light"],
+        "back office list": task["light"],
+        "back office detail": detail["light"],
+        "case status": status["deadline"]["light"],
+        "overdue report case": overdue.get("case", "green"),
+        "overdue report task": overdue.get("task", "green"),
+        "daily report": report_light,
+    }
+
+
+def test_a_working_saturday_loaded_after_acceptance_turns_every_view_red(engine, hall) -> None:
+    """The stored promised date (Mon 3/9) predates the hall's calendar override that makes Sat 3/7 a
+    working day: the real deadline is 3/7, so on 3/9 the case is overdue — everywhere, including the
+    daily report, which used to count the stale stored date as yellow."""
+    set_clock_to(D("2026-03-02"))
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=D("2026-03-02"))
+    assert case.promised_date == D("2026-03-09")
+    with write_session(engine) as s:
+        s.add(CalendarOverride(hall_id=hall.id, day=D("2026-03-07"), workday=True, note="调休上班"))
+    set_clock_to(D("2026-03-09"))
+    seen = _everywhere(engine, hall.id, case.case_no, D("2026-03-09"))
+    assert set(seen.values()) == {"red"}, seen
+    summary = supervision.lights_summary(engine, hall.id)
+    assert summary["total"]["red"] == 2  # the case and its one review task
+    assert f"红灯 {summary['total']['red']}" in _lights_text(engine, hall.id) or (
+        f"red {summary['total']['red']}" in _lights_text(engine, hall.id)
+    )
+
+
+def test_an_open_suspension_keeps_every_view_green_though_the_stored_date_has_passed(engine, hall) -> None:
+    set_clock_to(D("2026-03-02"))
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=D("2026-03-02"))
+    set_clock_to(D("2026-03-03"))
+    review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "testing", "送检", 20)
+    set_clock_to(D("2026-03-12"))  # stored promised date 3/9 has passed; the clock stopped on 3/3
+    with read_session(engine) as s:
+        assert s.execute(select(Case.promised_date).where(Case.id == case.id)).scalar_one() == D("2026-03-09")
+    seen = _everywhere(engine, hall.id, case.case_no, D("2026-03-12"))
+    assert set(seen.values()) == {"green"}, seen
+
+
+def test_a_changed_yellow_threshold_reaches_every_view(engine, hall) -> None:
+    set_clock_to(D("2026-03-02"))
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=D("2026-03-02"))  # due 3/9
+    set_clock_to(D("2026-03-04"))  # 3 working days left: green at the default of 2
+    assert set(_everywhere(engine, hall.id, case.case_no, D("2026-03-04")).values()) == {"green"}
+    with write_session(engine) as s:
+        settings = dict(s.execute(select(Hall.settings).where(Hall.id == hall.id)).scalar_one() or {})
+        settings["thresholds"] = {**(settings.get("thresholds") or {}), "yellow_days": 3}
+        s.execute(update(Hall).where(Hall.id == hall.id).values(settings=settings))
+    assert set(_everywhere(engine, hall.id, case.case_no, D("2026-03-04")).values()) == {"yellow"}
+
+
+def test_pending_notices_read_the_same_notice_light_as_supervision(engine, hall) -> None:
+    set_clock_to(D("2026-03-02"))
+    waiting = make_submitted_case(engine, hall.id, SINGLE_DEPT_ITEM, received_on=D("2026-03-02"))  # due 3/9
+    states = {"green": "ok", "yellow": "due_soon", "red": "deemed_accepted"}
+    for day in ("2026-03-04", "2026-03-05", "2026-03-06", "2026-03-10"):
+        set_clock_to(D(day))
+        [notice] = [e for e in supervision.watch_list(engine, hall.id, kinds=("notice",))]
+        [row] = [r for r in pending_notice_cases(engine, hall.id) if r["case_no"] == waiting.case_no]
+        assert (row["notice_due"], row["working_days_left"]) == (
+            notice["deadline"],
+            notice["remaining_working_days"],
+        )
+        assert row["state"] == states[notice["light"]], day
+
+
+@pytest.mark.parametrize("day", ["2026-03-02", "2026-03-09"])
+def test_hall_deadlines_take_today_from_the_database_clock(engine, hall, day) -> None:
+    set_clock_to(D(day))
+    with read_session(engine) as s:
+        assert HallDeadlines.load(s, hall.id).today == D(day)
