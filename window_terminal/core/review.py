@@ -28,14 +28,19 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from window_terminal.core import lookup
-from window_terminal.core.deadlines import EXTENSION_DAYS, JOINT_EXTENSION_DAYS, HallDeadlines, Reading
+from window_terminal.core.deadlines import (
+    EXTENSION_DAYS,
+    JOINT_EXTENSION_DAYS,
+    HallDeadlines,
+    Reading,
+    hall_today,
+    suspensions_by_case,
+)
 from window_terminal.core.document_store import issue_document
 from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
     OPEN_TASK_STATES,
     case_light,
-    hall_today,
-    suspensions_by_case,
     task_lights,
 )
 from window_terminal.db.engine import read_session
@@ -53,6 +58,7 @@ from window_terminal.db.models import (
     Suspension,
     Visit,
     Window,
+    stored_id,
     typed_row_id,
 )
 from window_terminal.db.unit import Unit, run_command
@@ -458,7 +464,7 @@ def _store_deadlines(unit: Unit, case: Case) -> None:
     item = s.get(ServiceItem, case.item_id)
     if item is None or case.accepted_on is None:
         return
-    intervals = suspensions_by_case(s, [case.id]).get(case.id, [])
+    intervals = suspensions_by_case(s, [stored_id(case)]).get(stored_id(case), [])
     both = HallDeadlines.load(s, unit.hall_id, unit.today).of_case(case, item, intervals)
     case.promised_date = both.promised.date
     case.statutory_date = both.statutory.date

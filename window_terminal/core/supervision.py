@@ -47,6 +47,7 @@ from window_terminal.db.models import (
     ItemDepartment,
     ReviewTask,
     ServiceItem,
+    stored_id,
 )
 
 KINDS = ("task", "case", "supplement", "notice")
@@ -120,19 +121,20 @@ def watch(
         .join(ServiceItem, ServiceItem.id == Case.item_id)
         .where(Case.hall_id == hall_id, Case.status.in_(wanted_case_states))
     ).all()
-    cases = {case.id: (case, item) for case, item in rows}
+    cases: dict[int, tuple[Case, ServiceItem]] = {stored_id(case): (case, item) for case, item in rows}
     item_depts: dict[int, list[str]] = defaultdict(list)
     for item_id, dept_id in session.execute(
         select(ItemDepartment.item_id, ItemDepartment.department_id).where(ItemDepartment.hall_id == hall_id)
     ):
         item_depts[item_id].append(departments.get(dept_id, "?"))
-    suspended = suspensions_by_case(session, [c.id for c, _ in cases.values() if c.accepted_on is not None])
+    suspended = suspensions_by_case(session, [i for i, (c, _) in cases.items() if c.accepted_on is not None])
     deadlines: dict[int, CaseDeadlines] = {}
 
     def deadlines_of(case: Case, item: ServiceItem) -> CaseDeadlines:
-        if case.id not in deadlines:
-            deadlines[case.id] = service.of_case(case, item, suspended.get(case.id, ()))
-        return deadlines[case.id]
+        key = stored_id(case)
+        if key not in deadlines:
+            deadlines[key] = service.of_case(case, item, suspended.get(key, ()))
+        return deadlines[key]
 
     out: list[dict[str, Any]] = []
     if "task" in kinds:
@@ -140,8 +142,8 @@ def watch(
             ReviewTask.hall_id == hall_id, ReviewTask.status.in_(OPEN_TASK_STATES)
         )
         if department_code:
-            dept_id = next((i for i, c in departments.items() if c == lookup.code(department_code)), -1)
-            query = query.where(ReviewTask.department_id == dept_id)
+            wanted: int = next((i for i, c in departments.items() if c == lookup.code(department_code)), -1)
+            query = query.where(ReviewTask.department_id == wanted)
         if task_ids is not None:
             query = query.where(ReviewTask.id.in_(list(task_ids) or [-1]))
         for task in session.execute(query).scalars():
@@ -162,8 +164,9 @@ def watch(
                 )
             )
     for case, item in cases.values():
-        joined = ",".join(sorted(item_depts.get(item.id, [])))
-        if department_code and lookup.code(department_code) not in item_depts.get(item.id, []):
+        depts = item_depts.get(stored_id(item), [])
+        joined = ",".join(sorted(depts))
+        if department_code and lookup.code(department_code) not in depts:
             continue
         if "case" in kinds and case.status in OPEN_CASE_STATES and case.accepted_on is not None:
             both = deadlines_of(case, item)

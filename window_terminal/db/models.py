@@ -23,6 +23,14 @@ def typed_row_id(ref: str | int) -> int | None:
     return int(digits) if digits.isdigit() and int(digits) <= MAX_ROW_ID else None
 
 
+def stored_id(row: Any) -> int:
+    """The primary key of a row read from, or flushed to, the database: set there, never None."""
+    value = row.id
+    if value is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return int(value)
+
+
 # --- the hall and its definition (loaded from queue/) -------------------------------------------
 
 
