@@ -112,9 +112,12 @@ def watch(
 ) -> list[dict[str, Any]]:
     """:func:`watch_list` inside the caller's read transaction (reports, the back office)."""
     service = HallDeadlines.load(session, hall_id, today)
-    departments = dict(
-        session.execute(select(Department.id, Department.code).where(Department.hall_id == hall_id)).all()
-    )
+    departments: dict[int, str] = {
+        dept_id: code
+        for dept_id, code in session.execute(
+            select(Department.id, Department.code).where(Department.hall_id == hall_id)
+        )
+    }
     wanted_case_states = list(OPEN_CASE_STATES) + ["submitted", "notice_issued", "decided"]
     rows = session.execute(
         select(Case, ServiceItem)
@@ -142,7 +145,7 @@ def watch(
             ReviewTask.hall_id == hall_id, ReviewTask.status.in_(OPEN_TASK_STATES)
         )
         if department_code:
-            wanted: int = next((i for i, c in departments.items() if c == lookup.code(department_code)), -1)
+            wanted = next((i for i, c in departments.items() if c == lookup.code(department_code)), -1)
             query = query.where(ReviewTask.department_id == wanted)
         if task_ids is not None:
             query = query.where(ReviewTask.id.in_(list(task_ids) or [-1]))
