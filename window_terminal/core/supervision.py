@@ -117,6 +117,7 @@ def watch(
         for dept_id, code in session.execute(
             select(Department.id, Department.code).where(Department.hall_id == hall_id)
         )
+        if dept_id is not None
     }
     wanted_case_states = list(OPEN_CASE_STATES) + ["submitted", "notice_issued", "decided"]
     rows = session.execute(
