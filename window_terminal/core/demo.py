@@ -164,6 +164,7 @@ def _catalogue(engine: Engine, hall_id: int) -> dict[str, Any]:
                 ServiceItem.id,
                 ServiceItem.line_id,
                 ServiceItem.promised_days,
+                ServiceItem.statutory_days,
                 ServiceItem.deficiency_allowed,
                 ServiceItem.commitment_allowed,
             ).where(ServiceItem.hall_id == hall_id, ServiceItem.active)
