@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import QUEUE
 from window_terminal.core import queueing as q
@@ -101,7 +101,9 @@ def test_migration_0006_puts_keys_written_in_other_time_zones_back_in_true_order
         assert [keys[i.id] for i in biz] == [
             clock.epoch_seconds(base + timedelta(seconds=2 * n)) for n in range(3)
         ]
-        assert keys[gen[1].id] == keys[gen[0].id] - 1.0 == clock.epoch_seconds(base + timedelta(seconds=10)) - 1
+        assert (
+            keys[gen[1].id] == keys[gen[0].id] - 1.0 == clock.epoch_seconds(base + timedelta(seconds=10)) - 1
+        )
         assert [q.ticket_info(engine, hall.id, i.id).people_ahead for i in biz] == [0, 1, 2]
         assert [q.ticket_info(engine, hall.id, i.id).people_ahead for i in gen] == [1, 0]
         q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")

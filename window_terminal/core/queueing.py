@@ -26,7 +26,14 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlmodel import Session
 
-from window_terminal.db.clock import db_now, epoch_seconds, get_offset, local_day, local_midnight_utc, to_local
+from window_terminal.db.clock import (
+    db_now,
+    epoch_seconds,
+    get_offset,
+    local_day,
+    local_midnight_utc,
+    to_local,
+)
 from window_terminal.db.engine import DatabaseError, direct_connection, read_session
 from window_terminal.db.models import (
     Appointment,
@@ -395,7 +402,6 @@ def queue_key_at(moment: datetime) -> float:
     reading of the database clock — the issue time, or an appointment's slot. The same on every PC
     whatever its time zone; kept on transfer; smaller = earlier."""
     return epoch_seconds(moment)
-
 
 
 def take_ticket(
