@@ -173,7 +173,7 @@ def _run_pgbench(url: str, hall_id: int, windows: int, seconds: float) -> float:
     """pgbench calls the counter procedures (one pgbench transaction = call + start); calls/s."""
     script = (
         "\\set w :client_id + 1\n"
-        f"CALL wt_call_next_p(NULL::jsonb, {hall_id}, :w, NULL, NULL, 0, {time.localtime().tm_gmtoff});\n"
+        f"CALL wt_call_next_p(NULL::jsonb, {hall_id}, :w, NULL, NULL, 0);\n"
         f"CALL wt_in_hand_transition_p(NULL::jsonb, {hall_id}, :w, NULL, NULL, 0, 'call.start',"
         " ARRAY['called'], 'serving', 'ticket.started');\n"
     )

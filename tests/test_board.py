@@ -111,7 +111,7 @@ def pin_times(engine: Engine, hall: HallRef) -> None:
             s.execute(
                 update(Ticket)
                 .where(Ticket.id == ticket_id)
-                .values(issued_at=issued, eligible_at=issued, queue_key=issued.timestamp())
+                .values(issued_at=issued, eligible_at=issued, queue_key=q.queue_key_at(issued))
             )
         s.execute(
             update(Ticket)

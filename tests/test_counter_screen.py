@@ -297,7 +297,7 @@ def test_non_acceptance_offers_a_transfer_and_names_the_competent_office(env):
     assert (
         moved.status == "waiting"
         and moved.transfer_count == 1
-        and moved.queue_key == moved.issued_at.timestamp()
+        and moved.queue_key == q.queue_key_at(moved.issued_at)
     )
     (case,) = cases(engine)
     assert case.status == "not_accepted" and case.competent_office == "成都市公安局出入境管理支队"

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from window_terminal.core.hall import HallRef
+from window_terminal.core.queueing import queue_key_at
 from window_terminal.core.reports import formats
 from window_terminal.core.reports.queries import (
     clerk_report,
@@ -77,7 +78,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
                     seq=seq,
                     number=f"{line.prefix}{seq:03d}",
                     eligible_at=issued,
-                    queue_key=issued.timestamp(),
+                    queue_key=queue_key_at(issued),
                     status=status,
                     issued_at=issued,
                     called_at=called,

@@ -237,7 +237,7 @@ def simulate_day(
                 "kind": "priority" if priority else "normal",
                 "priority_reason": "老年人" if priority else "",
                 "eligible_at": moment,
-                "queue_key": moment.timestamp(),
+                "queue_key": queueing.queue_key_at(moment),
                 "status": "waiting",
                 "issued_at": moment,
                 "transfer_count": 1 if wrong and original != line_id else 0,

@@ -15,6 +15,7 @@ Ticket states::
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,8 +27,15 @@ from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlmodel import Session
 
 from window_terminal.core import lookup
-from window_terminal.db.clock import db_now, get_offset, local_day, local_midnight_utc, to_local
-from window_terminal.db.engine import direct_connection, read_session
+from window_terminal.db.clock import (
+    db_now,
+    epoch_seconds,
+    get_offset,
+    local_day,
+    local_midnight_utc,
+    to_local,
+)
+from window_terminal.db.engine import DatabaseError, direct_connection, read_session
 from window_terminal.db.models import (
     Appointment,
     Hall,
@@ -41,6 +49,7 @@ from window_terminal.db.models import (
 from window_terminal.db.unit import Unit, forget_old_requests, run_command
 from window_terminal.errors import DomainError, NotFound
 
+log = logging.getLogger(__name__)
 T = TypeVar("T", bound="TicketInfo | None")  # what a queue command returns
 
 IN_HAND = ("called", "serving")
@@ -237,16 +246,20 @@ def _command(
 # a server-side procedure (migration 0004): the function does exactly what run_command + the Python
 # actions below do, holding only its hall's lock in shared mode, its lines and its window; the
 # procedure commits and numbers the events. Counters of one hall do not wait for each other's
-# commits. When the function refuses (SQLSTATE class WT) or fails, the Python path runs and raises
-# the DomainError with its message — or succeeds, if the state changed in between. SQLite always
-# uses the Python path.
+# commits. When the function refuses (SQLSTATE class WT), the Python path runs and raises the
+# DomainError with its message — or succeeds, if the state changed in between. When the fast path
+# is not available (the procedure is missing, the connection is lost or timed out) the Python path
+# answers too, and a warning says why (once per reason). Any other error of the procedure is a
+# defect and raises: a broken procedure must be noticed, not hidden behind the slower path. SQLite
+# always uses the Python path. The calling rule itself is ``_choose_next``; the procedure's copy is
+# held to it by tests/test_call_rule.py over every priority policy.
 
 PG_FAST_PATH = True  # tests switch it off to compare the two paths
 
 _FALLBACK = object()
 _CALL_NEXT_SQL = (
     "CALL wt_call_next_p(NULL::jsonb, %(hall_id)s::integer, %(window)s::integer, %(staff_id)s::integer,"
-    " %(request_id)s::text, %(offset)s::double precision, %(utcoffset)s::double precision)"
+    " %(request_id)s::text, %(offset)s::double precision)"
 )
 _TRANSITION_SQL = (
     "CALL wt_in_hand_transition_p(NULL::jsonb, %(hall_id)s::integer, %(window)s::integer,"
@@ -259,18 +272,50 @@ def _use_fast_path(engine: Engine) -> bool:
     return PG_FAST_PATH and engine.dialect.name == "postgresql"
 
 
+_fallback_reasons_logged: set[str] = set()
+
+
 def _pg_fast(engine: Engine, statement: str, params: dict[str, Any]) -> Any:
-    """One server-side procedure call (it commits itself); ``_FALLBACK`` when it did not succeed."""
+    """One server-side procedure call (it commits itself); ``_FALLBACK`` when the Python path must
+    answer instead: the procedure refused (SQLSTATE class WT), or the fast path is not available.
+    Any other database error raises ``DatabaseError``."""
     import psycopg
+    from psycopg import errors
 
     params["offset"] = get_offset().total_seconds()
     try:
         with direct_connection(engine) as conn, conn.cursor() as cur:
             cur.execute(statement, params)
             row = cur.fetchone()
-    except psycopg.Error:
+    except psycopg.Error as exc:
+        if (exc.sqlstate or "").startswith("WT"):
+            return _FALLBACK  # a refusal: the Python path gives the DomainError in both languages
+        if isinstance(exc, errors.UndefinedFunction | errors.UndefinedObject):
+            reason = "the server-side procedure is missing (run `wt db upgrade`)"
+        elif isinstance(exc, psycopg.OperationalError):
+            reason = "the database connection failed, timed out or was cancelled"
+        else:
+            raise DatabaseError(
+                f"the PostgreSQL counter procedure failed ({exc.sqlstate or type(exc).__name__}: "
+                f"{str(exc).strip()}); run `wt db upgrade` to reinstall it, and report this if it persists "
+                "(数据库叫号过程出错：请运行 wt db upgrade 重新安装，仍出错请报告)"
+            ) from exc
+        _log_fallback(reason, exc)
         return _FALLBACK
     return row[0] if row else None
+
+
+def _log_fallback(reason: str, exc: Exception) -> None:
+    """Say once per process and reason why the counter commands took the Python path."""
+    if reason in _fallback_reasons_logged:
+        return
+    _fallback_reasons_logged.add(reason)
+    log.warning(
+        "PostgreSQL fast path not used, the Python path answers: %s (%s: %s)",
+        reason,
+        getattr(exc, "sqlstate", None) or type(exc).__name__,
+        str(exc).strip(),
+    )
 
 
 def _fast_request_id() -> str:
@@ -300,6 +345,13 @@ def _fast_params(
 
 
 # --- issuing ------------------------------------------------------------------------------------
+
+
+def queue_key_at(moment: datetime) -> float:
+    """A ticket's place in line: the true instant (UTC epoch seconds) of ``moment``, a naive UTC
+    reading of the database clock — the issue time, or an appointment's slot. The same on every PC
+    whatever its time zone; kept on transfer; smaller = earlier."""
+    return epoch_seconds(moment)
 
 
 def take_ticket(
@@ -378,7 +430,7 @@ def take_ticket(
             priority_reason=priority_reason.strip(),
             appointment_code=appointment.code if appointment else None,
             eligible_at=eligible,
-            queue_key=(appointment.slot_start if appointment else unit.now).timestamp(),
+            queue_key=queue_key_at(appointment.slot_start if appointment else unit.now),
             issued_at=unit.now,
             service_item_id=service_item_id,
         )
@@ -499,7 +551,7 @@ def _choose_next(session: Session, window: Window, now: datetime) -> Ticket | No
         if head is None:
             continue
         privileged = head.kind in PRIVILEGED and line.priority_policy != "none"
-        score = (1 if privileged else 0, weight * (now.timestamp() - head.queue_key))
+        score = (1 if privileged else 0, weight * (epoch_seconds(now) - head.queue_key))
         if best is None or score > best[0]:
             best = (score, head, line)
     if best is None:
@@ -602,8 +654,6 @@ def call_next(
     if _use_fast_path(engine):
         request_id = request_id or _fast_request_id()
         params = _fast_params(engine, hall_id, window_number, staff_code, request_id)
-        # naive datetime.timestamp() reads naive UTC as local time (queue_key, the score)
-        params["utcoffset"] = time.localtime().tm_gmtoff
         value = _pg_fast(engine, _CALL_NEXT_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)

@@ -7,7 +7,7 @@ in seconds, for other processes); the base is still the database's time.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,17 @@ def zone(name: str) -> ZoneInfo:
 def to_local(moment: datetime, tz: str) -> datetime:
     """Naive UTC → aware local time of the hall."""
     return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(tz))
+
+
+def epoch_seconds(moment: datetime) -> float:
+    """Naive UTC (the database clock's reading) → the true instant as UTC epoch seconds.
+
+    The home of the queue key's time and of every waiting-time score. Never ``moment.timestamp()``
+    on a naive datetime: Python reads it as the PC's local time, so two PCs in different time zones
+    would put the same instant hours apart. Exact to the microsecond, the same float PostgreSQL's
+    ``extract(epoch FROM timestamp)::double precision`` gives (the PL/pgSQL call-next relies on it).
+    """
+    return moment.replace(tzinfo=UTC).timestamp()
 
 
 def local_day(moment: datetime, tz: str) -> date:

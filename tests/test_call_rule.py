@@ -1,0 +1,143 @@
+"""One calling rule: the PostgreSQL call-next procedure picks the ticket the Python rule picks
+(``queueing._choose_next``) over generated halls — every priority policy, appointments, weights,
+transfers keeping their place — and a broken procedure is noticed, never silently bypassed."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text, update
+from sqlmodel import Session
+
+from window_terminal.core import queueing as q
+from window_terminal.db import clock
+from window_terminal.db.engine import DatabaseError, read_session, write_session
+from window_terminal.db.models import Line, WindowLine
+
+pytestmark = pytest.mark.postgres
+POLICIES = ("strict", "interleave", "none")
+
+
+@pytest.fixture
+def engine(pg_url):
+    from window_terminal.db.engine import make_engine
+
+    eng = make_engine(pg_url)
+    yield eng
+    eng.dispose()
+
+
+def _python_pick(engine, hall_id: int, window_number: int) -> int | None:
+    with Session(engine) as s:
+        window = q._window(s, hall_id, window_number)
+        ticket = q._choose_next(s, window, clock.db_now(s))
+        pick = ticket.id if ticket else None
+        s.rollback()
+    return pick
+
+
+def _procedure_pick(engine, hall_id: int, window_number: int) -> int | None:
+    with engine.connect() as conn:
+        value = conn.execute(
+            text("SELECT wt_call_next(:hall, :window, NULL, NULL, :offset)"),
+            {"hall": hall_id, "window": window_number, "offset": clock.get_offset().total_seconds()},
+        ).scalar_one()
+        conn.rollback()
+    return value["id"] if value else None
+
+
+def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
+    """Window 1 serves BIZ and GEN: each policy on each line over the seeds, random weights,
+    tickets of every kind, appointments not callable yet, transfers."""
+    with write_session(engine) as s:
+        for n, code in enumerate(("BIZ", "GEN")):
+            s.execute(
+                update(Line)
+                .where(Line.hall_id == hall.id, Line.code == code)
+                .values(
+                    priority_policy=POLICIES[(seed + n) % len(POLICIES)],
+                    priority_every=rng.randint(1, 3),
+                    priority_streak=0,
+                )
+            )
+        s.execute(update(WindowLine).values(weight=rng.randint(1, 4)))
+    with read_session(engine) as s:
+        now = clock.db_now(s)
+    taken = []
+    for _ in range(rng.randint(6, 14)):
+        clock.set_offset(timedelta(seconds=-rng.randint(60, 3600)))
+        line = rng.choice(("BIZ", "GEN", "SOC"))
+        kind = rng.choice(("normal", "normal", "priority", "appointment"))
+        if kind == "appointment":
+            slot = now + timedelta(minutes=rng.choice((-50, -20, 30)))  # some not callable yet
+            code = q.book_appointment(engine, hall.id, rng.choice(("BIZ", "GEN")), slot)["code"]
+            taken.append(q.take_ticket(engine, hall.id, kind="appointment", appointment_code=code))
+        else:
+            reason = "老年人" if kind == "priority" else ""
+            taken.append(q.take_ticket(engine, hall.id, line, kind=kind, priority_reason=reason))
+    clock.set_offset(timedelta(0))
+    for info in rng.sample(taken, k=min(3, len(taken))):  # 只设路标: a transfer keeps its place
+        target = "GEN" if info.line == "BIZ" else "BIZ"
+        q.transfer(engine, hall.id, target, ticket_ref=f"#{info.id}", reason="wrong line")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_procedure_picks_what_the_python_rule_picks_under_every_policy(engine, seed, monkeypatch):
+    from window_terminal.core.hall import resolve_hall
+
+    hall = resolve_hall(engine, None)
+    rng = random.Random(seed)
+    _generated_hall(engine, hall, seed, rng)
+    q.set_window_status(engine, hall.id, 1, "open", staff_code="C001")
+    calls = 0
+    while True:
+        python_pick = _python_pick(engine, hall.id, 1)
+        assert _procedure_pick(engine, hall.id, 1) == python_pick, f"seed {seed}, call {calls}"
+        if python_pick is None:
+            break
+        # advance by either path (the streak of an interleave line moves with each call)
+        monkeypatch.setattr(q, "PG_FAST_PATH", rng.random() < 0.5)
+        assert q.call_next(engine, hall.id, 1).id == python_pick
+        q.start_service(engine, hall.id, 1)
+        calls += 1
+    assert calls >= 3
+
+
+def test_a_broken_procedure_raises_instead_of_falling_back_silently(engine):
+    from window_terminal.core.hall import resolve_hall
+
+    hall = resolve_hall(engine, None)
+    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
+    q.take_ticket(engine, hall.id, "BIZ")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION wt_call_next(p_hall_id integer, p_window_number integer,"
+            " p_staff_id integer, p_request_id text, p_clock_offset_s double precision)"
+            " RETURNS jsonb LANGUAGE plpgsql AS $$ BEGIN RETURN 1 / 0; END $$"
+        )
+    with pytest.raises(DatabaseError, match="22012"):
+        q.call_next(engine, hall.id, 2)
+    with read_session(engine) as s:  # nothing was called behind the clerk's back
+        assert q._in_hand(s, q._window(s, hall.id, 2)) is None
+
+
+def test_a_missing_procedure_falls_back_and_says_why_once(engine, caplog, monkeypatch):
+    from window_terminal.core.hall import resolve_hall
+
+    hall = resolve_hall(engine, None)
+    monkeypatch.setattr(q, "_fallback_reasons_logged", set())
+    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
+    first, second = q.take_ticket(engine, hall.id, "BIZ"), q.take_ticket(engine, hall.id, "BIZ")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "DROP PROCEDURE wt_call_next_p(jsonb, integer, integer, integer, text, double precision)"
+        )
+    with caplog.at_level(logging.WARNING, logger="window_terminal.core.queueing"):
+        assert q.call_next(engine, hall.id, 2).number == first.number
+        q.start_service(engine, hall.id, 2)
+        assert q.call_next(engine, hall.id, 2).number == second.number
+    warnings = [r for r in caplog.records if "fast path not used" in r.getMessage()]
+    assert len(warnings) == 1 and "wt db upgrade" in warnings[0].getMessage()
