@@ -5,15 +5,21 @@ module named ``queue`` would shadow the standard library). It is mapped into the
 as ``window_terminal.demo_hall`` so ``wt demo`` works from any folder after ``pip install .``.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 DEMO_HALL = "window_terminal.demo_hall"
+CATALOGUE = f"{DEMO_HALL}.catalogue"
 
 setup(
-    packages=[*find_packages(include=["window_terminal", "window_terminal.*"]), DEMO_HALL],
-    package_dir={DEMO_HALL: "queue"},
+    packages=[
+        *find_namespace_packages(include=["window_terminal", "window_terminal.*"], exclude=["*.__pycache__"]),
+        DEMO_HALL,
+        CATALOGUE,
+    ],
+    package_dir={DEMO_HALL: "queue", CATALOGUE: "queue/catalogue"},
     package_data={
         "": ["*.tcss", "*.ini", "*.mako", "py.typed", "*.html", "*.css", "*.js"],
-        DEMO_HALL: ["*.toml", "catalogue/*.toml"],
+        DEMO_HALL: ["*.toml"],
+        CATALOGUE: ["*.toml"],
     },
 )
