@@ -16,23 +16,6 @@ from window_terminal.db.migrate import current_revision, ensure_current, head_re
 from window_terminal.db.models import Ticket
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    import uuid
-
-    from tests.conftest import _pg_execute, _pg_url_for
-
-    name = f"wt_m_{uuid.uuid4().hex[:10]}"
-    _pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_url_for(name)
-    finally:
-        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def test_an_older_database_with_tickets_is_upgraded_to_head_keeping_its_data(empty_url):
     engine = make_engine(empty_url)
     upgrade(engine, "0001")

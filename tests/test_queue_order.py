@@ -9,7 +9,6 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from tests.conftest import QUEUE
@@ -52,25 +51,8 @@ def _old_key(moment: datetime, tz: str) -> float:
     return moment.replace(tzinfo=ZoneInfo(tz)).timestamp()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url_at_0005(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    import uuid
-
-    from tests.conftest import _pg_execute, _pg_url_for
-
-    name = f"wt_q_{uuid.uuid4().hex[:10]}"
-    _pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_url_for(name)
-    finally:
-        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_migration_0006_puts_keys_written_in_other_time_zones_back_in_true_order(url_at_0005):
-    engine = make_engine(url_at_0005)
+def test_migration_0006_puts_keys_written_in_other_time_zones_back_in_true_order(empty_url):
+    engine = make_engine(empty_url)
     try:
         upgrade(engine, "0005")
         load_hall(engine, QUEUE)
