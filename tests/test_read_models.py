@@ -44,14 +44,12 @@ def test_an_arrival_during_the_board_snapshot_is_counted_once(db_url, engine, ha
 
 def test_the_feed_cursor_has_one_definition(engine, hall) -> None:
     queueing.take_ticket(engine, hall.id, "BIZ")
-    from window_terminal.core import review
     from window_terminal.core.intake import counter_view
 
     with read_session(engine) as s:
         here = feed.cursor(s, hall.id)
     assert here > 0
-    assert hallview.current_cursor(engine, hall.id) == here
-    assert review.event_cursor(engine, hall.id) == here
+    assert feed.current_cursor(engine, hall.id) == here
     assert counter_view(engine, hall.id, 1)["event_seq"] == here
     assert hallview.load_view(engine, hall.id).cursor == here
 

@@ -461,11 +461,6 @@ class HallView:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def current_cursor(engine: Engine, hall_id: int) -> int:
-    with read_session(engine) as s:
-        return feed.cursor(s, hall_id)
-
-
 def load_view(engine: Engine, hall_id: int, *, keep_calls: int = 20) -> HallView:
     """A snapshot of the hall; events after ``view.cursor`` bring it up to date.
 

@@ -109,14 +109,6 @@ def _dept_code(session: Session, department_id: int) -> str:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def event_cursor(engine: Engine, hall_id: int) -> int:
-    """The hall's latest event number: a screen follows the feed from here after its first load."""
-    from window_terminal.db import feed
-
-    with read_session(engine) as session:
-        return feed.cursor(session, hall_id)
-
-
 def list_tasks(
     engine: Engine,
     hall_id: int,

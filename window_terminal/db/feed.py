@@ -43,6 +43,12 @@ def cursor(session: Session, hall_id: int) -> int:
     return int(last or 0)
 
 
+def current_cursor(engine: Engine, hall_id: int) -> int:
+    """:func:`cursor` in a read of its own: where a screen starts following after its first load."""
+    with read_session(engine) as session:
+        return cursor(session, hall_id)
+
+
 @dataclass(frozen=True)
 class FeedEvent:
     hall_id: int

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from window_terminal.core import lookup, review
+from window_terminal.db import feed
 from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
@@ -175,7 +176,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
         following = self.following
 
         def read() -> tuple[int | None, list[dict[str, Any]]]:
-            cursor = None if following else review.event_cursor(engine, hall_id)
+            cursor = None if following else feed.current_cursor(engine, hall_id)
             return cursor, review.list_tasks(engine, hall_id, self.department, today=today)
 
         def loaded(result: tuple[int | None, list[dict[str, Any]]]) -> None:

@@ -62,13 +62,13 @@ class RateScreen(LocalizedKeys, Screen[None]):
 
     def load_service(self) -> None:
         """The service just given at this window; retried until the database answers."""
-        from window_terminal.core.review import event_cursor
+        from window_terminal.db.feed import current_cursor
 
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
         following = self.following
 
         def read() -> tuple[int | None, Any]:
-            cursor = None if following else event_cursor(engine, hall_id)
+            cursor = None if following else current_cursor(engine, hall_id)
             return cursor, ratings.latest_service(engine, hall_id, self.window)
 
         def loaded(result: tuple[int | None, Any]) -> None:
