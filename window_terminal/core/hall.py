@@ -348,10 +348,9 @@ def demo_hall_folder() -> Path:
     spec = find_spec("window_terminal.demo_hall")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
-    else:
-        # An editable install (setuptools cannot map a namespace folder into a regular package
-        # there): the package is the source checkout, and queue/ sits beside it.
-        return Path(__file__).resolve().parents[2] / "queue"
+    # An editable install (setuptools cannot map a namespace folder into a regular package
+    # there): the package is the source checkout, and queue/ sits beside it.
+    return Path(__file__).resolve().parents[2] / "queue"
 
 
 def load_hall(engine: Engine, path: Path) -> dict[str, Any]:

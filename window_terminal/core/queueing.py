@@ -385,7 +385,7 @@ def take_ticket(
         if kind == "appointment" or appointment_code:
             appointment = s.execute(
                 select(Appointment).where(
-                    Appointment.hall_id == unit.hall_id, Appointment.code == (appointment_code or "").upper()
+                    Appointment.hall_id == unit.hall_id, Appointment.code == lookup.code(appointment_code)
                 )
             ).scalar_one_or_none()
             if appointment is None:
@@ -510,7 +510,7 @@ def book_appointment(
         count = unit.session.execute(
             select(func.count()).select_from(Appointment).where(Appointment.hall_id == unit.hall_id)
         ).scalar_one()
-        new_code = (code or f"Y{line.prefix}{count + 1:05d}").upper()
+        new_code = lookup.code(code or f"Y{line.prefix}{count + 1:05d}")
         unit.session.add(
             Appointment(
                 hall_id=unit.hall_id,
