@@ -121,7 +121,7 @@ def test_a_broken_procedure_raises_instead_of_falling_back_silently(engine):
     with pytest.raises(DatabaseError, match="22012"):
         q.call_next(engine, hall.id, 2)
     with read_session(engine) as s:  # nothing was called behind the clerk's back
-        assert q._in_hand(s, q._window(s, hall.id, 2)) is None
+        assert q.in_hand(s, q._window(s, hall.id, 2)) is None
 
 
 def test_a_missing_procedure_falls_back_and_says_why_once(engine, caplog, monkeypatch):

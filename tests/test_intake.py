@@ -291,3 +291,22 @@ def test_counter_view_shows_the_window_its_lines_and_the_ticket_in_hand(engine, 
     assert [x["line"] for x in view["lines"]] == ["BIZ"] and view["lines"][0]["waiting"] == 1
     assert view["in_hand"]["number"] == "A001"
     assert datetime.fromisoformat(view["now"]).tzinfo is not None
+
+
+def test_counter_view_keeps_a_ticket_called_before_midnight_in_hand(engine, hall):
+    """Past local midnight the counter shows the ticket it still holds, the one queueing refuses to skip."""
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Ticket
+
+    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
+    q.take_ticket(engine, hall.id, "BIZ")
+    called = q.call_next(engine, hall.id, 2)
+    with write_session(engine) as s:  # the ticket was taken (and called) yesterday
+        ticket = s.get(Ticket, called.id)
+        assert ticket is not None
+        ticket.service_day = ticket.service_day - timedelta(days=1)
+    view = ik.counter_view(engine, hall.id, 2)
+    assert view["in_hand"] is not None and view["in_hand"]["number"] == called.number
+    assert q.window_in_hand(engine, hall.id, 2).number == called.number
+    with pytest.raises(DomainError):  # and queueing agrees that it is still in hand
+        q.call_next(engine, hall.id, 2)

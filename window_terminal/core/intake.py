@@ -1145,7 +1145,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
             .scalars()
             .all()
         )
-        in_hand = next((t for t in tickets if t.status in ("called", "serving")), None)
+        in_hand = queueing.in_hand(s, window)  # past midnight too: the one in-hand rule
         parked = (
             s.execute(
                 select(Ticket)
@@ -1199,7 +1199,7 @@ def counter_view(engine: Engine, hall_id: int, window_number: int, *, recent: in
                 for line, weight in lines
             ],
             "in_hand": ticket(in_hand) if in_hand else None,
-            "recent": [ticket(t) for t in tickets if t is not in_hand][:recent],
+            "recent": [ticket(t) for t in tickets if in_hand is None or t.id != in_hand.id][:recent],
             "parked": [ticket(t) for t in parked],
             "all_lines": [{"line": code, "name": name} for code, name in all_lines],
         }

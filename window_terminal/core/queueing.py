@@ -116,7 +116,8 @@ _staff_id = lookup.staff_id
 find_ticket = lookup.ticket
 
 
-def _in_hand(session: Session, window: Window) -> Ticket | None:
+def in_hand(session: Session, window: Window) -> Ticket | None:
+    """The ticket a window has called and not finished, whatever day it was taken: the one rule."""
     return session.execute(
         select(Ticket)
         .where(Ticket.hall_id == window.hall_id, Ticket.window_id == window.id, Ticket.status.in_(IN_HAND))
@@ -126,7 +127,7 @@ def _in_hand(session: Session, window: Window) -> Ticket | None:
 
 
 def _require_in_hand(session: Session, window: Window) -> Ticket:
-    ticket = _in_hand(session, window)
+    ticket = in_hand(session, window)
     if ticket is None:
         raise DomainError(
             f"{window.number} 号窗口当前没有正在办理的号：请先叫号",
@@ -599,7 +600,7 @@ def _require_open(window: Window) -> None:
 
 def _finish_in_hand(unit: Unit, window: Window) -> None:
     """Before calling the next ticket: a ticket being served is finished; one merely called is not."""
-    current = _in_hand(unit.session, window)
+    current = in_hand(unit.session, window)
     if current is None:
         return
     if current.status == "called":
@@ -1001,7 +1002,7 @@ def set_window_status(
 
     def action(unit: Unit) -> dict[str, Any]:
         window = _window(unit.session, unit.hall_id, window_number)
-        if status == "closed" and _in_hand(unit.session, window) is not None:
+        if status == "closed" and in_hand(unit.session, window) is not None:
             raise DomainError(
                 f"{window.number} 号窗口还有正在办理的号：请先办结、转移或挂起",
                 f"window {window.number} still has a ticket in hand: finish, transfer or park it first",
@@ -1244,7 +1245,7 @@ def window_in_hand(engine: Engine, hall_id: int, window_number: int) -> TicketIn
         hall = s.get(Hall, hall_id)
         assert hall is not None
         window = _window(s, hall_id, window_number)
-        ticket = _in_hand(s, window)
+        ticket = in_hand(s, window)
         return _info(s, ticket, tz=hall.timezone) if ticket else None
 
 
