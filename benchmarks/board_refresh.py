@@ -83,7 +83,7 @@ def main() -> None:
             while getattr(screen, "view", None) is None:
                 await pilot.pause(0.05)
             await pilot.pause(0.2)
-            feed = Feed(engine, hall.id, after=screen.view.cursor)
+            feed = Feed(engine, hall.id, after=screen.view.position)
             for i in range(args.changes):
                 window = 1 + i % args.windows
                 queueing.call_next(engine, hall.id, window)

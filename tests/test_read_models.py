@@ -74,3 +74,42 @@ def test_waiting_means_the_same_on_the_counter_the_board_and_the_cli(engine, hal
     on_board = sum(1 for t in board.tickets.values() if t.line == "BIZ" and t.status == "waiting")
     assert status["waiting"] == counter["waiting"] == on_board == 3
     assert status["callable_now"] == counter["callable_now"] == 2
+
+
+def test_a_call_committed_but_not_yet_numbered_during_the_snapshot_is_applied_once(pg_url) -> None:
+    """PostgreSQL's counter fast path commits its events unnumbered and numbers them just after.
+
+    A board (or the TV) whose snapshot falls in between already holds the call; when the event then
+    arrives numbered, the view must not apply it again (a second call on the board, a second
+    announcement on the TV).
+    """
+    from sqlalchemy import text
+
+    from window_terminal.core.hall import resolve_hall
+
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    queueing.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
+    first = queueing.take_ticket(engine, hall.id, "BIZ")
+    queueing.take_ticket(engine, hall.id, "BIZ")
+    before = hallview.load_view(engine, hall.id)
+    with engine.begin() as conn:  # the fast path's first half: the call, committed, events unnumbered
+        conn.execute(text("SELECT wt_call_next(:h, 2, NULL, 'snapshot-race', 0)"), {"h": hall.id})
+    view = hallview.load_view(engine, hall.id)  # the snapshot in between
+    assert view.windows[2].ticket == first.number and view.cursor == before.cursor
+    assert [c.number for c in view.calls] == [first.number]
+    assert view.position.held, "the snapshot knows it holds events not yet numbered"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT wt_sequence(:h)"), {"h": hall.id})  # the fast path's second half
+    follower = Feed(engine, hall.id, after=view.position)
+    arrived = follower.poll(timeout=0.5)
+    assert arrived == [], "the held call is not delivered again"
+    assert follower.cursor > view.cursor and not follower.position.held
+    view.apply_all(Feed(engine, hall.id, after=before.position).poll(timeout=0.5))  # a replay: held
+    assert [c.number for c in view.calls] == [first.number]
+    # What comes next is applied as usual.
+    queueing.start_service(engine, hall.id, 2)
+    second = queueing.call_next(engine, hall.id, 2)
+    view.apply_all(follower.poll(timeout=1.0))
+    assert [c.number for c in view.calls] == [first.number, second.number]
+    engine.dispose()

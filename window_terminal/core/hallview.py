@@ -1,6 +1,6 @@
 """The hall as the board, the display and the benchmarks see it: keyed rows kept current by events.
 
-    view = load_view(engine, hall_id)          # one snapshot, with the feed cursor it is valid at
+    view = load_view(engine, hall_id)          # one snapshot, with the feed position it is valid at
     changes = view.apply(event)                # one FeedEvent → which rows changed (cheap)
     view.line_cells("BIZ", now)                # the cells of one row, as text
 
@@ -156,7 +156,7 @@ class HallView:
         hall_id: int,
         timezone: str,
         settings: dict[str, Any],
-        cursor: int,
+        position: feed.Position,
         day: date,
         lines: Iterable[LineState],
         windows: Iterable[WindowState],
@@ -171,7 +171,7 @@ class HallView:
         self.hall_id = hall_id
         self.timezone = timezone
         self.settings = settings
-        self.cursor = cursor
+        self.position = position  # the events the snapshot holds; the feed brings the rest
         self.day = day
         self.lines: dict[str, LineState] = {line.code: line for line in lines}
         self.windows: dict[int, WindowState] = {w.number: w for w in windows}
@@ -184,6 +184,11 @@ class HallView:
         self.broadcast = broadcast
         self.arrivals = arrivals or [0] * 24
         self.served = served or [0] * 24
+
+    @property
+    def cursor(self) -> int:
+        """The last event applied (or held by the snapshot)."""
+        return self.position.seq
 
     # -- keyed state ------------------------------------------------------------------------------
 
@@ -227,9 +232,9 @@ class HallView:
     def apply(self, event: FeedEvent) -> Changes:
         """Apply one event (idempotent for events the snapshot already holds); say what changed."""
         ch = Changes()
-        if event.seq <= self.cursor:
+        if self.position.holds(event):
             return ch
-        self.cursor = event.seq
+        self.position = self.position.past(event)
         p, kind, at = event.payload, event.kind, event.created_at
         if kind.startswith("ticket."):
             self._apply_ticket(kind, p, at, event.seq, ch)
@@ -462,19 +467,19 @@ class HallView:
 
 
 def load_view(engine: Engine, hall_id: int, *, keep_calls: int = 20) -> HallView:
-    """A snapshot of the hall; events after ``view.cursor`` bring it up to date.
+    """A snapshot of the hall; the feed from ``view.position`` brings it up to date.
 
-    Every part (cursor, status, waiting tickets, hourly chart, recent calls) is read in ONE
-    snapshot transaction, so the view is the hall at one instant and ``cursor`` is exactly the last
-    event it includes: an event committed meanwhile is applied once, from the feed, never counted in
-    the snapshot too.
+    Every part (position, status, waiting tickets, hourly chart, recent calls) is read in ONE
+    snapshot transaction, so the view is the hall at one instant and ``position`` is exactly the
+    events it includes, numbered or not yet: an event committed meanwhile is applied once, from the
+    feed, never counted in the snapshot too.
     """
     with snapshot_session(engine) as s:
         return _load_view(s, hall_id, keep_calls=keep_calls)
 
 
 def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
-    cursor = feed.cursor(s, hall_id)
+    position = feed.position(s, hall_id)
     status = queueing.queue_status_in(s, hall_id)
     waiting = queueing.waiting_tickets_in(s, hall_id, limit=1_000_000)
     hall = s.get(Hall, hall_id)
@@ -582,7 +587,7 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
         hall_id=hall_id,
         timezone=tz,
         settings=hall.settings or {},
-        cursor=cursor,
+        position=position,
         day=day,
         lines=lines,
         windows=windows,
@@ -650,20 +655,19 @@ def recent_calls_in(s: Session, hall_id: int, *, limit: int = 20, day: date | No
     assert hall is not None
     day = day or local_day(db_now(s), hall.timezone)
     start = local_midnight_utc(day, hall.timezone)
+    # Calls committed but not yet numbered (PostgreSQL's fast path, see feed.Position) are part of
+    # the snapshot too: they come last, in insertion order, and the feed will not bring them again.
     rows = s.execute(
         select(Event.seq, Event.kind, Event.payload, Event.created_at)
-        .where(
-            Event.hall_id == hall_id,
-            Event.seq.is_not(None),
-            Event.kind.in_(CALL_KINDS),
-            Event.created_at >= start,
-        )
-        .order_by(Event.seq.desc())
+        .where(Event.hall_id == hall_id, Event.kind.in_(CALL_KINDS), Event.created_at >= start)
+        .order_by(Event.seq.desc().nulls_first(), Event.id.desc())
         .limit(limit)
     ).all()
+    last_numbered = max((seq for seq, *_ in rows if seq is not None), default=0)
     settings = hall.settings or {}
     calls = []
-    for seq, kind, payload, at in reversed(rows):
+    for place, (numbered, kind, payload, at) in enumerate(reversed(rows)):
+        seq = numbered if numbered is not None else last_numbered + place + 1  # order only
         window = int(payload.get("window") or 0)
         number = payload.get("number", "")
         calls.append(

@@ -58,6 +58,38 @@ class FeedEvent:
     staff_id: int | None
     window_id: int | None
     created_at: datetime
+    event_id: int = 0  # the row's id; it identifies an event a snapshot held before it was numbered
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a snapshot stands in the feed: the events it already holds.
+
+    That is every event numbered up to ``seq``, and ``held``: the ids of events committed but not
+    yet numbered when the snapshot was taken (PostgreSQL's counter fast path numbers its events just
+    after its commit, see migration 0004). Those arrive later, with a number above ``seq``; a reader
+    that applied the snapshot must skip them, or it counts them twice. On SQLite ``held`` is empty.
+    """
+
+    seq: int = 0
+    held: frozenset[int] = frozenset()
+
+    def holds(self, event: FeedEvent) -> bool:
+        """Whether ``event`` is already in the snapshot: the one rule for "apply or skip"."""
+        return event.seq <= self.seq or event.event_id in self.held
+
+    def past(self, event: FeedEvent) -> Position:
+        """The position once ``event`` has been read (applied or skipped)."""
+        held = self.held - {event.event_id} if event.event_id in self.held else self.held
+        return Position(max(self.seq, event.seq), held)
+
+
+def position(session: Session, hall_id: int) -> Position:
+    """The feed position of the transaction's snapshot (see :class:`Position`)."""
+    held = session.execute(
+        select(Event.id).where(Event.hall_id == hall_id, Event.seq.is_(None))
+    ).scalars()
+    return Position(cursor(session, hall_id), frozenset(int(i) for i in held if i is not None))
 
 
 class FeedUnavailable(Exception):
@@ -65,20 +97,30 @@ class FeedUnavailable(Exception):
 
 
 class Feed:
-    def __init__(self, engine: Engine, hall_id: int, *, after: int = 0, batch: int = 1000) -> None:
+    def __init__(
+        self, engine: Engine, hall_id: int, *, after: int | Position = 0, batch: int = 1000
+    ) -> None:
         self.engine = engine
         self.hall_id = hall_id
-        self.cursor = after
+        self.position = after if isinstance(after, Position) else Position(after)
         self.batch = batch
         self._waker: _Waker = (
             _PostgresWaker(engine) if engine.dialect.name == "postgresql" else _SqliteWaker(engine)
         )
         self.connected = True
 
+    @property
+    def cursor(self) -> int:
+        """The last sequence number read."""
+        return self.position.seq
+
     # -- reading ---------------------------------------------------------------------------------
 
     def fetch(self) -> list[FeedEvent]:
-        """Events after the cursor (at most ``batch``), advancing the cursor past them."""
+        """Events after the position (at most ``batch`` read), advancing it past them.
+
+        Events the starting snapshot already held (:class:`Position`) are read and skipped.
+        """
         try:
             with read_session(self.engine) as session:
                 rows = session.execute(
@@ -90,8 +132,9 @@ class Feed:
                         Event.staff_id,
                         Event.window_id,
                         Event.created_at,
+                        Event.id,
                     )
-                    .where(Event.hall_id == self.hall_id, Event.seq > self.cursor)
+                    .where(Event.hall_id == self.hall_id, Event.seq > self.position.seq)
                     .order_by(Event.seq)
                     .limit(self.batch)
                 ).all()
@@ -99,9 +142,12 @@ class Feed:
             self.connected = False
             raise FeedUnavailable(str(exc)) from exc
         self.connected = True
-        events = [FeedEvent(*row) for row in rows]
-        if events:
-            self.cursor = events[-1].seq
+        events = []
+        for row in rows:
+            event = FeedEvent(*row)
+            if not self.position.holds(event):
+                events.append(event)
+            self.position = self.position.past(event)
         return events
 
     def poll(self, timeout: float = 5.0) -> list[FeedEvent]:

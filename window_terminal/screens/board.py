@@ -178,7 +178,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         view, self._lights = loaded
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
-        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor)  # type: ignore[attr-defined]
+        follow_feed(self, self.app.engine, self.app.hall.id, after=view.position)  # type: ignore[attr-defined]
 
     def refresh_lights(self) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]

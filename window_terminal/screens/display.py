@@ -163,7 +163,7 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
     def show_snapshot(self, view: hallview.HallView) -> None:
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(), True, True))
-        follow_feed(self, self.app.engine, self.app.hall.id, after=view.cursor, poll_seconds=0.5)  # type: ignore[attr-defined]
+        follow_feed(self, self.app.engine, self.app.hall.id, after=view.position, poll_seconds=0.5)  # type: ignore[attr-defined]
 
     @on(HallEvents)
     def hall_events(self, message: HallEvents) -> None:

@@ -21,7 +21,7 @@ from textual.dom import DOMNode
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
-from window_terminal.db.feed import Feed, FeedUnavailable
+from window_terminal.db.feed import Feed, FeedUnavailable, Position
 from window_terminal.db.retry import reconnect_delay
 from window_terminal.errors import first_line
 from window_terminal.i18n import tr
@@ -29,7 +29,7 @@ from window_terminal.screens.messages import ConnectionChanged, HallEvents
 
 
 def follow_feed(
-    node: DOMNode, engine: Engine, hall_id: int, *, after: int, poll_seconds: float = 1.0
+    node: DOMNode, engine: Engine, hall_id: int, *, after: int | Position, poll_seconds: float = 1.0
 ) -> Worker[None]:
     """Start following events after ``after``; events are posted to ``node``."""
 
