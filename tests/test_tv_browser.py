@@ -138,17 +138,22 @@ class TvServer:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def playwright() -> Iterator[object]:
     require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        yield chromium
-        chromium.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator[object]:
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox", "--disable-dev-shm-usage"],
+    )
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -320,3 +325,33 @@ def shutil_which(name: str) -> str | None:
     import shutil
 
     return shutil.which(name)
+
+
+def test_a_browser_that_blocks_autoplay_asks_once_for_a_click_and_then_speaks(playwright, hall_tv):
+    """A TV browser started without the kiosk autoplay flag: the page asks "点击开启声音" once; after
+    the click the waiting announcement plays."""
+    engine, hall, server = hall_tv
+    server.start()
+    strict = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--autoplay-policy=document-user-activation-required",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+        ],
+    )
+    try:
+        # Nothing evaluated in the page before the click: playwright's waits and evaluations run
+        # with a user gesture, which the browser would count as the click it wants.
+        page = strict.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(server.address + "/")
+        page.wait_for_timeout(2000)
+        call(engine, hall, 1)
+        page.wait_for_timeout(3000)
+        assert page.is_visible("#sound"), "no overlay although the browser blocks sound"
+        assert page.inner_text("#sound") == "点击开启声音"
+        page.click("#sound")
+        page.wait_for_function("window.__wt.audioLog.length === 1", timeout=10_000)
+        assert page.is_hidden("#sound")
+    finally:
+        strict.close()
