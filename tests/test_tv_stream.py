@@ -15,7 +15,7 @@ import struct
 import subprocess
 import sys
 import wave
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,6 +111,20 @@ def test_a_page_that_reconnects_gets_every_call_made_while_away_once_in_order(en
     third = stream_for(engine, hall)
     _, after = third.opening(last_id(messages, seen))
     assert [m for m in follow(engine, hall, third, after) if m.event == "call"] == []
+
+
+def test_a_call_that_reaches_the_tv_too_late_is_shown_but_not_said(engine, hall):
+    """After a long outage the backlog is shown, not read aloud over the live calls."""
+    open_windows(engine, hall, 1)
+    q.take_ticket(engine, hall.id, "BIZ")
+    view = hallview.load_view(engine, hall.id)
+    late = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=10)  # the TV hears of it 10 min on
+    page = DisplayStream(view, displays.resolve_scope(view, view.settings), clock=lambda: late)
+    _, after = page.opening(None)
+    number = call(engine, hall, 1).number
+    calls = [m for m in follow(engine, hall, page, after) if m.event == "call"]
+    assert [(m.data["number"], m.data["audio"]) for m in calls] == [(number, None)]
+    assert page.queue.skipped == [(calls[0].id, "old")]
 
 
 def test_an_id_the_hall_never_reached_gets_a_fresh_snapshot(engine, hall):
