@@ -215,15 +215,18 @@ class DisplayServer:
         )
         await response.prepare(request)
         feed = Feed(self.engine, hall.id, after=after)
-        pending: Future[Any] | asyncio.Future[Any] | None = None
+        pending: Future[Any] | None = None
         try:
             await response.write(opening)
             last_beat = time.monotonic()
             online = True
             while True:
-                pending = asyncio.get_running_loop().run_in_executor(self.pool, feed.poll, POLL_SECONDS)
+                # The thread's own future: cancelling the awaiting task does not stop a poll under
+                # way, and the feed is closed only after it returns (closing a SQLite connection
+                # another thread is using crashes the process).
+                pending = self.pool.submit(feed.poll, POLL_SECONDS)
                 try:
-                    events = await pending
+                    events = await asyncio.wrap_future(pending)
                 except FeedUnavailable as exc:
                     pending = None
                     if online:
@@ -246,8 +249,8 @@ class DisplayServer:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
-            if pending is not None and not pending.done():
-                pending.add_done_callback(lambda _: feed.close())
+            if pending is not None:
+                pending.add_done_callback(lambda _: feed.close())  # at once if it is done
             else:
                 feed.close()
         return response
