@@ -296,7 +296,9 @@ def test_three_calls_at_once_are_announced_in_order_without_overlap(browser, hal
     server.start()
     page = open_page(browser, server)
     numbers, spread_ms = calls_at_once(engine, hall, (1, 2, 3))
-    assert spread_ms < 20, spread_ms
+    # The three presses start within a few ms (under 20 on an idle machine; the bound allows for a
+    # busy CI runner waking the threads late). The commits follow as fast as the database allows.
+    assert spread_ms < 50, spread_ms
     page.wait_for_function(
         "window.__wt.audioLog.length === 3 && window.__wt.audioLog.every(a => a.ended)", timeout=40_000
     )
