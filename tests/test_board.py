@@ -302,3 +302,40 @@ def test_a_lost_connection_is_said_on_screen_and_cleared_when_it_returns(engine,
             assert str(bar.render()).strip() == ""
 
     asyncio.run(run())
+
+
+def test_the_board_lists_the_hall_tvs_and_flags_a_silent_one(engine, hall, db_url):
+    """A hall TV that stopped reporting (its page crashed, the TV was switched off) is named in red
+    on the manager's board; one reporting in is green. Heartbeats go through the web page's path."""
+    from textual.widgets import Static
+
+    from window_terminal.core import displays
+
+    clock.set_offset(timedelta(seconds=-120))  # TV2 last reported two minutes ago
+    displays.record_heartbeat(engine, hall.id, "tv2", last_seq=0)
+    clock.set_offset(timedelta(0))
+    displays.record_heartbeat(engine, hall.id, "TV1", last_seq=0)
+    states = {row.display_id: row.state for row in displays.display_status(engine, hall.id, hall.settings)}
+    assert states == {"TV1": "ok", "TV2": "stale"}
+
+    async def run() -> None:
+        app = screen_app("board", engine, db_url)
+        async with app.run_test(size=(120, 36)) as pilot:
+            box = app.screen.query_one("#displays", Static)
+            await wait_until(pilot, lambda: "TV2" in str(box.render()))
+            text = str(box.render())
+            assert "TV1 正常" in text and "TV2 失联" in text, text
+
+    asyncio.run(run())
+
+
+def test_a_display_that_does_not_keep_up_with_the_feed_is_behind(engine, hall):
+    from window_terminal.core import displays
+
+    shown = displays.feed.current_cursor(engine, hall.id)
+    displays.record_heartbeat(engine, hall.id, "TV1", last_seq=shown)
+    q.take_ticket(engine, hall.id, "BIZ")  # the feed moves on; the display reports no progress
+    assert displays.record_heartbeat(engine, hall.id, "TV1", last_seq=shown).state == "ok"  # between beats
+    assert displays.record_heartbeat(engine, hall.id, "TV1", last_seq=shown).state == "behind"
+    cursor = displays.feed.current_cursor(engine, hall.id)
+    assert displays.record_heartbeat(engine, hall.id, "TV1", last_seq=cursor).state == "ok"

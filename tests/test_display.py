@@ -67,3 +67,20 @@ def test_display_snapshot(sqlite_url, monkeypatch, snap_compare):
         assert snap_compare(app, terminal_size=(120, 36), run_before=settle)
     finally:
         engine.dispose()
+
+
+def test_calls_announced_together_by_the_textual_display_are_said_in_turn_never_at_once(tmp_path):
+    """Three calls at once: the announce command runs for each in call order, one at a time."""
+    from window_terminal.core.announce import _pending, announce
+
+    log = tmp_path / "said.txt"
+    command = (
+        f"{sys.executable} -c \"import sys, time; f = open(sys.argv[1], 'a'); f.write('start ' + sys.argv[2] + chr(10)); "
+        f"f.flush(); time.sleep(0.2); f.write('end ' + sys.argv[2] + chr(10))\" {log} {{text}}"
+    )
+    for number in ("A001", "A002", "A003"):
+        announce(command, number)
+    _pending.join()
+    assert log.read_text().split("\n")[:-1] == [
+        f"{edge} {n}" for n in ("A001", "A002", "A003") for edge in ("start", "end")
+    ]

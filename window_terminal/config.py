@@ -7,6 +7,7 @@ The config file is TOML, at ``$WT_CONFIG`` or ``<user config dir>/window-termina
     language = "zh"          # zh | en
     announce_command = "espeak-ng -v zh {text}"
     cjk_font = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    voice_pack = "/srv/hall/voice"   # recorded segments for the hall TV (default: espeak-ng)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ENV_KEYS = {
     "announce_command": "WT_ANNOUNCE_COMMAND",
     "cjk_font": "WT_CJK_FONT",
     "drafts_dir": "WT_DRAFTS_DIR",
+    "voice_pack": "WT_VOICE_PACK",
 }
 
 
@@ -59,6 +61,7 @@ class Settings:
     announce_command: str | None = None
     cjk_font: str | None = None
     drafts_dir: str | None = None
+    voice_pack: str | None = None  # the hall TV's recorded call segments (a folder of WAV files)
     extra: dict = field(default_factory=dict)
 
     @property

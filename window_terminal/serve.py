@@ -1,10 +1,10 @@
-"""The hall screens in a browser (``wt serve display|board``), with textual-serve.
+"""The manager's board in a browser (``wt serve board``), with textual-serve.
 
 Each browser tab that opens the page gets its own copy of the screen, started as
-``<python> -m window_terminal.cli --db URL --hall CODE display``. The server binds to 127.0.0.1
-unless told otherwise: to show the display on a hall TV, bind to the PC's address on the hall's
-network (``--host 0.0.0.0 --public-url http://192.168.1.20:8000``) and open that address in the
-TV's browser (full screen, F11).
+``<python> -m window_terminal.cli --db URL --hall CODE board``. The server binds to 127.0.0.1
+unless told otherwise (``--host 0.0.0.0 --public-url http://192.168.1.20:8000`` on the hall's
+network). The hall TV is not a terminal in a browser: ``wt serve display`` serves its own page
+(``window_terminal.web``).
 """
 
 from __future__ import annotations

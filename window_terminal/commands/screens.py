@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
@@ -36,10 +38,13 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this PC only)."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
         public_url: str = typer.Option(
-            None, "--public-url", help="The address browsers use, e.g. http://192.168.1.20:8000."
+            None, "--public-url", help="The address browsers use, e.g. http://192.168.1.20:8000 (board)."
+        ),
+        voice_pack: Path = typer.Option(
+            None, "--voice-pack", help="Folder of recorded call segments (display; default espeak-ng)."
         ),
     ) -> None:
-        """Serve the display or the board in a browser (textual-serve); a hall TV opens the page."""
+        """Serve the hall TV page (display: HTML, live) or the board (textual-serve) in a browser."""
         from window_terminal.cli import Context, fail, run
         from window_terminal.serve import SERVABLE
 
@@ -52,6 +57,25 @@ def register(app: typer.Typer) -> None:
             from window_terminal.serve import serve as run_server
 
             hall = c.hall()  # check the database and the hall before serving
+            if screen == "display":
+                from window_terminal.config import data_dir
+                from window_terminal.web.server import serve_display
+
+                pack = voice_pack or (Path(c.settings.voice_pack) if c.settings.voice_pack else None)
+                if pack is not None and not pack.is_dir():
+                    raise ValueError(
+                        f"voice pack {pack} is not a folder: give the folder of recorded segments (--voice-pack)"
+                    )
+                serve_display(
+                    c.engine(),
+                    hall,
+                    host=host,
+                    port=port,
+                    cache_dir=data_dir() / "voice",
+                    voice_pack=pack,
+                    language=c.settings.language,
+                )
+                return
             run_server(
                 screen,
                 database_url=c.settings.database_url,

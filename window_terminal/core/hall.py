@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from window_terminal.core import lookup
 from window_terminal.core.auth import hash_pin, verify_pin
+from window_terminal.core.displays import display_id, validate_entries
 from window_terminal.db.engine import read_session, write_session
 from window_terminal.db.models import (
     CalendarOverride,
@@ -67,6 +68,7 @@ class Definition:
     items: list[dict[str, Any]]
     sources: dict[str, str] = field(default_factory=dict)  # item code -> file
     kiosk: dict[str, Any] = field(default_factory=dict)  # hall.toml [kiosk], e.g. its printer
+    displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -122,6 +124,7 @@ def read_definition(path: Path) -> Definition:
             items.append(item)
     definition = Definition(hall, thresholds, calendar, lines, windows, departments, staff, items, sources)
     definition.kiosk = dict(hall_doc.get("kiosk") or {})
+    definition.displays = hall_doc.get("display") or []
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
@@ -190,6 +193,10 @@ def validate(d: Definition) -> list[str]:
         "display_calls",
         "highlight_seconds",
         "kiosk_timeout_seconds",
+        "announce_repeat",
+        "announce_max_age_seconds",
+        "voice_speed",
+        "display_stale_seconds",
     ):
         if key in d.thresholds:
             _int(p, "hall.toml: [thresholds]", d.thresholds, key, None, 0, 10_000)
@@ -255,6 +262,14 @@ def validate(d: Definition) -> list[str]:
     _unique(p, "windows.toml", "number", numbers)
     if d.kiosk.get("printer") is not None:
         _printer(p, "hall.toml: [kiosk]", d.kiosk["printer"])
+    p.extend(
+        validate_entries(
+            d.displays,
+            [c for c in line_codes if c],
+            [x for x in prefixes if x],
+            [int(n) for n in numbers if n.isdecimal()],
+        )
+    )
     for code in line_codes:
         if code and code not in served:
             p.append(f"lines.toml: line {code!r} is served by no window in windows.toml")
@@ -421,6 +436,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
     }
     if d.kiosk:
         settings["kiosk"] = d.kiosk
+    if d.displays:
+        settings["displays"] = [{**entry, "id": display_id(entry["id"])} for entry in d.displays]
     c.sync(
         hall,
         {

@@ -15,7 +15,7 @@ Also here: the small read queries these screens need — arrivals and served tic
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -232,9 +232,10 @@ class HallView:
     def apply(self, event: FeedEvent) -> Changes:
         """Apply one event (idempotent for events the snapshot already holds); say what changed."""
         ch = Changes()
-        if self.position.holds(event):
-            return ch
+        held = self.position.holds(event)
         self.position = self.position.past(event)
+        if held:
+            return ch
         p, kind, at = event.payload, event.kind, event.created_at
         if kind.startswith("ticket."):
             self._apply_ticket(kind, p, at, event.seq, ch)
@@ -360,6 +361,25 @@ class HallView:
         return queueing.estimate_wait_minutes(
             self.waiting(code), line.avg_service_minutes, self.open_windows(code)
         )
+
+    # -- what a call display shows (the Textual display and the hall TV page) --------------------
+
+    def shown_calls(self, limit: int, shows: Callable[[Call], bool] | None = None) -> list[Call]:
+        """The newest calls first, at most ``limit``, those ``shows`` admits (a TV's scope)."""
+        calls = [c for c in reversed(self.calls) if shows is None or shows(c)]
+        return calls[:limit]
+
+    def shown_waiting(self, shows: Callable[[str], bool] | None = None) -> list[tuple[str, str, int]]:
+        """(code, name, waiting) of each line a display lists: open ones, and closed ones still
+        with people waiting; ``shows`` admits a line code (a TV's scope)."""
+        rows = []
+        for code, line in self.lines.items():
+            if shows is not None and not shows(code):
+                continue
+            if not line.is_open and not self.waiting(code):
+                continue
+            rows.append((code, line.name, self.waiting(code)))
+        return rows
 
     def total_waiting(self) -> int:
         return sum(len(v) for v in self._waiting.values())
@@ -668,17 +688,34 @@ def recent_calls_in(s: Session, hall_id: int, *, limit: int = 20, day: date | No
     calls = []
     for place, (numbered, kind, payload, at) in enumerate(reversed(rows)):
         seq = numbered if numbered is not None else last_numbered + place + 1  # order only
-        window = int(payload.get("window") or 0)
-        number = payload.get("number", "")
-        calls.append(
-            Call(
-                seq,
-                kind,
-                number,
-                window,
-                payload.get("line", ""),
-                payload.get("text") or queueing.call_text(settings, number, window),
-                at,
-            )
-        )
+        calls.append(call_of(seq, kind, payload, at, settings))
     return calls
+
+
+def call_of(seq: int, kind: str, payload: dict[str, Any], at: datetime, settings: dict[str, Any]) -> Call:
+    """The call an event of ``CALL_KINDS`` made, as the board and the TVs show and say it."""
+    window = int(payload.get("window") or 0)
+    number = payload.get("number", "")
+    return Call(
+        seq,
+        kind,
+        number,
+        window,
+        payload.get("line", ""),
+        payload.get("text") or queueing.call_text(settings, number, window),
+        at,
+    )
+
+
+def call_at(engine: Engine, hall_id: int, seq: int) -> Call | None:
+    """The call made by the hall's event ``seq`` (None when that event is not a call)."""
+    with read_session(engine) as s:
+        row = s.execute(
+            select(Event.kind, Event.payload, Event.created_at).where(
+                Event.hall_id == hall_id, Event.seq == seq, Event.kind.in_(CALL_KINDS)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        hall = s.get(Hall, hall_id)
+        return call_of(seq, row[0], row[1], row[2], (hall.settings if hall else None) or {})

@@ -68,6 +68,10 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "call_template": "请{number}号到{window}号窗口办理",
     "highlight_seconds": 8,
     "kiosk_timeout_seconds": 30,
+    "announce_repeat": 1,  # the hall TV says each call this many times (after one chime)
+    "announce_max_age_seconds": 120,  # a call older than this when it reaches a TV is shown, not said
+    "voice_speed": 150,  # espeak-ng words per minute for the call text
+    "display_stale_seconds": 15,  # the board flags a hall TV silent this long
 }
 
 

@@ -493,3 +493,27 @@ class Rectification(Table, table=True):
     opened_at: NaiveDatetime
     closed_at: NaiveDatetime | None = None
     closed_by: int | None = Field(default=None, foreign_key="staff.id")
+
+
+# --- the hall TVs ------------------------------------------------------------------------------
+
+
+class DisplayHeartbeat(Table, table=True):
+    """The last heartbeat of each hall TV page: which display, how far along the feed, when.
+
+    One row per display, overwritten every few seconds by the page (``core.displays``); not an
+    event: a heartbeat changes nothing in the hall, and the feed and the audit trail stay quiet.
+    ``hall_seq`` is the hall's feed cursor when the beat arrived: a display whose ``last_seq`` is
+    still below the previous beat's ``hall_seq`` has fallen behind (``behind``).
+    """
+
+    __tablename__ = "display_heartbeat"
+    hall_id: int = Field(primary_key=True, foreign_key="hall.id")
+    display_id: str = Field(primary_key=True, max_length=60)
+    scope: str = ""
+    address: str = ""
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    hall_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    behind: bool = False
+    first_seen_at: NaiveDatetime
+    seen_at: NaiveDatetime

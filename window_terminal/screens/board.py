@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sparkline, Static
 
-from window_terminal.core import hallview, lookup, queueing
+from window_terminal.core import displays, hallview, lookup, queueing
 from window_terminal.db.clock import to_local
 from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
@@ -45,6 +45,29 @@ WINDOW_COLUMNS = [
     ("idle", "空闲", "Idle", 6),
     ("recalls", "重呼", "Recalls", 7),
 ]
+
+
+DISPLAYS_SECONDS = 5.0
+
+
+def displays_text(rows: list[displays.DisplayStatus]) -> str:
+    """The hall TVs on one or two lines: 显示屏 TV1 正常 · TV2 失联 35秒 · TV3 落后."""
+    if not rows:
+        return tr("[dim]显示屏：尚无上报[/]", "[dim]Displays: none reported yet[/]")
+    parts = []
+    for row in rows:
+        if row.state == "stale":
+            seconds = int(row.quiet_s)
+            ago = f"{seconds // 60}分" if seconds >= 120 else f"{seconds}秒"
+            ago_en = f"{seconds // 60} min" if seconds >= 120 else f"{seconds}s"
+            parts.append(
+                tr(f"[red]● {row.display_id} 失联 {ago}[/]", f"[red]● {row.display_id} silent {ago_en}[/]")
+            )
+        elif row.state == "behind":
+            parts.append(tr(f"[yellow]● {row.display_id} 落后[/]", f"[yellow]● {row.display_id} behind[/]"))
+        else:
+            parts.append(tr(f"[green]● {row.display_id} 正常[/]", f"[green]● {row.display_id} ok[/]"))
+    return tr("显示屏 ", "Displays ") + " · ".join(parts)
 
 
 class PromptModal(LocalizedKeys, ModalScreen[dict[str, str] | None]):
@@ -117,6 +140,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
     BoardScreen #side { width: 44; height: 1fr; padding: 0 1; }
     BoardScreen #lights { height: 1; }
     BoardScreen #alerts { height: 1fr; overflow-y: auto; }
+    BoardScreen #displays { height: auto; max-height: 3; }
     BoardScreen #chart { height: 6; border-top: solid $primary-darken-2; }
     BoardScreen #chart Sparkline { height: 1; margin-bottom: 1; }
     BoardScreen #windows { height: 1fr; }
@@ -138,6 +162,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             with Vertical(id="side"):
                 yield Static("", id="lights")
                 yield Static(tr("正在读取大厅状态…", "Loading the hall…"), id="alerts")
+                yield Static("", id="displays")
                 with Vertical(id="chart"):
                     yield Static("", id="chart-arrivals")
                     yield Sparkline([0] * 24, id="arrivals")
@@ -153,6 +178,8 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self.load_snapshot()
         self.set_interval(1.0, self.tick, name="board-tick")
         self.set_interval(60.0, self.refresh_lights, name="board-lights")
+        self.refresh_displays()
+        self.set_interval(DISPLAYS_SECONDS, self.refresh_displays, name="board-displays")
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -183,6 +210,19 @@ class BoardScreen(LocalizedKeys, Screen[None]):
     def refresh_lights(self) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
         run_call(self, lambda: _lights_text(engine, hall_id), done=self._set_lights, group="board-lights")
+
+    def refresh_displays(self) -> None:
+        """The hall TVs' heartbeats: each one listed, a stale or lagging one flagged."""
+        engine, hall = self.app.engine, self.app.hall  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: displays.display_status(engine, hall.id, hall.settings),
+            done=self._show_displays,
+            group="board-displays",
+        )
+
+    def _show_displays(self, rows: list[displays.DisplayStatus]) -> None:
+        self.query_one("#displays", Static).update(displays_text(rows))
 
     def _set_lights(self, text: str) -> None:
         self._lights = text

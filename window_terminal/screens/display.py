@@ -202,7 +202,7 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
                 self.query_one("#broadcast").display = bool(view.broadcast)
 
     def _show_calls(self, view: hallview.HallView) -> None:
-        calls = list(view.calls)[::-1][: self._calls_shown()]
+        calls = view.shown_calls(self._calls_shown())
         newest = calls[0] if calls else None
         number = self.query_one("#number", TicketDigits)
         window = self.query_one("#window", Digits)
@@ -244,9 +244,5 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
             self._highlight_timer = self.set_timer(left, lambda: panel.remove_class("fresh"))
 
     def _show_waiting(self, view: hallview.HallView) -> None:
-        parts = []
-        for code, line in view.lines.items():
-            if not line.is_open and not view.waiting(code):
-                continue
-            parts.append(f"{line.name} [b]{view.waiting(code)}[/]{tr('人', '')}")
+        parts = [f"{name} [b]{waiting}[/]{tr('人', '')}" for _, name, waiting in view.shown_waiting()]
         self._set("#waiting", tr("等候人数  ", "Waiting  ") + "   ".join(parts))
