@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from window_terminal.core import displays, hallview, voice
 from window_terminal.core import queueing as q
 from window_terminal.core.hall import HallDefinitionError, HallRef, read_definition
-from window_terminal.db.feed import Feed
+from window_terminal.db.feed import Feed, Position
 from window_terminal.web.stream import DisplayStream, Message, parse_since
 
 from .conftest import QUEUE
@@ -54,7 +54,7 @@ def stream_for(engine: Engine, hall: HallRef, **scope: str) -> DisplayStream:
     )
 
 
-def follow(engine: Engine, hall: HallRef, stream: DisplayStream, after: int) -> list[Message]:
+def follow(engine: Engine, hall: HallRef, stream: DisplayStream, after: Position) -> list[Message]:
     """What the server sends for everything in the feed after ``after`` (until the feed is quiet)."""
     feed = Feed(engine, hall.id, after=after)
     out: list[Message] = []
@@ -82,10 +82,10 @@ def test_a_page_that_reconnects_gets_every_call_made_while_away_once_in_order(en
     page = stream_for(engine, hall)
     opening, after = page.opening(None)
     assert [m.event for m in opening] == ["snapshot"]
-    assert opening[0].id == after
+    assert opening[0].id == after.seq
     assert [c["number"] for c in opening[0].data["calls"]] == [first.number]
     assert all(c["audio"] is None for c in opening[0].data["calls"])  # history is shown, not said
-    seen = after
+    seen = after.seq
 
     live = call(engine, hall, 2)
     messages = follow(engine, hall, page, seen)
@@ -99,7 +99,7 @@ def test_a_page_that_reconnects_gets_every_call_made_while_away_once_in_order(en
     again = stream_for(engine, hall)
     opening, after = again.opening(seen)
     assert [m.event for m in opening] == ["state"] and opening[0].id is None  # no id until caught up
-    assert after == seen
+    assert after.seq == seen
     messages = follow(engine, hall, again, after)
     calls = [m for m in messages if m.event == "call"]
     assert [m.data["number"] for m in calls] == away
@@ -130,7 +130,7 @@ def test_a_call_that_reaches_the_tv_too_late_is_shown_but_not_said(engine, hall)
 def test_an_id_the_hall_never_reached_gets_a_fresh_snapshot(engine, hall):
     page = stream_for(engine, hall)
     opening, after = page.opening(page.view.cursor + 1000)  # a restored or replaced database
-    assert opening[0].event == "snapshot" and after == page.view.cursor
+    assert opening[0].event == "snapshot" and after.seq == page.view.cursor
 
 
 def test_the_resume_point_comes_from_last_event_id_or_since():
@@ -154,7 +154,7 @@ def test_a_tv_limited_to_some_lines_shows_only_their_calls_and_counts(engine, ha
     assert [m.data["number"] for m in messages if m.event == "call"] == [food.number]
     assert [row["line"] for row in page.state()["waiting"]] == ["FOOD"]
     # The id still moves past the calls it does not show: the page resumes after them.
-    assert last_id(messages, after) == page.view.cursor
+    assert last_id(messages, after.seq) == page.view.cursor
 
 
 def test_bad_scopes_name_the_problem_and_the_valid_values(engine, hall):
@@ -374,3 +374,29 @@ def test_a_heartbeat_is_one_row_per_display_not_an_event(engine, hall):
         assert len(s.execute(select(DisplayHeartbeat)).all()) == 1
         assert s.execute(select(Event).where(Event.seq > before)).first() is None
     assert displays.feed.current_cursor(engine, hall.id) == before
+
+
+def test_a_call_not_yet_numbered_when_the_page_opens_is_shown_once_and_not_said_twice(pg_url):
+    """PostgreSQL's fast path commits a call, then numbers it: a TV opening in between shows it once."""
+    from sqlalchemy import text
+
+    from window_terminal.core.hall import resolve_hall
+    from window_terminal.db.engine import make_engine
+
+    engine = make_engine(pg_url)
+    hall = resolve_hall(engine, None)
+    open_windows(engine, hall, 1)
+    first = q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ")
+    with engine.begin() as conn:  # the call committed, its events not yet numbered
+        conn.execute(text("SELECT wt_call_next(:h, 1, NULL, 'tv-race', 0)"), {"h": hall.id})
+    page = stream_for(engine, hall)
+    opening, after = page.opening(None)
+    assert [c["number"] for c in opening[0].data["calls"]] == [first.number]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT wt_sequence(:h)"), {"h": hall.id})
+    q.start_service(engine, hall.id, 1)
+    second = call(engine, hall, 1)
+    calls = [m.data["number"] for m in follow(engine, hall, page, after) if m.event == "call"]
+    assert calls == [second.number]
+    engine.dispose()

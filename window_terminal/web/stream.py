@@ -76,7 +76,7 @@ class DisplayStream:
 
     # -- the opening -------------------------------------------------------------------------------
 
-    def opening(self, since: int | None) -> tuple[list[Message], int | Position]:
+    def opening(self, since: int | None) -> tuple[list[Message], Position]:
         """The first messages of a connection and the feed position to follow from."""
         view = self.view
         if since is None or since <= 0 or since > view.cursor:
@@ -86,7 +86,7 @@ class DisplayStream:
         # Resuming: the calls in (since, cursor] come from the feed next, each once; the state
         # now carries no id, so a cut during the catch-up resumes from the last call delivered.
         self.queue.after = since
-        return [Message("state", self.state())], since
+        return [Message("state", self.state())], Position(since)
 
     def snapshot(self) -> Message:
         calls = self.view.shown_calls(self.calls_shown, self._shows)
