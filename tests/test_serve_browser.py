@@ -191,7 +191,9 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "serve_board.png").write_bytes(png)
         (ARTIFACTS / "serve_board.txt").write_text(text, encoding="utf-8")
-        assert called.number in text, f"{called.number} not found in the page; see {ARTIFACTS / 'serve_board.txt'}"
+        assert called.number in text, (
+            f"{called.number} not found in the page; see {ARTIFACTS / 'serve_board.txt'}"
+        )
     finally:
         if browser is not None:
             _stop(browser)

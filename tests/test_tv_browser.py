@@ -217,9 +217,13 @@ def test_the_called_number_fills_the_tv_at_1920x1080_1366x768_and_portrait(brows
     engine, hall, server = hall_tv
     server.start()
     page = open_page(browser, server)
+    earlier = [call(engine, hall, 1), call(engine, hall, 2)]
+    q.broadcast(engine, hall.id, "11:30至12:00系统维护，暂停不动产业务取号")
     number = call(engine, hall, 3)
     page.wait_for_function(f"document.getElementById('number').textContent === '{number}'", timeout=5_000)
     page.wait_for_timeout(300)
+    assert page.inner_text("#recent").split()[:4:3] == [earlier[1], earlier[0]]
+    assert "系统维护" in page.inner_text("#broadcast")
     assert page.inner_text("#window") == "3"
     first = page.evaluate(NUMBER_RATIO)
     assert first["ink"] >= 0.25 and first["inside"], first
