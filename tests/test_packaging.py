@@ -43,4 +43,6 @@ def test_the_wheel_ships_the_demo_hall_the_migrations_and_the_styles(tmp_path: P
     assert {"window_terminal/db/migrations/env.py", "window_terminal/db/migrations/script.py.mako"} <= names
     styles = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "window_terminal").rglob("*.tcss"))
     assert styles and set(styles) <= names
+    page = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "window_terminal/web/static").iterdir())
+    assert len(page) >= 3 and set(page) <= names  # the hall TV page: html, css, js
     assert not any("__pycache__" in name for name in names)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Event
+from window_terminal.db.retry import reconnect_delay
 from window_terminal.db.unit import NOTIFY_CHANNEL
 
 SQLITE_POLL_SECONDS = 0.02
@@ -181,15 +182,15 @@ class Feed:
     def follow(self, *, timeout: float | None = None, idle: float = 5.0) -> Iterator[FeedEvent]:
         """Yield events forever (or until ``timeout`` seconds pass), reconnecting after failures."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        backoff = 0.2
+        failures = 0
         while deadline is None or time.monotonic() < deadline:
             wait = idle if deadline is None else max(0.0, min(idle, deadline - time.monotonic()))
             try:
                 events = self.poll(wait)
-                backoff = 0.2
+                failures = 0
             except FeedUnavailable:
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                time.sleep(reconnect_delay(failures))  # the one backoff rule (db/retry.py)
+                failures += 1
                 continue
             yield from events
 
