@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import importlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -111,6 +111,17 @@ def _weekday_count(lo: int, hi: int) -> int:
 
 def _year_of(ordinal: int) -> int:
     return datetime.date.fromordinal(ordinal).year
+
+
+def _year_spans(lo: int, hi: int) -> Iterator[tuple[int, int, int]]:
+    """[lo, hi] (clipped to the calendar's range) split by year: (year, first, last) ordinals."""
+    lo, hi = max(lo, _MIN_ORD), min(hi, _MAX_ORD)
+    if lo > hi:
+        return
+    for year in range(_year_of(lo), _year_of(hi) + 1):
+        first = datetime.date(year, 1, 1).toordinal()
+        last = datetime.date(year, 12, 31).toordinal()
+        yield year, max(lo, first), min(hi, last)
 
 
 @dataclass(frozen=True)
@@ -277,33 +288,21 @@ class WorkCalendar:
 
     def _count(self, lo: int, hi: int) -> int:
         """Working days with ordinal in [lo, hi]."""
-        lo = max(lo, _MIN_ORD)
-        hi = min(hi, _MAX_ORD)
-        if lo > hi:
-            return 0
         total = 0
-        for year in range(_year_of(lo), _year_of(hi) + 1):
+        for year, y_lo, y_hi in _year_spans(lo, hi):
             if self._plain_weekdays(year):
-                y_first = datetime.date(year, 1, 1).toordinal()
-                y_last = datetime.date(year, 12, 31).toordinal()
-                total += _weekday_count(max(lo, y_first), min(hi, y_last))
+                total += _weekday_count(y_lo, y_hi)
                 continue
             y = self._year(year)
-            total += bisect_right(y.workdays, hi) - bisect_left(y.workdays, lo)
+            total += bisect_right(y.workdays, y_hi) - bisect_left(y.workdays, y_lo)
         return total
 
     def _fallback_days(self, lo: int, hi: int) -> int:
         """Days with ordinal in [lo, hi] whose status is a Monday–Friday guess."""
-        lo = max(lo, _MIN_ORD)
-        hi = min(hi, _MAX_ORD)
-        if lo > hi:
-            return 0
         total = 0
-        for year in range(_year_of(lo), _year_of(hi) + 1):
+        for year, y_lo, y_hi in _year_spans(lo, hi):
             if year in _PACKAGE_YEARS:
                 continue
-            y_lo = max(lo, datetime.date(year, 1, 1).toordinal())
-            y_hi = min(hi, datetime.date(year, 12, 31).toordinal())
             overridden = 0
             if year in self._override_years:
                 ov = self._year(year).overrides
