@@ -66,8 +66,8 @@ def unavailable_with_one_ticket(env, sqlite_url) -> Path:
 
 
 def test_a_counter_started_without_its_database_recovers_and_calls(counter_env, sqlite_url):
-    env = counter_env
     """A counter PC switched on before the database: it says so, then works by itself."""
+    env = counter_env
     engine, hall, _ = env
     path = unavailable_with_one_ticket(env, sqlite_url)
 
@@ -110,8 +110,8 @@ def test_a_board_started_without_its_database_says_so_and_recovers(counter_env, 
 
 
 def test_a_failed_transfer_leaves_the_intake_usable(counter_env, sqlite_url):
-    env = counter_env
     """The database drops during a transfer: the clerk is told, and the next try goes through."""
+    env = counter_env
     engine, hall, _ = env
     ticket = q.take_ticket(engine, hall.id, "BIZ")
     path = sqlite_path(sqlite_url)
