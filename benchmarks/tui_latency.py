@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
 import os
 import pty
@@ -75,8 +76,6 @@ def prepare(url: str) -> None:
 def painted_after(args: list[str], expect: str, *, env: dict[str, str], timeout: float = 30.0) -> float:
     """Seconds from starting ``args`` on a 120×36 pseudo-terminal until ``expect`` is painted."""
     master, slave = pty.openpty()
-    import fcntl
-
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)

@@ -79,10 +79,12 @@ class Position:
         """Whether ``event`` is already in the snapshot: the one rule for "apply or skip"."""
         return event.seq <= self.seq or event.event_id in self.held
 
-    def past(self, event: FeedEvent) -> Position:
-        """The position once ``event`` has been read (applied or skipped)."""
-        held = self.held - {event.event_id} if event.event_id in self.held else self.held
-        return Position(max(self.seq, event.seq), held)
+    def past(self, *events: FeedEvent) -> Position:
+        """The position once ``events`` have been read (applied or skipped)."""
+        if not events:
+            return self
+        held = self.held.difference(e.event_id for e in events) if self.held else self.held
+        return Position(max(self.seq, *(e.seq for e in events)), held)
 
 
 def position(session: Session, hall_id: int) -> Position:
@@ -143,12 +145,9 @@ class Feed:
             self.connected = False
             raise FeedUnavailable(str(exc)) from exc
         self.connected = True
-        events = []
-        for row in rows:
-            event = FeedEvent(*row)
-            if not self.position.holds(event):
-                events.append(event)
-            self.position = self.position.past(event)
+        read = [FeedEvent(*row) for row in rows]
+        events = [event for event in read if not self.position.holds(event)]
+        self.position = self.position.past(*read)
         return events
 
     def poll(self, timeout: float = 5.0) -> list[FeedEvent]:
