@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,3 +127,78 @@ def percentile(values: list[float], p: float) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(p) - 1))]
+
+
+# --- the hall TV server as its own process (display_browser.py and tests/test_tv_browser.py) -------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TvServer:
+    """``wt serve display`` as its own process: started, killed, restarted, frozen.
+
+    It runs with no ``WT_*`` settings of the caller's, its data in ``data``, on a free port.
+    """
+
+    def __init__(self, url: str, data: Path) -> None:
+        self.url = url
+        self.port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
+        self.env.update(WT_DATA_DIR=str(data), WT_CONFIG=str(data / "none.toml"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to answer (a benchmark times that)."""
+        command = [sys.executable, "-m", "window_terminal.cli", "--db", self.url]
+        command += ["serve", "display", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command, env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Until ``/healthz`` answers 200."""
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.address}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"wt serve display did not answer within {timeout:.0f} s")
+
+    def start(self) -> None:
+        self.launch()
+        self.wait()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def signal(self, sig: int) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, sig)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a frozen server cannot take SIGTERM
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)

@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from contextlib import ExitStack
+from pathlib import Path
 
-from _common import REPO, percentile, prepare_hall, scratch_postgres, scratch_sqlite
+from _common import TvServer, percentile, prepare_hall, scratch_postgres, scratch_sqlite
 
 CHROMIUM = "/usr/bin/chromium"
 WATCH = """() => {
@@ -53,55 +49,6 @@ RATIO = """() => {
   const m = ctx.measureText(n.textContent);
   return (m.actualBoundingBoxAscent + m.actualBoundingBoxDescent) / innerHeight;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, url: str, data: str) -> None:
-        self.url, self.port = url, free_port()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
-        self.env.update(WT_DATA_DIR=data, WT_CONFIG=os.path.join(data, "none.toml"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "window_terminal.cli",
-                "--db",
-                self.url,
-                "serve",
-                "display",
-                "--port",
-                str(self.port),
-            ],
-            env=self.env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def wait(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(10)
 
 
 def set_thresholds(engine, hall_id: int, **values: int) -> None:
@@ -137,17 +84,16 @@ def run(url: str, calls: int) -> dict[str, object]:
     result: dict[str, object] = {}
     with ExitStack() as stack:
         data = stack.enter_context(tempfile.TemporaryDirectory(prefix="wt_tv_"))
-        server = Server(url, data)
+        server = TvServer(url, Path(data))
         stack.callback(server.stop)
         server.start()
-        server.wait()
         p = stack.enter_context(sync_playwright())
         browser = p.chromium.launch(
             executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"]
         )
         stack.callback(browser.close)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"http://127.0.0.1:{server.port}/")
+        page.goto(f"{server.address}/")
         page.wait_for_function("window.__wt && window.__wt.state.lastSeq > 0", timeout=15_000)
         page.evaluate(WATCH)
 
@@ -173,13 +119,11 @@ def run(url: str, calls: int) -> dict[str, object]:
         result["number_height_ratio"] = round(page.evaluate(RATIO), 3)
 
         # 3. recovery: kill, one call in the outage, start again (with the voice on from now)
-        assert server.process is not None
         started = time.monotonic()
-        server.process.kill()
-        server.process.wait(10)
+        server.kill()
         during, _ = call(1)
         set_thresholds(engine, hall_id, announce_repeat=1, voice_speed=320)
-        server.start()
+        server.launch()  # the page's own reconnection is timed, not the server's start
         page.wait_for_function(
             f"document.getElementById('number').textContent === '{during}' && "
             "document.getElementById('stale').hidden && Date.now() - window.__wt.state.lastBeat < 2500",
@@ -193,10 +137,10 @@ def run(url: str, calls: int) -> dict[str, object]:
         # 4. stale banner
         page.wait_for_timeout(2500)
         started = time.monotonic()
-        os.kill(server.process.pid, signal.SIGSTOP)
+        server.signal(signal.SIGSTOP)
         page.wait_for_selector("#stale", state="visible", timeout=30_000)
         result["stale_banner_s"] = round(time.monotonic() - started, 2)
-        os.kill(server.process.pid, signal.SIGCONT)
+        server.signal(signal.SIGCONT)
         page.wait_for_selector("#stale", state="hidden", timeout=30_000)
 
         # 5. three calls at once, announced

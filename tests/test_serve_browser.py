@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks._common import free_port
 from window_terminal.core import queueing as q
 
 CHROMIUM = "/usr/bin/chromium"
@@ -50,12 +51,6 @@ READ_TERMINAL = """
   return tree ? tree.innerText : '';
 })()
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_port(port: int, timeout: float) -> None:
@@ -142,7 +137,7 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
     env.update(
         WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml"), TEXTUAL_ANIMATIONS="none"
     )
-    port, devtools = _free_port(), _free_port()
+    port, devtools = free_port(), free_port()
     server = subprocess.Popen(
         [
             sys.executable,

@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -22,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from benchmarks._common import TvServer
 from window_terminal.core import queueing as q
 from window_terminal.core.hall import HallRef, resolve_hall
 from window_terminal.db.engine import make_engine, write_session
@@ -68,73 +67,6 @@ def _has_playwright() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class TvServer:
-    """``wt serve display`` as its own process: started, killed, restarted, frozen."""
-
-    def __init__(self, url: str, data: Path) -> None:
-        self.url = url
-        self.port = _free_port()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
-        self.env.update(WT_DATA_DIR=str(data), WT_CONFIG=str(data / "none.toml"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "window_terminal.cli",
-                "--db",
-                self.url,
-                "serve",
-                "display",
-                "--port",
-                str(self.port),
-            ],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.address}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("wt serve display did not answer within 30 s")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def signal(self, sig: int) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, sig)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
