@@ -62,7 +62,7 @@ def labels() -> dict[str, str]:
         "stale": tr("连接中断，正在重连", "Connection lost, reconnecting"),
         "sound": tr("点击开启声音", "Click to enable sound"),
         "again": tr("重呼", "again"),
-        "window_short": tr("窗口", "window"),
+        "window_short": tr("窗口", "Window"),
     }
 
 

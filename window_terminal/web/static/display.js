@@ -70,7 +70,8 @@
     for (const call of state.calls.slice(1, config.calls_shown)) {
       const li = el("li");
       li.append(el("span", "num", call.number));
-      li.append(el("span", "win", call.window + L.window_suffix + (L.window_suffix ? "" : " " + L.window_short)));
+      // "3号窗口" in Chinese, "Window 3" in English
+      li.append(el("span", "win", L.window_suffix ? call.window + L.window_suffix : L.window_short + " " + call.window));
       if (call.recall) li.append(el("span", "again", L.again));
       li.append(el("span", "at", call.at));
       list.append(li);
