@@ -232,13 +232,14 @@ def test_three_calls_at_once_are_announced_in_order_without_overlap(browser, hal
     server.start()
     page = open_page(browser, server)
     numbers, spread_ms = calls_at_once(engine, hall, (1, 2, 3))
-    # The three presses start within a few ms (under 20 on an idle machine; the bound allows for a
-    # busy CI runner waking the threads late). The commits follow as fast as the database allows.
-    assert spread_ms < 50, spread_ms
     page.wait_for_function(
         "window.__wt.audioLog.length === 3 && window.__wt.audioLog.every(a => a.ended)", timeout=40_000
     )
     log = page.evaluate("window.__wt.audioLog")
+    # What makes this a test of overlap: every call reached the page while the first announcement was
+    # still playing, so a player without a queue would have talked over it. (How far apart the three
+    # presses started depends on how busy the machine is; this does not.)
+    assert all(item["queued"] < log[0]["ended"] for item in log), (spread_ms, log)
     assert sorted(item["number"] for item in log) == sorted(numbers)
     assert [item["seq"] for item in log] == sorted(item["seq"] for item in log), "not in call order"
     assert all(item["how"] == "ended" for item in log), log
