@@ -66,9 +66,9 @@ def main() -> None:
     # a day's worth of numbers per line is 999: spread 2,000 tickets over the 8 lines
     start = time.perf_counter()
     for i in range(args.tickets):
-        queueing.take_ticket(engine, hall.id, LINES[i % len(LINES)])
+        queueing.take_ticket(engine, hall.id, LINES[i % len(LINES)], actor="C001")
     for number in range(1, args.windows + 1):
-        queueing.set_window_status(engine, hall.id, number, "open")
+        queueing.set_window_status(engine, hall.id, number, "open", actor="M001")
     setup_s = time.perf_counter() - start
     print(f"setup: {args.windows} windows, {args.tickets} tickets in {setup_s:.1f}s", file=sys.stderr)
 
@@ -86,8 +86,8 @@ def main() -> None:
             feed = Feed(engine, hall.id, after=screen.view.position)
             for i in range(args.changes):
                 window = 1 + i % args.windows
-                queueing.call_next(engine, hall.id, window)
-                queueing.start_service(engine, hall.id, window)
+                queueing.call_next(engine, hall.id, window, actor="M001")
+                queueing.start_service(engine, hall.id, window, actor="M001")
                 events = feed.fetch()
                 t0 = time.perf_counter()
                 changes = screen.view.apply_all(events)  # what the HallEvents handler does …

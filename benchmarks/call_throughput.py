@@ -58,11 +58,11 @@ def _work_window(engine, hall_id: int, window: int, barrier, seconds: float, out
     start_at = time.time()
     end = start_at + seconds
     while time.time() < end:
-        ticket = q.call_next(engine, hall_id, window)
+        ticket = q.call_next(engine, hall_id, window, actor="M001")
         if ticket is None:
             break
         called.append(ticket.id)
-        q.start_service(engine, hall_id, window)
+        q.start_service(engine, hall_id, window, actor="M001")
     out.put((window, called, time.time() - start_at))
 
 
@@ -251,7 +251,7 @@ def measure_calls(
 
     engine, hall_id = prepare_hall(url, windows=windows)
     for number in range(1, windows + 1):
-        q.set_window_status(engine, hall_id, number, "open")
+        q.set_window_status(engine, hall_id, number, "open", actor="M001")
     issued = _pre_issue(engine, hall_id, per_line=999, days=6)
 
     if client == "pgbench":

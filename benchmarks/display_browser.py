@@ -69,16 +69,16 @@ def run(url: str, calls: int) -> dict[str, object]:
     engine, hall_id = prepare_hall(url)
     windows = (1, 2, 3)
     for window in windows:
-        queueing.set_window_status(engine, hall_id, window, "open")
+        queueing.set_window_status(engine, hall_id, window, "open", actor="M001")
     for _ in range(calls + 20):
-        queueing.take_ticket(engine, hall_id, "BIZ")
+        queueing.take_ticket(engine, hall_id, "BIZ", actor="C001")
     set_thresholds(engine, hall_id, announce_repeat=0)  # latency first, without 100 announcements
 
     def call(window: int) -> tuple[str, float]:
-        info = queueing.call_next(engine, hall_id, window)
+        info = queueing.call_next(engine, hall_id, window, actor="M001")
         committed = time.time() * 1000
         assert info is not None
-        queueing.start_service(engine, hall_id, window)
+        queueing.start_service(engine, hall_id, window, actor="M001")
         return info.number, committed
 
     result: dict[str, object] = {}

@@ -77,10 +77,10 @@ def prepare(url: str) -> None:
     load_hall(engine, REPO / "queue")
     hall = resolve_hall(engine, None)
     for window in (2, 4, 6, 8, 10, 12):
-        queueing.set_window_status(engine, hall.id, window, "open")
+        queueing.set_window_status(engine, hall.id, window, "open", actor="M001")
     for line in ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS"):
         for _ in range(8):
-            queueing.take_ticket(engine, hall.id, line)
+            queueing.take_ticket(engine, hall.id, line, actor="C001")
     engine.dispose()
 
 

@@ -41,7 +41,7 @@ def _peer(url: str, hall_id: int, seed: int, start_at: float, seconds: float, ou
         if moment > start_at + seconds:
             break
         time.sleep(max(0.0, moment - time.time()))
-        ticket = q.take_ticket(engine, hall_id, rng.choice(LINES))
+        ticket = q.take_ticket(engine, hall_id, rng.choice(LINES), actor="C001")
         committed.append((ticket.id, time.time()))
     out.put(("peer", committed))
     engine.dispose()

@@ -141,7 +141,7 @@ def search_per_key_ms(engine, hall_id: int) -> tuple[float, int]:
 
 async def measure_tui(engine, hall, settings, calls: int) -> tuple[float, list[float]]:
     for _ in range(calls + 2):
-        q.take_ticket(engine, hall.id, "BIZ")
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     app = make_app("counter", settings=settings, engine=engine, hall=hall, window=2, staff_code="C002")
     start = time.perf_counter()
     latencies = []

@@ -153,9 +153,39 @@ def _reset_clock() -> Iterator[None]:
 
 @pytest.fixture
 def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    """Environment for running `wt` in a subprocess against the test database."""
+    """Environment for running `wt` in a subprocess against the test database, with hall manager
+    M001 signed in (as `wt login M001` would); `signed_out_env` has nobody signed in."""
+    env = signed_out_env(db_url, tmp_path)
+    sign_in(env, "M001")
+    return env
+
+
+def signed_out_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
     env.update(
         WT_DATABASE_URL=db_url, WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml")
     )
     return env
+
+
+DEMO_PIN = "1234"  # every demo staff member's initial PIN (queue/staff.toml)
+TEST_PIN = "246813"  # what the tests change it to
+
+
+def sign_in(env: dict[str, str], code: str) -> None:
+    """Sign ``code`` in for the `wt` processes run with ``env``: the initial PIN changed, then the
+    session written where `wt login` writes it (the same core functions, without a terminal)."""
+    from window_terminal.core.sessions import open_session
+    from window_terminal.core.staff import change_pin
+    from window_terminal.errors import DomainError
+
+    engine = make_engine(env["WT_DATABASE_URL"])
+    try:
+        hall = resolve_hall(engine, None)
+        try:
+            change_pin(engine, hall.id, code, DEMO_PIN, TEST_PIN)
+        except DomainError:
+            pass  # changed before
+        open_session(engine, hall.id, Path(env["WT_DATA_DIR"]) / "session", code, TEST_PIN)
+    finally:
+        engine.dispose()

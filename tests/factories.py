@@ -27,6 +27,20 @@ JOINT_ITEM = "XZSP-0001"  # 营业执照与食品经营许可证联办 — SCJG 
 FOUR_DEPT_ITEM = "XZSP-0004"  # 企业开办“一件事” — SCJG, RSJ, GJJ, SW
 
 
+# The demo hall's reviewer of each department (queue/staff.toml): a reviewer acts for their own only.
+REVIEWERS = {
+    "SCJG": "R001",
+    "RSJ": "R002",
+    "GJJ": "R003",
+    "GA": "R004",
+    "GHZY": "R005",
+    "ZJ": "R006",
+    "WJ": "R007",
+    "SW": "R008",
+    "XZSP": "R009",
+}
+
+
 def _moment(day: date, tz: str) -> datetime:
     return local_midnight_utc(day, tz) + timedelta(hours=10)
 
@@ -165,3 +179,14 @@ def tasks_of(engine: Engine, case_id: int) -> dict[str, Any]:
             .where(ReviewTask.case_id == case_id)
         ).all()
     return dict(rows)
+
+
+def approve(
+    engine: Engine, hall_id: int, task_id: int, actor: str, note: str = "材料齐全，同意"
+) -> dict[str, Any]:
+    """A reviewer's approval as the back office makes it: the task claimed first, then decided with
+    an opinion."""
+    from window_terminal.core import review
+
+    review.claim(engine, hall_id, task_id, actor=actor)
+    return review.approve(engine, hall_id, task_id, note=note, actor=actor)

@@ -67,12 +67,61 @@ def test_reviewer_sees_red_yellow_green_by_deadline_and_approves_with_a_key(engi
             await pilot.press("c")
             await settle(pilot)
             await pilot.press("a")
+            await pilot.pause()
+            assert late.case_no in str(app.screen.query_one("Label").render())  # names the case
+            await pilot.press(*"材料齐全同意", "enter")
+            await pilot.pause()
+            assert "再按一次确认" in str(app.screen.query_one("#problem").render())
+            assert tasks_of(engine, late.id)["SCJG"].status == "claimed"  # not yet
+            await pilot.press("enter")
             await settle(pilot)
             assert "已同意" in str(screen.query_one("#message").render())
 
     asyncio.run(inner())
     task = tasks_of(engine, late.id)["SCJG"]
-    assert task.status == "approved"
+    assert task.status == "approved" and task.reason == "材料齐全同意"
+
+
+def test_a_double_press_of_a_decides_at_most_one_case_and_only_after_confirmation(engine, hall, monkeypatch):
+    """Two presses of `a` 0.8 s apart once approved two different cases: the first press opens the
+    dialog for the task under the cursor, the second is typed into its opinion field."""
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    late, due, fine = _stage(engine, hall)
+    from window_terminal.core import review
+
+    for case in (late, due, fine):
+        review.claim(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, actor="R001")
+
+    async def inner() -> None:
+        app = _app(engine, hall, department="SCJG", staff_code="R001")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            await pilot.press("a")
+            await pilot.pause(0.8)
+            await pilot.press("a")
+            await settle(pilot)
+            assert type(app.screen).__name__ == "ReasonModal"
+            await pilot.press("escape")
+            await settle(pilot)
+
+    asyncio.run(inner())
+    assert [tasks_of(engine, c.id)["SCJG"].status for c in (late, due, fine)] == ["claimed"] * 3
+
+
+def test_deciding_an_unclaimed_task_asks_for_the_claim_first(engine, hall, monkeypatch):
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    late, _, _ = _stage(engine, hall)
+
+    async def inner() -> None:
+        app = _app(engine, hall, department="SCJG", staff_code="R001")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            await pilot.press("a", *"同意", "enter", "enter")
+            await settle(pilot)
+            assert "请先认领" in str(app.screen.query_one("#message").render())
+
+    asyncio.run(inner())
+    assert tasks_of(engine, late.id)["SCJG"].status == "pending"
 
 
 def test_refusing_from_the_screen_asks_for_a_reason(engine, hall, monkeypatch):
@@ -83,12 +132,17 @@ def test_refusing_from_the_screen_asks_for_a_reason(engine, hall, monkeypatch):
         app = _app(engine, hall, department="SCJG", staff_code="R001")
         async with app.run_test(size=(120, 36)) as pilot:
             await settle(pilot)
+            await pilot.press("c")
+            await settle(pilot)
             await pilot.press("x")
             await pilot.pause()
             await pilot.press("enter")  # empty reason: the modal stays and says so
             await pilot.pause()
             assert "理由" in str(app.screen.query_one("#problem").render())
             await pilot.press(*"场所不符合要求")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "不予许可决定" in str(app.screen.query_one("#problem").render())  # asked once
             await pilot.press("enter")
             await settle(pilot)
 

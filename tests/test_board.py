@@ -29,10 +29,22 @@ FIXED_LOCAL = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 FIXED_UTC = FIXED_LOCAL.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
+# Who each screen acts as, as `wt board` / `wt kiosk` would start it: a signed-in hall manager, the
+# demo hall's kiosk device (queue/hall.toml [[device]]).
+ACTORS: dict[str, dict[str, str]] = {"board": {"staff_code": "M001"}, "kiosk": {"device": "device:KIOSK1"}}
+
+
 def screen_app(screen: str, engine: Engine, url: str, *, fixed: bool = False) -> WindowTerminalApp:
     hall = resolve_hall(engine, None)  # fresh: thresholds and settings as now in the database
     now = (lambda: FIXED_LOCAL) if fixed else None
-    return make_app(screen, settings=Settings(database_url=url), engine=engine, hall=hall, now=now)
+    return make_app(
+        screen,
+        settings=Settings(database_url=url),
+        engine=engine,
+        hall=hall,
+        now=now,
+        **ACTORS.get(screen, {}),
+    )
 
 
 async def wait_until(pilot: Pilot, check: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -84,19 +96,19 @@ def busy_hall(engine: Engine, hall: HallRef, *, windows: int = 12, tickets: int 
         )
     staff = ["C001", "C002", "C003", "C004", "C005", "C006", "C007", "C008", "C009", "C010", "C011", "C012"]
     for number in range(1, windows + 1):
-        q.set_window_status(engine, hall.id, number, "open", staff_code=staff[(number - 1) % len(staff)])
+        q.set_window_status(engine, hall.id, number, "open", actor=staff[(number - 1) % len(staff)])
     codes = ["BIZ", "BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX", "BIZ", "SOC"]
     for i in range(tickets):
-        q.take_ticket(engine, hall.id, codes[i % len(codes)])
-    q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人")
+        q.take_ticket(engine, hall.id, codes[i % len(codes)], actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人", actor="C001")
     for number in (1, 2, 3, 4, 6, 8, 10, 12):
-        q.call_next(engine, hall.id, number)
+        q.call_next(engine, hall.id, number, actor="M001")
     for number in (1, 3, 6):
-        q.start_service(engine, hall.id, number)
-    q.recall(engine, hall.id, 2)
-    q.recall(engine, hall.id, 2)
-    q.set_window_status(engine, hall.id, 5, "paused")
-    q.broadcast(engine, hall.id, "系统维护：11:30至12:00暂停不动产业务取号")
+        q.start_service(engine, hall.id, number, actor="M001")
+    q.recall(engine, hall.id, 2, actor="C002")
+    q.recall(engine, hall.id, 2, actor="C002")
+    q.set_window_status(engine, hall.id, 5, "paused", actor="C005")
+    q.broadcast(engine, hall.id, "系统维护：11:30至12:00暂停不动产业务取号", actor="M001")
     pin_times(engine, hall)
 
 
@@ -160,8 +172,8 @@ async def stable(pilot: Pilot) -> None:
 
 
 def test_a_call_made_by_another_process_appears_on_the_board(engine, hall, db_url, cli_env):
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    ticket = q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     app = screen_app("board", engine, db_url)
 
     async def run() -> None:
@@ -177,9 +189,9 @@ def test_a_call_made_by_another_process_appears_on_the_board(engine, hall, db_ur
 
 
 def test_board_actions_change_the_database(engine, hall, db_url):
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    first = q.take_ticket(engine, hall.id, "BIZ")
-    second = q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    first = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    second = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     app = screen_app("board", engine, db_url)
 
     async def run() -> None:
@@ -244,8 +256,8 @@ def test_board_actions_change_the_database(engine, hall, db_url):
 
 
 def test_an_idle_window_and_a_long_wait_raise_alerts(engine, hall, db_url):
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     with write_session(engine) as s:
         for ticket in s.execute(select(Ticket)).scalars():
             ticket.issued_at -= timedelta(minutes=45)
@@ -334,7 +346,7 @@ def test_a_display_that_does_not_keep_up_with_the_feed_is_behind(engine, hall):
 
     shown = displays.feed.current_cursor(engine, hall.id)
     displays.record_heartbeat(engine, hall.id, "TV1", last_seq=shown)
-    q.take_ticket(engine, hall.id, "BIZ")  # the feed moves on; the display reports no progress
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")  # the feed moves on; the display reports no progress
     assert displays.record_heartbeat(engine, hall.id, "TV1", last_seq=shown).state == "ok"  # between beats
     assert displays.record_heartbeat(engine, hall.id, "TV1", last_seq=shown).state == "behind"
     cursor = displays.feed.current_cursor(engine, hall.id)

@@ -73,15 +73,19 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
         kind = rng.choice(("normal", "normal", "priority", "appointment"))
         if kind == "appointment":
             slot = now + timedelta(minutes=rng.choice((-50, -20, 30)))  # some not callable yet
-            code = q.book_appointment(engine, hall.id, rng.choice(("BIZ", "GEN")), slot)["code"]
-            taken.append(q.take_ticket(engine, hall.id, kind="appointment", appointment_code=code))
+            code = q.book_appointment(engine, hall.id, rng.choice(("BIZ", "GEN")), slot, actor="C001")["code"]
+            taken.append(
+                q.take_ticket(engine, hall.id, kind="appointment", appointment_code=code, actor="C001")
+            )
         else:
             reason = "老年人" if kind == "priority" else ""
-            taken.append(q.take_ticket(engine, hall.id, line, kind=kind, priority_reason=reason))
+            taken.append(
+                q.take_ticket(engine, hall.id, line, kind=kind, priority_reason=reason, actor="C001")
+            )
     clock.set_offset(timedelta(0))
     for info in rng.sample(taken, k=min(3, len(taken))):  # 只设路标: a transfer keeps its place
         target = "GEN" if info.line == "BIZ" else "BIZ"
-        q.transfer(engine, hall.id, target, ticket_ref=f"#{info.id}", reason="wrong line")
+        q.transfer(engine, hall.id, target, ticket_ref=f"#{info.id}", reason="wrong line", actor="C001")
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -91,7 +95,7 @@ def test_the_procedure_picks_what_the_python_rule_picks_under_every_policy(engin
     hall = resolve_hall(engine, None)
     rng = random.Random(seed)
     _generated_hall(engine, hall, seed, rng)
-    q.set_window_status(engine, hall.id, 1, "open", staff_code="C001")
+    q.set_window_status(engine, hall.id, 1, "open", actor="C001")
     calls = 0
     while True:
         python_pick = _python_pick(engine, hall.id, 1)
@@ -100,8 +104,8 @@ def test_the_procedure_picks_what_the_python_rule_picks_under_every_policy(engin
             break
         # advance by either path (the streak of an interleave line moves with each call)
         monkeypatch.setattr(q, "PG_FAST_PATH", rng.random() < 0.5)
-        assert q.call_next(engine, hall.id, 1).id == python_pick
-        q.start_service(engine, hall.id, 1)
+        assert q.call_next(engine, hall.id, 1, actor="C001").id == python_pick
+        q.start_service(engine, hall.id, 1, actor="C001")
         calls += 1
     assert calls >= 3
 
@@ -110,8 +114,8 @@ def test_a_broken_procedure_raises_instead_of_falling_back_silently(engine):
     from window_terminal.core.hall import resolve_hall
 
     hall = resolve_hall(engine, None)
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE OR REPLACE FUNCTION wt_call_next(p_hall_id integer, p_window_number integer,"
@@ -119,7 +123,7 @@ def test_a_broken_procedure_raises_instead_of_falling_back_silently(engine):
             " RETURNS jsonb LANGUAGE plpgsql AS $$ BEGIN RETURN 1 / 0; END $$"
         )
     with pytest.raises(DatabaseError, match="22012"):
-        q.call_next(engine, hall.id, 2)
+        q.call_next(engine, hall.id, 2, actor="C002")
     with read_session(engine) as s:  # nothing was called behind the clerk's back
         assert q.in_hand(s, q._window(s, hall.id, 2)) is None
 
@@ -129,15 +133,18 @@ def test_a_missing_procedure_falls_back_and_says_why_once(engine, caplog, monkey
 
     hall = resolve_hall(engine, None)
     monkeypatch.setattr(q, "_fallback_reasons_logged", set())
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    first, second = q.take_ticket(engine, hall.id, "BIZ"), q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    first, second = (
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001"),
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001"),
+    )
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "DROP PROCEDURE wt_call_next_p(jsonb, integer, integer, integer, text, double precision)"
         )
     with caplog.at_level(logging.WARNING, logger="window_terminal.core.queueing"):
-        assert q.call_next(engine, hall.id, 2).number == first.number
-        q.start_service(engine, hall.id, 2)
-        assert q.call_next(engine, hall.id, 2).number == second.number
+        assert q.call_next(engine, hall.id, 2, actor="C002").number == first.number
+        q.start_service(engine, hall.id, 2, actor="C002")
+        assert q.call_next(engine, hall.id, 2, actor="C002").number == second.number
     warnings = [r for r in caplog.records if "fast path not used" in r.getMessage()]
     assert len(warnings) == 1 and "wt db upgrade" in warnings[0].getMessage()

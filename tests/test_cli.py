@@ -24,7 +24,7 @@ def wt(env, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def test_take_call_and_status_from_a_shell(cli_env):
     taken = json.loads(wt(cli_env, "ticket", "take", "BIZ", "--json").stdout)
     assert taken["number"] == "A001" and taken["people_ahead"] == 0
-    wt(cli_env, "window", "open", "2", "--staff", "C002")
+    wt(cli_env, "window", "open", "2")
     called = json.loads(wt(cli_env, "call", "next", "--window", "2", "--json").stdout)
     assert called["number"] == "A001" and called["window"] == 2
     status = json.loads(wt(cli_env, "queue", "status", "--json").stdout)
@@ -44,7 +44,7 @@ def test_take_call_and_status_from_a_shell(cli_env):
         (["ticket", "take", "BIZ", "--priority", " "], "绿色通道需填写原因"),
         (["--hall", "nowhere", "queue", "status"], "没有大厅 nowhere"),
         (["review", "list", "--dept", "NOPE"], "没有部门 NOPE"),
-        (["rectification", "close", "9999", "--note", "x", "--staff", "M001"], "没有整改事项 #9999"),
+        (["rectification", "close", "9999", "--note", "x"], "没有整改事项 #9999"),
         (["report", "daily", "--date", "2026-13-01"], "2026-13-01"),
         (["doc", "show", "NOPE-1"], "NOPE-1"),
     ],

@@ -60,7 +60,7 @@ def _take_tickets(url: str, hall_id: int, taker: int, count: int, start_at: floa
         ids = []
         for i in range(count):
             line = LINES[(taker + i) % len(LINES)]
-            ids.append(q.take_ticket(engine, hall_id, line).id)
+            ids.append(q.take_ticket(engine, hall_id, line, actor="C001").id)
         return ids
     finally:
         engine.dispose()
@@ -90,10 +90,10 @@ def _call_until_drained(url: str, hall_id: int, window: int, done_flag: str, sta
         called = []
         while True:
             takers_done = Path(done_flag).exists()  # read before the call: then an empty call means drained
-            ticket = q.call_next(engine, hall_id, window)
+            ticket = q.call_next(engine, hall_id, window, actor="M001")
             if ticket is not None:
                 called.append(ticket.id)
-                q.start_service(engine, hall_id, window)
+                q.start_service(engine, hall_id, window, actor="M001")
                 continue
             if takers_done:
                 feed.close()
@@ -110,8 +110,8 @@ def _same_request(url: str, hall_id: int, start_at: float) -> tuple[dict, dict |
     engine = make_engine(url)
     try:
         _wait_until(start_at)
-        taken = q.take_ticket(engine, hall_id, "BIZ", request_id="kiosk-1:press-42")
-        called = q.call_next(engine, hall_id, 2, request_id="window-2:call-7")
+        taken = q.take_ticket(engine, hall_id, "BIZ", request_id="kiosk-1:press-42", actor="C001")
+        called = q.call_next(engine, hall_id, 2, request_id="window-2:call-7", actor="C002")
         return taken.as_dict(), called.as_dict() if called else None
     finally:
         engine.dispose()
@@ -122,7 +122,7 @@ def _take_tomorrow(url: str, hall_id: int, start_at: float) -> str:
     engine = make_engine(url)
     try:
         _wait_until(start_at)
-        return q.take_ticket(engine, hall_id, "BIZ").number
+        return q.take_ticket(engine, hall_id, "BIZ", actor="C001").number
     finally:
         engine.dispose()
         clock.set_offset(timedelta(0))
@@ -156,7 +156,7 @@ def test_sixteen_windows_calling_at_once_call_every_ticket_exactly_once_in_line_
         )
     assert len(windows) == CALLERS
     for number in windows:
-        q.set_window_status(engine, hall.id, number, "open")
+        q.set_window_status(engine, hall.id, number, "open", actor="M001")
 
     done_flag = tmp_path / "takers-done"
     start_at = time.time() + 0.5
@@ -205,13 +205,13 @@ def test_sixteen_windows_calling_at_once_call_every_ticket_exactly_once_in_line_
 
 
 def test_the_same_request_sent_by_several_processes_at_once_has_one_effect(engine, hall, db_url, pool):
-    q.set_window_status(engine, hall.id, 2, "open")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
     start_at = time.time() + 0.5
     futures = [pool.submit(_same_request, db_url, hall.id, start_at) for _ in range(8)]
     results = [f.result(timeout=60) for f in futures]
     # …and once more, afterwards, from this process.
-    again = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1:press-42")
-    again_call = q.call_next(engine, hall.id, 2, request_id="window-2:call-7")
+    again = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1:press-42", actor="C001")
+    again_call = q.call_next(engine, hall.id, 2, request_id="window-2:call-7", actor="C002")
 
     taken = {r[0]["id"] for r in results} | {again.id}
     calls = {(r[1]["id"], r[1]["window"]) for r in results} | {(again_call.id, again_call.window)}
@@ -233,12 +233,12 @@ def test_the_same_request_sent_by_several_processes_at_once_has_one_effect(engin
 def test_numbers_restart_for_every_process_when_the_database_clock_reaches_the_next_day(
     engine, hall, db_url, pool
 ):
-    assert q.take_ticket(engine, hall.id, "BIZ").number == "A001"
+    assert q.take_ticket(engine, hall.id, "BIZ", actor="C001").number == "A001"
     start_at = time.time() + 0.3
     futures = [pool.submit(_take_tomorrow, db_url, hall.id, start_at) for _ in range(6)]
     tomorrow = sorted(f.result(timeout=60) for f in futures)
     assert tomorrow == [f"A{n:03d}" for n in range(1, 7)]
-    assert q.take_ticket(engine, hall.id, "BIZ").number == "A002"
+    assert q.take_ticket(engine, hall.id, "BIZ", actor="C001").number == "A002"
     with read_session(engine) as s:
         days = defaultdict(int)
         for day in s.execute(select(Ticket.service_day).where(Ticket.hall_id == hall.id)).scalars():

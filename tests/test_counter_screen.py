@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Static
 
 from tests.test_board import stable, wait_until
 from window_terminal.app import make_app
@@ -19,8 +19,10 @@ from window_terminal.config import Settings
 from window_terminal.core import intake as ik
 from window_terminal.core import queueing as q
 from window_terminal.core.hall import resolve_hall
+from window_terminal.core.staff import login
 from window_terminal.db.engine import make_engine, read_session
 from window_terminal.db.models import Case, ReviewTask, Ticket, Visit
+from window_terminal.errors import DomainError
 from window_terminal.screens.messages import ConnectionChanged
 
 SIZE = (120, 36)
@@ -119,7 +121,7 @@ def cases(engine):
 
 def test_f2_calls_the_next_ticket_and_intake_accepts_a_complete_application(env):
     engine, hall, _ = env
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
 
     async def inner():
         app = counter_app(env)
@@ -148,7 +150,7 @@ def test_f2_calls_the_next_ticket_and_intake_accepts_a_complete_application(env)
 
 def test_missing_material_gets_a_notice_and_the_return_visit_accepts_the_same_case(env):
     engine, hall, _ = env
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
 
     async def inner():
         app = counter_app(env)
@@ -158,6 +160,11 @@ def test_missing_material_gets_a_notice_and_the_return_visit_accepts_the_same_ca
             await choose_item(pilot, "jzzbl")  # 居住证办理
             await set_material(pilot, 2, 1)  # 合法稳定住所证明 → missing
             await press(pilot, "f6")
+            # asked once, with the list the notice will carry; nothing is issued before
+            assert type(app.screen).__name__ == "ConfirmDialog"
+            assert "合法稳定住所证明" in " ".join(str(w.render()) for w in app.screen.query(Static))
+            assert cases(engine) == []
+            await press(pilot, "enter")
             await preview_shown(pilot)
             assert "一次性告知书" in text_of(app, "#preview-title")
             assert "合法稳定住所证明" in text_of(app, "#preview-text")
@@ -195,6 +202,7 @@ def test_the_return_visit_refuses_a_new_missing_material_citing_article_32(env):
         item="GA-0001",
         materials=checks,
         outcome="notice",
+        actor="C001",
     )
 
     async def inner():
@@ -260,7 +268,7 @@ def test_commitment_replaces_a_proof_and_is_recorded_on_the_case(env):
 
 def test_non_acceptance_offers_a_transfer_and_names_the_competent_office(env):
     engine, hall, _ = env
-    ticket = q.take_ticket(engine, hall.id, "BIZ")
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
 
     async def inner():
         app = counter_app(env)
@@ -287,6 +295,8 @@ def test_non_acceptance_offers_a_transfer_and_names_the_competent_office(env):
                 "#not_competent", Button
             ).press()  # the button moved: the error line appeared
             await settle(pilot)
+            assert type(app.screen).__name__ == "ConfirmDialog"  # asked once before issuing
+            await press(pilot, "enter")
             await preview_shown(pilot)
             assert "不予受理通知书" in text_of(app, "#preview-title")
             assert "60" in text_of(app, "#preview-text")
@@ -346,7 +356,7 @@ def test_a_half_filled_intake_is_restored_from_its_draft(env):
 
 def test_without_a_database_the_header_says_so_and_calling_is_disabled(env):
     engine, hall, _ = env
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
 
     async def inner():
         app = counter_app(env)
@@ -365,7 +375,9 @@ def test_without_a_database_the_header_says_so_and_calling_is_disabled(env):
     assert q.window_in_hand(engine, hall.id, 2) is None
 
 
-def test_a_clerk_signs_in_and_lands_on_the_counter(env):
+def test_a_clerk_signs_in_changes_the_initial_pin_and_lands_on_the_counter(env):
+    engine, hall, _ = env
+
     async def inner():
         app = counter_app(env, "home")
         async with app.run_test(size=SIZE) as pilot:
@@ -373,9 +385,35 @@ def test_a_clerk_signs_in_and_lands_on_the_counter(env):
             app.screen.query_one("#pin", Input).value = "1234"
             app.screen.query_one("#window", Input).value = "3"
             await pilot.click("#login")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "PinChangeDialog")
+            await pilot.press(*"123456", "enter", *"123456", "enter")  # too simple: refused
+            await wait_until(pilot, lambda: "过于简单" in text_of(app, "#pin_error"))
+            await pilot.press(*"864213", "enter", *"864213", "enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "CounterScreen")
             await settle(pilot)
-            assert type(app.screen).__name__ == "CounterScreen"
             assert "3号窗口" in text_of(app, "#header") and "张伟" in text_of(app, "#header")
+
+    asyncio.run(inner())
+    # The new PIN works, the initial one no longer does.
+    assert not login(engine, hall.id, "C003", "864213").pin_initial
+    with pytest.raises(DomainError):
+        login(engine, hall.id, "C003", "1234")
+
+
+def test_a_screen_opened_for_another_role_is_refused_after_sign_in(env):
+    async def inner():
+        app = counter_app(env, "home", target="board")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*"C003", "tab", *"1234", "enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "PinChangeDialog")
+            await pilot.press(*"864213", "enter", *"864213", "enter")
+            await wait_until(
+                pilot,
+                lambda: (
+                    type(app.screen).__name__ == "LoginScreen"
+                    and "不能使用此界面" in text_of(app, "#login_error")
+                ),
+            )
 
     asyncio.run(inner())
 
@@ -383,7 +421,7 @@ def test_a_clerk_signs_in_and_lands_on_the_counter(env):
 def test_counter_screen_snapshot(env, snap_compare):
     engine, hall, _ = env
     for line in ("BIZ", "BIZ", "BIZ"):
-        q.take_ticket(engine, hall.id, line)
+        q.take_ticket(engine, hall.id, line, actor="C001")
 
     async def run_before(pilot):
         await settle(pilot)
@@ -417,6 +455,8 @@ def test_the_home_screen_follows_the_role(env, code, screen):
         app = counter_app(env, "home")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press(*code, "tab", *"1234", "enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "PinChangeDialog")
+            await pilot.press(*"864213", "enter", *"864213", "enter")
             await wait_until(pilot, lambda: type(app.screen).__name__ == screen)
 
     asyncio.run(inner())
@@ -425,13 +465,12 @@ def test_the_home_screen_follows_the_role(env, code, screen):
 def test_the_clerk_hands_out_a_decided_result_which_completes_the_case(env):
     from datetime import date
 
-    from tests.factories import make_accepted_case, tasks_of
-    from window_terminal.core import review
+    from tests.factories import approve, make_accepted_case, tasks_of
 
     engine, hall, _ = env
     case = make_accepted_case(engine, hall.id, "SCJG-0001", accepted_on=date(2026, 11, 20))
     for task in tasks_of(engine, case.id).values():
-        review.approve(engine, hall.id, task.id, staff_code="R001")
+        approve(engine, hall.id, task.id, "R001")
 
     async def inner():
         app = counter_app(env)

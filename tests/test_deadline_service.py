@@ -165,7 +165,7 @@ def test_an_open_suspension_keeps_every_view_green_though_the_stored_date_has_pa
     set_clock_to(D("2026-03-02"))
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=D("2026-03-02"))
     set_clock_to(D("2026-03-03"))
-    review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "testing", "送检", 20)
+    review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "testing", "送检", 20, actor="R001")
     set_clock_to(D("2026-03-12"))  # stored promised date 3/9 has passed; the clock stopped on 3/3
     with read_session(engine) as s:
         assert s.execute(select(Case.promised_date).where(Case.id == case.id)).scalar_one() == D("2026-03-09")

@@ -23,8 +23,8 @@ def shown(app, selector: str) -> str:
 def test_a_call_made_by_another_process_appears_on_the_display_and_is_announced(
     engine, hall, db_url, cli_env, tmp_path: Path
 ):
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    ticket = q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     spoken = tmp_path / "spoken.txt"
     announce = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'a').write(sys.argv[2] + chr(10))\" {spoken} {{text}}"
     app = make_app(

@@ -42,7 +42,7 @@ def test_full_acceptance_numbers_the_case_and_hands_it_to_every_department(engin
         materials=mats,
         outcome="accept",
         window=1,
-        staff_code="C001",
+        actor="C001",
     )
     assert r.status == "accepted" and r.outcome == "accepted" and r.visits == 1
     assert r.case_no.startswith("JINJ") and len(r.case_no) == 16 and len(r.query_code) == 8
@@ -67,10 +67,24 @@ def test_accepting_twice_with_the_same_request_creates_one_case(engine, hall):
     item, mats = checks(engine, hall, "GA-0001")
     rid = uuid.uuid4().hex
     a = ik.submit(
-        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", request_id=rid
+        engine,
+        hall.id,
+        applicant=ZHANG,
+        item=item.code,
+        materials=mats,
+        outcome="accept",
+        request_id=rid,
+        actor="C001",
     )
     b = ik.submit(
-        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", request_id=rid
+        engine,
+        hall.id,
+        applicant=ZHANG,
+        item=item.code,
+        materials=mats,
+        outcome="accept",
+        request_id=rid,
+        actor="C001",
     )
     assert a == b
     with read_session(engine) as s:
@@ -80,7 +94,9 @@ def test_accepting_twice_with_the_same_request_creates_one_case(engine, hall):
 def test_accept_is_refused_while_a_required_material_is_missing(engine, hall):
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
     with pytest.raises(DomainError) as err:
-        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+        ik.submit(
+            engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+        )
     assert "一次性告知书" in err.value.zh
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
@@ -89,7 +105,14 @@ def test_accept_is_refused_while_a_required_material_is_missing(engine, hall):
 def test_notice_then_return_visit_accepts_the_same_case_with_two_visits(engine, hall):
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
     first = ik.submit(
-        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", window=6
+        engine,
+        hall.id,
+        applicant=ZHANG,
+        item=item.code,
+        materials=mats,
+        outcome="notice",
+        window=6,
+        actor="C001",
     )
     assert first.status == "notice_issued" and first.document["kind"] == "one_time_notice"
     listed = [m["name"] for m in first.document["materials_missing"]]
@@ -99,7 +122,7 @@ def test_notice_then_return_visit_accepts_the_same_case_with_two_visits(engine, 
     view = ik.case_view(engine, hall.id, "11010519491231002X")
     assert view.case["case_no"] == first.case_no
     back = [ik.MaterialCheck(m["material_id"], "received") for m in view.materials if m["in_notice"]]
-    done = ik.supplement(engine, hall.id, first.case_no, back, window=6)
+    done = ik.supplement(engine, hall.id, first.case_no, back, window=6, actor="C001")
     assert done.case_no == first.case_no and done.status == "accepted" and done.visits == 2
     assert done.document["kind"] == "acceptance_notice"
     with read_session(engine) as s:
@@ -109,10 +132,12 @@ def test_notice_then_return_visit_accepts_the_same_case_with_two_visits(engine, 
 
 def test_a_new_missing_material_after_the_notice_is_refused_under_article_32(engine, hall):
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
-    first = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
     other = next(m for m in item.materials if m.name == "居住证申领登记表")
     with pytest.raises(DomainError) as err:
-        ik.supplement(engine, hall.id, first.case_no, [ik.MaterialCheck(other.id, "missing")])
+        ik.supplement(engine, hall.id, first.case_no, [ik.MaterialCheck(other.id, "missing")], actor="C001")
     assert "第三十二条" in err.value.zh and "Art. 32" in err.value.en
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 1  # nothing written
@@ -120,22 +145,27 @@ def test_a_new_missing_material_after_the_notice_is_refused_under_article_32(eng
 
 def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, hall):
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
-    first = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
     other = next(m for m in item.materials if m.name == "居住证申领登记表")
-    with pytest.raises(DomainError):  # a clerk is not a manager
+    with pytest.raises(DomainError) as err:  # a clerk is not a manager
         ik.supplement(
             engine,
             hall.id,
             first.case_no,
             [ik.MaterialCheck(other.id, "missing")],
             override=ik.Override("C001", "1234", "表格版本更新"),
+            actor="C001",
         )
+    assert err.value.code == "forbidden" and "case.override_once" in err.value.zh
     r = ik.supplement(
         engine,
         hall.id,
         first.case_no,
         [ik.MaterialCheck(other.id, "missing")],
         override=ik.Override("M001", "1234", "表格版本更新"),
+        actor="C001",
     )
     assert r.notice_breach and r.status == "notice_issued" and r.document["kind"] == "one_time_notice"
     assert {m["name"] for m in r.document["materials_missing"]} == {"合法稳定住所证明", "居住证申领登记表"}
@@ -146,12 +176,14 @@ def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, 
 
 def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall):
     item, mats = checks(engine, hall, "SCJG-0006", 与食品经营相适应="deferred")
-    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency")
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency", actor="C001"
+    )
     assert r.status == "accepted" and r.outcome == "deficiency"
     doc = r.document
     assert doc["kind"] == "deficiency_acceptance_notice" and len(doc["materials_deferred"]) == 1
     assert doc["dates"]["supplement_deadline"] <= doc["dates"]["promised"]
-    after = ik.record_supplement(engine, hall.id, r.case_no)
+    after = ik.record_supplement(engine, hall.id, r.case_no, actor="C001")
     assert after.visits == 2
     with read_session(engine) as s:
         assert s.get(Case, r.case_id).supplement_received_at is not None
@@ -161,22 +193,42 @@ def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(eng
 def test_deficiency_is_refused_when_a_core_material_is_missing_or_not_tolerable(engine, hall):
     item, mats = checks(engine, hall, "SCJG-0006", 营业执照="deferred")
     with pytest.raises(DomainError) as err:
-        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency")
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome="deficiency",
+            actor="C001",
+        )
     assert err.value.code == "deferral_not_allowed"
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="deferred")
     with pytest.raises(DomainError):
-        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency")
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome="deficiency",
+            actor="C001",
+        )
 
 
 def test_commitment_replaces_the_proof_and_is_recorded(engine, hall):
     item, mats = checks(engine, hall, "SCJG-0002", 经营场所使用证明="commitment")
-    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+    )
     assert r.outcome == "commitment" and r.document["commitments"] == [{"name": "经营场所使用证明"}]
     with read_session(engine) as s:
         assert s.get(Case, r.case_id).commitment is True
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="commitment")
     with pytest.raises(DomainError) as err:
-        ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+        ik.submit(
+            engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+        )
     assert err.value.code == "commitment_not_allowed"
 
 
@@ -191,6 +243,7 @@ def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hal
             materials=mats,
             outcome="non_acceptance",
             reason_kind="not_competent",
+            actor="C001",
         )
     r = ik.submit(
         engine,
@@ -201,6 +254,7 @@ def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hal
         outcome="non_acceptance",
         reason_kind="not_competent",
         competent_office="成都市公安局出入境管理支队",
+        actor="C001",
     )
     doc = r.document
     assert r.status == "not_accepted" and doc["kind"] == "non_acceptance_notice"
@@ -220,7 +274,9 @@ def test_invalid_applicants_are_refused_before_anything_is_written(engine, hall)
         ik.Applicant("张三", "resident_id", "110105194912310021"),
     ):
         with pytest.raises(DomainError):
-            ik.submit(engine, hall.id, applicant=bad, item=item.code, materials=mats, outcome="accept")
+            ik.submit(
+                engine, hall.id, applicant=bad, item=item.code, materials=mats, outcome="accept", actor="C001"
+            )
     problems = ik.applicant_problems(ik.Applicant("", "resident_id", "110105194912310021", "123"))
     assert set(problems) == {"name", "id_number", "phone"}
 
@@ -232,7 +288,9 @@ def test_acceptance_on_national_day_eve_skips_the_golden_week(engine, hall):
     target = local_midnight_utc(date(2025, 9, 30), hall.timezone) + timedelta(hours=10)
     clock.set_offset(target - now)
     item, mats = checks(engine, hall, "GA-0001")  # promised 7 working days
-    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept")
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+    )
     # 10-01..10-08 off; 09-28 and 10-11 are make-up working days: 10-09, 10-10, 10-11, 10-13..10-16
     assert r.document["dates"]["accepted"] == "2025-09-30"
     assert r.promised_date == "2025-10-16"
@@ -240,13 +298,15 @@ def test_acceptance_on_national_day_eve_skips_the_golden_week(engine, hall):
 
 def test_submissions_without_outcome_are_flagged_as_the_five_days_run_out(engine, hall):
     item, mats = checks(engine, hall, "GA-0001")
-    r = ik.submit(engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome=None)
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome=None, actor="C001"
+    )
     rows = ik.pending_notice_cases(engine, hall.id)
     assert [x["case_no"] for x in rows] == [r.case_no] and rows[0]["state"] in ("ok", "due_soon")
     clock.set_offset(timedelta(days=14))
     assert ik.pending_notice_cases(engine, hall.id)[0]["state"] == "deemed_accepted"
     clock.set_offset(timedelta(0))
-    done = ik.conclude(engine, hall.id, r.case_no, "accept")
+    done = ik.conclude(engine, hall.id, r.case_no, "accept", actor="C001")
     assert done.status == "accepted" and ik.pending_notice_cases(engine, hall.id) == []
 
 
@@ -282,10 +342,10 @@ def test_catalogue_finds_items_by_initials_code_name_and_pinyin(engine, hall):
 
 
 def test_counter_view_shows_the_window_its_lines_and_the_ticket_in_hand(engine, hall):
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2)
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
     view = ik.counter_view(engine, hall.id, 2)
     assert view["staff"] == "李静" and view["window_status"] == "open"
     assert [x["line"] for x in view["lines"]] == ["BIZ"] and view["lines"][0]["waiting"] == 1
@@ -298,9 +358,9 @@ def test_counter_view_keeps_a_ticket_called_before_midnight_in_hand(engine, hall
     from window_terminal.db.engine import write_session
     from window_terminal.db.models import Ticket
 
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    q.take_ticket(engine, hall.id, "BIZ")
-    called = q.call_next(engine, hall.id, 2)
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    called = q.call_next(engine, hall.id, 2, actor="C002")
     with write_session(engine) as s:  # the ticket was taken (and called) yesterday
         ticket = s.get(Ticket, called.id)
         assert ticket is not None
@@ -309,4 +369,4 @@ def test_counter_view_keeps_a_ticket_called_before_midnight_in_hand(engine, hall
     assert view["in_hand"] is not None and view["in_hand"]["number"] == called.number
     assert q.window_in_hand(engine, hall.id, 2).number == called.number
     with pytest.raises(DomainError):  # and queueing agrees that it is still in hand
-        q.call_next(engine, hall.id, 2)
+        q.call_next(engine, hall.id, 2, actor="C002")

@@ -31,8 +31,8 @@ async def lines_ready(pilot) -> None:
 
 
 def test_kiosk_issues_a_ticket_with_the_right_number_and_people_ahead(engine, hall, db_url):
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     app = screen_app("kiosk", engine, db_url)
     kept = []
 
@@ -95,6 +95,7 @@ def test_kiosk_returns_to_the_start_after_the_timeout(engine, hall, db_url):
     settings["thresholds"] = {**(settings.get("thresholds") or {}), "kiosk_timeout_seconds": 2}
     app = make_app(
         "kiosk",
+        device="device:KIOSK1",
         settings=Settings(database_url=db_url),
         engine=engine,
         hall=dataclasses.replace(hall, settings=settings),

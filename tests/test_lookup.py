@@ -49,9 +49,9 @@ def test_staff_code_as_typed_signs_in_at_the_counter(engine, hall, typed):
 @pytest.mark.parametrize("typed", C002_AS_TYPED)
 def test_staff_code_as_typed_opens_a_window_and_calls(engine, hall, typed):
     """Opening the window and calling with the typed code records C002 as the actor of both."""
-    q.set_window_status(engine, hall.id, 2, "open", staff_code=typed)
-    q.take_ticket(engine, hall.id, "BIZ")
-    called = q.call_next(engine, hall.id, 2, staff_code=typed)
+    q.set_window_status(engine, hall.id, 2, "open", actor=typed)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    called = q.call_next(engine, hall.id, 2, actor=typed)
     assert called is not None and called.number == "A001"
     with read_session(engine) as s:
         c002 = s.execute(select(Staff.id).where(Staff.hall_id == hall.id, Staff.code == "C002")).scalar_one()
@@ -78,7 +78,7 @@ def test_staff_code_as_typed_receives_an_application_at_the_counter(engine, hall
         materials=ik.default_checks(item),
         outcome="accept",
         window=2,
-        staff_code=typed,
+        actor=typed,
     )
     with read_session(engine) as s:
         case = s.get(Case, result.case_id)
@@ -91,7 +91,7 @@ def test_staff_code_as_typed_is_found_in_review_alike(engine, hall, typed):
     set_clock_to(MON)
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     [task] = tasks_of(engine, case.id).values()
-    review.claim(engine, hall.id, task.id, staff_code=typed)
+    review.claim(engine, hall.id, task.id, actor=typed)
     with read_session(engine) as s:
         reviewer = s.get(Staff, s.get(ReviewTask, task.id).reviewer_id)
     assert reviewer.code == "R001"
@@ -110,16 +110,16 @@ def test_the_counter_and_review_find_the_same_staff_members(engine, hall):
 
 @pytest.mark.parametrize("typed", ["biz", "ＢＩＺ", " ｂｉｚ\u3000"])
 def test_line_code_in_lower_case_or_full_width_takes_a_ticket(engine, hall, typed):
-    assert q.take_ticket(engine, hall.id, typed).line == "BIZ"
+    assert q.take_ticket(engine, hall.id, typed, actor="C001").line == "BIZ"
 
 
 @pytest.mark.parametrize("typed", ["a001", "Ａ００１", " ａ００１ ", "＃{id}"])
 def test_ticket_number_in_lower_case_or_full_width_is_found(engine, hall, typed):
-    ticket = q.take_ticket(engine, hall.id, "BIZ")
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     ref = typed.replace("{id}", "".join(chr(ord(d) + 0xFEE0) for d in str(ticket.id)))
     assert q.ticket_info(engine, hall.id, ref).id == ticket.id
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    assert q.call_ticket(engine, hall.id, 2, ref, staff_code="c002").id == ticket.id
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    assert q.call_ticket(engine, hall.id, 2, ref, actor="c002").id == ticket.id
 
 
 @pytest.mark.parametrize("typed", ["2", " ２ ", "\u3000２"])

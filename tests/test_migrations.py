@@ -26,7 +26,7 @@ def test_an_older_database_with_tickets_is_upgraded_to_head_keeping_its_data(emp
     ensure_current(engine)
     load_hall(engine, QUEUE)
     hall = resolve_hall(engine, None)
-    queueing.take_ticket(engine, hall.id, "BIZ")
+    queueing.take_ticket(engine, hall.id, "BIZ", actor="C001")
     from window_terminal.db.engine import read_session
 
     with read_session(engine) as s:

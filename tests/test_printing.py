@@ -137,14 +137,14 @@ def test_reprint_is_byte_identical_even_after_the_hall_is_renamed(engine, hall, 
     with read_session(engine) as session:
         hall_name = session.get(Hall, hall.id).name
     number = issue(engine, hall, "acceptance_notice", hall=hall_name)
-    first = print_document(engine, hall.id, number, target=f"pdf:{tmp_path / 'first'}")
+    first = print_document(engine, hall.id, number, target=f"pdf:{tmp_path / 'first'}", actor="C001")
     assert first.ok, first.error_text
 
     reload_hall(engine, tmp_path, name="锦江区政务服务中心（新址）")
     with read_session(engine) as session:
         assert session.get(Hall, hall.id).name == "锦江区政务服务中心（新址）"
 
-    again = print_document(engine, hall.id, number, target=f"pdf:{tmp_path / 'again'}")
+    again = print_document(engine, hall.id, number, target=f"pdf:{tmp_path / 'again'}", actor="C001")
     assert again.ok, again.error_text
     assert Path(again.path_or_target).read_bytes() == Path(first.path_or_target).read_bytes()
     assert "（新址）" not in pdf_text(Path(again.path_or_target))
@@ -158,7 +158,7 @@ def test_with_no_printer_configured_a_window_prints_pdf_files_to_the_data_folder
 ):
     monkeypatch.setenv("WT_DATA_DIR", str(tmp_path / "data"))
     number = issue(engine, hall, "completion_notice")
-    result = print_document(engine, hall.id, number, window=1)
+    result = print_document(engine, hall.id, number, window=1, actor="C001")
     assert result.ok, result.error_text
     assert Path(result.path_or_target) == tmp_path / "data" / "documents" / f"{number}.pdf"
 
@@ -176,8 +176,8 @@ def test_kiosk_and_window_ticket_printers_receive_the_ticket_number_in_gb18030(e
     )
     number = issue(engine, hall, "ticket")
 
-    at_kiosk = print_document(engine, hall.id, number, kiosk=True)
-    at_window = print_document(engine, hall.id, number, window=3)
+    at_kiosk = print_document(engine, hall.id, number, kiosk=True, actor="C001")
+    at_window = print_document(engine, hall.id, number, window=3, actor="C001")
     assert at_kiosk.ok and at_window.ok, (at_kiosk.error_text, at_window.error_text)
     for path in (kiosk_file, window_file):
         data = path.read_bytes()
@@ -186,7 +186,7 @@ def test_kiosk_and_window_ticket_printers_receive_the_ticket_number_in_gb18030(e
         assert data.endswith(b"\x1dV\x00")  # full cut last
 
     notice = issue(engine, hall, "acceptance_notice")
-    refused = print_document(engine, hall.id, notice, kiosk=True)
+    refused = print_document(engine, hall.id, notice, kiosk=True, actor="C001")
     assert not refused.ok and "小票打印机" in refused.error_text
 
 
@@ -194,7 +194,7 @@ def test_dead_network_printer_fails_clearly_and_the_document_stays_stored(engine
     number = issue(engine, hall, "ticket")
     target = f"network:127.0.0.1:{dead_port()}"
 
-    result = print_document(engine, hall.id, number, target=target)
+    result = print_document(engine, hall.id, number, target=target, actor="C001")
     assert not result.ok
     assert "127.0.0.1" in result.error_text and "打印机" in result.error_text
 
@@ -324,7 +324,9 @@ def test_document_preview_shows_the_text_prints_and_reports_a_dead_printer(
     async def run() -> None:
         app = make_app("status", settings=Settings(database_url=db_url), engine=engine, hall=hall)
         async with app.run_test(size=(120, 36)) as pilot:
-            preview = DocumentPreview(number, target=f"pdf:{tmp_path / 'printed'}", pdf_path=pdf_path)
+            preview = DocumentPreview(
+                number, target=f"pdf:{tmp_path / 'printed'}", pdf_path=pdf_path, actor="C001"
+            )
             await app.push_screen(preview)
             await pilot.pause()
             await settle(pilot)

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from tests.factories import SINGLE_DEPT_ITEM, make_accepted_case, set_clock_to, tasks_of
+from tests.factories import SINGLE_DEPT_ITEM, approve, make_accepted_case, set_clock_to, tasks_of
 from window_terminal.core import privacy
 from window_terminal.core.privacy import mask_address, mask_id_number, mask_name, mask_phone
 
@@ -155,7 +155,7 @@ def _accept_at_the_counter(engine, hall) -> str:  # type: ignore[no-untyped-def]
         materials=intake.default_checks(item),
         outcome="accept",
         window=1,
-        staff_code="C001",
+        actor="C001",
     )
     assert result.document is not None
     return str(result.document["number"])
@@ -174,8 +174,8 @@ def test_a_back_office_notice_shows_the_same_masked_numbers(engine, hall, cli_en
 
     case = _case(engine, hall)
     task = tasks_of(engine, case.id)["SCJG"]
-    review.claim(engine, hall.id, task.id, staff_code="R001")
-    [number] = review.approve(engine, hall.id, task.id, staff_code="R001")["documents"]
+    review.claim(engine, hall.id, task.id, actor="R001")
+    [number] = approve(engine, hall.id, task.id, "R001")["documents"]
     text = wt(cli_env, "doc", "show", number)
     assert MASKED_ID in text and MASKED_PHONE in text
     _never_whole(text, wt(cli_env, "doc", "show", number, "--json"))

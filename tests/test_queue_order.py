@@ -35,7 +35,7 @@ def test_tickets_from_pcs_in_different_time_zones_are_called_in_the_order_they_w
     db_url, cli_env, engine, hall
 ):
     """A kiosk set to Asia/Shanghai must not jump the queue of one set to UTC (and be told 0 ahead)."""
-    q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")  # window 2 serves BIZ only
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")  # window 2 serves BIZ only
     taken = [wt(cli_env, tz, "ticket", "take", "BIZ") for tz in ZONES]
     assert [t["people_ahead"] for t in taken] == [0, 1, 2, 3, 4]
     called = []
@@ -58,9 +58,9 @@ def test_migration_0006_puts_keys_written_in_other_time_zones_back_in_true_order
         load_hall(engine, QUEUE)
         hall = resolve_hall(engine, None)
         # BIZ: taken on PCs set to UTC, Shanghai, New York, two seconds apart
-        biz = [q.take_ticket(engine, hall.id, "BIZ") for _ in ZONES[:3]]
+        biz = [q.take_ticket(engine, hall.id, "BIZ", actor="C001") for _ in ZONES[:3]]
         # GEN: both from New York; the second moved forward by a New York PC (head key - 1)
-        gen = [q.take_ticket(engine, hall.id, "GEN") for _ in range(2)]
+        gen = [q.take_ticket(engine, hall.id, "GEN", actor="C001") for _ in range(2)]
         with write_session(engine) as s:
             rows = {t.id: t for t in s.execute(select(Ticket)).scalars()}
             base = datetime(2026, 12, 2, 14, 52, 46, 250000)
@@ -88,11 +88,11 @@ def test_migration_0006_puts_keys_written_in_other_time_zones_back_in_true_order
         )
         assert [q.ticket_info(engine, hall.id, i.id).people_ahead for i in biz] == [0, 1, 2]
         assert [q.ticket_info(engine, hall.id, i.id).people_ahead for i in gen] == [1, 0]
-        q.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
+        q.set_window_status(engine, hall.id, 2, "open", actor="C002")
         called = []
         for _ in biz:
-            called.append(q.call_next(engine, hall.id, 2).number)
-            q.start_service(engine, hall.id, 2)
+            called.append(q.call_next(engine, hall.id, 2, actor="C002").number)
+            q.start_service(engine, hall.id, 2, actor="C002")
         assert called == [i.number for i in biz]
     finally:
         engine.dispose()

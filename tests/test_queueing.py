@@ -15,22 +15,22 @@ from window_terminal.errors import DomainError
 
 
 def open_window(engine, hall, number=2, staff="C002"):
-    q.set_window_status(engine, hall.id, number, "open", staff_code=staff)
+    q.set_window_status(engine, hall.id, number, "open", actor=staff)
 
 
 def test_numbers_are_prefix_plus_daily_sequence(engine, hall):
-    a1 = q.take_ticket(engine, hall.id, "BIZ")
-    a2 = q.take_ticket(engine, hall.id, "biz")
-    c1 = q.take_ticket(engine, hall.id, "SOC")
+    a1 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    a2 = q.take_ticket(engine, hall.id, "biz", actor="C001")
+    c1 = q.take_ticket(engine, hall.id, "SOC", actor="C001")
     assert (a1.number, a2.number, c1.number) == ("A001", "A002", "C001")
     assert a2.people_ahead == 1 and a1.people_ahead == 0
 
 
 def test_numbers_reset_when_the_database_clock_reaches_the_next_day(engine, hall):
-    assert q.take_ticket(engine, hall.id, "BIZ").number == "A001"
-    assert q.take_ticket(engine, hall.id, "BIZ").number == "A002"
+    assert q.take_ticket(engine, hall.id, "BIZ", actor="C001").number == "A001"
+    assert q.take_ticket(engine, hall.id, "BIZ", actor="C001").number == "A002"
     clock.set_offset(timedelta(days=1))
-    tomorrow = q.take_ticket(engine, hall.id, "BIZ")
+    tomorrow = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     assert tomorrow.number == "A001"
     with read_session(engine) as s:
         days = s.execute(select(Ticket.service_day).order_by(Ticket.id)).scalars().all()
@@ -39,12 +39,12 @@ def test_numbers_reset_when_the_database_clock_reaches_the_next_day(engine, hall
 
 def test_call_next_is_fifo_and_finishes_the_ticket_being_served(engine, hall):
     open_window(engine, hall, 2)  # window 2 serves BIZ only
-    first = q.take_ticket(engine, hall.id, "BIZ")
-    second = q.take_ticket(engine, hall.id, "BIZ")
-    called = q.call_next(engine, hall.id, 2)
+    first = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    second = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    called = q.call_next(engine, hall.id, 2, actor="C002")
     assert called.number == first.number and called.window == 2 and called.status == "called"
-    q.start_service(engine, hall.id, 2)
-    called2 = q.call_next(engine, hall.id, 2)
+    q.start_service(engine, hall.id, 2, actor="C002")
+    called2 = q.call_next(engine, hall.id, 2, actor="C002")
     assert called2.number == second.number
     with read_session(engine) as s:
         assert s.get(Ticket, first.id).status == "done"
@@ -52,25 +52,26 @@ def test_call_next_is_fifo_and_finishes_the_ticket_being_served(engine, hall):
 
 def test_a_called_but_not_started_ticket_blocks_the_next_call(engine, hall):
     open_window(engine, hall, 2)
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
     with pytest.raises(DomainError) as err:
-        q.call_next(engine, hall.id, 2)
+        q.call_next(engine, hall.id, 2, actor="C002")
     assert "过号" in err.value.zh and "no-show" in err.value.en
 
 
 def test_priority_lane_interleaves_so_normal_tickets_are_not_starved(engine, hall):
     open_window(engine, hall, 2)  # BIZ: interleave every 3 (demo hall)
-    normal = [q.take_ticket(engine, hall.id, "BIZ") for _ in range(2)]
+    normal = [q.take_ticket(engine, hall.id, "BIZ", actor="C001") for _ in range(2)]
     priority = [
-        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人") for _ in range(4)
+        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人", actor="C001")
+        for _ in range(4)
     ]
     order = []
     for _ in range(6):
-        t = q.call_next(engine, hall.id, 2)
+        t = q.call_next(engine, hall.id, 2, actor="C002")
         order.append(t.number)
-        q.start_service(engine, hall.id, 2)
+        q.start_service(engine, hall.id, 2, actor="C002")
     p = [t.number for t in priority]
     n = [t.number for t in normal]
     assert order == [p[0], p[1], p[2], n[0], p[3], n[1]]
@@ -80,78 +81,78 @@ def test_window_weights_and_waiting_time_choose_between_lines(engine, hall):
     # window 1 serves BIZ (weight 2) and GEN (weight 1)
     open_window(engine, hall, 1, "C001")
     clock.set_offset(timedelta(minutes=-10))
-    gen = q.take_ticket(engine, hall.id, "GEN")
+    gen = q.take_ticket(engine, hall.id, "GEN", actor="C001")
     clock.set_offset(timedelta(minutes=-4))
-    biz = q.take_ticket(engine, hall.id, "BIZ")
+    biz = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     clock.set_offset(timedelta(0))
     # GEN waited 10 min × 1 = 10 > BIZ 4 min × 2 = 8
-    assert q.call_next(engine, hall.id, 1).number == gen.number
-    q.start_service(engine, hall.id, 1)
-    assert q.call_next(engine, hall.id, 1).number == biz.number
+    assert q.call_next(engine, hall.id, 1, actor="C001").number == gen.number
+    q.start_service(engine, hall.id, 1, actor="C001")
+    assert q.call_next(engine, hall.id, 1, actor="C001").number == biz.number
 
 
 def test_appointment_is_callable_from_its_slot_not_before(engine, hall):
     open_window(engine, hall, 2)
     with read_session(engine) as s:
         now = clock.db_now(s)
-    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=30))
-    walk_in = q.take_ticket(engine, hall.id, "BIZ")
-    appt = q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"])
+    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=30), actor="C001")
+    walk_in = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    appt = q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"], actor="C001")
     assert appt.kind == "appointment"
-    assert q.call_next(engine, hall.id, 2).number == walk_in.number
-    q.start_service(engine, hall.id, 2)
-    q.finish(engine, hall.id, 2)
-    assert q.call_next(engine, hall.id, 2) is None
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == walk_in.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    q.finish(engine, hall.id, 2, actor="C002")
+    assert q.call_next(engine, hall.id, 2, actor="C002") is None
     clock.set_offset(timedelta(minutes=31))
-    assert q.call_next(engine, hall.id, 2).number == appt.number
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == appt.number
 
 
 def test_recall_counts_and_turns_into_no_show_after_the_limit(engine, hall):
     open_window(engine, hall, 2)
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
     for expected in (1, 2, 3):
-        assert q.recall(engine, hall.id, 2).recall_count == expected
-    final = q.recall(engine, hall.id, 2)
+        assert q.recall(engine, hall.id, 2, actor="C002").recall_count == expected
+    final = q.recall(engine, hall.id, 2, actor="C002")
     assert final.status == "no_show"
     assert q.window_in_hand(engine, hall.id, 2) is None
 
 
 def test_transfer_keeps_the_place_in_the_new_line(engine, hall):
     open_window(engine, hall, 2)
-    early = q.take_ticket(engine, hall.id, "BIZ")
+    early = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     for _ in range(3):
-        q.take_ticket(engine, hall.id, "SOC")
-    q.call_next(engine, hall.id, 2)
-    moved = q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口")
+        q.take_ticket(engine, hall.id, "SOC", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
+    moved = q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口", actor="C001")
     assert moved.line == "SOC" and moved.status == "waiting" and moved.number == early.number
     assert moved.people_ahead == 0  # it was issued before the three SOC tickets
     open_window(engine, hall, 6, "C006")  # window 6 serves SOC
-    assert q.call_next(engine, hall.id, 6).number == early.number
+    assert q.call_next(engine, hall.id, 6, actor="C006").number == early.number
 
 
 def test_park_and_call_back(engine, hall):
     open_window(engine, hall, 2)
-    t = q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2)
-    q.start_service(engine, hall.id, 2)
-    assert q.park(engine, hall.id, 2).status == "parked"
-    other = q.call_next(engine, hall.id, 2)
+    t = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
+    q.start_service(engine, hall.id, 2, actor="C002")
+    assert q.park(engine, hall.id, 2, actor="C002").status == "parked"
+    other = q.call_next(engine, hall.id, 2, actor="C002")
     assert other.number != t.number
-    q.start_service(engine, hall.id, 2)
-    back = q.call_ticket(engine, hall.id, 2, t.number)
+    q.start_service(engine, hall.id, 2, actor="C002")
+    back = q.call_ticket(engine, hall.id, 2, t.number, actor="C002")
     assert back.number == t.number and back.status == "called"
 
 
 @pytest.mark.parametrize(
     "action, code",
     [
-        (lambda e, h: q.finish(e, h.id, 2), "no_ticket"),
-        (lambda e, h: q.call_next(e, h.id, 3), "window_not_open"),
-        (lambda e, h: q.take_ticket(e, h.id, "NOPE"), "not_found"),
-        (lambda e, h: q.call_next(e, h.id, 99), "not_found"),
-        (lambda e, h: q.take_ticket(e, h.id, "BIZ", kind="priority"), "refused"),
+        (lambda e, h: q.finish(e, h.id, 2, actor="C002"), "no_ticket"),
+        (lambda e, h: q.call_next(e, h.id, 3, actor="C003"), "window_not_open"),
+        (lambda e, h: q.take_ticket(e, h.id, "NOPE", actor="C001"), "not_found"),
+        (lambda e, h: q.call_next(e, h.id, 99, actor="M001"), "not_found"),
+        (lambda e, h: q.take_ticket(e, h.id, "BIZ", kind="priority", actor="C001"), "refused"),
     ],
     ids=[
         "finish-never-called",
@@ -169,11 +170,11 @@ def test_illegal_moves_are_refused_with_a_clear_error(engine, hall, action, code
 
 
 def test_taking_a_ticket_on_a_closed_line_is_refused_and_writes_nothing(engine, hall):
-    q.set_line_open(engine, hall.id, "BIZ", False)
+    q.set_line_open(engine, hall.id, "BIZ", False, actor="M001")
     with read_session(engine) as s:
         before = s.execute(select(Event.seq).order_by(Event.seq.desc()).limit(1)).scalar()
     with pytest.raises(DomainError) as err:
-        q.take_ticket(engine, hall.id, "BIZ")
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     assert err.value.code == "line_closed"
     with read_session(engine) as s:
         assert s.execute(select(Event.seq).order_by(Event.seq.desc()).limit(1)).scalar() == before
@@ -181,12 +182,12 @@ def test_taking_a_ticket_on_a_closed_line_is_refused_and_writes_nothing(engine, 
 
 
 def test_same_request_id_twice_does_one_thing(engine, hall):
-    a = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001")
-    b = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001")
+    a = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001", actor="C001")
+    b = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001", actor="C001")
     assert a == b
     open_window(engine, hall, 2)
-    c1 = q.call_next(engine, hall.id, 2, request_id="w2-press-17")
-    c2 = q.call_next(engine, hall.id, 2, request_id="w2-press-17")
+    c1 = q.call_next(engine, hall.id, 2, request_id="w2-press-17", actor="C002")
+    c2 = q.call_next(engine, hall.id, 2, request_id="w2-press-17", actor="C002")
     assert c1 == c2
     with read_session(engine) as s:
         assert len(s.execute(select(Ticket)).all()) == 1
@@ -198,27 +199,27 @@ def test_request_ids_are_forgotten_after_two_days_when_a_window_opens(engine, ha
     """The request log keeps what a retry needs (minutes), not every command for ever."""
     try:
         clock.set_offset(timedelta(days=-3))
-        old = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001")
+        old = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001", actor="C001")
         clock.set_offset(timedelta(days=-1))
-        recent = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0002")
+        recent = q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0002", actor="C001")
         clock.set_offset(timedelta(0))
-        q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0003")
+        q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0003", actor="C001")
         with read_session(engine) as s:
             assert s.execute(select(func.count()).select_from(RequestLog)).scalar_one() == 3
         open_window(engine, hall, 2)
         with read_session(engine) as s:
             kept = s.execute(select(RequestLog.request_id).order_by(RequestLog.request_id)).scalars().all()
         assert kept == ["kiosk-1-0002", "kiosk-1-0003"]  # the window's own command has no id
-        assert q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0002") == recent
-        assert q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001").id != old.id
+        assert q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0002", actor="C001") == recent
+        assert q.take_ticket(engine, hall.id, "BIZ", request_id="kiosk-1-0001", actor="C001").id != old.id
     finally:
         clock.set_offset(timedelta(0))
 
 
 def test_events_are_gap_free_and_carry_who_and_when(engine, hall):
     open_window(engine, hall, 2)
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2, staff_code="C002")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
     with read_session(engine) as s:
         events = s.execute(select(Event).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars().all()
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
@@ -230,8 +231,8 @@ def test_events_are_gap_free_and_carry_who_and_when(engine, hall):
 def test_queue_status_counts_waiting_and_windows(engine, hall):
     open_window(engine, hall, 2)
     for _ in range(3):
-        q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2)
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
     status = q.queue_status(engine, hall.id)
     biz = next(line for line in status["lines"] if line["line"] == "BIZ")
     assert biz["waiting"] == 2 and biz["open_windows"] == 1
@@ -260,39 +261,42 @@ def _scripted_counter_day(engine, hall):
     open_window(engine, hall, 2)
     with read_session(engine) as s:
         now = clock.db_now(s)
-    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=5))
+    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=5), actor="C001")
     clock.set_offset(timedelta(minutes=-10))
-    q.take_ticket(engine, hall.id, "GEN")
+    q.take_ticket(engine, hall.id, "GEN", actor="C001")
     clock.set_offset(timedelta(minutes=-4))
     for _ in range(2):
-        q.take_ticket(engine, hall.id, "BIZ")
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     clock.set_offset(timedelta(minutes=-3))
     for _ in range(4):
-        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人")
-    q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"])
+        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人", actor="C001")
+    q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"], actor="C001")
     clock.set_offset(timedelta(0))
-    step("finish-nothing", lambda: q.finish(engine, hall.id, 2))
-    step("call-closed-window", lambda: q.call_next(engine, hall.id, 3))
-    step("call-unknown-window", lambda: q.call_next(engine, hall.id, 99))
+    step("finish-nothing", lambda: q.finish(engine, hall.id, 2, actor="C002"))
+    step("call-closed-window", lambda: q.call_next(engine, hall.id, 3, actor="C003"))
+    step("call-unknown-window", lambda: q.call_next(engine, hall.id, 99, actor="M001"))
     for n in range(5):
         step(
             f"call-2-{n}",
-            lambda n=n: q.call_next(engine, hall.id, 2, request_id=f"w2-{n}", staff_code="C002"),
+            lambda n=n: q.call_next(engine, hall.id, 2, request_id=f"w2-{n}", actor="C002"),
         )
-        step(f"repeat-2-{n}", lambda n=n: q.call_next(engine, hall.id, 2, request_id=f"w2-{n}"))
-        step(f"call-again-2-{n}", lambda: q.call_next(engine, hall.id, 2))
-        step(f"start-2-{n}", lambda n=n: q.start_service(engine, hall.id, 2, request_id=f"s2-{n}"))
-        step(f"start-again-2-{n}", lambda: q.start_service(engine, hall.id, 2))
-    step("call-1", lambda: q.call_next(engine, hall.id, 1))
-    step("no-show-1", lambda: q.no_show(engine, hall.id, 1))
-    step("call-1-again", lambda: q.call_next(engine, hall.id, 1))
-    step("park-1", lambda: q.park(engine, hall.id, 1, staff_code="C001"))
-    step("call-1-third", lambda: q.call_next(engine, hall.id, 1))
-    step("finish-1-called", lambda: q.finish(engine, hall.id, 1))
+        step(f"repeat-2-{n}", lambda n=n: q.call_next(engine, hall.id, 2, request_id=f"w2-{n}", actor="C002"))
+        step(f"call-again-2-{n}", lambda: q.call_next(engine, hall.id, 2, actor="C002"))
+        step(
+            f"start-2-{n}",
+            lambda n=n: q.start_service(engine, hall.id, 2, request_id=f"s2-{n}", actor="C002"),
+        )
+        step(f"start-again-2-{n}", lambda: q.start_service(engine, hall.id, 2, actor="C002"))
+    step("call-1", lambda: q.call_next(engine, hall.id, 1, actor="C001"))
+    step("no-show-1", lambda: q.no_show(engine, hall.id, 1, actor="C001"))
+    step("call-1-again", lambda: q.call_next(engine, hall.id, 1, actor="C001"))
+    step("park-1", lambda: q.park(engine, hall.id, 1, actor="C001"))
+    step("call-1-third", lambda: q.call_next(engine, hall.id, 1, actor="C001"))
+    step("finish-1-called", lambda: q.finish(engine, hall.id, 1, actor="C001"))
     clock.set_offset(timedelta(minutes=6))  # the appointment's slot has come
     for n in range(3):
-        step(f"call-2-late-{n}", lambda: q.call_next(engine, hall.id, 2))
-        step(f"finish-2-late-{n}", lambda: q.finish(engine, hall.id, 2))
+        step(f"call-2-late-{n}", lambda: q.call_next(engine, hall.id, 2, actor="C002"))
+        step(f"finish-2-late-{n}", lambda: q.finish(engine, hall.id, 2, actor="C002"))
     with read_session(engine) as s:
         events = [
             # the fast path gives every call a request id of its own (auto:…) when the caller gave none

@@ -13,33 +13,35 @@ from window_terminal.errors import DomainError
 
 
 def _serve_one(engine, hall, window=2, staff="C002"):
-    q.set_window_status(engine, hall.id, window, "open", staff_code=staff)
-    ticket = q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, window)
-    q.start_service(engine, hall.id, window)
-    q.finish(engine, hall.id, window)
+    q.set_window_status(engine, hall.id, window, "open", actor=staff)
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, window, actor="M001")
+    q.start_service(engine, hall.id, window, actor="M001")
+    q.finish(engine, hall.id, window, actor="M001")
     return ticket
 
 
 def test_bad_rating_opens_a_rectification_due_in_15_working_days_that_a_manager_closes(engine, hall):
     set_clock_to(date(2025, 9, 26))  # a Friday before National Day: the holiday does not count
     ticket = _serve_one(engine, hall)
-    result = ratings.rate(engine, hall.id, 2, 3, "等候时间太长")
+    result = ratings.rate(engine, hall.id, 2, 3, "等候时间太长", actor="device:RATE")
     assert result["ticket"] == ticket.number and result["level_name"] == "基本满意"
     # Sun 9/28 (make-up) + 9/29, 9/30 + Oct 9, 10, Sat 11 (make-up) + 13-17 + 20-23 = 15
     assert result["due_date"] == "2025-10-23"
     with pytest.raises(DomainError) as err:
-        ratings.rate(engine, hall.id, 2, 5)
+        ratings.rate(engine, hall.id, 2, 5, actor="device:RATE")
     assert err.value.code == "already_rated"
     [open_item] = ratings.list_rectifications(engine, hall.id)
     assert open_item["id"] == result["rectification_id"] and open_item["comment"] == "等候时间太长"
     with pytest.raises(DomainError) as err:
-        ratings.close_rectification(engine, hall.id, open_item["id"], "M001", "  ")
+        ratings.close_rectification(engine, hall.id, open_item["id"], "  ", actor="M001")
     assert err.value.code == "note_required"
     with pytest.raises(DomainError) as err:
-        ratings.close_rectification(engine, hall.id, open_item["id"], "C002", "已整改")
-    assert err.value.code == "not_manager"
-    closed = ratings.close_rectification(engine, hall.id, open_item["id"], "M001", "已约谈窗口人员并增开窗口")
+        ratings.close_rectification(engine, hall.id, open_item["id"], "已整改", actor="C002")
+    assert err.value.code == "forbidden"
+    closed = ratings.close_rectification(
+        engine, hall.id, open_item["id"], "已约谈窗口人员并增开窗口", actor="M001"
+    )
     assert closed == {
         "rectification_id": open_item["id"],
         "status": "closed",
@@ -52,13 +54,13 @@ def test_bad_rating_opens_a_rectification_due_in_15_working_days_that_a_manager_
 
 def test_good_rating_opens_no_rectification_and_a_window_without_service_has_nothing_to_rate(engine, hall):
     with pytest.raises(DomainError) as err:
-        ratings.rate(engine, hall.id, 2, 5)
+        ratings.rate(engine, hall.id, 2, 5, actor="device:RATE")
     assert err.value.code == "nothing_to_rate"
     _serve_one(engine, hall)
-    assert ratings.rate(engine, hall.id, 2, 4)["rectification_id"] is None
+    assert ratings.rate(engine, hall.id, 2, 4, actor="device:RATE")["rectification_id"] is None
     assert ratings.latest_service(engine, hall.id, 2)["rated"] is True
     with pytest.raises(DomainError):
-        ratings.rate(engine, hall.id, 2, 6)
+        ratings.rate(engine, hall.id, 2, 6, actor="device:RATE")
 
 
 def test_the_applicant_rates_on_the_rate_screen_and_a_bad_rating_opens_a_rectification(engine, hall, db_url):
@@ -76,6 +78,7 @@ def test_the_applicant_rates_on_the_rate_screen_and_a_bad_rating_opens_a_rectifi
         engine=engine,
         hall=resolve_hall(engine, None),
         window=2,
+        device="device:RATE",
     )
 
     async def run() -> None:
@@ -98,4 +101,4 @@ def test_yesterdays_applicant_is_not_offered_for_rating_today(engine, hall):
     clock.set_offset(timedelta(days=1))
     assert ratings.latest_service(engine, hall.id, 2) is None
     with pytest.raises(DomainError):
-        ratings.rate(engine, hall.id, 2, 5)
+        ratings.rate(engine, hall.id, 2, 5, actor="device:RATE")

@@ -13,7 +13,7 @@ from window_terminal.db.feed import Feed
 
 def test_an_arrival_during_the_board_snapshot_is_counted_once(db_url, engine, hall) -> None:
     for _ in range(3):
-        queueing.take_ticket(engine, hall.id, "BIZ")
+        queueing.take_ticket(engine, hall.id, "BIZ", actor="C001")
     other = make_engine(db_url)  # another PC's kiosk: its own connections
     arrived: list[int] = []
 
@@ -21,7 +21,7 @@ def test_an_arrival_during_the_board_snapshot_is_counted_once(db_url, engine, ha
     def arrive_between_reads(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         # After the view's first query (the feed cursor), a ticket is taken and committed elsewhere.
         if not arrived and "max(event.seq)" in statement.lower():
-            arrived.append(queueing.take_ticket(other, hall.id, "BIZ").id)
+            arrived.append(queueing.take_ticket(other, hall.id, "BIZ", actor="C001").id)
 
     try:
         view = hallview.load_view(engine, hall.id)
@@ -43,7 +43,7 @@ def test_an_arrival_during_the_board_snapshot_is_counted_once(db_url, engine, ha
 
 
 def test_the_feed_cursor_has_one_definition(engine, hall) -> None:
-    queueing.take_ticket(engine, hall.id, "BIZ")
+    queueing.take_ticket(engine, hall.id, "BIZ", actor="C001")
     from window_terminal.core.intake import counter_view
 
     with read_session(engine) as s:
@@ -62,7 +62,7 @@ def test_waiting_means_the_same_on_the_counter_the_board_and_the_cli(engine, hal
     from window_terminal.core.intake import counter_view
     from window_terminal.db.models import Ticket
 
-    taken = [queueing.take_ticket(engine, hall.id, "BIZ") for _ in range(3)]
+    taken = [queueing.take_ticket(engine, hall.id, "BIZ", actor="C001") for _ in range(3)]
     with engine.begin() as conn:  # one of them is held back until later (as a transfer is)
         issued = conn.execute(select(Ticket.issued_at).where(Ticket.id == taken[0].id)).scalar_one()
         conn.execute(
@@ -89,9 +89,9 @@ def test_a_call_committed_but_not_yet_numbered_during_the_snapshot_is_applied_on
 
     engine = make_engine(pg_url)
     hall = resolve_hall(engine, None)
-    queueing.set_window_status(engine, hall.id, 2, "open", staff_code="C002")
-    first = queueing.take_ticket(engine, hall.id, "BIZ")
-    queueing.take_ticket(engine, hall.id, "BIZ")
+    queueing.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    first = queueing.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    queueing.take_ticket(engine, hall.id, "BIZ", actor="C001")
     before = hallview.load_view(engine, hall.id)
     with engine.begin() as conn:  # the fast path's first half: the call, committed, events unnumbered
         conn.execute(text("SELECT wt_call_next(:h, 2, NULL, 'snapshot-race', 0)"), {"h": hall.id})
@@ -108,8 +108,8 @@ def test_a_call_committed_but_not_yet_numbered_during_the_snapshot_is_applied_on
     view.apply_all(Feed(engine, hall.id, after=before.position).poll(timeout=0.5))  # a replay: held
     assert [c.number for c in view.calls] == [first.number]
     # What comes next is applied as usual.
-    queueing.start_service(engine, hall.id, 2)
-    second = queueing.call_next(engine, hall.id, 2)
+    queueing.start_service(engine, hall.id, 2, actor="C002")
+    second = queueing.call_next(engine, hall.id, 2, actor="C002")
     view.apply_all(follower.poll(timeout=1.0))
     assert [c.number for c in view.calls] == [first.number, second.number]
     engine.dispose()

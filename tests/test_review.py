@@ -10,7 +10,9 @@ from sqlalchemy import select
 from tests.factories import (
     FOUR_DEPT_ITEM,
     JOINT_ITEM,
+    REVIEWERS,
     SINGLE_DEPT_ITEM,
+    approve,
     make_accepted_case,
     set_clock_to,
     tasks_of,
@@ -34,10 +36,10 @@ def test_joint_case_is_decided_only_when_every_department_has_approved(engine, h
     case = make_accepted_case(engine, hall.id, JOINT_ITEM, accepted_on=MON)
     tasks = tasks_of(engine, case.id)
     assert sorted(tasks) == ["SCJG", "XZSP"]
-    review.claim(engine, hall.id, tasks["SCJG"].id, staff_code="R001")
-    first = review.approve(engine, hall.id, tasks["SCJG"].id, staff_code="R001")
+    review.claim(engine, hall.id, tasks["SCJG"].id, actor="R001")
+    first = approve(engine, hall.id, tasks["SCJG"].id, "R001")
     assert first["case_status"] == "in_review" and first["decision"] is None and first["documents"] == []
-    second = review.approve(engine, hall.id, tasks["XZSP"].id, staff_code="R009")
+    second = approve(engine, hall.id, tasks["XZSP"].id, "R009")
     assert second["case_status"] == "decided" and second["decision"] == "approved"
     [number] = second["documents"]
     assert get_document(engine, hall.id, number).kind == "completion_notice"
@@ -45,9 +47,10 @@ def test_joint_case_is_decided_only_when_every_department_has_approved(engine, h
         kinds = (
             s.execute(select(Event.kind).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars().all()
         )
-    assert kinds[-5:] == [
+    assert kinds[-6:] == [
         "review.claimed",
         "review.approved",
+        "review.claimed",
         "review.approved",
         "document.issued",
         "case.decided",
@@ -60,17 +63,16 @@ def test_four_department_case_waits_for_the_last_department(engine, hall):
     tasks = tasks_of(engine, case.id)
     assert sorted(tasks) == ["GJJ", "RSJ", "SCJG", "SW"]
     for code in ("SCJG", "RSJ", "GJJ"):
-        assert review.approve(engine, hall.id, tasks[code].id)["case_status"] == "in_review"
-    assert review.approve(engine, hall.id, tasks["SW"].id)["decision"] == "approved"
+        assert approve(engine, hall.id, tasks[code].id, REVIEWERS[code])["case_status"] == "in_review"
+    assert approve(engine, hall.id, tasks["SW"].id, "R008")["decision"] == "approved"
 
 
 def test_one_refusal_decides_the_joint_case_with_appeal_rights(engine, hall):
     set_clock_to(MON)
     case = make_accepted_case(engine, hall.id, JOINT_ITEM, accepted_on=MON)
     tasks = tasks_of(engine, case.id)
-    result = review.refuse(
-        engine, hall.id, tasks["SCJG"].id, "经营场所与污染源距离不符合要求", staff_code="R001"
-    )
+    review.claim(engine, hall.id, tasks["SCJG"].id, actor="R001")
+    result = review.refuse(engine, hall.id, tasks["SCJG"].id, "经营场所与污染源距离不符合要求", actor="R001")
     assert result["case_status"] == "decided" and result["decision"] == "refused"
     doc = get_document(engine, hall.id, result["documents"][0])
     assert doc.kind == "refusal_notice"
@@ -81,13 +83,13 @@ def test_one_refusal_decides_the_joint_case_with_appeal_rights(engine, hall):
     assert "污染源" in doc.payload["reason"]
     assert tasks_of(engine, case.id)["XZSP"].status == "cancelled"
     with pytest.raises(DomainError):
-        review.approve(engine, hall.id, tasks["XZSP"].id)
+        review.approve(engine, hall.id, tasks["XZSP"].id, note="同意", actor="R009")
 
 
 def test_refusal_without_a_reason_is_refused(engine, hall):
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     with pytest.raises(DomainError) as err:
-        review.refuse(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "  ")
+        review.refuse(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "  ", actor="R001")
     assert "理由" in err.value.zh
 
 
@@ -95,17 +97,19 @@ def test_a_task_claimed_by_one_reviewer_cannot_be_decided_by_another(engine, hal
     set_clock_to(MON)
     case = make_accepted_case(engine, hall.id, JOINT_ITEM, accepted_on=MON)
     task = tasks_of(engine, case.id)["SCJG"]
-    review.claim(engine, hall.id, task.id, staff_code="R001")
+    review.claim(engine, hall.id, task.id, actor="R001")
     with pytest.raises(DomainError) as err:
-        review.approve(engine, hall.id, task.id, staff_code="R009")
+        review.approve(engine, hall.id, task.id, note="同意", actor="R009")
     assert err.value.code in ("claimed_by_other", "wrong_department")
-    again = review.claim(engine, hall.id, task.id, staff_code="R001", request_id="same")
-    assert review.claim(engine, hall.id, task.id, staff_code="R001", request_id="same") == again
+    again = review.claim(engine, hall.id, task.id, actor="R001", request_id="same")
+    assert review.claim(engine, hall.id, task.id, actor="R001", request_id="same") == again
 
 
 def test_return_to_counter_marks_the_case_returned(engine, hall):
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
-    result = review.return_to_counter(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "申请书签字缺失")
+    result = review.return_to_counter(
+        engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "申请书签字缺失", actor="R001"
+    )
     assert result["case_status"] == "returned" and _case(engine, case.id).status == "returned"
 
 
@@ -115,11 +119,11 @@ def test_suspension_stops_the_clock_and_resuming_moves_the_deadline(engine, hall
     before = _case(engine, case.id).promised_date
     task = tasks_of(engine, case.id)["SCJG"]
     set_clock_to(date(2026, 3, 4))  # Wednesday
-    review.suspend(engine, hall.id, task.id, "inspection", "现场核查经营场所", 3)
+    review.suspend(engine, hall.id, task.id, "inspection", "现场核查经营场所", 3, actor="R001")
     with pytest.raises(DomainError):
-        review.approve(engine, hall.id, task.id)
+        review.approve(engine, hall.id, task.id, note="同意", actor="R001")
     set_clock_to(date(2026, 3, 6))  # Friday: Wed, Thu, Fri do not count
-    review.resume(engine, hall.id, task.id)
+    review.resume(engine, hall.id, task.id, actor="R001")
     after = _case(engine, case.id).promised_date
     assert review.case_detail(engine, hall.id, case.case_no)["suspensions"][0]["ended_on"] == "2026-03-06"
     assert (before, after) == (date(2026, 3, 9), date(2026, 3, 12))  # promised: 5 working days
@@ -130,7 +134,7 @@ def test_suspension_stops_the_clock_and_resuming_moves_the_deadline(engine, hall
 def test_suspension_needs_a_known_kind(engine, hall):
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     with pytest.raises(DomainError) as err:
-        review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "holiday", "x", 2)
+        review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "holiday", "x", 2, actor="R001")
     assert "inspection" in err.value.en
 
 
@@ -138,14 +142,18 @@ def test_extension_is_once_at_most_ten_days_with_an_approver(engine, hall):
     set_clock_to(MON)
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     with pytest.raises(DomainError):
-        review.extend(engine, hall.id, case.case_no, approver="", reason="需专家论证")
+        review.extend(engine, hall.id, case.case_no, approver="", reason="需专家论证", actor="M001")
     with pytest.raises(DomainError) as err:
-        review.extend(engine, hall.id, case.case_no, approver="王局长", reason="需专家论证", days=11)
+        review.extend(
+            engine, hall.id, case.case_no, approver="王局长", reason="需专家论证", days=11, actor="M001"
+        )
     assert "42" in err.value.en
-    result = review.extend(engine, hall.id, case.case_no, approver="王局长", reason="情况复杂", days=10)
+    result = review.extend(
+        engine, hall.id, case.case_no, approver="王局长", reason="情况复杂", days=10, actor="M001"
+    )
     assert result["extension_days"] == 10 and result["statutory_date"] == "2026-03-30"  # 10 + 10 working days
     with pytest.raises(DomainError) as err:
-        review.extend(engine, hall.id, case.case_no, approver="王局长", reason="再次", days=1)
+        review.extend(engine, hall.id, case.case_no, approver="王局长", reason="再次", days=1, actor="M001")
     assert err.value.code == "already_extended"
     with read_session(engine) as s:
         assert s.execute(select(Extension.approver)).scalars().all() == ["王局长"]
@@ -155,9 +163,9 @@ def test_pickup_is_a_visit_and_completes_the_case(engine, hall):
     set_clock_to(MON)
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     with pytest.raises(DomainError):
-        review.record_pickup(engine, hall.id, case.case_no, 3)
-    review.approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id)
-    result = review.record_pickup(engine, hall.id, case.case_no, 3)
+        review.record_pickup(engine, hall.id, case.case_no, 3, actor="C001")
+    approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "R001")
+    result = review.record_pickup(engine, hall.id, case.case_no, 3, actor="C001")
     assert result["case_status"] == "completed"
     assert review.case_detail(engine, hall.id, case.case_no)["visits"] == 2
     with read_session(engine) as s:
@@ -171,8 +179,8 @@ def test_pickup_is_a_visit_and_completes_the_case(engine, hall):
 
 def test_posted_result_records_the_tracking_number(engine, hall):
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
-    review.approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id)
-    result = review.record_posted(engine, hall.id, case.case_no, "EMS1234567890")
+    approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "R001")
+    result = review.record_posted(engine, hall.id, case.case_no, "EMS1234567890", actor="C001")
     doc = get_document(engine, hall.id, result["documents"][0])
     assert doc.payload["delivery"] == {"method": "post", "window": None, "tracking_no": "EMS1234567890"}
     assert _case(engine, case.id).status == "completed"
@@ -189,19 +197,19 @@ def test_deficiency_case_gets_no_result_until_the_supplement_arrives(engine, hal
         supplement_deadline=date(2026, 3, 6),
     )
     tasks = tasks_of(engine, case.id)
-    review.approve(engine, hall.id, tasks["SCJG"].id)
-    decided = review.approve(engine, hall.id, tasks["XZSP"].id)
+    approve(engine, hall.id, tasks["SCJG"].id, "R001")
+    decided = approve(engine, hall.id, tasks["XZSP"].id, "R009")
     assert decided["decision"] == "approved" and decided["documents"] == []  # no "come and collect" yet
     with pytest.raises(DomainError) as err:
-        review.record_pickup(engine, hall.id, case.case_no, 3)
+        review.record_pickup(engine, hall.id, case.case_no, 3, actor="C001")
     assert err.value.code == "supplement_missing" and "容缺" in err.value.zh
     with pytest.raises(DomainError):
-        review.record_posted(engine, hall.id, case.case_no, "EMS1")
+        review.record_posted(engine, hall.id, case.case_no, "EMS1", actor="C001")
     from window_terminal.db.engine import write_session
 
     with write_session(engine) as s:
         s.get(Case, case.id).supplement_received_at = s.get(Case, case.id).accepted_at
-    result = review.record_pickup(engine, hall.id, case.case_no, 3)
+    result = review.record_pickup(engine, hall.id, case.case_no, 3, actor="C001")
     assert result["case_status"] == "completed" and len(result["documents"]) == 1
     with read_session(engine) as s:
         assert s.execute(select(Document.kind).where(Document.case_id == case.id)).scalars().all() == [
@@ -288,12 +296,12 @@ def test_ids_too_big_for_the_key_are_not_found_rather_than_refused_by_the_databa
 
     huge = 99_999_999_999
     with pytest.raises(NotFound):
-        review.claim(engine, hall.id, huge, staff_code="R001")
+        review.claim(engine, hall.id, huge, actor="R001")
     with pytest.raises(NotFound):
-        ratings.close_rectification(engine, hall.id, huge, "M001", "done")
+        ratings.close_rectification(engine, hall.id, huge, "done", actor="M001")
     with pytest.raises(NotFound):
-        ratings.rate(engine, hall.id, 1, 5, ticket_id=huge)
+        ratings.rate(engine, hall.id, 1, 5, ticket_id=huge, actor="device:RATE")
     with pytest.raises(NotFound):
-        ratings.rate(engine, hall.id, 1, 5, visit_id=huge)
+        ratings.rate(engine, hall.id, 1, 5, visit_id=huge, actor="device:RATE")
     with read_session(engine) as s, pytest.raises(NotFound):
         queueing.find_ticket(s, hall.id, f"#{huge}", date(2026, 11, 20))

@@ -58,7 +58,7 @@ counter_env = test_counter_screen.env
 def unavailable_with_one_ticket(env, sqlite_url) -> Path:
     """A hall with one ticket waiting whose database is then made unavailable; returns its path."""
     engine, hall, _ = env
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     engine.dispose()
     path = sqlite_path(sqlite_url)
     cut(path)
@@ -84,7 +84,7 @@ def test_a_counter_started_without_its_database_recovers_and_calls(counter_env, 
             # the feed follows the hall: a ticket taken elsewhere shows in the line's count
             lines = app.screen.query_one("#lines", DataTable)
             before = lines.get_row("BIZ")[2]
-            q.take_ticket(engine, hall.id, "BIZ")
+            q.take_ticket(engine, hall.id, "BIZ", actor="C001")
             await wait_until(pilot, lambda: lines.get_row("BIZ")[2] != before)
 
     asyncio.run(inner())
@@ -113,7 +113,7 @@ def test_a_failed_transfer_leaves_the_intake_usable(counter_env, sqlite_url):
     """The database drops during a transfer: the clerk is told, and the next try goes through."""
     env = counter_env
     engine, hall, _ = env
-    ticket = q.take_ticket(engine, hall.id, "BIZ")
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     path = sqlite_path(sqlite_url)
 
     async def inner():

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks._common import free_port
+from tests.conftest import DEMO_PIN, TEST_PIN
 from window_terminal.core import queueing as q
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,7 +75,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def _page_text_and_screenshot(
-    devtools_port: int, url: str, expect: str, timeout: float
+    devtools_port: int, url: str, expect: str, timeout: float, sign_in: tuple[str, str] | None = None
 ) -> tuple[str, bytes]:
     import aiohttp
 
@@ -109,6 +110,37 @@ async def _page_text_and_screenshot(
             await cdp("Page.navigate", url=url)
             text = ""
             deadline = time.monotonic() + timeout
+            if sign_in is not None:  # each browser session signs in, as at a PC
+                while "工作人员登录" not in text and time.monotonic() < deadline:
+                    await asyncio.sleep(0.5)
+                    result = await cdp("Runtime.evaluate", expression=READ_TERMINAL, returnByValue=True)
+                    text = str(result.get("result", {}).get("value") or "")
+
+                async def key(name: str, code: int, typed: str = "") -> None:
+                    await asyncio.sleep(0.05)
+                    for kind in ("keyDown", "keyUp"):
+                        await cdp(
+                            "Input.dispatchKeyEvent",
+                            type=kind,
+                            key=name,
+                            code=name,
+                            windowsVirtualKeyCode=code,
+                            text=typed if kind == "keyDown" else "",
+                        )
+
+                await asyncio.sleep(1.0)  # the terminal settles; then give it the keyboard
+                await cdp(
+                    "Runtime.evaluate",
+                    expression="document.querySelector('textarea') && document.querySelector('textarea').focus()",
+                )
+                code, pin = sign_in
+                for char in code:  # Enter in the staff code field moves on to the PIN
+                    await key(char, ord(char.upper()), char)
+                await key("Enter", 13, "\r")
+                await asyncio.sleep(0.3)
+                for char in pin:
+                    await key(char, ord(char), char)
+                await key("Enter", 13, "\r")
             while time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
                 result = await cdp("Runtime.evaluate", expression=READ_TERMINAL, returnByValue=True)
@@ -127,12 +159,14 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
             )
         pytest.skip("Debian's chromium is not installed")
     from window_terminal.core.hall import resolve_hall
+    from window_terminal.core.staff import change_pin
     from window_terminal.db.engine import make_engine
 
     engine = make_engine(sqlite_url)
     hall = resolve_hall(engine, None)
-    q.set_window_status(engine, hall.id, 3, "open", staff_code="C003")
-    q.take_ticket(engine, hall.id, "BIZ")
+    change_pin(engine, hall.id, "M001", DEMO_PIN, TEST_PIN)  # the manager has signed in before
+    q.set_window_status(engine, hall.id, 3, "open", actor="C003")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
     env.update(
         WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml"), TEXTUAL_ANIMATIONS="none"
@@ -158,7 +192,7 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
     browser = None
     try:
         _wait_port(port, 30)
-        called = q.call_next(engine, hall.id, 3)
+        called = q.call_next(engine, hall.id, 3, actor="C003")
         assert called is not None
         browser = subprocess.Popen(
             [
@@ -181,7 +215,9 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
             stderr=subprocess.DEVNULL,
         )
         text, png = asyncio.run(
-            _page_text_and_screenshot(devtools, f"http://127.0.0.1:{port}/", called.number, 45)
+            _page_text_and_screenshot(
+                devtools, f"http://127.0.0.1:{port}/", called.number, 45, sign_in=("M001", TEST_PIN)
+            )
         )
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "serve_board.png").write_bytes(png)

@@ -9,6 +9,7 @@ import pytest
 from tests.factories import (
     JOINT_ITEM,
     SINGLE_DEPT_ITEM,
+    approve,
     make_accepted_case,
     make_submitted_case,
     set_clock_to,
@@ -62,11 +63,13 @@ def test_case_deadlines_count_working_days_only(
     task = tasks_of(engine, case.id)["SCJG"]
     if action == "suspend":
         set_clock_to(date(2026, 3, 4))
-        review.suspend(engine, hall.id, task.id, "inspection", "现场核查", 3)
+        review.suspend(engine, hall.id, task.id, "inspection", "现场核查", 3, actor="R001")
         set_clock_to(date(2026, 3, 6))
-        review.resume(engine, hall.id, task.id)
+        review.resume(engine, hall.id, task.id, actor="R001")
     elif action == "extend":
-        review.extend(engine, hall.id, case.case_no, approver="局长", reason="情况复杂", days=10)
+        review.extend(
+            engine, hall.id, case.case_no, approver="局长", reason="情况复杂", days=10, actor="M001"
+        )
     detail = review.case_detail(engine, hall.id, case.case_no)
     assert (detail["promised_date"], detail["statutory_date"], detail["provisional"]) == (
         promised,
@@ -132,7 +135,7 @@ def test_lights_turn_yellow_then_red_as_the_database_clock_moves(engine, hall):
 def test_a_suspended_task_keeps_its_light_still_while_the_clock_is_stopped(engine, hall):
     set_clock_to(date(2026, 3, 2))
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=date(2026, 3, 2))
-    review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "testing", "送检", 10)
+    review.suspend(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "testing", "送检", 10, actor="R001")
     assert _lights(engine, hall, date(2026, 3, 20))[("task", case.case_no)] == "green"
 
 
@@ -140,5 +143,5 @@ def test_a_decided_case_leaves_the_overdue_list(engine, hall):
     set_clock_to(date(2026, 3, 20))
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=date(2026, 3, 2))
     assert {e["kind"] for e in supervision.overdue(engine, hall.id)} == {"task", "case"}
-    review.approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id)
+    approve(engine, hall.id, tasks_of(engine, case.id)["SCJG"].id, "R001")
     assert supervision.overdue(engine, hall.id) == []

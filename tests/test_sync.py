@@ -25,7 +25,9 @@ DEADLINE_S = 60
 
 def _context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["window_terminal.core.queueing", "window_terminal.db.feed", "psycopg", __name__])
+    ctx.set_forkserver_preload(
+        ["window_terminal.core.queueing", "window_terminal.db.feed", "psycopg", __name__]
+    )
     return ctx
 
 
@@ -82,10 +84,10 @@ def _start_follower(ctx, url: str, hall_id: int, after: int, log: Path, stop: Pa
 def _change_things(engine, hall, rounds: int) -> None:
     """A counter PC at work: tickets issued, called, served."""
     for i in range(rounds):
-        q.take_ticket(engine, hall.id, "BIZ")
-        q.take_ticket(engine, hall.id, ("SOC", "FOOD")[i % 2])
-        q.call_next(engine, hall.id, 2)
-        q.start_service(engine, hall.id, 2)
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+        q.take_ticket(engine, hall.id, ("SOC", "FOOD")[i % 2], actor="C001")
+        q.call_next(engine, hall.id, 2, actor="C002")
+        q.start_service(engine, hall.id, 2, actor="C002")
 
 
 def _all_events(engine, hall_id: int) -> list[tuple[int, str]]:
@@ -111,7 +113,7 @@ def test_a_restarted_follower_resumes_from_its_cursor_and_sees_every_event_once_
 ):
     ctx = _context()
     log, stop = tmp_path / "applied.log", tmp_path / "stop"
-    q.set_window_status(engine, hall.id, 2, "open")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
     first = _start_follower(ctx, db_url, hall.id, 0, log, stop)
     _wait_for(lambda: log.exists() and log.stat().st_size > 0, "the follower to start")
     _change_things(engine, hall, 6)
@@ -143,7 +145,7 @@ def test_a_follower_whose_connections_are_killed_reconnects_and_misses_nothing(p
 def _killed_connections(engine, hall, pg_url: str, tmp_path: Path) -> None:
     ctx = _context()
     log, stop = tmp_path / "applied.log", tmp_path / "stop"
-    q.set_window_status(engine, hall.id, 2, "open")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
     follower = _start_follower(ctx, pg_url, hall.id, 0, log, stop)
     _wait_for(lambda: log.exists() and log.stat().st_size > 0, "the follower to start")
 
@@ -204,10 +206,10 @@ def _log(engine, hall_id: int) -> list[tuple[int | None, str]]:
 def test_counter_events_are_numbered_when_the_counter_returns_gap_free_after_the_rest(pg_url):
     engine = make_engine(pg_url)
     hall = resolve_hall(engine, None)
-    q.set_window_status(engine, hall.id, 2, "open")  # Python path: numbered in its transaction
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.call_next(engine, hall.id, 2)  # the PostgreSQL procedure: committed, then numbered
-    q.start_service(engine, hall.id, 2)
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")  # Python path: numbered in its transaction
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")  # the PostgreSQL procedure: committed, then numbered
+    q.start_service(engine, hall.id, 2, actor="C002")
     log = _log(engine, hall.id)
     assert [seq for seq, _ in log] == list(range(1, len(log) + 1))
     assert [kind for _, kind in log[-3:]] == ["ticket.issued", "ticket.called", "ticket.started"]
@@ -220,7 +222,9 @@ def test_a_command_numbers_events_left_unnumbered_before_its_own(pg_url):
     before = len(_log(engine, hall.id))
     _unnumbered_event(engine, hall.id, "test.orphan")
     assert _log(engine, hall.id)[-1] == (None, "test.orphan")
-    q.take_ticket(engine, hall.id, "BIZ")  # the Python path: the exclusive hall lock, then numbering
+    q.take_ticket(
+        engine, hall.id, "BIZ", actor="C001"
+    )  # the Python path: the exclusive hall lock, then numbering
     log = _log(engine, hall.id)
     assert log[before:] == [(before + 1, "test.orphan"), (before + 2, "ticket.issued")]
     engine.dispose()
@@ -246,11 +250,11 @@ def test_a_feed_on_a_quiet_hall_numbers_and_delivers_events_left_unnumbered(pg_u
 def test_a_counter_whose_direct_connection_was_killed_still_calls_exactly_once(pg_url):
     engine = make_engine(pg_url)
     hall = resolve_hall(engine, None)
-    q.set_window_status(engine, hall.id, 2, "open")
-    first = q.take_ticket(engine, hall.id, "BIZ")
-    second = q.take_ticket(engine, hall.id, "BIZ")
-    assert q.call_next(engine, hall.id, 2).id == first.id
-    q.start_service(engine, hall.id, 2)
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    first = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    second = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert q.call_next(engine, hall.id, 2, actor="C002").id == first.id
+    q.start_service(engine, hall.id, 2, actor="C002")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         killed = conn.execute(
             text(
@@ -259,8 +263,10 @@ def test_a_counter_whose_direct_connection_was_killed_still_calls_exactly_once(p
             )
         ).scalar_one()
     assert killed >= 1
-    assert q.call_next(engine, hall.id, 2).id == second.id  # a dead connection: the Python path answers
-    assert q.start_service(engine, hall.id, 2).status == "serving"
+    assert (
+        q.call_next(engine, hall.id, 2, actor="C002").id == second.id
+    )  # a dead connection: the Python path answers
+    assert q.start_service(engine, hall.id, 2, actor="C002").status == "serving"
     with read_session(engine) as s:
         called = (
             s.execute(select(Event.payload).where(Event.hall_id == hall.id, Event.kind == "ticket.called"))
@@ -282,9 +288,9 @@ def test_a_counter_call_whose_answer_is_lost_after_the_commit_is_not_made_twice(
 
     engine = make_engine(pg_url)
     hall = resolve_hall(engine, None)
-    q.set_window_status(engine, hall.id, 2, "open")
-    first = q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    first = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     real = engine_module.direct_connection
 
     @contextmanager
@@ -294,7 +300,7 @@ def test_a_counter_call_whose_answer_is_lost_after_the_commit_is_not_made_twice(
             raise psycopg.OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(q, "direct_connection", answer_lost)
-    assert q.call_next(engine, hall.id, 2).id == first.id
+    assert q.call_next(engine, hall.id, 2, actor="C002").id == first.id
     monkeypatch.undo()
     with read_session(engine) as s:
         called = (

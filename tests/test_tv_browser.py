@@ -93,9 +93,9 @@ def hall_tv(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[Engine, HallRef, 
     engine = make_engine(sqlite_url)
     hall = resolve_hall(engine, None)
     for window in (1, 2, 3):
-        q.set_window_status(engine, hall.id, window, "open", staff_code=f"C00{window}")
+        q.set_window_status(engine, hall.id, window, "open", actor=f"C00{window}")
     for _ in range(10):
-        q.take_ticket(engine, hall.id, "BIZ")
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     server = TvServer(sqlite_url, tmp_path / "data")
     try:
         yield engine, hall, server
@@ -105,9 +105,9 @@ def hall_tv(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[Engine, HallRef, 
 
 
 def call(engine: Engine, hall: HallRef, window: int) -> str:
-    info = q.call_next(engine, hall.id, window)
+    info = q.call_next(engine, hall.id, window, actor="M001")
     assert info is not None
-    q.start_service(engine, hall.id, window)
+    q.start_service(engine, hall.id, window, actor="M001")
     return info.number
 
 
@@ -121,7 +121,7 @@ def calls_at_once(engine: Engine, hall: HallRef, windows: tuple[int, ...]) -> tu
     def press(window: int) -> None:
         barrier.wait()
         starts.append(time.perf_counter())
-        info = q.call_next(engine, hall.id, window)
+        info = q.call_next(engine, hall.id, window, actor="M001")
         assert info is not None
         numbers.append(info.number)
 
@@ -150,7 +150,7 @@ def test_the_called_number_fills_the_tv_at_1920x1080_1366x768_and_portrait(brows
     server.start()
     page = open_page(browser, server)
     earlier = [call(engine, hall, 1), call(engine, hall, 2)]
-    q.broadcast(engine, hall.id, "11:30至12:00系统维护，暂停不动产业务取号")
+    q.broadcast(engine, hall.id, "11:30至12:00系统维护，暂停不动产业务取号", actor="M001")
     number = call(engine, hall, 3)
     page.wait_for_function(f"document.getElementById('number').textContent === '{number}'", timeout=5_000)
     page.wait_for_timeout(300)

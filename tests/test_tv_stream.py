@@ -34,14 +34,14 @@ NOW = datetime(2026, 12, 2, 2, 0)
 
 def open_windows(engine: Engine, hall: HallRef, *numbers: int) -> None:
     for number in numbers:
-        q.set_window_status(engine, hall.id, number, "open")
+        q.set_window_status(engine, hall.id, number, "open", actor="M001")
 
 
 def call(engine: Engine, hall: HallRef, window: int) -> q.TicketInfo:
     """Call the next ticket at ``window`` and start serving it (so the window can call again)."""
-    info = q.call_next(engine, hall.id, window)
+    info = q.call_next(engine, hall.id, window, actor="M001")
     assert info is not None
-    q.start_service(engine, hall.id, window)
+    q.start_service(engine, hall.id, window, actor="M001")
     return info
 
 
@@ -76,7 +76,7 @@ def test_a_page_that_reconnects_gets_every_call_made_while_away_once_in_order(en
     On reconnecting with its last id it is sent exactly those three, in call order, then lives on."""
     open_windows(engine, hall, 1, 2, 3)
     for _ in range(8):
-        q.take_ticket(engine, hall.id, "BIZ")
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     first = call(engine, hall, 1)
 
     page = stream_for(engine, hall)
@@ -94,7 +94,7 @@ def test_a_page_that_reconnects_gets_every_call_made_while_away_once_in_order(en
 
     # -- the page is away; calls are made --
     away = [call(engine, hall, w).number for w in (3, 1, 2)]
-    q.take_ticket(engine, hall.id, "FOOD")
+    q.take_ticket(engine, hall.id, "FOOD", actor="C001")
 
     again = stream_for(engine, hall)
     opening, after = again.opening(seen)
@@ -116,7 +116,7 @@ def test_a_page_that_reconnects_gets_every_call_made_while_away_once_in_order(en
 def test_a_call_that_reaches_the_tv_too_late_is_shown_but_not_said(engine, hall):
     """After a long outage the backlog is shown, not read aloud over the live calls."""
     open_windows(engine, hall, 1)
-    q.take_ticket(engine, hall.id, "BIZ")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     view = hallview.load_view(engine, hall.id)
     late = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=10)  # the TV hears of it 10 min on
     page = DisplayStream(view, displays.resolve_scope(view, view.settings), clock=lambda: late)
@@ -144,8 +144,8 @@ def test_the_resume_point_comes_from_last_event_id_or_since():
 
 def test_a_tv_limited_to_some_lines_shows_only_their_calls_and_counts(engine, hall):
     open_windows(engine, hall, 1, 4)
-    q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "FOOD")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "FOOD", actor="C001")
     page = stream_for(engine, hall, lines="b")  # FOOD by its ticket prefix, typed in lower case
     _, after = page.opening(None)
     call(engine, hall, 1)  # BIZ
@@ -303,7 +303,7 @@ async def _read_events(response, count: int, timeout: float = 10.0) -> list[tupl
 def test_the_server_resumes_from_last_event_id_and_answers_bad_input_with_400(engine, hall, tmp_path):
     open_windows(engine, hall, 1, 2)
     for _ in range(4):
-        q.take_ticket(engine, hall.id, "BIZ")
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     call(engine, hall, 1)
     cursor = displays.feed.current_cursor(engine, hall.id)
     missed = [call(engine, hall, w).number for w in (1, 2)]
@@ -386,8 +386,8 @@ def test_a_call_not_yet_numbered_when_the_page_opens_is_shown_once_and_not_said_
     engine = make_engine(pg_url)
     hall = resolve_hall(engine, None)
     open_windows(engine, hall, 1)
-    first = q.take_ticket(engine, hall.id, "BIZ")
-    q.take_ticket(engine, hall.id, "BIZ")
+    first = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     with engine.begin() as conn:  # the call committed, its events not yet numbered
         conn.execute(text("SELECT wt_call_next(:h, 1, NULL, 'tv-race', 0)"), {"h": hall.id})
     page = stream_for(engine, hall)
@@ -395,7 +395,7 @@ def test_a_call_not_yet_numbered_when_the_page_opens_is_shown_once_and_not_said_
     assert [c["number"] for c in opening[0].data["calls"]] == [first.number]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("SELECT wt_sequence(:h)"), {"h": hall.id})
-    q.start_service(engine, hall.id, 1)
+    q.start_service(engine, hall.id, 1, actor="C001")
     second = call(engine, hall, 1)
     calls = [m.data["number"] for m in follow(engine, hall, page, after) if m.event == "call"]
     assert calls == [second.number]

@@ -41,6 +41,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(window_app, name="window")
 app.add_typer(line_app, name="line")
 
+
 @dataclass
 class Context:
     """What every command needs: settings, and on demand an engine and the hall."""
@@ -79,6 +80,16 @@ class Context:
                 upgrade(self._engine)  # the embedded default is created on first use
             ensure_current(self._engine)
         return self._engine
+
+    def actor(self) -> str:
+        """The staff member signed in on this PC by `wt login` (exit 2 with `wt login` when none)."""
+        from window_terminal.core.sessions import current
+
+        settings = self.settings
+        signed = current(
+            self.engine(), self.hall().id, settings.session_path, idle_minutes=settings.session_idle_minutes
+        )
+        return signed.code
 
     def hall(self) -> HallRef:
         if self._hall is None:
@@ -123,7 +134,6 @@ def emit(data: Any, as_json: bool, render=None) -> None:
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 REQUEST = typer.Option(None, "--request-id", help="Idempotency key: repeating it repeats nothing.")
-STAFF = typer.Option(None, "--staff", help="Staff code of the person acting.")
 
 
 @app.callback(invoke_without_command=True)
@@ -141,14 +151,38 @@ def main_callback(
 
 
 def _launch(ctx: typer.Context, screen: str, **options: Any) -> None:
+    """Start a screen as ``screen_plan`` says."""
+
     def go(c: Context) -> None:
         from window_terminal.app import make_app
 
-        engine = c.engine()
-        hall = c.hall()
-        make_app(screen, settings=c.settings, engine=engine, hall=hall, **options).run()
+        first, settings = screen_plan(c, screen, options)
+        make_app(first, settings=c.settings, engine=c.engine(), hall=c.hall(), **settings).run()
 
     run(ctx, go)
+
+
+def screen_plan(c: Context, screen: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The first screen and its options. A staff screen opens for the person signed in on this PC
+    (`wt login`) when their role may use it, and otherwise starts with the sign-in screen, which then
+    opens it; a public device's screen (kiosk, rating) runs as a device of the hall definition."""
+    from window_terminal.core import access
+    from window_terminal.errors import DomainError
+
+    options = dict(options)
+    if screen in access.STAFF_SCREENS:
+        try:
+            code: str | None = c.actor()
+        except DomainError:
+            code = None
+        if code is not None and access.may_open(
+            access.check(c.engine(), c.hall().id, None, code).role, screen
+        ):
+            return screen, {**options, "staff_code": code}
+        return "home", {**options, "target": screen}
+    if screen in access.DEVICE_SCREENS:
+        options["device"] = access.device_for(c.hall().settings, screen, options.get("device"))
+    return screen, options
 
 
 # --- db and hall ---------------------------------------------------------------------------------
@@ -277,6 +311,7 @@ def ticket_take(
             kind=kind,
             priority_reason=priority or "",
             appointment_code=appointment,
+            actor=c.actor(),
             request_id=request_id,
         ),
     )
@@ -299,7 +334,6 @@ def ticket_cancel(
     ticket: str = typer.Argument(...),
     reason: str = typer.Option("", "--reason"),
     request_id: str = REQUEST,
-    staff: str = STAFF,
     as_json: bool = JSON,
 ) -> None:
     """Cancel a waiting or parked ticket."""
@@ -309,7 +343,7 @@ def ticket_cancel(
         run(
             ctx,
             lambda c: queueing.cancel(
-                c.engine(), c.hall().id, ticket, reason=reason, staff_code=staff, request_id=request_id
+                c.engine(), c.hall().id, ticket, reason=reason, actor=c.actor(), request_id=request_id
             ),
         ),
         as_json,
@@ -322,7 +356,6 @@ def ticket_forward(
     ticket: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason"),
     request_id: str = REQUEST,
-    staff: str = STAFF,
     as_json: bool = JSON,
 ) -> None:
     """Move a waiting ticket to the head of its line (a reason is recorded)."""
@@ -332,7 +365,7 @@ def ticket_forward(
         run(
             ctx,
             lambda c: queueing.move_forward(
-                c.engine(), c.hall().id, ticket, reason=reason, staff_code=staff, request_id=request_id
+                c.engine(), c.hall().id, ticket, reason=reason, actor=c.actor(), request_id=request_id
             ),
         ),
         as_json,
@@ -346,7 +379,6 @@ def _window_command(name: str, fn_name: str, doc: str) -> None:
     def command(
         ctx: typer.Context,
         window: int = WINDOW,
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -354,7 +386,7 @@ def _window_command(name: str, fn_name: str, doc: str) -> None:
 
         fn = getattr(queueing, fn_name)
         _ticket_result(
-            run(ctx, lambda c: fn(c.engine(), c.hall().id, window, staff_code=staff, request_id=request_id)),
+            run(ctx, lambda c: fn(c.engine(), c.hall().id, window, actor=c.actor(), request_id=request_id)),
             as_json,
         )
 
@@ -377,7 +409,6 @@ def call_specific(
     ctx: typer.Context,
     ticket: str = typer.Argument(..., help="A001 or #id"),
     window: int = WINDOW,
-    staff: str = STAFF,
     request_id: str = REQUEST,
     as_json: bool = JSON,
 ) -> None:
@@ -388,7 +419,7 @@ def call_specific(
         run(
             ctx,
             lambda c: queueing.call_ticket(
-                c.engine(), c.hall().id, window, ticket, staff_code=staff, request_id=request_id
+                c.engine(), c.hall().id, window, ticket, actor=c.actor(), request_id=request_id
             ),
         ),
         as_json,
@@ -402,7 +433,6 @@ def call_transfer(
     window: int = typer.Option(None, "--window", "-w", help="Transfer the ticket in hand at this window."),
     ticket: str = typer.Option(None, "--ticket", help="Or transfer this waiting ticket."),
     reason: str = typer.Option("", "--reason"),
-    staff: str = STAFF,
     request_id: str = REQUEST,
     as_json: bool = JSON,
 ) -> None:
@@ -421,7 +451,7 @@ def call_transfer(
                 window_number=window,
                 ticket_ref=ticket,
                 reason=reason,
-                staff_code=staff,
+                actor=c.actor(),
                 request_id=request_id,
             ),
         ),
@@ -433,7 +463,6 @@ def _window_state(status: str) -> None:
     def command(
         ctx: typer.Context,
         window: int = typer.Argument(..., help="Window number."),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -443,7 +472,7 @@ def _window_state(status: str) -> None:
             run(
                 ctx,
                 lambda c: queueing.set_window_status(
-                    c.engine(), c.hall().id, window, status, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, window, status, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -475,7 +504,9 @@ def window_lines(
             raise fail(f"{entry!r}: the weight after ':' must be a whole number, like BIZ:2")
         parsed.append((code, int(weight or 1)))
     emit(
-        run(ctx, lambda c: queueing.set_window_lines(c.engine(), c.hall().id, window, parsed)),
+        run(
+            ctx, lambda c: queueing.set_window_lines(c.engine(), c.hall().id, window, parsed, actor=c.actor())
+        ),
         as_json,
         lambda r: typer.echo(json.dumps(r, ensure_ascii=False)),
     )
@@ -486,7 +517,9 @@ def _line_state(is_open: bool) -> None:
         from window_terminal.core import queueing
 
         emit(
-            run(ctx, lambda c: queueing.set_line_open(c.engine(), c.hall().id, line, is_open)),
+            run(
+                ctx, lambda c: queueing.set_line_open(c.engine(), c.hall().id, line, is_open, actor=c.actor())
+            ),
             as_json,
             lambda r: typer.echo(f"{r['line']}: {'open' if r['open'] else 'closed'}"),
         )
@@ -511,7 +544,7 @@ def broadcast_cmd(
     from window_terminal.core import queueing
 
     emit(
-        run(ctx, lambda c: queueing.broadcast(c.engine(), c.hall().id, message)),
+        run(ctx, lambda c: queueing.broadcast(c.engine(), c.hall().id, message, actor=c.actor())),
         as_json,
         lambda r: typer.echo(r["message"] or "(cleared)"),
     )

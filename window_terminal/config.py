@@ -8,6 +8,7 @@ The config file is TOML, at ``$WT_CONFIG`` or ``<user config dir>/window-termina
     announce_command = "espeak-ng -v zh {text}"
     cjk_font = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
     voice_pack = "/srv/hall/voice"   # recorded segments for the hall TV (default: espeak-ng)
+    session_idle_minutes = 30        # `wt login` ends after 30 idle minutes (default: end of the day)
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ ENV_KEYS = {
     "cjk_font": "WT_CJK_FONT",
     "drafts_dir": "WT_DRAFTS_DIR",
     "voice_pack": "WT_VOICE_PACK",
+    "session_dir": "WT_SESSION_DIR",
+    "session_idle_minutes": "WT_SESSION_IDLE_MINUTES",
 }
 
 
@@ -62,11 +65,17 @@ class Settings:
     cjk_font: str | None = None
     drafts_dir: str | None = None
     voice_pack: str | None = None  # the hall TV's recorded call segments (a folder of WAV files)
+    session_dir: str | None = None  # where `wt login` keeps this OS user's session
+    session_idle_minutes: int | None = None  # sign out after this long idle (default: end of the day)
     extra: dict = field(default_factory=dict)
 
     @property
     def drafts_path(self) -> Path:
         return Path(self.drafts_dir) if self.drafts_dir else data_dir() / "drafts"
+
+    @property
+    def session_path(self) -> Path:
+        return Path(self.session_dir) if self.session_dir else data_dir() / "session"
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -105,6 +114,18 @@ def load_settings(**overrides: Any) -> Settings:
     if not settings.database_url:
         settings = replace(settings, database_url=default_database_url())
     settings = replace(settings, database_url=normalize_database_url(settings.database_url))
+    idle = settings.session_idle_minutes
+    if idle is not None:
+        try:
+            idle = int(idle)
+        except (TypeError, ValueError):
+            idle = 0
+        if idle <= 0:
+            raise ConfigError(
+                f"session_idle_minutes must be a whole number of minutes above 0, not "
+                f"{settings.session_idle_minutes!r} (WT_SESSION_IDLE_MINUTES or config)"
+            )
+        settings = replace(settings, session_idle_minutes=idle)
     if settings.language not in ("zh", "en"):
         raise ConfigError(f"language must be 'zh' or 'en', not {settings.language!r} (WT_LANGUAGE or config)")
     return settings

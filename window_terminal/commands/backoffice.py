@@ -33,7 +33,7 @@ def _print_rows(rows: list[dict[str, Any]], columns: list[tuple[str, str]], titl
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
-    from window_terminal.cli import JSON, REQUEST, STAFF, _launch, emit, fail, run
+    from window_terminal.cli import JSON, REQUEST, _launch, emit, fail, run
 
     review_app = typer.Typer(help="Back-office review tasks (后台审批).")
     rating_app = typer.Typer(help="Service ratings (好差评).")
@@ -47,19 +47,22 @@ def register(app: typer.Typer) -> None:
     def backoffice(
         ctx: typer.Context,
         dept: str = typer.Option(..., "--dept", help="Department code, e.g. SCJG."),
-        staff: str = STAFF,
     ) -> None:
         """The back-office inbox of a department: tasks by deadline with yellow and red lights."""
         from window_terminal.core import lookup
 
-        _launch(ctx, "backoffice", department=lookup.code(dept), staff_code=staff)
+        _launch(ctx, "backoffice", department=lookup.code(dept))
 
     @app.command("rate")
     def rate_screen(
-        ctx: typer.Context, window: int = typer.Option(..., "--window", "-w", help="Window number.")
+        ctx: typer.Context,
+        window: int = typer.Option(..., "--window", "-w", help="Window number."),
+        device: str = typer.Option(
+            None, "--device", help="The rating device of hall.toml [[device]] (default: the only one)."
+        ),
     ) -> None:
-        """The applicant-facing rating screen (好差评) of a window."""
-        _launch(ctx, "rate", window=window)
+        """The applicant-facing rating screen (好差评) of a window; it runs as a public device."""
+        _launch(ctx, "rate", window=window, device=device)
 
     task_columns = [
         ("task_id", "任务"),
@@ -99,7 +102,6 @@ def register(app: typer.Typer) -> None:
     def review_claim(
         ctx: typer.Context,
         task: int = typer.Argument(...),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -109,9 +111,7 @@ def register(app: typer.Typer) -> None:
         _result(
             run(
                 ctx,
-                lambda c: review.claim(
-                    c.engine(), c.hall().id, task, staff_code=staff, request_id=request_id
-                ),
+                lambda c: review.claim(c.engine(), c.hall().id, task, actor=c.actor(), request_id=request_id),
             ),
             as_json,
         )
@@ -120,19 +120,19 @@ def register(app: typer.Typer) -> None:
     def review_approve(
         ctx: typer.Context,
         task: int = typer.Argument(...),
-        note: str = typer.Option("", "--note"),
-        staff: str = STAFF,
+        note: str = typer.Option("", "--note", help="The reviewer's opinion (审批意见), required."),
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
-        """Approve a task; the case is decided when every department has decided."""
+        """Approve a task you claimed (`wt review claim`), with your opinion; the case is decided when
+        every department has decided."""
         from window_terminal.core import review
 
         _result(
             run(
                 ctx,
                 lambda c: review.approve(
-                    c.engine(), c.hall().id, task, note=note, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, task, note=note, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -143,7 +143,6 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         task: int = typer.Argument(...),
         reason: str = typer.Option(None, "--reason", help="Facts and legal basis (required)."),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -158,7 +157,7 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: review.refuse(
-                    c.engine(), c.hall().id, task, reason, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, task, reason, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -169,7 +168,6 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         task: int = typer.Argument(...),
         reason: str = typer.Option(..., "--reason", help="What must be corrected at the counter."),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -180,7 +178,7 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: review.return_to_counter(
-                    c.engine(), c.hall().id, task, reason, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, task, reason, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -193,7 +191,6 @@ def register(app: typer.Typer) -> None:
         kind: str = typer.Option(..., "--kind", help="inspection | testing | expert_review | hearing"),
         reason: str = typer.Option(..., "--reason"),
         days: int = typer.Option(..., "--days", help="Expected working days."),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -204,7 +201,7 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: review.suspend(
-                    c.engine(), c.hall().id, task, kind, reason, days, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, task, kind, reason, days, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -214,7 +211,6 @@ def register(app: typer.Typer) -> None:
     def review_resume(
         ctx: typer.Context,
         task: int = typer.Argument(...),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -225,7 +221,7 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: review.resume(
-                    c.engine(), c.hall().id, task, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, task, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -238,7 +234,6 @@ def register(app: typer.Typer) -> None:
         approver: str = typer.Option(..., "--approver"),
         reason: str = typer.Option(..., "--reason"),
         days: int = typer.Option(10, "--days"),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -255,7 +250,7 @@ def register(app: typer.Typer) -> None:
                     approver=approver,
                     reason=reason,
                     days=days,
-                    staff_code=staff,
+                    actor=c.actor(),
                     request_id=request_id,
                 ),
             ),
@@ -280,7 +275,6 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case: str = typer.Argument(...),
         window: int = typer.Option(..., "--window", "-w"),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -291,7 +285,7 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: review.record_pickup(
-                    c.engine(), c.hall().id, case, window, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, case, window, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -302,7 +296,6 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case: str = typer.Argument(...),
         tracking: str = typer.Option(..., "--tracking", help="Postal tracking number."),
-        staff: str = STAFF,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -313,7 +306,7 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: review.record_posted(
-                    c.engine(), c.hall().id, case, tracking, staff_code=staff, request_id=request_id
+                    c.engine(), c.hall().id, case, tracking, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,
@@ -340,7 +333,14 @@ def register(app: typer.Typer) -> None:
             run(
                 ctx,
                 lambda c: ratings.rate(
-                    c.engine(), c.hall().id, window, level, comment, ticket_id=ticket, request_id=request_id
+                    c.engine(),
+                    c.hall().id,
+                    window,
+                    level,
+                    comment,
+                    ticket_id=ticket,
+                    actor=c.actor(),
+                    request_id=request_id,
                 ),
             ),
             as_json,
@@ -379,7 +379,6 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         item: int = typer.Argument(..., help="Rectification id (see `wt rectification list`)."),
         note: str = typer.Option(None, "--note", help="What was done (required)."),
-        staff: str = typer.Option(None, "--staff", help="Hall manager's staff code, e.g. M001."),
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
@@ -388,15 +387,11 @@ def register(app: typer.Typer) -> None:
 
         if not (note or "").strip():
             raise fail('closing needs --note "what was done" / 关闭整改须用 --note 填写整改情况')
-        if not staff:
-            raise fail(
-                "give the hall manager's staff code with --staff M001 / 请用 --staff 填写大厅管理员工号"
-            )
         _result(
             run(
                 ctx,
                 lambda c: ratings.close_rectification(
-                    c.engine(), c.hall().id, item, staff, note, request_id=request_id
+                    c.engine(), c.hall().id, item, note, actor=c.actor(), request_id=request_id
                 ),
             ),
             as_json,

@@ -11,7 +11,7 @@ from window_terminal.commands import shared_group
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
-    from window_terminal.cli import JSON, STAFF
+    from window_terminal.cli import JSON
 
     case_app = shared_group(app, "case", "Cases: status, look-up, visits, documents, result hand-over.")
 
@@ -19,23 +19,18 @@ def register(app: typer.Typer) -> None:
     def counter(
         ctx: typer.Context,
         window: int = typer.Option(..., "--window", "-w", help="Window number of this counter."),
-        staff: str = STAFF,
     ) -> None:
-        """The counter clerk's terminal: call, receive, notify once, accept, hand off."""
-        from window_terminal.cli import Context, run
+        """The counter clerk's terminal: call, receive, notify once, accept, hand off. Opens for the
+        clerk signed in with `wt login`, or asks for sign-in first."""
+        from window_terminal.cli import Context, _launch, run
 
-        def go(c: Context) -> None:
-            from window_terminal.app import make_app
+        def check(c: Context) -> None:
             from window_terminal.core.intake import counter_view
 
-            engine = c.engine()
-            hall = c.hall()
-            counter_view(engine, hall.id, window)  # unknown window → clear message, exit 2
-            make_app(
-                "counter", settings=c.settings, engine=engine, hall=hall, window=window, staff_code=staff
-            ).run()
+            counter_view(c.engine(), c.hall().id, window)  # unknown window → clear message, exit 2
 
-        run(ctx, go)
+        run(ctx, check)
+        _launch(ctx, "counter", window=window)
 
     @case_app.command("lookup")
     def case_lookup(

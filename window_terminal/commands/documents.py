@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
                 kiosk=kiosk,
                 target=printer,
                 font=c.settings.cjk_font,
+                actor=c.actor(),
                 language=c.settings.language,
             )
 

@@ -25,11 +25,17 @@ def register(app: typer.Typer) -> None:
         _launch(ctx, "display")
 
     @app.command("kiosk")
-    def kiosk(ctx: typer.Context) -> None:
-        """The ticket kiosk at the entrance: take a number by line, service item or appointment."""
+    def kiosk(
+        ctx: typer.Context,
+        device: str = typer.Option(
+            None, "--device", help="The kiosk of hall.toml [[device]] (default: the only one)."
+        ),
+    ) -> None:
+        """The ticket kiosk at the entrance: take a number by line, service item or appointment. It
+        runs as a public device and can only issue tickets."""
         from window_terminal.cli import _launch
 
-        _launch(ctx, "kiosk")
+        _launch(ctx, "kiosk", device=device)
 
     @app.command("serve")
     def serve(

@@ -592,9 +592,9 @@ def _live_queue(engine: Engine, hall_id: int, rng: random.Random) -> int:
     staffing = _staffing(engine, hall_id)
     lines = [code for code, _ in _line_codes(engine, hall_id)]
     for number, clerk in staffing:
-        queueing.set_window_status(engine, hall_id, number, "open", staff_code=clerk)
+        queueing.set_window_status(engine, hall_id, number, "open", actor=clerk)
         if number % 7 == 0:
-            queueing.set_window_status(engine, hall_id, number, "paused", staff_code=clerk)
+            queueing.set_window_status(engine, hall_id, number, "paused", actor=clerk)
     issued = 0
     for _ in range(36):
         code = rng.choice(lines)
@@ -605,12 +605,13 @@ def _live_queue(engine: Engine, hall_id: int, rng: random.Random) -> int:
             code,
             kind="priority" if priority else "normal",
             priority_reason="残疾人" if priority else "",
+            actor=staffing[0][1],  # the first clerk hands out numbers before the kiosk is set up
         )
         issued += 1
-    for number, _ in staffing[: len(staffing) // 2]:
+    for number, clerk in staffing[: len(staffing) // 2]:
         if number % 7 == 0:
             continue
-        ticket = queueing.call_next(engine, hall_id, number)
+        ticket = queueing.call_next(engine, hall_id, number, actor=clerk)
         if ticket is not None and number % 2:
-            queueing.start_service(engine, hall_id, number)
+            queueing.start_service(engine, hall_id, number, actor=clerk)
     return issued

@@ -8,10 +8,11 @@ intake finishes.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
+
+from window_terminal.core.privacy import write_private_file
 
 
 def draft_key(*, ticket_id: int | None = None, window: int | None = None, case_no: str | None = None) -> str:
@@ -27,12 +28,9 @@ def _path(folder: Path, key: str) -> Path:
 
 
 def save_draft(folder: Path, key: str, data: dict[str, Any]) -> Path:
-    path = _path(folder, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Keep ``data`` (it may hold an applicant's ID number) readable by this OS user only, until the
+    intake finishes and ``remove_draft`` deletes it."""
+    return write_private_file(_path(folder, key), json.dumps(data, ensure_ascii=False, indent=1))
 
 
 def load_draft(folder: Path, key: str) -> dict[str, Any] | None:

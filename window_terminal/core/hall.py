@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
 from window_terminal.core import lookup
-from window_terminal.core.auth import hash_pin, verify_pin
+from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
 from window_terminal.db.engine import read_session, write_session
 from window_terminal.db.models import (
@@ -68,6 +68,7 @@ class Definition:
     items: list[dict[str, Any]]
     sources: dict[str, str] = field(default_factory=dict)  # item code -> file
     kiosk: dict[str, Any] = field(default_factory=dict)  # hall.toml [kiosk], e.g. its printer
+    devices: Any = field(default_factory=list)  # hall.toml [[device]]: the public devices (kiosk, rating)
     displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
 
 
@@ -124,11 +125,36 @@ def read_definition(path: Path) -> Definition:
             items.append(item)
     definition = Definition(hall, thresholds, calendar, lines, windows, departments, staff, items, sources)
     definition.kiosk = dict(hall_doc.get("kiosk") or {})
+    definition.devices = hall_doc.get("device") or []
     definition.displays = hall_doc.get("display") or []
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
     return definition
+
+
+def _devices(p: list[str], entries: Any, windows: list[int]) -> None:
+    """hall.toml ``[[device]]``: id (unique), kind (kiosk | display | rating), optional name and window."""
+    from window_terminal.core.access import DEVICE_KINDS
+
+    if not isinstance(entries, list):
+        p.append("hall.toml: device: write each device as a [[device]] table")
+        return
+    ids = []
+    for i, entry in enumerate(entries):
+        where = f"hall.toml: [[device]] #{i + 1}"
+        if not isinstance(entry, dict):
+            p.append(f"{where}: must be a table with id and kind")
+            continue
+        ids.append(
+            _text(p, where, {**entry, "id": str(entry.get("id", "")).strip().upper()}, "id", pattern=CODE)
+        )
+        if entry.get("kind") not in DEVICE_KINDS:
+            p.append(f"{where}: kind: must be one of {', '.join(DEVICE_KINDS)}, not {entry.get('kind')!r}")
+        window = entry.get("window")
+        if window is not None and (not isinstance(window, int) or window not in windows):
+            p.append(f"{where}: window: {window!r} is not a window number in windows.toml")
+    _unique(p, "hall.toml [[device]]", "id", ids)
 
 
 def _text(
@@ -262,6 +288,7 @@ def validate(d: Definition) -> list[str]:
     _unique(p, "windows.toml", "number", numbers)
     if d.kiosk.get("printer") is not None:
         _printer(p, "hall.toml: [kiosk]", d.kiosk["printer"])
+    _devices(p, d.devices, [int(n) for n in numbers if n.isdecimal()])
     p.extend(
         validate_entries(
             d.displays,
@@ -436,6 +463,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
     }
     if d.kiosk:
         settings["kiosk"] = d.kiosk
+    if d.devices:
+        settings["devices"] = [{**entry, "id": str(entry["id"]).strip().upper()} for entry in d.devices]
     if d.displays:
         settings["displays"] = [{**entry, "id": display_id(entry["id"])} for entry in d.displays]
     c.sync(
@@ -534,8 +563,11 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         pin_hash = x.get("pin_hash") or ""
         if x.get("pin") is not None:
             current = old_staff.get(x["code"])
-            keep = current is not None and verify_pin(x["pin"], current.pin_hash)
-            pin_hash = current.pin_hash if keep and current else hash_pin(x["pin"])
+            # The TOML PIN seeds a new person's initial PIN; a PIN the person has changed is kept.
+            keep = current is not None and (
+                not pin_is_initial(current.pin_hash) or verify_pin(x["pin"], current.pin_hash)
+            )
+            pin_hash = current.pin_hash if keep and current else hash_pin(x["pin"], initial=True)
         staff_values[x["code"]] = {
             "name": x["name"],
             "role": x["role"],

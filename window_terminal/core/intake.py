@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from window_terminal.core import lookup, queueing
+from window_terminal.core import access, lookup, queueing
 from window_terminal.core.deadlines import HallDeadlines
 from window_terminal.core.document_store import issue_document, next_daily_number
 from window_terminal.core.idcheck import check_id_number, check_phone
@@ -52,7 +52,7 @@ from window_terminal.db.models import (
     Visit,
     Window,
 )
-from window_terminal.db.unit import Unit, run_command
+from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
 
 OUTCOMES = ("accept", "notice", "deficiency", "non_acceptance")
@@ -606,26 +606,21 @@ def _result(session: Session, case: Case, document: Document | None) -> CaseResu
     )
 
 
-def _staff_id(engine: Engine, hall_id: int, staff_code: str | None) -> int | None:
-    with read_session(engine) as s:
-        return lookup.staff_id(s, hall_id, staff_code)
-
-
 def _run(
     engine: Engine,
     hall_id: int,
     name: str,
     action: Callable[[Unit], CaseResult],
     request_id: str | None,
-    staff_code: str | None,
+    actor: str | None,
 ) -> CaseResult:
-    return run_command(
+    return access.run_as(
         engine,
         hall_id,
         name,
         action,
+        actor,
         request_id=request_id,
-        staff_id=_staff_id(engine, hall_id, staff_code),
         encode=lambda r: r.as_dict(),
         decode=CaseResult.from_dict,
     )
@@ -645,7 +640,7 @@ def submit(
     agent: Applicant | None = None,
     ticket_id: int | None = None,
     window: int | None = None,
-    staff_code: str | None = None,
+    actor: str | None,
     reason: str = "",
     reason_kind: str = "",
     competent_office: str = "",
@@ -723,7 +718,7 @@ def submit(
             )
         return _result(unit.session, case, document)
 
-    return _run(engine, hall_id, "case.submit", action, request_id, staff_code)
+    return _run(engine, hall_id, "case.submit", action, request_id, actor)
 
 
 def _case(session: Session, hall_id: int, ref: str) -> Case:
@@ -738,7 +733,7 @@ def conclude(
     *,
     materials: Sequence[MaterialCheck] = (),
     window: int | None = None,
-    staff_code: str | None = None,
+    actor: str | None,
     reason: str = "",
     reason_kind: str = "",
     competent_office: str = "",
@@ -770,7 +765,7 @@ def conclude(
         )
         return _result(unit.session, case, document)
 
-    return _run(engine, hall_id, "case.conclude", action, request_id, staff_code)
+    return _run(engine, hall_id, "case.conclude", action, request_id, actor)
 
 
 def supplement(
@@ -780,7 +775,7 @@ def supplement(
     materials: Sequence[MaterialCheck],
     *,
     window: int | None = None,
-    staff_code: str | None = None,
+    actor: str | None,
     ticket_id: int | None = None,
     override: Override | None = None,
     request_id: str | None = None,
@@ -800,12 +795,10 @@ def supplement(
                 "管理员授权须填写原因", "a manager override needs a reason", code="override_reason"
             )
         manager = login(engine, hall_id, override.manager_code, override.pin)
-        if manager.role != "manager":
-            raise DomainError(
-                f"{manager.name} 不是大厅管理员：只有管理员可以授权再次告知",
-                f"{manager.name} is not a hall manager: only a manager can authorise a second notice",
-                code="not_manager",
-            )
+        access.require(
+            access.Acting(code=manager.code, role=manager.role, staff_id=manager.id, name=manager.name),
+            "case.override_once",
+        )
         manager_id = manager.id
 
     def action(unit: Unit) -> CaseResult:
@@ -886,7 +879,7 @@ def supplement(
             unit.emit("case.supplement_partial", {"case_no": case.case_no, "still_missing": len(still)})
         return _result(unit.session, case, document)
 
-    return _run(engine, hall_id, "case.supplement", action, request_id, staff_code)
+    return _run(engine, hall_id, "case.supplement", action, request_id, actor)
 
 
 def record_supplement(
@@ -895,7 +888,7 @@ def record_supplement(
     case_ref: str,
     *,
     window: int | None = None,
-    staff_code: str | None = None,
+    actor: str | None,
     ticket_id: int | None = None,
     request_id: str | None = None,
 ) -> CaseResult:
@@ -921,7 +914,7 @@ def record_supplement(
         unit.emit("case.supplement_received", {"case_no": case.case_no, "materials": len(rows)})
         return _result(unit.session, case, None)
 
-    return _run(engine, hall_id, "case.record_supplement", action, request_id, staff_code)
+    return _run(engine, hall_id, "case.record_supplement", action, request_id, actor)
 
 
 def record_visit(
@@ -931,7 +924,7 @@ def record_visit(
     purpose: str = "pickup",
     *,
     window: int | None = None,
-    staff_code: str | None = None,
+    actor: str | None,
     ticket_id: int | None = None,
     request_id: str | None = None,
 ) -> CaseResult:
@@ -947,7 +940,7 @@ def record_visit(
         _visit(unit, case, purpose, ticket_id, ctx.window)
         return _result(unit.session, case, None)
 
-    return _run(engine, hall_id, "case.visit", action, request_id, staff_code)
+    return _run(engine, hall_id, "case.visit", action, request_id, actor)
 
 
 # --- reading cases --------------------------------------------------------------------------------

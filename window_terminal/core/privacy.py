@@ -31,8 +31,10 @@ read as their ASCII forms (NFKC), so the mask looks the same whichever way the c
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from window_terminal.core.idcheck import MOBILE_NUMBER
@@ -127,3 +129,22 @@ def masked_person(name: str, id_type: str, id_number: str, phone: str) -> dict[s
         "id_number": mask_id_number(id_number),
         "phone": mask_phone(phone),
     }
+
+
+def write_private_file(path: Path, text: str) -> Path:
+    """Write a local file that holds personal data or a credential (an intake draft, a sign-in
+    session): readable and writable by this OS user only (0600, its folder 0700), written whole or
+    not at all (a temporary file renamed over it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o600)  # whatever the umask or an earlier file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

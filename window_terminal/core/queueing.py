@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlmodel import Session
 
-from window_terminal.core import lookup
+from window_terminal.core import access, lookup
 from window_terminal.db.clock import (
     db_now,
     epoch_seconds,
@@ -46,7 +46,7 @@ from window_terminal.db.models import (
     Window,
     WindowLine,
 )
-from window_terminal.db.unit import Unit, forget_old_requests, run_command
+from window_terminal.db.unit import Unit, forget_old_requests
 from window_terminal.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,6 @@ def call_text(settings: dict[str, Any], number: str, window: int) -> str:
 # person types); the short names keep this module's call sites as they were.
 _line = lookup.line
 _window = lookup.window
-_staff_id = lookup.staff_id
 find_ticket = lookup.ticket
 
 
@@ -227,20 +226,16 @@ def _command(
     hall_id: int,
     name: str,
     action: Callable[[Unit], T],
-    request_id: str | None = None,
-    staff_code: str | None = None,
+    request_id: str | None,
+    actor: str | None,
 ) -> T:
-    staff_id = None
-    if staff_code:
-        with read_session(engine) as session:
-            staff_id = _staff_id(session, hall_id, staff_code)
-    return run_command(
+    return access.run_as(
         engine,
         hall_id,
         name,
         action,
+        actor,
         request_id=request_id,
-        staff_id=staff_id,
         encode=_encode,
         decode=cast("Callable[[Any], T]", _decode),  # None is stored only for a None result
     )
@@ -330,21 +325,15 @@ def _fast_request_id() -> str:
     return f"auto:{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
 
 
-def _resolve_staff(engine: Engine, hall_id: int, staff_code: str | None) -> int | None:
-    if not staff_code:
-        return None
-    with read_session(engine) as session:
-        return _staff_id(session, hall_id, staff_code)
-
-
 def _fast_params(
-    engine: Engine, hall_id: int, window_number: int, staff_code: str | None, request_id: str
+    engine: Engine, hall_id: int, window_number: int, actor: str | None, request_id: str, command: str
 ) -> dict[str, Any]:
-    """What every counter procedure takes first (the clock offset is added by ``_pg_fast``)."""
+    """What every counter procedure takes first (the clock offset is added by ``_pg_fast``); the
+    actor is checked here, as ``access.run_as`` checks it on the Python path."""
     return {
         "hall_id": hall_id,
         "window": window_number,
-        "staff_id": _resolve_staff(engine, hall_id, staff_code),
+        "staff_id": access.check(engine, hall_id, command, actor).staff_id,
         "request_id": request_id,
     }
 
@@ -368,6 +357,7 @@ def take_ticket(
     priority_reason: str = "",
     appointment_code: str | None = None,
     service_item_id: int | None = None,
+    actor: str | None,
     request_id: str | None = None,
     slip: bool = False,
 ) -> TicketInfo:
@@ -449,7 +439,7 @@ def take_ticket(
             info = replace(info, document=_issue_slip(unit, ticket, info))
         return info
 
-    return _command(engine, hall_id, "ticket.take", action, request_id)
+    return _command(engine, hall_id, "ticket.take", action, request_id, actor)
 
 
 def _issue_slip(unit: Unit, ticket: Ticket, info: TicketInfo) -> str:
@@ -506,6 +496,7 @@ def book_appointment(
     name: str = "",
     phone: str = "",
     code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Book a slot (slot_start naive UTC); returns the check-in code the kiosk accepts."""
@@ -530,7 +521,7 @@ def book_appointment(
         unit.emit("appointment.booked", {"code": new_code, "line": line.code})
         return {"code": new_code, "line": line.code, "slot_start": slot_start.isoformat()}
 
-    return run_command(engine, hall_id, "appointment.book", action, request_id=request_id)
+    return access.run_as(engine, hall_id, "appointment.book", action, actor, request_id=request_id)
 
 
 # --- calling ------------------------------------------------------------------------------------
@@ -642,7 +633,7 @@ def call_next(
     hall_id: int,
     window_number: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo | None:
     """Call the next ticket to a window; ``None`` when nobody is waiting in its lines."""
@@ -658,11 +649,11 @@ def call_next(
 
     if _use_fast_path(engine):
         request_id = request_id or _fast_request_id()
-        params = _fast_params(engine, hall_id, window_number, staff_code, request_id)
+        params = _fast_params(engine, hall_id, window_number, actor, request_id, "call.next")
         value = _pg_fast(engine, _CALL_NEXT_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)
-    return _command(engine, hall_id, "call.next", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.next", action, request_id, actor)
 
 
 def call_ticket(
@@ -671,7 +662,7 @@ def call_ticket(
     window_number: int,
     ticket_ref: str | int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     """Call a specific waiting or parked ticket (a parked one is "called back")."""
@@ -690,7 +681,7 @@ def call_ticket(
         event = "ticket.called_back" if ticket.status == "parked" else "ticket.called"
         return _mark_called(unit, ticket, window, event)
 
-    return _command(engine, hall_id, "call.ticket", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.ticket", action, request_id, actor)
 
 
 def recall(
@@ -698,7 +689,7 @@ def recall(
     hall_id: int,
     window_number: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     """Call the ticket in hand again; after the hall's limit of recalls it becomes a no-show."""
@@ -739,7 +730,7 @@ def recall(
         )
         return _info(unit.session, ticket, line, tz=unit.timezone)
 
-    return _command(engine, hall_id, "call.recall", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.recall", action, request_id, actor)
 
 
 def _in_hand_transition(
@@ -751,7 +742,7 @@ def _in_hand_transition(
     new_status: str,
     event: str,
     *,
-    staff_code: str | None,
+    actor: str | None,
     request_id: str | None,
 ) -> TicketInfo:
     def action(unit: Unit) -> TicketInfo:
@@ -775,12 +766,12 @@ def _in_hand_transition(
 
     if _use_fast_path(engine):
         request_id = request_id or _fast_request_id()
-        params = _fast_params(engine, hall_id, window_number, staff_code, request_id)
+        params = _fast_params(engine, hall_id, window_number, actor, request_id, command)
         params.update(command=command, allowed=list(allowed), new_status=new_status, event=event)
         value = _pg_fast(engine, _TRANSITION_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)  # type: ignore[return-value]  # the stored value was this command's TicketInfo
-    return _command(engine, hall_id, command, action, request_id, staff_code)
+    return _command(engine, hall_id, command, action, request_id, actor)
 
 
 def start_service(
@@ -788,7 +779,7 @@ def start_service(
     hall_id: int,
     window_number: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     return _in_hand_transition(
@@ -799,7 +790,7 @@ def start_service(
         ("called",),
         "serving",
         "ticket.started",
-        staff_code=staff_code,
+        actor=actor,
         request_id=request_id,
     )
 
@@ -809,7 +800,7 @@ def finish(
     hall_id: int,
     window_number: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     return _in_hand_transition(
@@ -820,7 +811,7 @@ def finish(
         ("serving", "called"),
         "done",
         "ticket.finished",
-        staff_code=staff_code,
+        actor=actor,
         request_id=request_id,
     )
 
@@ -830,7 +821,7 @@ def no_show(
     hall_id: int,
     window_number: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     return _in_hand_transition(
@@ -841,7 +832,7 @@ def no_show(
         ("called",),
         "no_show",
         "ticket.no_show",
-        staff_code=staff_code,
+        actor=actor,
         request_id=request_id,
     )
 
@@ -851,7 +842,7 @@ def park(
     hall_id: int,
     window_number: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     """Set the ticket in hand aside (applicant fetching a document); call it back later."""
@@ -863,7 +854,7 @@ def park(
         ("called", "serving"),
         "parked",
         "ticket.parked",
-        staff_code=staff_code,
+        actor=actor,
         request_id=request_id,
     )
 
@@ -876,7 +867,7 @@ def transfer(
     window_number: int | None = None,
     ticket_ref: str | int | None = None,
     reason: str = "",
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     """Send a ticket to the right line, keeping its place (只设路标，不设路障)."""
@@ -925,7 +916,7 @@ def transfer(
         )
         return _info(s, ticket, target, tz=unit.timezone, with_ahead=True)
 
-    return _command(engine, hall_id, "call.transfer", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.transfer", action, request_id, actor)
 
 
 def cancel(
@@ -934,7 +925,7 @@ def cancel(
     ticket_ref: str | int,
     *,
     reason: str = "",
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     def action(unit: Unit) -> TicketInfo:
@@ -952,7 +943,7 @@ def cancel(
         unit.emit("ticket.cancelled", _ticket_payload(ticket, line, reason=reason))
         return _info(unit.session, ticket, line, tz=unit.timezone)
 
-    return _command(engine, hall_id, "ticket.cancel", action, request_id, staff_code)
+    return _command(engine, hall_id, "ticket.cancel", action, request_id, actor)
 
 
 def move_forward(
@@ -961,7 +952,7 @@ def move_forward(
     ticket_ref: str | int,
     *,
     reason: str,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
     """Manager: put a waiting ticket at the head of its line (reason required, recorded)."""
@@ -986,7 +977,7 @@ def move_forward(
         unit.emit("ticket.moved_forward", _ticket_payload(ticket, line, reason=reason.strip()))
         return _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
 
-    return _command(engine, hall_id, "ticket.move_forward", action, request_id, staff_code)
+    return _command(engine, hall_id, "ticket.move_forward", action, request_id, actor)
 
 
 # --- windows and lines --------------------------------------------------------------------------
@@ -998,7 +989,7 @@ def set_window_status(
     window_number: int,
     status: str,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     if status not in WINDOW_STATES:
@@ -1027,11 +1018,7 @@ def set_window_status(
         )
         return {"window": window.number, "status": status}
 
-    staff_id = None
-    if staff_code:
-        with read_session(engine) as session:
-            staff_id = _staff_id(session, hall_id, staff_code)
-    return run_command(engine, hall_id, "window.status", action, request_id=request_id, staff_id=staff_id)
+    return access.run_as(engine, hall_id, "window.status", action, actor, request_id=request_id)
 
 
 def set_line_open(
@@ -1041,7 +1028,7 @@ def set_line_open(
     is_open: bool,
     *,
     request_id: str | None = None,
-    staff_id: int | None = None,
+    actor: str | None,
 ) -> dict[str, Any]:
     def action(unit: Unit) -> dict[str, Any]:
         line = _line(unit.session, unit.hall_id, line_code)
@@ -1049,7 +1036,7 @@ def set_line_open(
         unit.emit("line.status", {"line": line.code, "open": is_open})
         return {"line": line.code, "open": is_open}
 
-    return run_command(engine, hall_id, "line.status", action, request_id=request_id, staff_id=staff_id)
+    return access.run_as(engine, hall_id, "line.status", action, actor, request_id=request_id)
 
 
 def set_window_lines(
@@ -1059,7 +1046,7 @@ def set_window_lines(
     lines: Sequence[tuple[str, int]],
     *,
     request_id: str | None = None,
-    staff_id: int | None = None,
+    actor: str | None,
 ) -> dict[str, Any]:
     """Change which lines a window serves, with weights."""
     if not lines:
@@ -1079,11 +1066,11 @@ def set_window_lines(
         unit.emit("window.lines", payload, window_id=window.id)
         return payload
 
-    return run_command(engine, hall_id, "window.lines", action, request_id=request_id, staff_id=staff_id)
+    return access.run_as(engine, hall_id, "window.lines", action, actor, request_id=request_id)
 
 
 def broadcast(
-    engine: Engine, hall_id: int, message: str, *, request_id: str | None = None, staff_id: int | None = None
+    engine: Engine, hall_id: int, message: str, *, actor: str | None, request_id: str | None = None
 ) -> dict[str, Any]:
     """A short message for the hall display (empty clears it)."""
     message = message.strip()
@@ -1098,7 +1085,7 @@ def broadcast(
         unit.emit("hall.broadcast", {"message": message})
         return {"message": message}
 
-    return run_command(engine, hall_id, "hall.broadcast", action, request_id=request_id, staff_id=staff_id)
+    return access.run_as(engine, hall_id, "hall.broadcast", action, actor, request_id=request_id)
 
 
 # --- reading the queue --------------------------------------------------------------------------

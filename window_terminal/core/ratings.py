@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from window_terminal.core import lookup
+from window_terminal.core import access, lookup
 from window_terminal.core.deadlines import HallDeadlines, hall_today
 from window_terminal.db.clock import local_day, to_local
 from window_terminal.db.engine import read_session
@@ -28,7 +28,7 @@ from window_terminal.db.models import (
     Window,
     typed_row_id,
 )
-from window_terminal.db.unit import Unit, run_command
+from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
 
 LEVELS: dict[int, tuple[str, str]] = {
@@ -92,6 +92,7 @@ def rate(
     *,
     ticket_id: int | None = None,
     visit_id: int | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Record the applicant's rating of a visit (default: the window's most recent finished ticket)."""
@@ -200,16 +201,16 @@ def rate(
             )
         return result
 
-    return run_command(engine, hall_id, "rating.add", action, request_id=request_id)
+    return access.run_as(engine, hall_id, "rating.add", action, actor, request_id=request_id)
 
 
 def close_rectification(
     engine: Engine,
     hall_id: int,
     rectification_id: int,
-    staff_code: str,
     note: str,
     *,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """A hall manager closes a rectification with a note saying what was done."""
@@ -219,23 +220,11 @@ def close_rectification(
             "closing a rectification needs a note on what was done",
             code="note_required",
         )
-    if not (staff_code or "").strip():
-        raise DomainError(
-            "请用 --staff 填写大厅管理员工号",
-            "give the hall manager's staff code with --staff",
-            code="staff_required",
-        )
 
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
-        staff = lookup.staff(s, unit.hall_id, staff_code)
-        if staff.role != "manager":
-            raise DomainError(
-                f"{staff.name}（{staff.code}）不是大厅管理员：整改须由大厅管理员关闭",
-                f"{staff.code} is not a hall manager: only a manager can close a rectification",
-                code="not_manager",
-            )
-        unit.staff_id = staff.id
+        staff = s.get(Staff, unit.staff_id)  # a manager or supervisor: checked by access.run_as
+        assert staff is not None
         typed = typed_row_id(rectification_id)
         item = s.get(Rectification, typed) if typed is not None else None
         if item is None or item.hall_id != unit.hall_id:
@@ -257,7 +246,7 @@ def close_rectification(
         unit.emit("rectification.closed", {"rectification_id": item.id, "late": late, "note": item.note})
         return {"rectification_id": item.id, "status": item.status, "late": late, "closed_by": staff.code}
 
-    return run_command(engine, hall_id, "rectification.close", action, request_id=request_id)
+    return access.run_as(engine, hall_id, "rectification.close", action, actor, request_id=request_id)
 
 
 def list_rectifications(

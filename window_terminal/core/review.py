@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from window_terminal.core import lookup
+from window_terminal.core import access, lookup
 from window_terminal.core.deadlines import (
     EXTENSION_DAYS,
     JOINT_EXTENSION_DAYS,
@@ -61,7 +61,7 @@ from window_terminal.db.models import (
     stored_id,
     typed_row_id,
 )
-from window_terminal.db.unit import Unit, run_command
+from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
 
 SUSPENSION_KINDS: dict[str, tuple[str, str]] = {
@@ -303,16 +303,6 @@ def _require_reviewable(case: Case) -> None:
 def _require_actor(session: Session, task: ReviewTask, staff: Staff | None) -> None:
     if staff is None:
         return
-    if (
-        staff.department_id is not None
-        and staff.department_id != task.department_id
-        and staff.role == "reviewer"
-    ):
-        raise DomainError(
-            f"{staff.name}（{staff.code}）不属于本任务的部门 {_dept_code(session, task.department_id)}",
-            f"{staff.code} does not belong to this task's department {_dept_code(session, task.department_id)}",
-            code="wrong_department",
-        )
     if task.status == "claimed" and task.reviewer_id not in (None, staff.id):
         other = session.get(Staff, task.reviewer_id)
         raise DomainError(
@@ -322,22 +312,24 @@ def _require_actor(session: Session, task: ReviewTask, staff: Staff | None) -> N
         )
 
 
-def _load(unit: Unit, task_id: int, staff_code: str | None) -> tuple[ReviewTask, Case, Staff | None, str]:
+def _load(unit: Unit, task_id: int) -> tuple[ReviewTask, Case, Staff | None, str]:
     s = unit.session
     task = _task(s, unit.hall_id, task_id)
     case = s.get(Case, task.case_id)
     assert case is not None
-    staff = lookup.optional_staff(s, unit.hall_id, staff_code)
-    if staff is not None:
-        unit.staff_id = staff.id
+    staff = s.get(Staff, unit.staff_id) if unit.staff_id else None  # checked by access.run_as
+    if staff is not None and staff.role == "reviewer" and staff.department_id != task.department_id:
+        raise DomainError(
+            f"{staff.name}（{staff.code}）不属于本任务的部门 {_dept_code(s, task.department_id)}",
+            f"{staff.code} does not belong to this task's department {_dept_code(s, task.department_id)}",
+            code="wrong_department",
+        )
     return task, case, staff, _dept_code(s, task.department_id)
 
 
-def _load_to_act(
-    unit: Unit, task_id: int, staff_code: str | None
-) -> tuple[ReviewTask, Case, Staff | None, str]:
+def _load_to_act(unit: Unit, task_id: int) -> tuple[ReviewTask, Case, Staff | None, str]:
     """The task and its case, checked: the case is still under review and this reviewer may act."""
-    task, case, staff, dept = _load(unit, task_id, staff_code)
+    task, case, staff, dept = _load(unit, task_id)
     _require_reviewable(case)
     _require_actor(unit.session, task, staff)
     return task, case, staff, dept
@@ -464,9 +456,14 @@ def _store_deadlines(unit: Unit, case: Case) -> None:
 
 
 def _command(
-    engine: Engine, hall_id: int, name: str, action: Callable[[Unit], dict[str, Any]], request_id: str | None
+    engine: Engine,
+    hall_id: int,
+    name: str,
+    action: Callable[[Unit], dict[str, Any]],
+    request_id: str | None,
+    actor: str | None,
 ) -> dict[str, Any]:
-    return run_command(engine, hall_id, name, action, request_id=request_id)
+    return access.run_as(engine, hall_id, name, action, actor, request_id=request_id)
 
 
 # --- reviewer actions ----------------------------------------------------------------------------
@@ -477,13 +474,13 @@ def claim(
     hall_id: int,
     task_id: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Take a pending task as one's own (认领)."""
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
+        task, case, staff, dept = _load_to_act(unit, task_id)
         if task.status == "claimed" and staff is not None and task.reviewer_id == staff.id:
             return _result(task, case)
         if task.status != "pending":
@@ -499,7 +496,7 @@ def claim(
         unit.emit("review.claimed", _payload(task, case, dept))
         return _result(task, case)
 
-    return _command(engine, hall_id, "review.claim", action, request_id)
+    return _command(engine, hall_id, "review.claim", action, request_id, actor)
 
 
 def _decide(
@@ -508,11 +505,11 @@ def _decide(
     task_id: int,
     verdict: str,
     reason: str,
-    staff_code: str | None,
+    actor: str | None,
     request_id: str | None,
 ) -> dict[str, Any]:
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
+        task, case, staff, dept = _load_to_act(unit, task_id)
         if task.status == "suspended":
             raise DomainError(
                 f"任务 #{task.id} 正在暂停计时（特别程序）：请先恢复计时再作决定",
@@ -525,18 +522,21 @@ def _decide(
                 f"task #{task.id} is already {task.status}",
                 code="bad_state",
             )
+        if task.status == "pending":  # a decision has one named reviewer, who took the task first
+            raise DomainError(
+                f"任务 #{task.id} 尚未认领：请先认领（c）再作决定",
+                f"task #{task.id} is not claimed: claim it first, then decide",
+                code="not_claimed",
+            )
         task.status = verdict
         task.reason = reason
         task.decided_at = unit.now
-        if task.reviewer_id is None and staff is not None:
-            task.reviewer_id = staff.id
-            task.claimed_at = task.claimed_at or unit.now
         case.status = "in_review"
         unit.emit(f"review.{verdict}", _payload(task, case, dept, reason=reason))
         documents = _decide_case_if_done(unit, case)
         return _result(task, case, documents)
 
-    return _command(engine, hall_id, f"review.{verdict}", action, request_id)
+    return _command(engine, hall_id, f"review.{verdict}", action, request_id, actor)
 
 
 def approve(
@@ -545,11 +545,16 @@ def approve(
     task_id: int,
     *,
     note: str = "",
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """This department agrees; the case is decided when every department has decided."""
-    return _decide(engine, hall_id, task_id, "approved", note.strip(), staff_code, request_id)
+    """This department agrees, with the reviewer's opinion (审批意见); the case is decided when every
+    department has decided. The task must have been claimed by this reviewer."""
+    if not (note or "").strip():
+        raise DomainError(
+            "同意须填写审批意见", "an approval needs the reviewer's opinion", code="opinion_required"
+        )
+    return _decide(engine, hall_id, task_id, "approved", note.strip(), actor, request_id)
 
 
 def refuse(
@@ -558,7 +563,7 @@ def refuse(
     task_id: int,
     reason: str,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """This department refuses (reason required): the case is decided as refused and the refusal
@@ -569,7 +574,7 @@ def refuse(
             "a refusal needs a reason: state the facts and the legal basis",
             code="reason_required",
         )
-    return _decide(engine, hall_id, task_id, "refused", reason.strip(), staff_code, request_id)
+    return _decide(engine, hall_id, task_id, "refused", reason.strip(), actor, request_id)
 
 
 def return_to_counter(
@@ -578,7 +583,7 @@ def return_to_counter(
     task_id: int,
     reason: str,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Send the case back to the counter for an on-site correction (case status ``returned``)."""
@@ -590,7 +595,7 @@ def return_to_counter(
         )
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
+        task, case, staff, dept = _load_to_act(unit, task_id)
         _require_open_task(task, "退回", "returned")
         task.status = "returned"
         task.reason = reason.strip()
@@ -599,7 +604,7 @@ def return_to_counter(
         unit.emit("review.returned", _payload(task, case, dept, reason=task.reason))
         return _result(task, case)
 
-    return _command(engine, hall_id, "review.return", action, request_id)
+    return _command(engine, hall_id, "review.return", action, request_id, actor)
 
 
 def suspend(
@@ -610,7 +615,7 @@ def suspend(
     reason: str,
     expected_days: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Stop the clock for inspection, testing, expert review or a hearing (Art. 45)."""
@@ -629,7 +634,7 @@ def suspend(
         )
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
+        task, case, staff, dept = _load_to_act(unit, task_id)
         _require_open_task(task, "暂停计时", "suspended")
         task.status = "suspended"
         unit.session.add(
@@ -651,7 +656,7 @@ def suspend(
         )
         return _result(task, case)
 
-    return _command(engine, hall_id, "review.suspend", action, request_id)
+    return _command(engine, hall_id, "review.suspend", action, request_id, actor)
 
 
 def resume(
@@ -659,13 +664,13 @@ def resume(
     hall_id: int,
     task_id: int,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Restart the clock: the suspended days (start to today, inclusive) do not count."""
 
     def action(unit: Unit) -> dict[str, Any]:
-        task, case, staff, dept = _load(unit, task_id, staff_code)
+        task, case, staff, dept = _load(unit, task_id)
         if task.status != "suspended":
             raise DomainError(
                 f"任务 #{task.id} 没有暂停计时",
@@ -696,7 +701,7 @@ def resume(
         )
         return _result(task, case)
 
-    return _command(engine, hall_id, "review.resume", action, request_id)
+    return _command(engine, hall_id, "review.resume", action, request_id, actor)
 
 
 def extension_allowance(session: Session, case: Case) -> int:
@@ -715,7 +720,7 @@ def extend(
     approver: str,
     reason: str,
     days: int = EXTENSION_DAYS,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Extend the time limit once, by at most the law's allowance, with an approver and a reason."""
@@ -731,9 +736,6 @@ def extend(
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
         case = find_case(s, unit.hall_id, case_ref)
-        staff = lookup.optional_staff(s, unit.hall_id, staff_code)
-        if staff is not None:
-            unit.staff_id = staff.id
         if case.status not in ("accepted", "in_review", "returned"):
             raise DomainError(
                 f"办件 {case.case_no} 当前为 {case.status}，不能延期",
@@ -787,7 +789,7 @@ def extend(
             "provisional": case.deadline_provisional,
         }
 
-    return _command(engine, hall_id, "case.extend", action, request_id)
+    return _command(engine, hall_id, "case.extend", action, request_id, actor)
 
 
 # --- handing over the result ---------------------------------------------------------------------
@@ -818,7 +820,7 @@ def record_pickup(
     window_number: int,
     *,
     ticket_id: int | None = None,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """The applicant collects the result at a window: a visit (purpose ``pickup``); the case is completed."""
@@ -826,9 +828,6 @@ def record_pickup(
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
         case = find_case(s, unit.hall_id, case_ref)
-        staff = lookup.optional_staff(s, unit.hall_id, staff_code)
-        if staff is not None:
-            unit.staff_id = staff.id
         window = lookup.window(s, unit.hall_id, window_number)
         _require_result_ready(case)
         documents = []
@@ -865,7 +864,7 @@ def record_pickup(
             "documents": documents,
         }
 
-    return _command(engine, hall_id, "case.pickup", action, request_id)
+    return _command(engine, hall_id, "case.pickup", action, request_id, actor)
 
 
 def record_posted(
@@ -874,7 +873,7 @@ def record_posted(
     case_ref: str | int,
     tracking_no: str,
     *,
-    staff_code: str | None = None,
+    actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """The result was posted (EMS): records the tracking number, issues the notice, completes the case."""
@@ -885,9 +884,6 @@ def record_posted(
     def action(unit: Unit) -> dict[str, Any]:
         s = unit.session
         case = find_case(s, unit.hall_id, case_ref)
-        staff = lookup.optional_staff(s, unit.hall_id, staff_code)
-        if staff is not None:
-            unit.staff_id = staff.id
         _require_result_ready(case)
         documents = []
         if case.decision == "approved":
@@ -904,4 +900,4 @@ def record_posted(
             "documents": documents,
         }
 
-    return _command(engine, hall_id, "case.post", action, request_id)
+    return _command(engine, hall_id, "case.post", action, request_id, actor)

@@ -6,14 +6,14 @@ success, failure or lockout — is then recorded as one command with its event.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
-from window_terminal.core import lookup
-from window_terminal.core.auth import verify_pin
+from window_terminal.core import access, lookup
+from window_terminal.core.auth import hash_pin, new_pin_problem, pin_is_initial, verify_pin
 from window_terminal.db.clock import db_now, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Department, Hall, Staff
@@ -32,6 +32,7 @@ class StaffInfo:
     name: str
     role: str
     department: str | None
+    pin_initial: bool = False  # the hall definition's PIN: to be changed before anything else
 
     @property
     def home(self) -> str:
@@ -86,7 +87,14 @@ def login(engine: Engine, hall_id: int, code: str, pin: str) -> StaffInfo:
     if result["ok"]:
         with read_session(engine) as s:
             dept = s.get(Department, staff.department_id) if staff.department_id else None
-        return StaffInfo(staff.id or 0, staff.code, staff.name, staff.role, dept.code if dept else None)
+        return StaffInfo(
+            staff.id or 0,
+            staff.code,
+            staff.name,
+            staff.role,
+            dept.code if dept else None,
+            pin_is_initial(staff.pin_hash),
+        )
     if "locked_until" in result:
         from datetime import datetime
 
@@ -103,7 +111,40 @@ def _locked(session: Any, hall_id: int, until: Any) -> DomainError:
     hall = session.get(Hall, hall_id)
     local = to_local(until, hall.timezone if hall else "Asia/Shanghai")
     return DomainError(
-        f"连续输错PIN，账号已锁定至 {local:%H:%M}：请稍后再试，或请大厅管理员协助",
-        f"too many wrong PINs: locked until {local:%H:%M}; try later or ask the hall manager",
+        f"连续输错PIN，已锁定至 {local:%H:%M}：请稍后再试，或请大厅管理员解锁",
+        f"too many wrong PINs: locked until {local:%H:%M}; try later or ask the hall manager to unlock you",
         code="locked",
     )
+
+
+def change_pin(engine: Engine, hall_id: int, code: str, old_pin: str, new_pin: str) -> StaffInfo:
+    """Replace a staff member's PIN (the initial one must be changed at the first sign-in). The old
+    PIN is checked like a sign-in (failures counted); neither PIN is ever stored or logged."""
+    staff = login(engine, hall_id, code, old_pin)
+    problem = new_pin_problem(new_pin, old_pin)
+    if problem is not None:
+        raise DomainError(*problem, code="weak_pin")
+    stored = hash_pin(new_pin)
+
+    def action(unit: Unit) -> None:
+        row = unit.session.get(Staff, staff.id)
+        assert row is not None
+        row.pin_hash = stored
+        unit.emit("staff.pin_changed", {"staff": row.code})
+
+    access.run_as(engine, hall_id, "staff.change_pin", action, staff.code)
+    return replace(staff, pin_initial=False)
+
+
+def unlock(engine: Engine, hall_id: int, code: str, *, actor: str | None) -> dict[str, Any]:
+    """A hall manager lifts a staff member's lockout after too many wrong PINs (recorded)."""
+
+    def action(unit: Unit) -> dict[str, Any]:
+        row = lookup.staff(unit.session, unit.hall_id, code)
+        was_locked = row.locked_until is not None and row.locked_until > unit.now
+        row.locked_until = None
+        row.failed_logins = 0
+        unit.emit("staff.unlocked", {"staff": row.code, "was_locked": was_locked})
+        return {"staff": row.code, "name": row.name, "was_locked": was_locked}
+
+    return access.run_as(engine, hall_id, "staff.unlock", action, actor)

@@ -51,6 +51,7 @@ class Unit:
     last_seq: int
     staff_id: int | None = None
     request_id: str | None = None
+    device: str | None = None  # a public device acting (kiosk, rating screen): in each event's payload
     events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -60,6 +61,8 @@ class Unit:
     def emit(self, kind: str, payload: dict[str, Any], *, window_id: int | None = None) -> int:
         """Append an event to this transaction; returns its sequence number."""
         self.last_seq += 1
+        if self.device is not None:
+            payload = {**payload, "device": self.device}
         self.events.append(
             {
                 "hall_id": self.hall_id,

@@ -50,10 +50,20 @@ class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
-    def __init__(self, title: str, fields: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: tuple[str, ...],
+        *,
+        reason_label: str | None = None,
+        confirm: str | None = None,
+    ) -> None:
         super().__init__()
         self.heading = title
         self.fields = fields
+        self.reason_label = reason_label or tr("理由", "Reason")
+        self.confirm = confirm  # a decision: asked once more, naming what will be issued
+        self.confirming = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -67,7 +77,7 @@ class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
                 )
             if "approver" in self.fields:
                 yield Input(placeholder=tr("批准人", "Approved by"), id="approver")
-            yield Input(placeholder=tr("理由", "Reason"), id="reason")
+            yield Input(placeholder=self.reason_label, id="reason")
             if "days" in self.fields:
                 yield Input(
                     placeholder=tr("预计工作日数", "Expected working days"), id="days", type="integer"
@@ -108,6 +118,12 @@ class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
             problem = tr("请填写理由", "Enter a reason")
         if problem:
             self.query_one("#problem", Static).update(problem)
+            return
+        if self.confirm and not self.confirming:
+            self.confirming = True
+            self.query_one("#problem", Static).update(self.confirm)
+            self.query_one("#ok", Button).label = tr("确认", "Confirm")
+            self.query_one("#ok", Button).focus()
             return
         self.dismiss(values)
 
@@ -287,16 +303,38 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                 tr(f"已认领 {row['case_no']}", f"Claimed {row['case_no']}"),
                 review.claim,
                 row["task_id"],
-                staff_code=self.staff_code,
+                actor=self.staff_code,
             )
 
     def action_approve(self) -> None:
         if row := self._need_task():
-            self.run_review(
-                tr(f"已同意 {row['case_no']}", f"Approved {row['case_no']}"),
-                review.approve,
-                row["task_id"],
-                staff_code=self.staff_code,
+            # The task is the one under the cursor now; the dialog names it, and what is decided is
+            # that task whatever the cursor does meanwhile.
+
+            def go(values: dict[str, Any] | None) -> None:
+                if values:
+                    self.run_review(
+                        tr(f"已同意 {row['case_no']}", f"Approved {row['case_no']}"),
+                        review.approve,
+                        row["task_id"],
+                        note=values["reason"],
+                        actor=self.staff_code,
+                    )
+
+            self.app.push_screen(
+                ReasonModal(
+                    tr(
+                        f"同意 {row['case_no']}（{row['item']}，{row['applicant']}）",
+                        f"Approve {row['case_no']} ({row['item']}, {row['applicant']})",
+                    ),
+                    (),
+                    reason_label=tr("审批意见（写入审批记录）", "Opinion (goes on the record)"),
+                    confirm=tr(
+                        f"再按一次确认：对 {row['case_no']} 作出同意的审批决定，不可撤回",
+                        f"Press again to confirm: approve {row['case_no']}; this cannot be undone",
+                    ),
+                ),
+                go,
             )
 
     def action_refuse(self) -> None:
@@ -309,12 +347,23 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                         review.refuse,
                         row["task_id"],
                         values["reason"],
-                        staff_code=self.staff_code,
+                        actor=self.staff_code,
                     )
 
             self.app.push_screen(
                 ReasonModal(
-                    tr("不予许可的理由（将写入决定书）", "Reason for refusal (goes on the decision)"), ()
+                    tr(
+                        f"不予许可 {row['case_no']}（{row['item']}，{row['applicant']}）",
+                        f"Refuse {row['case_no']} ({row['item']}, {row['applicant']})",
+                    ),
+                    (),
+                    reason_label=tr(
+                        "不予许可的理由（将写入决定书）", "Reason for refusal (goes on the decision)"
+                    ),
+                    confirm=tr(
+                        f"再按一次确认：对 {row['case_no']} 作出不予许可决定并出具决定书，不可撤回",
+                        f"Press again to confirm: refuse {row['case_no']} and issue the decision; this cannot be undone",
+                    ),
                 ),
                 go,
             )
@@ -329,7 +378,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                         review.return_to_counter,
                         row["task_id"],
                         values["reason"],
-                        staff_code=self.staff_code,
+                        actor=self.staff_code,
                     )
 
             self.app.push_screen(
@@ -345,7 +394,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                 tr(f"已恢复计时 {row['case_no']}", f"Resumed {row['case_no']}"),
                 review.resume,
                 row["task_id"],
-                staff_code=self.staff_code,
+                actor=self.staff_code,
             )
             return
 
@@ -358,7 +407,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                     values["kind"],
                     values["reason"],
                     values["days"],
-                    staff_code=self.staff_code,
+                    actor=self.staff_code,
                 )
 
         self.app.push_screen(
@@ -381,7 +430,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                     row["case_no"],
                     approver=values["approver"],
                     reason=values["reason"],
-                    staff_code=self.staff_code,
+                    actor=self.staff_code,
                 )
 
         self.app.push_screen(

@@ -148,8 +148,9 @@ class BoardScreen(LocalizedKeys, Screen[None]):
     BoardScreen #message.error { color: $error; }
     """
 
-    def __init__(self, **_: Any) -> None:
+    def __init__(self, staff_code: str | None = None, **_: Any) -> None:
         super().__init__()
+        self.staff_code = staff_code  # the signed-in manager: the actor of every action here
         self.view: hallview.HallView | None = None
         self._lights: str = ""
         self._shown_alerts: str | None = None
@@ -326,7 +327,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             return
         opened = not self.view.lines[code].is_open
         self.run_action_worker(
-            lambda e, h: queueing.set_line_open(e, h, code, opened),
+            lambda e, h: queueing.set_line_open(e, h, code, opened, actor=self.staff_code),
             tr(
                 f"{code} 已{'开放' if opened else '停止'}取号",
                 f"line {code} {'opened' if opened else 'closed'}",
@@ -339,7 +340,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             return
         status = "paused" if self.view.windows[int(number)].status == "open" else "open"
         self.run_action_worker(
-            lambda e, h: queueing.set_window_status(e, h, int(number), status),
+            lambda e, h: queueing.set_window_status(e, h, int(number), status, actor=self.staff_code),
             tr(f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}", f"window {number}: {status}"),
         )
 
@@ -359,7 +360,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 self._say(str(exc), error=True)
                 return
             self.run_action_worker(
-                lambda e, h: queueing.set_window_lines(e, h, int(number), parsed),
+                lambda e, h: queueing.set_window_lines(e, h, int(number), parsed, actor=self.staff_code),
                 tr(f"{number}号窗口业务线已更新", f"window {number} lines changed"),
             )
 
@@ -386,7 +387,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 return
             ticket, reason = values["ticket"], values["reason"]
             self.run_action_worker(
-                lambda e, h: queueing.move_forward(e, h, ticket, reason=reason),
+                lambda e, h: queueing.move_forward(e, h, ticket, reason=reason, actor=self.staff_code),
                 tr(f"{lookup.code(ticket)} 已提前", f"{lookup.code(ticket)} moved forward"),
             )
 
@@ -409,7 +410,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 return
             message = values["message"]
             self.run_action_worker(
-                lambda e, h: queueing.broadcast(e, h, message),
+                lambda e, h: queueing.broadcast(e, h, message, actor=self.staff_code),
                 tr(
                     "公告已发布" if message else "公告已清除",
                     "broadcast sent" if message else "broadcast cleared",

@@ -192,9 +192,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         if view["window_status"] == "closed" and not self.auto_opened:
             self.auto_opened = True
             try:
-                queueing.set_window_status(
-                    engine, hall_id, self.window_number, "open", staff_code=self.staff_code
-                )
+                queueing.set_window_status(engine, hall_id, self.window_number, "open", actor=self.staff_code)
             except DomainError as exc:
                 return {**view, "refused": exc.text(language())}
             view = intake.counter_view(engine, hall_id, self.window_number)
@@ -340,7 +338,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             app.engine,
             app.hall.id,
             self.window_number,
-            staff_code=self.staff_code,
+            actor=self.staff_code,
             request_id=uuid.uuid4().hex,
             **kwargs,
         )
@@ -393,7 +391,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 app.hall.id,
                 self.window_number,
                 target,
-                staff_code=self.staff_code,
+                actor=self.staff_code,
                 request_id=uuid.uuid4().hex,
             )
 
@@ -437,7 +435,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 app.hall.id,
                 line_code,
                 window_number=self.window_number,
-                staff_code=self.staff_code,
+                actor=self.staff_code,
                 request_id=uuid.uuid4().hex,
             )
 
@@ -465,7 +463,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                         app.hall.id,
                         self.window_number,
                         f"#{ticket_id}",
-                        staff_code=self.staff_code,
+                        actor=self.staff_code,
                         request_id=uuid.uuid4().hex,
                     ),
                     self.show_called,
@@ -544,7 +542,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                         app.hall.id,
                         case["case_no"],
                         self.window_number,
-                        staff_code=self.staff_code,
+                        actor=self.staff_code,
                         ticket_id=ticket_id,
                     ),
                     lambda r: self.say(
@@ -559,7 +557,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                         app.hall.id,
                         case["case_no"],
                         window=self.window_number,
-                        staff_code=self.staff_code,
+                        actor=self.staff_code,
                         ticket_id=ticket_id,
                     ),
                     lambda r: self.say(tr("容缺材料已补齐", "deferred materials received")),

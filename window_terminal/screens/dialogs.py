@@ -209,3 +209,104 @@ class OverrideDialog(LocalizedKeys, ModalScreen[dict[str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class PinChangeDialog(LocalizedKeys, ModalScreen[Any]):
+    """The first sign-in with an initial PIN: choose a new PIN (twice) before anything else."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="PinChangeDialog")
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
+
+    def __init__(self, staff: Any, old_pin: str) -> None:
+        super().__init__()
+        self.staff = staff
+        self.old_pin = old_pin
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                tr(
+                    f"{self.staff.name}：首次登录，请设置新的PIN（至少6位数字）",
+                    f"{self.staff.name}: first sign-in, choose a new PIN (6 digits or more)",
+                ),
+                classes="title",
+            )
+            yield Input(placeholder=tr("新PIN", "new PIN"), password=True, id="new_pin")
+            yield Input(placeholder=tr("再次输入新PIN", "new PIN again"), password=True, id="again")
+            yield Label("", id="pin_error", classes="error")
+            with Horizontal():
+                yield Button(tr("确定", "OK"), id="ok", variant="primary")
+                yield Button(tr("取消", "Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#new_pin", Input).focus()
+
+    @on(Input.Submitted, "#new_pin")
+    def next_field(self) -> None:
+        self.query_one("#again", Input).focus()
+
+    @on(Input.Submitted, "#again")
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        from window_terminal.core.staff import change_pin
+        from window_terminal.screens.work import run_call
+
+        new = self.query_one("#new_pin", Input).value
+        again = self.query_one("#again", Input).value
+        if new != again:
+            self._error(tr("两次输入的新PIN不一致", "the two new PINs differ"))
+            return
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        code, old = self.staff.code, self.old_pin
+        run_call(
+            self,
+            lambda: change_pin(engine, hall_id, code, old, new),
+            done=self.dismiss,
+            failed=self._error,
+            group="pin",
+        )
+
+    def _error(self, text: str) -> None:
+        self.query_one("#pin_error", Label).update(text)
+        for field in ("#new_pin", "#again"):
+            self.query_one(field, Input).value = ""
+        self.query_one("#new_pin", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(LocalizedKeys, ModalScreen[bool]):
+    """Before an outcome that cannot be taken back: what will be issued, and one question. Enter (the
+    focused confirm button) issues it; Esc goes back with nothing done."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+    BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
+
+    def __init__(self, title: str, lines: list[str], confirm: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+        self.confirm_label = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            with VerticalScroll(id="confirm_body"):
+                for line in self.lines:
+                    yield Static(line)
+            with Horizontal():
+                yield Button(self.confirm_label, id="confirm", variant="warning")
+                yield Button(tr("返回修改", "Go back"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def confirmed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -535,7 +535,40 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         if outcome == "non_acceptance":
             self.ask_non_acceptance()
             return
+        if outcome == "notice":
+            self.confirm_notice()
+            return
         self.send(outcome, {})
+
+    def confirm_notice(self) -> None:
+        """The one-time notice is issued once and frozen (Art. 32): show its list, ask once."""
+        from window_terminal.screens.dialogs import ConfirmDialog
+
+        assert self.item is not None
+        names = {m.id: m.name for m in self.item.materials}
+        listed = [
+            f"· {names.get(c.material_id, c.material_id)}（{tr(*STATUS_TEXT[c.status])}）"
+            + (f"：{c.note}" if c.note else "")
+            for c in self.checks
+            if c.status in ("missing", "defective")
+        ]
+        self.app.push_screen(
+            ConfirmDialog(
+                tr(
+                    f"出具一次性告知书：{self.item.name}，须补正 {len(listed)} 项",
+                    f"Issue the one-time notice: {self.item.name}, {len(listed)} item(s) to supply",
+                ),
+                listed
+                + [
+                    tr(
+                        "告知书出具后即固定，不得再告知其他材料（行政许可法第三十二条）。",
+                        "Once issued the notice is frozen: nothing else may be asked for later (Art. 32).",
+                    )
+                ],
+                tr("确认出具", "Issue it"),
+            ),
+            lambda ok: self.send("notice", {}) if ok else None,
+        )
 
     def ask_non_acceptance(self) -> None:
         from window_terminal.screens.dialogs import NonAcceptanceDialog
@@ -550,8 +583,27 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 return
             if "transfer" in values:
                 self.transfer(values["transfer"])
-            else:
-                self.send("non_acceptance", values)
+                return
+            from window_terminal.screens.dialogs import ConfirmDialog
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    tr("出具不予受理通知书", "Issue the notice of non-acceptance"),
+                    [
+                        tr(
+                            f"事项：{self.item.name if self.item else ''}",
+                            f"Item: {self.item.name if self.item else ''}",
+                        ),
+                        tr(f"理由：{values.get('reason', '')}", f"Reason: {values.get('reason', '')}"),
+                        tr(
+                            "通知书将告知申请人申请行政复议（60日）或提起行政诉讼（6个月）的权利。",
+                            "The notice tells the applicant of their appeal rights (60 days / 6 months).",
+                        ),
+                    ],
+                    tr("确认出具", "Issue it"),
+                ),
+                lambda ok: self.send("non_acceptance", values) if ok else None,
+            )
 
         self.app.push_screen(NonAcceptanceDialog(transfer_to), chosen)
 
@@ -567,7 +619,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 line_code,
                 ticket_ref=ticket_ref,
                 reason=tr("不属本窗口业务，转号办理", "belongs to another line"),
-                staff_code=self.staff_code,
+                actor=self.staff_code,
                 request_id=self.request_id + "-transfer",
             ),
             self.transferred,
@@ -601,7 +653,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 outcome=outcome,
                 ticket_id=self.ticket["ticket_id"] if self.ticket else None,
                 window=self.window,
-                staff_code=self.staff_code,
+                actor=self.staff_code,
                 reason=extra.get("reason", ""),
                 reason_kind=extra.get("reason_kind", ""),
                 competent_office=extra.get("competent_office", ""),
@@ -619,7 +671,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 self.case_no or "",
                 list(self.checks),
                 window=self.window,
-                staff_code=self.staff_code,
+                actor=self.staff_code,
                 ticket_id=self.ticket["ticket_id"] if self.ticket else None,
                 override=override,
                 request_id=uuid.uuid4().hex,
@@ -655,7 +707,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
             self.dismiss(result.as_dict())
             return
         self.app.push_screen(
-            DocumentPreview(result.document_number, window=self.window),
+            DocumentPreview(result.document_number, window=self.window, actor=self.staff_code),
             lambda _: self.dismiss(result.as_dict()),
         )
 

@@ -79,8 +79,9 @@ class KioskScreen(LocalizedKeys, Screen[None]):
     KioskScreen #ticket-done { width: 100%; margin-top: 1; }
     """
 
-    def __init__(self, **_: Any) -> None:
+    def __init__(self, device: str | None = None, **_: Any) -> None:
         super().__init__()
+        self.device = device  # "device:<id>" of the hall definition: the actor of every ticket here
         self.priority_reason: str | None = None
         self.issued: queueing.TicketInfo | None = None
         self.lines: list[dict[str, Any]] = []
@@ -215,6 +216,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
                 appointment_code=appointment,
                 service_item_id=item_id,
                 slip=True,
+                actor=self.device,
             ),
             done=issued,
             failed=lambda text: self._error(
@@ -252,6 +254,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
                 number,
                 kiosk=True,
                 font=app.settings.cjk_font,  # type: ignore[attr-defined]
+                actor=self.device,
                 language=lang,
             ),
             done=printed,

@@ -1,4 +1,8 @@
-"""Login: staff code + PIN, then the screen of the staff member's role."""
+"""Sign-in: staff code + PIN, then the screen asked for (``target``) or the staff member's home screen.
+
+Every staff screen started without a valid `wt login` session starts here. A PIN still at its
+initial value (from the hall definition) must be changed before any screen opens.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +30,10 @@ class LoginScreen(LocalizedKeys, Screen[None]):
     LoginScreen .error { color: $error; height: auto; }
     """
 
-    def __init__(self, window: int | None = None, **options: Any) -> None:
+    def __init__(self, window: int | None = None, target: str | None = None, **options: Any) -> None:
         super().__init__()
         self.window = window
+        self.target = target  # the screen to open after sign-in (None: the role's home screen)
         self.options = options
 
     def compose(self) -> ComposeResult:
@@ -75,20 +80,43 @@ class LoginScreen(LocalizedKeys, Screen[None]):
         run_call(
             self,
             lambda: login(engine, hall_id, code, pin),
-            done=lambda staff: self.signed_in(staff, window_text),
+            done=lambda staff: self.signed_in(staff, window_text, pin),
             failed=self.error,
             group="login",
         )
 
     def error(self, text: str) -> None:
-        self.query_one("#login_error", Label).update(text)
+        self.query_one("#login_error", Label).update(
+            text + tr("（PIN 已清空，请重新输入）", " (the PIN was cleared: type it again)")
+        )
         self.query_one("#pin", Input).value = ""
         self.query_one("#pin", Input).focus()
 
-    def signed_in(self, staff: Any, window_text: str) -> None:
+    def signed_in(self, staff: Any, window_text: str, pin: str) -> None:
         self.query_one("#pin", Input).value = ""
-        home = staff.home
-        options: dict[str, Any] = {"staff_code": staff.code}
+        if staff.pin_initial:
+            from window_terminal.screens.dialogs import PinChangeDialog
+
+            def changed(result: Any) -> None:
+                if result is None:
+                    self.query_one("#login_error", Label).update(
+                        tr("须先修改初始PIN才能继续", "the initial PIN must be changed to go on")
+                    )
+                    return
+                self.signed_in(result, window_text, "")
+
+            self.app.push_screen(PinChangeDialog(staff, pin), changed)
+            return
+        from window_terminal.core import access
+
+        home = self.target or staff.home
+        if home in access.STAFF_SCREENS and not access.may_open(staff.role, home):
+            zh, en = access.role_name(staff.role)
+            self.query_one("#login_error", Label).update(
+                tr(f"{staff.name}（{zh}）不能使用此界面", f"{staff.code} ({en}) cannot use this screen")
+            )
+            return
+        options: dict[str, Any] = {**self.options, "staff_code": staff.code}
         if home == "counter":
             try:
                 options["window"] = lookup.window_number(window_text)
@@ -97,5 +125,5 @@ class LoginScreen(LocalizedKeys, Screen[None]):
                 self.query_one("#window", Input).focus()
                 return
         elif home == "backoffice":
-            options["department"] = staff.department
+            options.setdefault("department", staff.department)
         self.app.open_screen(home, **options)  # type: ignore[attr-defined]

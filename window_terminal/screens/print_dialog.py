@@ -55,8 +55,10 @@ class DocumentPreview(LocalizedKeys, ModalScreen[int]):
         kiosk: bool = False,
         target: str | None = None,
         pdf_path: str | Path | None = None,
+        actor: str | None = None,
     ) -> None:
         super().__init__()
+        self.actor = actor  # who prints: recorded with the print
         self.number = lookup.code(number)
         self.window = window
         self.kiosk = kiosk
@@ -147,6 +149,7 @@ class DocumentPreview(LocalizedKeys, ModalScreen[int]):
                 kiosk=self.kiosk,
                 target=self.target,
                 font=self._font,
+                actor=self.actor,
                 language=lang,
             ),
             done=printed,

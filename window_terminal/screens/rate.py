@@ -41,9 +41,10 @@ class RateScreen(LocalizedKeys, Screen[None]):
     RateScreen #thanks { width: 100%; content-align: center middle; height: 3; text-style: bold; }
     """
 
-    def __init__(self, window: int, **_: Any) -> None:
+    def __init__(self, window: int, device: str | None = None, **_: Any) -> None:
         super().__init__()
         self.window = int(window)
+        self.device = device  # "device:<id>" of the hall's rating screen: the actor of the rating
         self.service: dict[str, Any] | None = None
         self.following = False
 
@@ -128,7 +129,7 @@ class RateScreen(LocalizedKeys, Screen[None]):
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
         run_call(
             self,
-            lambda: ratings.rate(engine, hall_id, self.window, level, ticket_id=ticket_id),
+            lambda: ratings.rate(engine, hall_id, self.window, level, ticket_id=ticket_id, actor=self.device),
             done=lambda _: self.thank(tr("感谢您的评价！", "Thank you for your rating!")),
             failed=self.thank,
             group="rate",

@@ -33,12 +33,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from window_terminal.core import lookup
+from window_terminal.core import access, lookup
 from window_terminal.core.document_store import TITLES, get_document
 from window_terminal.db.clock import local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, Window
-from window_terminal.db.unit import Unit, run_command
+from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
 
 from .errors import DocumentError, PrintError
@@ -300,7 +300,7 @@ def _record(
     payload: dict[str, Any],
     error: str,
     window_id: int | None,
-    staff_id: int | None,
+    actor: str | None,
 ) -> None:
     def action(unit: Unit) -> None:
         document = unit.session.get(Document, document_id)
@@ -316,7 +316,7 @@ def _record(
             )
         unit.session.add(document)
 
-    run_command(engine, hall_id, "document.print", action, staff_id=staff_id)
+    access.run_as(engine, hall_id, "document.print", action, actor)
 
 
 def print_document(
@@ -328,7 +328,7 @@ def print_document(
     kiosk: bool = False,
     target: str | None = None,
     font: str | None = None,
-    staff_id: int | None = None,
+    actor: str | None,
     language: str = "zh",
 ) -> PrintResult:
     """Print the stored snapshot of document ``number`` on the printer of ``window`` / the kiosk /
@@ -355,10 +355,10 @@ def print_document(
         error = exc if isinstance(exc, DocumentError) else PrintError(exc.en, exc.zh)
         stored = f"{error.zh}\n{error.en}" if error.zh != error.en else error.en
         payload = {"number": document.number, "kind": document.kind, "printer": printer_text}
-        _record(engine, hall_id, document.id, payload, stored, window_id, staff_id)
+        _record(engine, hall_id, document.id, payload, stored, window_id, actor)
         return PrintResult(False, printer_text, error.text(language), document.number, printer_text, error)
     payload = {"number": document.number, "kind": document.kind, "printer": printer_text, "where": where}
-    _record(engine, hall_id, document.id, payload, "", window_id, staff_id)
+    _record(engine, hall_id, document.id, payload, "", window_id, actor)
     return PrintResult(True, where, "", document.number, printer_text)
 
 

@@ -1,0 +1,278 @@
+"""Who may do what: the one home of roles and public devices, checked in the core for every command.
+
+Every state change names its actor: a signed-in staff member's code (``"C004"``) or a public device
+configured in the hall's ``hall.toml`` (``"device:KIOSK1"``). The core looks the actor up inside the
+command's own transaction — the role is the one stored at that moment, never what a caller claims —
+checks it against ``PERMISSIONS`` and records it on every event of the command. The same refusal
+reaches the CLI, a screen and a direct call of the domain function, because they all come here.
+
+Authentication (the PIN, the session) is the front ends' part: a screen signs its user in with
+``core.staff.login``; the CLI keeps a session made by ``wt login`` (``core.sessions``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from window_terminal.core import lookup
+from window_terminal.db.engine import read_session
+from window_terminal.db.models import Hall, Staff
+from window_terminal.db.unit import Unit, run_command
+from window_terminal.errors import DomainError, NotFound
+
+T = TypeVar("T")
+
+DEVICE_PREFIX = "device:"
+
+ROLES: dict[str, tuple[str, str]] = {
+    "clerk": ("窗口工作人员", "counter clerk"),
+    "manager": ("大厅管理员", "hall manager"),
+    "reviewer": ("后台审批人员", "back-office reviewer"),
+    "supervisor": ("督查人员", "supervisor"),
+}
+DEVICE_KINDS: dict[str, tuple[str, str]] = {
+    "kiosk": ("取号机", "ticket kiosk"),
+    "display": ("大厅显示屏", "hall display"),
+    "rating": ("评价器", "rating screen"),
+}
+
+COUNTER = frozenset({"clerk", "manager"})
+MANAGER = frozenset({"manager"})
+REVIEW = frozenset({"reviewer"})
+
+# Command name (as given to run_command) → the roles, or "device:<kind>", that may run it.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # the queue at a window
+    "ticket.take": COUNTER | {"device:kiosk"},
+    "appointment.book": COUNTER | {"device:kiosk"},
+    "call.next": COUNTER,
+    "call.ticket": COUNTER,
+    "call.recall": COUNTER,
+    "call.no_show": COUNTER,
+    "call.start": COUNTER,
+    "call.finish": COUNTER,
+    "call.park": COUNTER,
+    "call.transfer": COUNTER,
+    "ticket.cancel": COUNTER,
+    "window.status": COUNTER,
+    # the hall manager's levers
+    "ticket.move_forward": MANAGER,
+    "line.status": MANAGER,
+    "window.lines": MANAGER,
+    "hall.broadcast": MANAGER,
+    "staff.unlock": MANAGER,
+    # one's own session and PIN
+    "staff.change_pin": frozenset(ROLES),
+    "staff.logout": frozenset(ROLES),
+    # the counter's intake of a case
+    "case.submit": COUNTER,
+    "case.conclude": COUNTER,
+    "case.supplement": COUNTER,
+    "case.record_supplement": COUNTER,
+    "case.visit": COUNTER,
+    "case.pickup": COUNTER,
+    "case.post": COUNTER,
+    "case.override_once": MANAGER,  # a second one-time notice for one submission: a recorded breach
+    # the back office decides (reviewers of the task's department only: see review.py)
+    "review.claim": REVIEW,
+    "review.approved": REVIEW,
+    "review.refused": REVIEW,
+    "review.return": REVIEW,
+    "review.suspend": REVIEW,
+    "review.resume": REVIEW,
+    "case.extend": REVIEW | MANAGER,
+    # ratings (好差评): the applicant at the window's rating screen; rectification by the managers
+    "rating.add": COUNTER | {"device:rating"},
+    "rectification.close": MANAGER | {"supervisor"},
+    # documents
+    "document.print": COUNTER | REVIEW | MANAGER | {"device:kiosk"},  # the kiosk prints its slips
+}
+
+
+# Which staff screens each role may open; the public devices' screens and their device kind.
+STAFF_SCREENS: dict[str, frozenset[str]] = {
+    "counter": COUNTER,
+    "board": MANAGER,
+    "backoffice": REVIEW | MANAGER,
+    "status": frozenset(ROLES),
+}
+DEVICE_SCREENS: dict[str, str] = {"kiosk": "kiosk", "rate": "rating"}
+
+
+def may_open(role: str, screen: str) -> bool:
+    return role in STAFF_SCREENS.get(screen, frozenset())
+
+
+def device_for(settings: dict[str, Any], screen: str, wanted: str | None = None) -> str:
+    """The actor of a public screen: ``device:<id>`` of the hall's device for it (the one named, or
+    the only one of its kind); ``DomainError`` naming the fix when there is none."""
+    kind = DEVICE_SCREENS[screen]
+    fitting = {key: d for key, d in devices(settings).items() if d.get("kind") == kind}
+    if wanted:
+        key = lookup.code(wanted)
+        if key not in fitting:
+            known = ", ".join(sorted(fitting)) or "（无 / none）"
+            raise DomainError(
+                f"大厅定义中没有{DEVICE_KINDS[kind][0]}设备 {key}：已登记的有 {known}",
+                f"no {DEVICE_KINDS[kind][1]} device {key!r} in the hall definition; known: {known}",
+                code="unknown_device",
+            )
+        return DEVICE_PREFIX + key
+    if len(fitting) != 1:
+        zh, en = DEVICE_KINDS[kind]
+        raise DomainError(
+            f'请用 --device 指定{zh}设备（hall.toml 的 [[device]]，kind = "{kind}"）：'
+            f"已登记 {', '.join(sorted(fitting)) or '无'}",
+            f"name the {en} with --device (a [[device]] of kind {kind!r} in hall.toml); "
+            f"known: {', '.join(sorted(fitting)) or 'none'}",
+            code="unknown_device",
+        )
+    return DEVICE_PREFIX + next(iter(fitting))
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The actor of a command, as stored: a staff member or a configured public device."""
+
+    code: str  # staff code, or the device id
+    role: str  # a role of ROLES, or "device:<kind>"
+    staff_id: int | None = None
+    name: str = ""
+    department_id: int | None = None
+    window: int | None = None  # a rating screen's window
+
+    @property
+    def device(self) -> str | None:
+        return self.code if self.role.startswith(DEVICE_PREFIX) else None
+
+    @property
+    def actor(self) -> str:
+        return DEVICE_PREFIX + self.code if self.device else self.code
+
+
+def role_name(role: str) -> tuple[str, str]:
+    if role.startswith(DEVICE_PREFIX):
+        return DEVICE_KINDS.get(role[len(DEVICE_PREFIX) :], (role, role))
+    return ROLES.get(role, (role, role))
+
+
+def may(role: str, command: str) -> bool:
+    """Whether ``role`` (or ``device:<kind>``) may run ``command``: for screens to offer only what works."""
+    return role in PERMISSIONS.get(command, frozenset())
+
+
+def sign_in_needed() -> DomainError:
+    return DomainError(
+        "请先登录：在终端运行 wt login 工号（或在屏幕上登录）",
+        "sign in first: run `wt login CODE` (or sign in on the screen)",
+        code="not_signed_in",
+    )
+
+
+def devices(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The hall's public devices (hall.toml ``[[device]]``) by id."""
+    return {str(d["id"]).upper(): d for d in settings.get("devices") or []}
+
+
+def resolve(session: Session, hall_id: int, actor: str | None) -> Acting:
+    """The actor named, looked up now: an active staff member, or a device of the hall definition."""
+    if actor is None or not lookup.typed(actor):
+        raise sign_in_needed()
+    text = lookup.typed(actor)
+    if text.lower().startswith(DEVICE_PREFIX):
+        wanted = lookup.code(text[len(DEVICE_PREFIX) :])
+        hall = session.get(Hall, hall_id)
+        device = devices((hall.settings if hall else None) or {}).get(wanted)
+        if device is None:
+            raise DomainError(
+                f"设备 {wanted or '（空）'} 不在大厅定义中：在 hall.toml 的 [[device]] 中登记它",
+                f"device {wanted!r} is not in the hall definition: add it as a [[device]] in hall.toml",
+                code="unknown_device",
+            )
+        return Acting(
+            code=wanted,
+            role=DEVICE_PREFIX + str(device["kind"]),
+            name=str(device.get("name", wanted)),
+            window=device.get("window"),
+        )
+    try:
+        staff: Staff = lookup.staff(session, hall_id, text)
+    except NotFound:
+        raise DomainError(
+            f"工号 {text} 不存在或已停用：请重新登录",
+            f"no active staff member {text!r}: sign in again",
+            code="not_signed_in",
+        ) from None
+    assert staff.id is not None
+    return Acting(
+        code=staff.code,
+        role=staff.role,
+        staff_id=staff.id,
+        name=staff.name,
+        department_id=staff.department_id,
+    )
+
+
+def require(acting: Acting, command: str) -> None:
+    """Refuse ``command`` to an actor whose role may not run it (the table ``PERMISSIONS``)."""
+    if may(acting.role, command):
+        return
+    allowed = sorted(PERMISSIONS.get(command, frozenset()))
+    who_zh, who_en = role_name(acting.role)
+    need_zh = "、".join(role_name(r)[0] for r in allowed) or "（无人）"
+    need_en = ", ".join(role_name(r)[1] for r in allowed) or "nobody"
+    who = (
+        f"{acting.name}（{acting.code}，{who_zh}）"
+        if acting.name and acting.name != acting.code
+        else f"{acting.code}（{who_zh}）"
+    )
+    raise DomainError(
+        f"{who}无权执行“{command}”：需要{need_zh}",
+        f"{acting.code} ({who_en}) may not do {command}: it needs a {need_en}",
+        code="forbidden",
+    )
+
+
+def check(engine: Engine, hall_id: int, command: str | None, actor: str | None) -> Acting:
+    """Look up the actor in a read transaction and check it may run ``command`` (for the PostgreSQL
+    counter procedures, which run outside ``run_as`` and record ``staff_id`` themselves)."""
+    with read_session(engine) as session:
+        acting = resolve(session, hall_id, actor)
+    if command is not None:
+        require(acting, command)
+    return acting
+
+
+def authorize(unit: Unit, command: str, actor: str | None) -> Acting:
+    """Inside a command's transaction: look up and check the actor, and record it on the unit (and
+    so on every event the command appends)."""
+    acting = resolve(unit.session, unit.hall_id, actor)
+    require(acting, command)
+    unit.staff_id = acting.staff_id
+    unit.device = acting.device
+    return acting
+
+
+def run_as(
+    engine: Engine,
+    hall_id: int,
+    command: str,
+    action: Callable[[Unit], T],
+    actor: str | None,
+    *,
+    request_id: str | None = None,
+    encode: Callable[[T], Any] | None = None,
+    decode: Callable[[Any], T] | None = None,
+) -> T:
+    """``run_command`` for a command someone does: the actor checked first, in the same transaction."""
+
+    def guarded(unit: Unit) -> T:
+        authorize(unit, command, actor)
+        return action(unit)
+
+    return run_command(engine, hall_id, command, guarded, request_id=request_id, encode=encode, decode=decode)
