@@ -229,6 +229,8 @@ def _command(
     action: Callable[[Unit], T],
     request_id: str | None = None,
     staff_code: str | None = None,
+    *,
+    window: int | None = None,  # the window acted at: a request id is bound to it (db.unit)
 ) -> T:
     staff_id = None
     if staff_code:
@@ -241,6 +243,7 @@ def _command(
         action,
         request_id=request_id,
         staff_id=staff_id,
+        window=window,
         encode=_encode,
         decode=cast("Callable[[Any], T]", _decode),  # None is stored only for a None result
     )
@@ -662,7 +665,7 @@ def call_next(
         value = _pg_fast(engine, _CALL_NEXT_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)
-    return _command(engine, hall_id, "call.next", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.next", action, request_id, staff_code, window=window_number)
 
 
 def call_ticket(
@@ -690,7 +693,7 @@ def call_ticket(
         event = "ticket.called_back" if ticket.status == "parked" else "ticket.called"
         return _mark_called(unit, ticket, window, event)
 
-    return _command(engine, hall_id, "call.ticket", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.ticket", action, request_id, staff_code, window=window_number)
 
 
 def recall(
@@ -739,7 +742,7 @@ def recall(
         )
         return _info(unit.session, ticket, line, tz=unit.timezone)
 
-    return _command(engine, hall_id, "call.recall", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.recall", action, request_id, staff_code, window=window_number)
 
 
 def _in_hand_transition(
@@ -780,7 +783,7 @@ def _in_hand_transition(
         value = _pg_fast(engine, _TRANSITION_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)  # type: ignore[return-value]  # the stored value was this command's TicketInfo
-    return _command(engine, hall_id, command, action, request_id, staff_code)
+    return _command(engine, hall_id, command, action, request_id, staff_code, window=window_number)
 
 
 def start_service(
@@ -925,7 +928,7 @@ def transfer(
         )
         return _info(s, ticket, target, tz=unit.timezone, with_ahead=True)
 
-    return _command(engine, hall_id, "call.transfer", action, request_id, staff_code)
+    return _command(engine, hall_id, "call.transfer", action, request_id, staff_code, window=window_number)
 
 
 def cancel(
@@ -1031,7 +1034,15 @@ def set_window_status(
     if staff_code:
         with read_session(engine) as session:
             staff_id = _staff_id(session, hall_id, staff_code)
-    return run_command(engine, hall_id, "window.status", action, request_id=request_id, staff_id=staff_id)
+    return run_command(
+        engine,
+        hall_id,
+        "window.status",
+        action,
+        request_id=request_id,
+        staff_id=staff_id,
+        window=window_number,
+    )
 
 
 def set_line_open(
