@@ -31,6 +31,8 @@ touched behind the application's back, and say who acted.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # the columns below name sqlmodel.sql.sqltypes.AutoString
 from alembic import op
@@ -399,7 +401,7 @@ def _chain_existing_sqlite() -> None:
     halls = [row[0] for row in bind.execute(sa.text("SELECT id FROM hall ORDER BY id"))]
     for hall_id in halls:
         prev = GENESIS
-        rows = bind.execute(
+        rows: Any = bind.execute(
             sa.select(
                 sa.column("id"),
                 sa.column("seq"),
@@ -414,7 +416,7 @@ def _chain_existing_sqlite() -> None:
             .where(sa.column("hall_id") == hall_id, sa.column("seq").is_not(None))
             .order_by(sa.column("seq"))
         ).all()
-        hashes = []
+        hashes: list[dict[str, object]] = []
         for row in rows:
             prev = event_hash(
                 hall_id=hall_id,
