@@ -355,3 +355,49 @@ def test_personal_data_in_an_event_is_masked_unless_asked_for():
         "phone": "138****1234",
         "items": [{"name": "欧阳**"}],
     }
+
+
+def test_an_event_log_written_before_the_chain_is_chained_by_the_upgrade(empty_url):
+    """A hall upgraded to 0008 verifies at once: its history is chained in order, and on PostgreSQL
+    what the counters had left unnumbered is numbered into the chain."""
+    from window_terminal.db.migrate import upgrade
+
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            hall_id = conn.execute(
+                text(
+                    "INSERT INTO hall (code, name, office, address, phone, timezone, settings, event_seq,"
+                    " broadcast) VALUES ('old', '老大厅', '', '', '', 'Asia/Shanghai', '{}', 3, '') RETURNING id"
+                )
+            ).scalar_one()
+            events = [
+                (1, "ticket.issued", '{"number": "A001", "ticket_id": 1}'),
+                (2, "ticket.called", '{"number": "A001", "text": "请A001号到1号窗口办理"}'),
+                (3, "hall.broadcast", '{"message": "\\u6b22\\u8fce"}'),
+            ]
+            if engine.dialect.name == "postgresql":
+                events += [(None, "ticket.started", '{"number" : "A001"}'), (None, "ticket.finished", "{}")]
+            for seq, kind, payload in events:
+                conn.execute(
+                    text(
+                        "INSERT INTO event (hall_id, seq, kind, payload, staff_id, window_id, created_at)"
+                        " VALUES (:h, :seq, :kind, :payload, 4, 1, :at)"
+                    ),
+                    {
+                        "h": hall_id,
+                        "seq": seq,
+                        "kind": kind,
+                        "payload": payload,
+                        "at": datetime(2026, 12, 3, 1, 2, 3),
+                    },
+                )
+        upgrade(engine)
+        report = verify_chain(engine, hall_id)
+        assert report.intact and report.checked == len(events), report.text("en")
+        q.broadcast(engine, hall_id, "升级之后")  # the chain goes on from the old head
+        assert verify_chain(engine, hall_id).checked == len(events) + 1
+        assert verify_chain(engine, hall_id).intact
+    finally:
+        engine.dispose()
