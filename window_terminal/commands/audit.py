@@ -54,28 +54,48 @@ def _csv_text(rows: list[Any]) -> str:
     return buffer.getvalue()
 
 
+# shown in their own columns, or repeated in the call text: left out of the table's payload cell
+_TABLE_SKIPS = ("window", "ticket_id", "text")
+
+
+def _payload_summary(payload: dict[str, Any]) -> str:
+    """``number=A001 line=BIZ …``: the payload's values a person scans for, on as few lines as fit."""
+    from window_terminal.core.audit import payload_cell
+
+    parts = []
+    for key, value in payload.items():
+        if key in _TABLE_SKIPS:
+            continue
+        shown = value if isinstance(value, str | int | float) else payload_cell(value)
+        parts.append(f"{key}={shown}")
+    return " ".join(parts)
+
+
 def _table(rows: list[Any], tz: str, language: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from window_terminal.core.audit import payload_cell
     from window_terminal.db.clock import to_local
 
     en = language == "en"
-    table = Table(show_lines=False)
+    console = Console()
+    when = "%Y-%m-%d %H:%M:%S" if console.width >= 110 else "%m-%d %H:%M:%S"
+    table = Table(show_lines=False, expand=True)
+    # everything but the payload on one line; the payload folds in what is left
     for zh, english in (("序号", "seq"), ("时间", "time"), ("事件", "event"), ("操作人", "actor"),
-                        ("窗口", "window"), ("内容", "payload")):  # fmt: skip
-        table.add_column(english if en else zh, overflow="fold")
+                        ("窗口", "window")):  # fmt: skip
+        table.add_column(english if en else zh, no_wrap=True)
+    table.add_column("payload" if en else "内容", overflow="fold", ratio=1)
     for row in rows:
         table.add_row(
             str(row.seq),
-            f"{to_local(row.at, tz):%Y-%m-%d %H:%M:%S}",
+            f"{to_local(row.at, tz):{when}}",
             row.kind,
             row.actor or ("(unknown)" if en else "（未记录）"),
             "" if row.window is None else str(row.window),
-            payload_cell(row.payload),
+            _payload_summary(row.payload),
         )
-    Console().print(table)
+    console.print(table)
     if not rows:
         typer.echo("no events match" if en else "没有符合条件的事件")
 
