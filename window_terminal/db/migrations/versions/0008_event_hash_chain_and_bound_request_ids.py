@@ -475,10 +475,8 @@ def downgrade() -> None:
         bind.exec_driver_sql(
             "DROP FUNCTION wt_event_hash(text, integer, bigint, text, text, integer, text, integer, text, timestamp without time zone)"
         )
-    with op.batch_alter_table("request_log") as batch:
-        batch.drop_column("window_number")
-    with op.batch_alter_table("hall") as batch:
-        batch.drop_column("event_hash")
-    with op.batch_alter_table("event") as batch:
-        batch.drop_column("hash")
-        batch.drop_column("device")
+    # plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a rebuilt hall table would trip its foreign keys
+    op.drop_column("request_log", "window_number")
+    op.drop_column("hall", "event_hash")
+    op.drop_column("event", "hash")
+    op.drop_column("event", "device")
