@@ -279,9 +279,9 @@ def test_a_scripted_day_leaves_no_event_without_an_actor(engine, hall):
     with read_session(engine) as s:
         events = s.execute(select(Event).where(Event.seq > start)).scalars().all()
     assert len(events) >= 15
-    nobody = [(e.seq, e.kind) for e in events if e.staff_id is None and not e.payload.get("device")]
+    nobody = [(e.seq, e.kind) for e in events if e.staff_id is None and not e.device]
     assert nobody == []
-    assert {e.payload.get("device") for e in events if e.kind == "ticket.issued"} == {"KIOSK1"}
+    assert {e.device for e in events if e.kind == "ticket.issued"} == {"KIOSK1"}
 
 
 # --- local files with personal data ---------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from window_terminal.core import queueing as q
+from window_terminal.core.audit import verify_chain
 from window_terminal.core.hall import load_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import make_engine, read_session
@@ -189,6 +190,9 @@ def test_sixteen_windows_calling_at_once_call_every_ticket_exactly_once_in_line_
     assert {t.status for t in tickets} == {"done"}, "tickets left waiting, called or serving"
     assert all(t.window_id is not None and t.first_called_at is not None for t in tickets)
     assert all_seqs == list(range(1, len(all_seqs) + 1)), "the event log has gaps"
+    # the hash chain follows the numbers, whichever path (and process) wrote each event
+    chain = verify_chain(engine, hall.id)
+    assert chain.intact and chain.checked == len(all_seqs), chain.text("en")
 
     # FIFO within each line: one caller at a time per line (PostgreSQL: a lock per line; SQLite: the
     # hall lock), so each line's call order in the event log is exactly its issue order (place in

@@ -51,16 +51,29 @@ def _old_key(moment: datetime, tz: str) -> float:
     return moment.replace(tzinfo=ZoneInfo(tz)).timestamp()
 
 
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from window_terminal.db.migrate import _config
+
+    config = _config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def test_migration_0006_puts_keys_written_in_other_time_zones_back_in_true_order(empty_url):
     engine = make_engine(empty_url)
     try:
-        upgrade(engine, "0005")
+        upgrade(engine)
         load_hall(engine, QUEUE)
         hall = resolve_hall(engine, None)
         # BIZ: taken on PCs set to UTC, Shanghai, New York, two seconds apart
         biz = [q.take_ticket(engine, hall.id, "BIZ", actor="C001") for _ in ZONES[:3]]
         # GEN: both from New York; the second moved forward by a New York PC (head key - 1)
         gen = [q.take_ticket(engine, hall.id, "GEN", actor="C001") for _ in range(2)]
+        # back to the schema before 0006 (today's code cannot write to it), then the old keys
+        _downgrade(engine, "0005")
         with write_session(engine) as s:
             rows = {t.id: t for t in s.execute(select(Ticket)).scalars()}
             base = datetime(2026, 12, 2, 14, 52, 46, 250000)

@@ -707,6 +707,7 @@ def events_cmd(
                             "kind": event.kind,
                             "at": event.created_at.isoformat(),
                             "staff_id": event.staff_id,
+                            "device": event.device,
                             "window_id": event.window_id,
                             "payload": event.payload,
                         },

@@ -3,7 +3,7 @@
 Modules import heavy things (textual, sqlalchemy) inside the command functions only.
 """
 
-AREAS = ("staff", "counter", "backoffice", "screens", "reports", "documents")
+AREAS = ("staff", "counter", "backoffice", "screens", "reports", "documents", "audit")
 
 
 def shared_group(app, name: str, help: str):

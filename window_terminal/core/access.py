@@ -266,6 +266,7 @@ def run_as(
     actor: str | None,
     *,
     request_id: str | None = None,
+    window: int | None = None,
     encode: Callable[[T], Any] | None = None,
     decode: Callable[[Any], T] | None = None,
 ) -> T:
@@ -275,4 +276,6 @@ def run_as(
         authorize(unit, command, actor)
         return action(unit)
 
-    return run_command(engine, hall_id, command, guarded, request_id=request_id, encode=encode, decode=decode)
+    return run_command(
+        engine, hall_id, command, guarded, request_id=request_id, window=window, encode=encode, decode=decode
+    )

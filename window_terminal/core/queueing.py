@@ -228,6 +228,8 @@ def _command(
     action: Callable[[Unit], T],
     request_id: str | None,
     actor: str | None,
+    *,
+    window: int | None = None,  # the window acted at: a request id is bound to it (db.unit)
 ) -> T:
     return access.run_as(
         engine,
@@ -236,6 +238,7 @@ def _command(
         action,
         actor,
         request_id=request_id,
+        window=window,
         encode=_encode,
         decode=cast("Callable[[Any], T]", _decode),  # None is stored only for a None result
     )
@@ -653,7 +656,7 @@ def call_next(
         value = _pg_fast(engine, _CALL_NEXT_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)
-    return _command(engine, hall_id, "call.next", action, request_id, actor)
+    return _command(engine, hall_id, "call.next", action, request_id, actor, window=window_number)
 
 
 def call_ticket(
@@ -681,7 +684,7 @@ def call_ticket(
         event = "ticket.called_back" if ticket.status == "parked" else "ticket.called"
         return _mark_called(unit, ticket, window, event)
 
-    return _command(engine, hall_id, "call.ticket", action, request_id, actor)
+    return _command(engine, hall_id, "call.ticket", action, request_id, actor, window=window_number)
 
 
 def recall(
@@ -730,7 +733,7 @@ def recall(
         )
         return _info(unit.session, ticket, line, tz=unit.timezone)
 
-    return _command(engine, hall_id, "call.recall", action, request_id, actor)
+    return _command(engine, hall_id, "call.recall", action, request_id, actor, window=window_number)
 
 
 def _in_hand_transition(
@@ -771,7 +774,7 @@ def _in_hand_transition(
         value = _pg_fast(engine, _TRANSITION_SQL, params)
         if value is not _FALLBACK:
             return _decode(value)  # type: ignore[return-value]  # the stored value was this command's TicketInfo
-    return _command(engine, hall_id, command, action, request_id, actor)
+    return _command(engine, hall_id, command, action, request_id, actor, window=window_number)
 
 
 def start_service(
@@ -916,7 +919,7 @@ def transfer(
         )
         return _info(s, ticket, target, tz=unit.timezone, with_ahead=True)
 
-    return _command(engine, hall_id, "call.transfer", action, request_id, actor)
+    return _command(engine, hall_id, "call.transfer", action, request_id, actor, window=window_number)
 
 
 def cancel(
@@ -1018,7 +1021,9 @@ def set_window_status(
         )
         return {"window": window.number, "status": status}
 
-    return access.run_as(engine, hall_id, "window.status", action, actor, request_id=request_id)
+    return access.run_as(
+        engine, hall_id, "window.status", action, actor, request_id=request_id, window=window_number
+    )
 
 
 def set_line_open(

@@ -60,6 +60,7 @@ class FeedEvent:
     window_id: int | None
     created_at: datetime
     event_id: int = 0  # the row's id; it identifies an event a snapshot held before it was numbered
+    device: str | None = None  # the public device that acted (kiosk, rating screen), if no staff member
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Feed:
                         Event.window_id,
                         Event.created_at,
                         Event.id,
+                        Event.device,
                     )
                     .where(Event.hall_id == self.hall_id, Event.seq > self.position.seq)
                     .order_by(Event.seq)

@@ -55,6 +55,7 @@ class Hall(Table, table=True):
     timezone: str = "Asia/Shanghai"
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     event_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    event_hash: str = Field(default="", max_length=64)  # the hash of the hall's last event (db/chain.py)
     broadcast: str = ""
     broadcast_at: NaiveDatetime | None = None
     created_at: NaiveDatetime | None = None
@@ -254,6 +255,9 @@ class Event(Table, table=True):
     NULL) and number them right after their commit (``wt_sequence``, see migration 0004), so the
     counters of a hall never wait for each other's commits. Readers follow ``seq`` and never see an
     unnumbered event. No foreign key to ``hall``: its check would lock the hall row for every event.
+
+    ``hash`` chains each event to the one before it in its hall (``db/chain.py``, migration 0008);
+    on PostgreSQL triggers refuse to change or delete a numbered event.
     """
 
     __table_args__ = (
@@ -284,13 +288,18 @@ class Event(Table, table=True):
     kind: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     staff_id: int | None = None
+    device: str | None = Field(
+        default=None, max_length=60
+    )  # a public device that acted (kiosk, display, rating)
     window_id: int | None = None
     request_id: str | None = None
     created_at: NaiveDatetime
+    hash: str | None = Field(default=None, max_length=64)  # chained to the previous event: db/chain.py
 
 
 class RequestLog(Table, table=True):
-    """Idempotency: the result of each request id, written in the same transaction as its effect.
+    """Idempotency: the result of each request id, written in the same transaction as its effect,
+    with the command and window it belongs to (any other use of the id is refused: ``db.unit``).
 
     No foreign key to ``hall``: its check would lock the hall row for every command (migration 0004).
     """
@@ -299,6 +308,7 @@ class RequestLog(Table, table=True):
     hall_id: int = Field(primary_key=True)
     request_id: str = Field(primary_key=True, max_length=80)
     command: str
+    window_number: int | None = None  # the window it acted at: an id answers only its own command there
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: NaiveDatetime
 
