@@ -31,9 +31,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from _common import percentile
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script, or imported by the tests
+from _common import percentile  # noqa: E402
 
 MIN_P99_SAMPLES = 200
 
