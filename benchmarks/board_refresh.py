@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 from _common import REPO  # noqa: E402
-from measure import FrameClock, Report, RunFailed, describe_machine, latency_figures, ms, now  # noqa: E402
+from measure import FrameClock, MachineProbe, Report, RunFailed, describe_machine, latency_figures, ms, now  # noqa: E402
 
 LINES = ["BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX"]
 
@@ -200,7 +200,9 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s",
             file=sys.stderr,
         )
-        report.add(asyncio.run(run_board(url, args)))
+        with MachineProbe() as probe:
+            report.add(asyncio.run(run_board(url, args)))
+        report.add(probe.figures())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report.target("commit_to_frame_p99_ms", 150)

@@ -194,6 +194,49 @@ class FrameClock:
             await asyncio.sleep(0.001)
 
 
+PROBE = r"""
+import sys, time
+late = []
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end and not sys.stdin.closed:
+    start = time.monotonic()
+    time.sleep(0.01)
+    late.append((time.monotonic() - start - 0.01) * 1000)
+    if len(late) % 50 == 0:
+        print(" ".join(f"{x:.2f}" for x in late), flush=True)
+        late = []
+"""
+
+
+class MachineProbe:
+    """How late a process that only sleeps 10 ms at a time wakes up, while a benchmark runs.
+
+    On a shared machine the slowest frames are often the machine's, not the program's: this is the
+    reference for them. ``figures()`` gives ``machine_wakeup_p50_ms`` / ``_p99_ms`` / ``_max_ms``.
+    """
+
+    def __enter__(self) -> MachineProbe:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", PROBE, "86400"], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.kill()
+        out, _ = self.process.communicate(timeout=10)
+        self.late = [float(x) for x in out.split()]
+
+    def figures(self) -> dict[str, Any]:
+        late = self.late or [math.nan]
+        return {
+            "machine_wakeup_p50_ms": round(percentile(late, 50), 2),
+            "machine_wakeup_p99_ms": round(percentile(late, 99), 2),
+            "machine_wakeup_max_ms": round(max(late), 2),
+        }
+
+
 def describe_machine() -> dict[str, Any]:
     """The load the machine was under: benchmarks on a shared machine say so beside their figures."""
     import os

@@ -41,7 +41,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 from _common import QUEUE, REPO  # noqa: E402
-from measure import FrameClock, Report, describe_machine, latency_figures, ms, now, seconds_figures  # noqa: E402
+from measure import (
+    FrameClock,
+    MachineProbe,
+    Report,
+    describe_machine,
+    latency_figures,
+    ms,
+    now,
+    seconds_figures,
+)  # noqa: E402
 
 CATALOGUE_ITEMS = 1000
 WORDS = [
@@ -295,7 +304,9 @@ def main() -> None:
         url = f"sqlite:///{tmp}/bench.sqlite3"
         subprocess.run([sys.executable, __file__, "--prepare", url], check=True)
         report.add(process_startup(url, tmp, args.cold_runs, args.warm_runs))
-        call_ms, search_ms, items = asyncio.run(measure_screens(url, tmp, args.calls, args.search_rounds))
+        with MachineProbe() as probe:
+            call_ms, search_ms, items = asyncio.run(measure_screens(url, tmp, args.calls, args.search_rounds))
+        report.add(probe.figures())
     report.add(latency_figures("call_next_frame", call_ms))
     report.add(latency_figures("search_frame", search_ms))
     report.add({"search_items": items})
