@@ -32,7 +32,7 @@ LINES = ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX")
 
 
 def _peer(
-    url: str, hall_id: int, seed: int, start_at: float, seconds: float, interval: tuple[float, float], out
+    url: str, hall_id: int, seed: int, seconds: float, interval: tuple[float, float], ready, out
 ) -> None:
     from window_terminal.core import queueing as q
     from window_terminal.db.engine import make_engine
@@ -40,7 +40,10 @@ def _peer(
     engine = make_engine(url, pool_size=1)
     rng = random.Random(seed)
     committed: list[tuple[int, float, float]] = []
-    moment = start_at
+    with engine.connect():  # connected before the clock starts
+        pass
+    ready.wait()  # every process is up and the follower listens
+    start_at = moment = now()
     while True:
         moment += rng.uniform(*interval)
         if moment > start_at + seconds:
@@ -53,14 +56,17 @@ def _peer(
     engine.dispose()
 
 
-def _follower(url: str, hall_id: int, after: int, until: float, out) -> None:
+def _follower(url: str, hall_id: int, after: int, seconds: float, ready, out) -> None:
     from window_terminal.db.engine import make_engine
     from window_terminal.db.feed import Feed, FeedUnavailable
 
     engine = make_engine(url, pool_size=1)
     feed = Feed(engine, hall_id, after=after)
-    feed.poll(timeout=0)  # connect (and start listening) before the first change
+    events = feed.poll(timeout=0)  # connect and start listening before the first change
+    assert not events, "the follower starts after the hall's last event"
     arrived: dict[int, float] = {}
+    ready.wait()
+    until = now() + seconds + 3.0
     while now() < until:
         try:
             events = feed.poll(timeout=5.0)
@@ -92,12 +98,10 @@ def measure(
 
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    start_at = now() + 5.0  # interpreters start first
-    until = start_at + seconds + 3.0
-    procs = [ctx.Process(target=_follower, args=(url, hall_id, after, until, out))]
+    ready = ctx.Barrier(peers + 1)  # the clock starts when every process is up
+    procs = [ctx.Process(target=_follower, args=(url, hall_id, after, seconds, ready, out))]
     procs += [
-        ctx.Process(target=_peer, args=(url, hall_id, i, start_at, seconds, interval, out))
-        for i in range(peers)
+        ctx.Process(target=_peer, args=(url, hall_id, i, seconds, interval, ready, out)) for i in range(peers)
     ]
     for p in procs:
         p.start()
