@@ -7,6 +7,7 @@ refreshes the time columns (longest wait, time in hand, idle) the same way.
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 from typing import Any
 
@@ -206,6 +207,12 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
         follow_feed(self, self.app.engine, self.app.hall.id, after=view.position)  # type: ignore[attr-defined]
+        # The program, its widgets and the hall's 2,000 tickets now live as long as the board: out of
+        # the collector's full passes, which walked them all (180–370 ms at a time on a busy 2-core
+        # machine, with a call waiting behind; benchmarks/board_refresh.py). Later objects are still
+        # collected as usual.
+        gc.collect()
+        gc.freeze()
 
     def refresh_lights(self) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
