@@ -71,3 +71,37 @@ def test_a_value_wider_than_its_auto_width_column_still_widens_it() -> None:
             assert table.get_cell("r", "n") == "A002 已呼叫" and column.content_width == 11
 
     asyncio.run(run())
+
+
+def test_a_cell_whose_text_did_not_change_is_not_rendered_again(monkeypatch) -> None:
+    """The board's tick moves one time cell per row: the other cells of those rows stay rendered."""
+
+    class Grid(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable()
+
+    rendered: list[tuple[int, int]] = []
+    render = DataTable._render_cell
+
+    def counting(self, row_index, column_index, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append((row_index, column_index))
+        return render(self, row_index, column_index, *args, **kwargs)
+
+    async def run() -> None:
+        app = Grid()
+        async with app.run_test(size=(80, 30)) as pilot:
+            table = app.query_one(LiveTable)
+            for key, width in (("window", 6), ("ticket", 12), ("idle", 6)):
+                table.add_column(key, key=key, width=width)
+            for row in range(20):
+                table.add_row(str(row), f"A{row:03d}", "0:01", key=str(row))
+            await pilot.pause()
+            monkeypatch.setattr(DataTable, "_render_cell", counting)
+            for row in range(20):
+                table.update_cell(str(row), "idle", "0:02")
+            await pilot.pause()
+            body = [cell for cell in rendered if cell[0] >= 0]
+            assert sorted(set(body)) == [(row, 2) for row in range(20)]
+            assert table.get_cell("7", "idle") == "0:02"
+
+    asyncio.run(run())
