@@ -210,9 +210,12 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         # The program, its widgets and the hall's 2,000 tickets now live as long as the board: out of
         # the collector's full passes, which walked them all (180–370 ms at a time on a busy 2-core
         # machine, with a call waiting behind; benchmarks/board_refresh.py). Later objects are still
-        # collected as usual.
+        # collected as usual; ``on_unmount`` gives them back.
         gc.collect()
         gc.freeze()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # a board closed inside a longer-lived process (tests, textual-serve) is collected
 
     def refresh_lights(self) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
