@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -104,6 +103,27 @@ def prepare_hall(url: str, *, windows: int | None = None) -> tuple[Engine, int]:
     return engine, resolve_hall(engine, None).id
 
 
+def sign_in_on_this_pc(url: str, data_dir: Path, code: str, pin: str = "246813") -> None:
+    """What `wt pin change` then `wt login CODE` leave behind, for `wt` processes run with
+    ``WT_DATA_DIR=data_dir``: the initial PIN changed and a session kept in ``data_dir/session``."""
+    from window_terminal.core.hall import resolve_hall
+    from window_terminal.core.sessions import open_session
+    from window_terminal.core.staff import change_pin
+    from window_terminal.db.engine import make_engine
+    from window_terminal.errors import DomainError
+
+    engine = make_engine(url)
+    try:
+        hall = resolve_hall(engine, None)
+        try:
+            change_pin(engine, hall.id, code, "1234", pin)
+        except DomainError:
+            pass  # changed before
+        open_session(engine, hall.id, Path(data_dir) / "session", code, pin)
+    finally:
+        engine.dispose()
+
+
 def libpq_env(url: str) -> dict[str, str]:
     """PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE for command-line tools (pgbench, psql)."""
     parsed: URL = make_url(url)
@@ -120,13 +140,24 @@ def libpq_env(url: str) -> dict[str, str]:
     return env
 
 
-def percentile(values: list[float], p: float) -> float:
-    """The ``p``-th percentile (0–100), linear interpolation; NaN for no values."""
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0–100) of ``values``: THE percentile of every benchmark here.
+
+    Linear interpolation between the two nearest ranks of the sorted values (NumPy's default,
+    Hyndman & Fan type 7, and PostgreSQL's ``percentile_cont``): rank ``(n - 1) · p / 100``, so
+    ``p = 50`` is the median and ``p = 100`` the maximum. With fewer than 100 values a p99 is little
+    more than the maximum: ``measure.latency_figures`` reports a p99 only from 200 samples or more.
+    NaN for no values.
+    """
     if not values:
         return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(p) - 1))]
+    if not 0 <= p <= 100:
+        raise ValueError(f"a percentile is between 0 and 100, not {p}")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 # --- the hall TV server as its own process (display_browser.py and tests/test_tv_browser.py) -------

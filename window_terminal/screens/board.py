@@ -7,6 +7,7 @@ refreshes the time columns (longest wait, time in hand, idle) the same way.
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import run_call
-from window_terminal.widgets.tables import add_columns, sync_row
+from window_terminal.widgets.tables import LiveTable, add_columns, sync_row
 
 LINE_COLUMNS = [
     ("line", "业务线", "Line", 6),
@@ -153,13 +154,13 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self.staff_code = staff_code  # the signed-in manager: the actor of every action here
         self.view: hallview.HallView | None = None
         self._lights: str = ""
-        self._shown_alerts: str | None = None
+        self._shown: dict[str, object] = {}  # what each side widget shows: set again only when it differs
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="connection")
         with Horizontal(id="top"):
-            yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+            yield LiveTable(id="lines", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
                 yield Static("", id="lights")
                 yield Static(tr("正在读取大厅状态…", "Loading the hall…"), id="alerts")
@@ -169,7 +170,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                     yield Sparkline([0] * 24, id="arrivals")
                     yield Static("", id="chart-served")
                     yield Sparkline([0] * 24, id="served")
-        yield DataTable(id="windows", cursor_type="row", zebra_stripes=True)
+        yield LiveTable(id="windows", cursor_type="row", zebra_stripes=True)
         yield Static("", id="message")
         yield Footer()
 
@@ -207,6 +208,15 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
         follow_feed(self, self.app.engine, self.app.hall.id, after=view.position)  # type: ignore[attr-defined]
+        # The program, its widgets and the hall's 2,000 tickets now live as long as the board: out of
+        # the collector's full passes, which walked them all (180–370 ms at a time on a busy 2-core
+        # machine, with a call waiting behind; benchmarks/board_refresh.py). Later objects are still
+        # collected as usual; ``on_unmount`` gives them back.
+        gc.collect()
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # a board closed inside a longer-lived process (tests, textual-serve) is collected
 
     def refresh_lights(self) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
@@ -223,11 +233,11 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         )
 
     def _show_displays(self, rows: list[displays.DisplayStatus]) -> None:
-        self.query_one("#displays", Static).update(displays_text(rows))
+        self._show("#displays", displays_text(rows))
 
     def _set_lights(self, text: str) -> None:
         self._lights = text
-        self.query_one("#lights", Static).update(text)
+        self._show("#lights", text)
 
     # -- live -------------------------------------------------------------------------------------
 
@@ -286,25 +296,37 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             color = "red" if alert.level == "red" else "yellow"
             parts.append(f"[{color}]●[/] {tr(alert.zh, alert.en)}")
         text = "\n".join(parts) or tr("[green]● 排队正常[/]", "[green]● queue normal[/]")
-        if text != self._shown_alerts:
-            self._shown_alerts = text
-            self.query_one("#alerts", Static).update(text)
-        self.query_one("#lights", Static).update(self._lights)
+        self._show("#alerts", text)
+        self._show("#lights", self._lights)
+
+    def _show(self, selector: str, content: object) -> None:
+        """Set a side widget's text or data only when it differs from what it shows: setting a
+        Static lays out and repaints the screen, even with the same text."""
+        if self._shown.get(selector) == content:
+            return
+        self._shown[selector] = content
+        widget = self.query_one(selector)
+        if isinstance(widget, Sparkline):
+            widget.data = content  # type: ignore[assignment]  # a list of counts, as given
+        else:
+            self.query_one(selector, Static).update(content)  # type: ignore[arg-type]  # text, as given
 
     def _show_chart(self, view: hallview.HallView) -> None:
         hour = view.now_utc(self.now())
         first = 7
         last = max(19, min(23, to_local(hour, view.timezone).hour))
-        self.query_one("#arrivals", Sparkline).data = view.arrivals[first : last + 1]
-        self.query_one("#served", Sparkline).data = view.served[first : last + 1]
-        self.query_one("#chart-arrivals", Static).update(
+        self._show("#arrivals", view.arrivals[first : last + 1])
+        self._show("#served", view.served[first : last + 1])
+        self._show(
+            "#chart-arrivals",
             tr(
                 f"每小时取号（{first}–{last}时）今日 {sum(view.arrivals)}",
                 f"Arrivals/hour today {sum(view.arrivals)}",
-            )
+            ),
         )
-        self.query_one("#chart-served", Static).update(
-            tr(f"每小时办结 今日 {sum(view.served)}", f"Served/hour today {sum(view.served)}")
+        self._show(
+            "#chart-served",
+            tr(f"每小时办结 今日 {sum(view.served)}", f"Served/hour today {sum(view.served)}"),
         )
 
     def _say(self, text: str, *, error: bool = False) -> None:
