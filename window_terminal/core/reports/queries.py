@@ -604,11 +604,16 @@ def period_report(
             step(dim)
         tables += _case_tables(session, p)
         step("cases")
+        from window_terminal.core.reports.indicators import indicator_tables
+
+        headline, by_department = indicator_tables(session, p, {t.key: t for t in tables})
+        tables = [headline, *tables, by_department]
+        step("indicators")
         now = clock.to_local(clock.db_now(session), tz).isoformat(timespec="seconds")
     return Report(kind, code, name, date_from, date_to, now, tables)
 
 
-REPORT_STEPS = 6
+REPORT_STEPS = 7
 
 
 def clerk_report(engine: Engine, hall_id: int, date_from: date, date_to: date) -> Report:
