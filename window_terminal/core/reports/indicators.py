@@ -262,7 +262,7 @@ def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> l
         [("label", tr("指标", "indicator")), ("value", tr("数值", "value"))],
         [{"figure": k, "label": tr(*label), "value": values[k], "unit": unit} for k, label, unit in HEADLINE],
     )
-    dept_rows = []
+    dept_rows: list[dict[str, Any]] = []
     for dept_id in [d for d in departments if d in tally] + ([None] if None in tally else []):
         t = tally[dept_id]
         code, name = (
@@ -310,6 +310,23 @@ def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> l
         ],
         dept_rows,
     )
+    if dept_rows:
+        ratings = sum(r["ratings"] for r in dept_rows)
+        by_department.total = {
+            "department": tr("合计", "total"),
+            **{
+                k: sum(r[k] for r in dept_rows)
+                for k in ("accepted", "decided", "promised_ahead", "promised_on")
+            },
+            **{
+                k: sum(r[k] for r in dept_rows)
+                for k in ("promised_past", "notice_breaches", "deemed_acceptances")
+            },
+            "promised_kept_pct": values["promised_kept_pct"],
+            "one_visit_rate_pct": values["one_visit_rate_pct"],
+            "ratings": ratings,
+            "good_rate_pct": pct(sum(t.good for t in tally.values()), ratings),
+        }
     _add_good_rates(session, q, queue)
     return [headline, by_department]
 

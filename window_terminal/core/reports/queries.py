@@ -49,6 +49,9 @@ class Table:
     # terminal view only: a column's codes shown as words (zh, en) and in a style
     labels: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     styles: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the hall's figures for the whole table (a 合计 row): medians and rates are the hall's own,
+    # never sums or means of the rows
+    total: dict[str, Any] | None = None
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Report:
         data["date_from"] = self.date_from.isoformat()
         data["date_to"] = self.date_to.isoformat()
         data["tables"] = {
-            t.key: {"title": t.title, "columns": [c for c, _ in t.columns], "rows": t.rows}
+            t.key: {"title": t.title, "columns": [c for c, _ in t.columns], "rows": t.rows, "total": t.total}
             for t in self.tables
         }
         return data
@@ -608,12 +611,42 @@ def period_report(
 
         headline, by_department = indicator_tables(session, p, {t.key: t for t in tables})
         tables = [headline, *tables, by_department]
+        _set_totals({t.key: t for t in tables})
         step("indicators")
         now = clock.to_local(clock.db_now(session), tz).isoformat(timespec="seconds")
     return Report(kind, code, name, date_from, date_to, now, tables)
 
 
 REPORT_STEPS = 7
+
+
+def _set_totals(tables: dict[str, Table]) -> None:
+    """The 合计 row of each table: the hall's own figures (``queue_total``, the headline), so a median
+    or a rate in it is the hall's, not an average of the rows above."""
+    hall = tables["queue_total"].rows[0] if tables["queue_total"].rows else {}
+    head = {r["figure"]: r["value"] for r in tables["headline"].rows}
+    label = tr("全厅合计", "whole hall")
+    for key, first in (("by_line", "line"), ("by_window", "window"), ("by_clerk", "clerk")):
+        if tables[key].rows:
+            tables[key].total = {
+                first: label,
+                **hall,
+                "ratings": head["ratings"],
+                "good_rate_pct": head["good_rate_pct"],
+            }
+    hours = tables["by_hour"]
+    if hours.rows:
+        hours.total = {
+            "hour": label,
+            "arrivals": sum(r["arrivals"] for r in hours.rows),
+            "served_in_hour": sum(r["served_in_hour"] for r in hours.rows),
+            **{k: hall.get(k) for k in ("wait_mean_min", "wait_median_min", "wait_p90_min", "wait_max_min")},
+        }
+    ratings = tables["ratings"]
+    count = sum(r["count"] for r in ratings.rows)
+    ratings.total = {"label": tr("合计", "total"), "count": count, "pct": 100.0 if count else None}
+    refusals = tables["non_acceptance"]
+    refusals.total = {"label": tr("合计", "total"), "count": sum(r["count"] for r in refusals.rows)}
 
 
 def clerk_report(engine: Engine, hall_id: int, date_from: date, date_to: date) -> Report:
