@@ -41,6 +41,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(window_app, name="window")
 app.add_typer(line_app, name="line")
 
+
 @dataclass
 class Context:
     """What every command needs: settings, and on demand an engine and the hall."""

@@ -11,7 +11,9 @@ from typing import Any
 from window_terminal.core.reports.queries import Report, Table
 from window_terminal.i18n import tr
 
-FORMATS = ("table", "csv", "json", "xlsx")
+FORMATS = ("table", "csv", "json", "xlsx", "pdf")
+#: formats that need a file (--out)
+FILE_FORMATS = ("xlsx", "pdf")
 
 
 def cell_text(value: Any) -> str:
@@ -65,5 +67,11 @@ def write_xlsx(report: Report, path: Path) -> None:
     write_workbook(report, path)
 
 
+def write_pdf(report: Report, path: Path) -> None:
+    from window_terminal.core.reports.printable import write_pdf as write_printable
+
+    write_printable(report, path)
+
+
 def write(report: Report, fmt: str, path: Path) -> None:
-    {"csv": write_csv, "json": write_json, "xlsx": write_xlsx}[fmt](report, path)
+    {"csv": write_csv, "json": write_json, "xlsx": write_xlsx, "pdf": write_pdf}[fmt](report, path)

@@ -583,6 +583,13 @@ def check_period(date_from: date, date_to: date) -> None:
         )
 
 
+def month_period(day: date) -> tuple[date, date]:
+    """The first and last day of ``day``'s calendar month."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
 Progress = Callable[[str], None]
 
 
