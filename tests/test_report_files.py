@@ -213,3 +213,54 @@ def test_the_demo_daily_workbook_prints_on_at_most_four_a4_landscape_pages(sqlit
         assert round(float(page.mediabox.width)) == 842  # A4
     text = "".join(p.extract_text() for p in pages)
     assert "主要指标" in text and "按时段" in text and "全厅合计" in text
+
+
+def test_the_demo_history_is_what_the_rules_make(sqlite_url: str) -> None:
+    """A newcomer's demo: several days of cases whose notices, materials and dates agree with the rules
+    (the issue found 容缺 notices listing 0 items, +20 days for every item, no material rows)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from tests.conftest import QUEUE
+    from window_terminal.core.deadlines import HallDeadlines
+    from window_terminal.core.demo import build_demo
+    from window_terminal.db.engine import make_engine, read_session
+    from window_terminal.db.models import Case, CaseMaterial, Document, Hall, ReviewTask, ServiceItem, Visit
+
+    engine = make_engine(sqlite_url)
+    build_demo(engine, QUEUE, days=3)
+    with read_session(engine) as s:
+        hall_id = s.execute(select(Hall.id)).scalar_one()
+        cases = s.execute(select(Case)).scalars().all()
+        days = sorted({c.received_on for c in cases})
+        assert len(days) >= 3  # several days of history, not one
+        deadlines = HallDeadlines.load(s, hall_id)
+        items = {i.id: i for i in s.execute(select(ServiceItem)).scalars()}
+        for case in cases:
+            materials = s.execute(
+                select(func.count()).select_from(CaseMaterial).where(CaseMaterial.case_id == case.id)
+            ).scalar_one()
+            assert materials > 0, case.case_no  # the back office's 材料 panel is never empty
+            assert s.execute(
+                select(func.count()).select_from(Visit).where(Visit.case_id == case.id)
+            ).scalar_one()
+            if case.accepted_on is not None:
+                expected = deadlines.of_case(case, items[case.item_id])
+                assert case.statutory_date == expected.statutory.date, case.case_no  # the item's own limit
+        documents = s.execute(select(Document)).scalars().all()
+        kinds = {d.kind for d in documents}
+        assert {"acceptance_notice", "one_time_notice", "non_acceptance_notice"} <= kinds
+        for d in documents:
+            if d.kind == "deficiency_acceptance_notice":
+                assert d.payload["materials_deferred"], d.number  # never "尚欠缺下列0项"
+            if d.kind == "one_time_notice":
+                assert d.payload["materials_missing"], d.number
+            if d.kind == "non_acceptance_notice":
+                # no applicant is sent to an office that has nothing to do with the item
+                assert d.payload["reason_kind"] == "no_licence_needed" or d.payload["competent_office"]
+        assert s.execute(select(func.count()).select_from(ReviewTask)).scalar_one() > 0
+    report = period_report(engine, hall_id, days[0], days[-1] + timedelta(days=0), kind="range")
+    head = {r["figure"]: r["value"] for r in report.table("headline").rows}
+    assert head["ratings"] > 0 and head["decided"] > 0 and head["one_visit_rate_pct"] is not None
+    engine.dispose()
