@@ -436,20 +436,20 @@ def _cases_for_day(
         return window_of[wid], people["codes"].get(staffed[wid])
 
     def later(days: int, hour: float, what: str, **details: Any) -> None:
-        agenda.add(calendar.add_working_days(day, max(1, days)).date, hour, what, **details)
+        when = day if days <= 0 else calendar.add_working_days(day, days).date
+        agenda.add(when, hour, what, **details)
 
-    # follow-ups due today: supplements, decisions, pickups, closed rectifications
-    for hour, what, d in agenda.due(day):
+    def follow_up(hour: float, what: str, d: dict[str, Any]) -> None:
         _at(engine, midnight + timedelta(hours=hour))
         counts["follow_ups"] += 1
         number, code = clerk_at(d.get("window_id"))
         if what == "conclude":
             intake.conclude(engine, hall_id, d["case_no"], "accept", window=number, staff_code=code)
-            _after_acceptance(d["case_no"], d["item_id"], later, rng, items_by_id)
+            _after_acceptance(d["case_no"], d["item_id"], later, rng, items_by_id, hour)
         elif what == "supplement":
             given = [MaterialCheck(mid, "received", o, c) for mid, o, c in d["materials"]]
             intake.supplement(engine, hall_id, d["case_no"], given, window=number, staff_code=code)
-            _after_acceptance(d["case_no"], d["item_id"], later, rng, items_by_id)
+            _after_acceptance(d["case_no"], d["item_id"], later, rng, items_by_id, hour)
         elif what == "deferred":
             intake.record_supplement(engine, hall_id, d["case_no"], window=number, staff_code=code)
         elif what == "decide":
@@ -459,7 +459,7 @@ def _cases_for_day(
                 ).scalar_one()
                 if case.outcome == "deficiency" and case.supplement_received_at is None:
                     later(2, hour, "decide", **d)  # the result waits for the deferred materials
-                    continue
+                    return
                 tasks = s.execute(
                     select(ReviewTask.id, ReviewTask.department_id).where(
                         ReviewTask.case_id == case.id,
@@ -480,7 +480,7 @@ def _cases_for_day(
                 else:
                     review.approve(engine, hall_id, task_id, staff_code=reviewer)
             if tasks:
-                if rng.random() < 0.6:
+                if rng.random() < 0.25:  # most results go by post (free EMS): one trip only
                     later(rng.choice((1, 1, 2, 3)), rng.uniform(1.5, 7.5), "pickup", case_no=d["case_no"])
                 else:
                     later(1, 7.5, "post", case_no=d["case_no"])
@@ -497,96 +497,113 @@ def _cases_for_day(
                 "已约谈窗口人员，改进告知方式并回访申请人",
             )
 
-    # the day's visitors: a case for some served tickets, a rating from many
-    for t in sorted((t for t in tickets if t["status"] == "done"), key=lambda t: t["finished_at"]):
-        ticket_id = ids.get(t["number"])
-        item_id = t.get("service_item_id")
-        number, code = window_of[t["window_id"]], people["codes"].get(t["staff_id"])
-        if item_id is not None and lines[t["line_id"]].code != "GEN" and rng.random() < 0.2:
-            item = items_by_id[item_id]
-            materials = people["materials"].get(item_id, [])
-            roll = rng.random()
-            outcome: str | None = (
-                "notice"
-                if roll < 0.15
-                else "non_acceptance"
-                if roll < 0.19
-                else None
-                if roll < 0.25
-                else "deficiency"
-                if roll < 0.40 and item.deficiency_allowed
-                else "commitment"
-                if roll < 0.55 and item.commitment_allowed
-                else "accept"
-            )
-            checks = _checks(materials, rng, outcome) if materials else None
-            if checks is None:
-                outcome, checks = "accept", _checks(materials, rng, "accept") or []
-            name, phone, id_number = _person(rng)
-            _at(engine, t["started_at"] + timedelta(minutes=1))
-            result = intake.submit(
-                engine,
-                hall_id,
-                applicant=Applicant(name, "resident_id", id_number, phone),
-                item=item_id,
-                materials=checks,
-                outcome={"commitment": "accept"}.get(outcome or "", outcome),
-                ticket_id=ticket_id,
-                window=number,
-                staff_code=code,
-                reason_kind="no_licence_needed" if outcome == "non_acceptance" else "",
-            )
-            counts["cases"] += 1
-            case_no = result.case_no
-            if outcome is None:
-                if rng.random() < 0.9:  # decided within the five working days of Art. 32
-                    later(rng.randint(1, 3), rng.uniform(1, 7), "conclude", case_no=case_no, item_id=item_id)
-            elif outcome == "notice":
-                missing = [
-                    (c.material_id, m.originals, m.copies)
-                    for c, m in zip(checks, materials, strict=False)
-                    if c.status in ("missing", "defective")
-                ]
-                if rng.random() < 0.85:
-                    later(
-                        rng.randint(1, 4),
-                        rng.uniform(1, 7),
-                        "supplement",
-                        case_no=case_no,
-                        item_id=item_id,
-                        materials=missing,
-                        window_id=t["window_id"],
+    def visitors() -> None:
+        """The day's visitors: a case for some served tickets, a rating from many."""
+        for t in sorted((t for t in tickets if t["status"] == "done"), key=lambda t: t["finished_at"]):
+            ticket_id = ids.get(t["number"])
+            item_id = t.get("service_item_id")
+            number, code = window_of[t["window_id"]], people["codes"].get(t["staff_id"])
+            if item_id is not None and lines[t["line_id"]].code != "GEN" and rng.random() < 0.2:
+                item = items_by_id[item_id]
+                materials = people["materials"].get(item_id, [])
+                roll = rng.random()
+                outcome: str | None = (
+                    "notice"
+                    if roll < 0.15
+                    else "non_acceptance"
+                    if roll < 0.19
+                    else None
+                    if roll < 0.25
+                    else "deficiency"
+                    if roll < 0.40 and item.deficiency_allowed
+                    else "commitment"
+                    if roll < 0.55 and item.commitment_allowed
+                    else "accept"
+                )
+                checks = _checks(materials, rng, outcome) if materials else None
+                if checks is None:
+                    outcome, checks = "accept", _checks(materials, rng, "accept") or []
+                name, phone, id_number = _person(rng)
+                _at(engine, t["started_at"] + timedelta(minutes=1))
+                result = intake.submit(
+                    engine,
+                    hall_id,
+                    applicant=Applicant(name, "resident_id", id_number, phone),
+                    item=item_id,
+                    materials=checks,
+                    outcome={"commitment": "accept"}.get(outcome or "", outcome),
+                    ticket_id=ticket_id,
+                    window=number,
+                    staff_code=code,
+                    reason_kind="no_licence_needed" if outcome == "non_acceptance" else "",
+                )
+                counts["cases"] += 1
+                case_no = result.case_no
+                if outcome is None:
+                    if rng.random() < 0.9:  # decided within the five working days of Art. 32
+                        later(
+                            rng.randint(1, 3), rng.uniform(1, 7), "conclude", case_no=case_no, item_id=item_id
+                        )
+                elif outcome == "notice":
+                    missing = [
+                        (c.material_id, m.originals, m.copies)
+                        for c, m in zip(checks, materials, strict=False)
+                        if c.status in ("missing", "defective")
+                    ]
+                    if rng.random() < 0.85:
+                        later(
+                            rng.randint(1, 4),
+                            rng.uniform(1, 7),
+                            "supplement",
+                            case_no=case_no,
+                            item_id=item_id,
+                            materials=missing,
+                            window_id=t["window_id"],
+                        )
+                elif outcome == "deficiency":
+                    if rng.random() < 0.85:
+                        later(rng.randint(1, 3), rng.uniform(1, 7), "deferred", case_no=case_no)
+                    _after_acceptance(
+                        case_no, item_id, later, rng, items_by_id, _hours(t["started_at"], midnight)
                     )
-            elif outcome == "deficiency":
-                if rng.random() < 0.85:
-                    later(rng.randint(1, 3), rng.uniform(1, 7), "deferred", case_no=case_no)
-                _after_acceptance(case_no, item_id, later, rng, items_by_id)
-            elif outcome in ("accept", "commitment"):
-                _after_acceptance(case_no, item_id, later, rng, items_by_id)
-        if rng.random() < 0.45:
-            _at(engine, t["finished_at"] + timedelta(seconds=30))
-            level = rng.choices(RATING_LEVELS, RATING_WEIGHTS)[0]
-            comment = "" if level > 2 else rng.choice(("等候时间太长", "材料要求没讲清楚", "态度一般"))
-            made = ratings.rate(engine, hall_id, number, level, comment, ticket_id=ticket_id)
-            counts["ratings"] += 1
-            if made.get("rectification_id") and rng.random() < 0.8:
-                later(rng.randint(2, 10), 8.0, "rectify", rectification_id=made["rectification_id"])
+                elif outcome in ("accept", "commitment"):
+                    _after_acceptance(
+                        case_no, item_id, later, rng, items_by_id, _hours(t["started_at"], midnight)
+                    )
+            if rng.random() < 0.45:
+                _at(engine, t["finished_at"] + timedelta(seconds=30))
+                level = rng.choices(RATING_LEVELS, RATING_WEIGHTS)[0]
+                comment = "" if level > 2 else rng.choice(("等候时间太长", "材料要求没讲清楚", "态度一般"))
+                made = ratings.rate(engine, hall_id, number, level, comment, ticket_id=ticket_id)
+                counts["ratings"] += 1
+                if made.get("rectification_id") and rng.random() < 0.8:
+                    later(rng.randint(1, 4), 8.0, "rectify", rectification_id=made["rectification_id"])
+
+    # follow-ups due today (supplements, decisions, pickups, closed rectifications), then the day's
+    # visitors, then what they made due today (the decision on an immediate item)
+    for hour, what, d in agenda.due(day):
+        follow_up(hour, what, d)
+    visitors()
+    for hour, what, d in agenda.due(day):
+        follow_up(hour, what, d)
     return counts
 
 
+def _hours(moment: datetime, midnight: datetime) -> float:
+    return (moment - midnight).total_seconds() / 3600
+
+
 def _after_acceptance(
-    case_no: str, item_id: int, later: Any, rng: random.Random, items: dict[int, Any]
+    case_no: str, item_id: int, later: Any, rng: random.Random, items: dict[int, Any], now: float
 ) -> None:
-    """Schedule the back office's decision: mostly before the promised date, some on it, a few late."""
-    promised = max(1, int(items[item_id].promised_days or 1))
+    """Schedule the back office's decision: mostly before the promised date, some on it, a few late;
+    an immediate item (即办, 0 days) is decided within the hour."""
+    promised = int(items[item_id].promised_days or 0)
+    if promised == 0:
+        later(0, now + rng.uniform(0.2, 1.0), "decide", case_no=case_no, item_id=item_id)
+        return
     roll = rng.random()
-    days = (
-        rng.randint(1, max(1, promised - 1))
-        if roll < 0.7
-        else promised
-        if roll < 0.95
-        else promised + rng.randint(1, 3)
-    )
+    days = rng.randint(1, max(1, promised - 1)) if roll < 0.75 else promised if roll < 0.95 else promised + 1
     later(days, rng.uniform(1.5, 7.5), "decide", case_no=case_no, item_id=item_id)
 
 
