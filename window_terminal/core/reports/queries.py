@@ -238,6 +238,86 @@ class _Period:
         }
 
 
+@dataclass
+class _Grouped:
+    """One group of the GROUPING SETS scan, shaped like a row of :func:`ticket_stats_sql`."""
+
+    g: Any
+    _mapping: dict[str, Any]
+
+
+_SETS = {"total": "()", "line": "(line_id)", "window": "(window_id)", "clerk": "(staff_id)", "hour": "(ih)"}
+
+
+def grouped_stats_sql(dims: tuple[str, ...]) -> str:
+    """PostgreSQL: every dimension's figures and the served count by finishing hour in ONE scan of the
+    period's tickets (GROUPING SETS); ``GROUPING(...)`` tells the sets apart, so a NULL window (a ticket
+    never called) stays its own group."""
+    e = _exprs("postgresql")
+    sets = ", ".join([_SETS[d] for d in dims] + (["(fh)"] if "hour" in dims else []))
+    return f"""
+        WITH t AS (
+            SELECT line_id, window_id, staff_id, status, transfer_count,
+                   {e["issued_hour"]} AS ih,
+                   CASE WHEN status = 'done' AND finished_at IS NOT NULL THEN {e["finished_hour"]} END AS fh,
+                   CASE WHEN COALESCE(first_called_at, called_at) IS NOT NULL THEN {e["wait"]} END AS wait_s,
+                   CASE WHEN started_at IS NOT NULL AND finished_at IS NOT NULL THEN {e["svc"]} END AS svc_s
+            FROM ticket
+            WHERE hall_id = :hall AND service_day >= :d1 AND service_day <= :d2
+        )
+        SELECT GROUPING(line_id, window_id, staff_id, ih, fh) AS gid, line_id, window_id, staff_id, ih, fh,
+            COUNT(*) AS issued,
+            SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS served,
+            SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS no_show,
+            SUM(CASE WHEN transfer_count > 0 THEN 1 ELSE 0 END) AS transferred,
+            SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+            SUM(CASE WHEN status = 'done' AND wait_s <= :target THEN 1 ELSE 0 END) AS within_target,
+            AVG(wait_s) AS wait_mean, MAX(wait_s) AS wait_max,
+            AVG(svc_s) AS svc_mean, MAX(svc_s) AS svc_max,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_s) AS wait_median,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY wait_s) AS wait_p90,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY svc_s) AS svc_median,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY svc_s) AS svc_p90
+        FROM t GROUP BY GROUPING SETS ({sets})
+    """
+
+
+# GROUPING(line_id, window_id, staff_id, ih, fh): a bit is 1 where the column is NOT grouped
+_GID = {
+    "total": 0b11111,
+    "line": 0b01111,
+    "window": 0b10111,
+    "clerk": 0b11011,
+    "hour": 0b11101,
+    "served_hour": 0b11110,
+}
+_KEY = {"line": "line_id", "window": "window_id", "clerk": "staff_id", "hour": "ih", "served_hour": "fh"}
+
+
+def _grouped_stats(session: Session, p: _Period, dims: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {d: [] for d in dims}
+    served: dict[int, int] = {}
+    dim_of = {gid: d for d, gid in _GID.items()}
+    rows = session.execute(text(grouped_stats_sql(dims)), p.params()).mappings().all()
+    for m in sorted(
+        rows,
+        key=lambda m: tuple(
+            (v is None, v) for v in (m["line_id"], m["window_id"], m["staff_id"], m["ih"], m["fh"])
+        ),
+    ):
+        dim = dim_of[int(m["gid"])]
+        if dim == "served_hour":
+            if m["fh"] is not None:
+                served[int(m["fh"])] = int(m["served"] or 0)
+            continue
+        if dim == "total" and not m["issued"]:
+            continue  # no tickets: no total row, as the per-dimension query gives
+        out[dim].append(_Grouped(0 if dim == "total" else m[_KEY[dim]], dict(m)))
+    if "hour" in dims:
+        out["served_hour"] = served
+    return out
+
+
 def _names(session: Session, sql: str, hall_id: int) -> dict[Any, str]:
     return {k: v for k, v in session.execute(text(sql), {"hall": hall_id}).all()}
 
@@ -255,8 +335,11 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
     stat_cols = [(k, tr(*h)) for k, h in STAT_COLUMNS]
     none_label = tr("(未叫号)", "(not called)")
     tables: list[Table] = []
+    by_dim = _grouped_stats(session, p, dims) if dialect == "postgresql" and len(dims) > 1 else {}
     for dim in dims:
-        rows = session.execute(text(ticket_stats_sql(dialect, groups[dim])), p.params()).all()
+        rows = by_dim.get(dim)
+        if rows is None:
+            rows = session.execute(text(ticket_stats_sql(dialect, groups[dim])), p.params()).all()
         if dim == "total":
             tables.append(
                 Table(
@@ -308,7 +391,7 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
             cols = [("clerk", tr("工号", "staff code")), ("clerk_name", tr("姓名", "name"))]
             tables.append(Table("by_clerk", tr("按工作人员", "By clerk"), cols + stat_cols, out))
         elif dim == "hour":
-            served: dict[int, int] = dict(
+            served: dict[int, int] = by_dim.get("served_hour") or dict(
                 session.execute(
                     text(
                         f"SELECT {e['finished_hour']} AS h, COUNT(*) FROM ticket WHERE hall_id = :hall "
@@ -609,9 +692,8 @@ def period_report(
         code, name, tz, settings = _hall(session, hall_id)
         p = _Period(hall_id, date_from, date_to, tz, settings)
         tables: list[Table] = []
-        for dim in ("total", "line", "window", "clerk", "hour"):
-            tables += _queue_tables(session, p, dims=(dim,))
-            step(dim)
+        tables += _queue_tables(session, p, dims=("total", "line", "window", "clerk", "hour"))
+        step("queue")
         tables += _case_tables(session, p)
         step("cases")
         from window_terminal.core.reports.indicators import indicator_tables
@@ -624,7 +706,7 @@ def period_report(
     return Report(kind, code, name, date_from, date_to, now, tables)
 
 
-REPORT_STEPS = 7
+REPORT_STEPS = 3
 
 
 def _set_totals(tables: dict[str, Table]) -> None:
