@@ -43,7 +43,10 @@ def report_title(report: Report) -> str:
 def period_text(report: Report) -> str:
     if report.date_from == report.date_to:
         return report.date_from.isoformat()
-    return f"{report.date_from.isoformat()} 至 {report.date_to.isoformat()}"
+    return tr(
+        f"{report.date_from.isoformat()} 至 {report.date_to.isoformat()}",
+        f"{report.date_from.isoformat()} to {report.date_to.isoformat()}",
+    )
 
 
 def title_lines(report: Report) -> list[str]:
