@@ -260,18 +260,18 @@ def grouped_stats_sql(dims: tuple[str, ...]) -> str:
             SELECT line_id, window_id, staff_id, status, transfer_count,
                    {e["issued_hour"]} AS ih,
                    CASE WHEN status = 'done' AND finished_at IS NOT NULL THEN {e["finished_hour"]} END AS fh,
-                   CASE WHEN COALESCE(first_called_at, called_at) IS NOT NULL THEN {e["wait"]} END AS wait_s,
-                   CASE WHEN started_at IS NOT NULL AND finished_at IS NOT NULL THEN {e["svc"]} END AS svc_s
+                   {e["wait"]} AS wait_s,  -- NULL when never called: no CASE needed
+                   {e["svc"]} AS svc_s
             FROM ticket
             WHERE hall_id = :hall AND service_day >= :d1 AND service_day <= :d2
         )
         SELECT GROUPING(line_id, window_id, staff_id, ih, fh) AS gid, line_id, window_id, staff_id, ih, fh,
             COUNT(*) AS issued,
-            SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS served,
-            SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS no_show,
-            SUM(CASE WHEN transfer_count > 0 THEN 1 ELSE 0 END) AS transferred,
-            SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-            SUM(CASE WHEN status = 'done' AND wait_s <= :target THEN 1 ELSE 0 END) AS within_target,
+            COUNT(*) FILTER (WHERE status = 'done') AS served,
+            COUNT(*) FILTER (WHERE status = 'no_show') AS no_show,
+            COUNT(*) FILTER (WHERE transfer_count > 0) AS transferred,
+            COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+            COUNT(*) FILTER (WHERE status = 'done' AND wait_s <= :target) AS within_target,
             AVG(wait_s) AS wait_mean, MAX(wait_s) AS wait_max,
             AVG(svc_s) AS svc_mean, MAX(svc_s) AS svc_max,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_s) AS wait_median,
