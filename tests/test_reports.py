@@ -306,12 +306,10 @@ def test_each_format_reads_back(engine: Engine, hall: HallRef, seeded, tmp_path)
 
     formats.write_xlsx(report, tmp_path / "day.xlsx")
     wb = load_workbook(tmp_path / "day.xlsx")
-    assert {"排队总览", "按业务线", "按时段（到达与办结）", "办件", "好差评（按等级）"} <= set(wb.sheetnames)
-    ws = wb["排队总览"]
-    assert ws.freeze_panes == "A2"
-    assert ws["A1"].value == "取号" and ws["A2"].value == 5
-    assert ws.column_dimensions["A"].width >= 6
-    assert len(wb["按时段（到达与办结）"]._charts) == 1
+    # the layout (title block, sheets, print set-up) is checked in test_report_files.py
+    cells = {c.value: c for row in wb["概况"].iter_rows() for c in row if c.value is not None}
+    issued = cells["取号"]
+    assert wb["概况"].cell(issued.row, issued.column + 1).value == 5
 
 
 def _wt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

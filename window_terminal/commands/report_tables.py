@@ -43,6 +43,10 @@ def _terminal_cell(table: Table, row: dict[str, Any], keys: tuple[str, ...]) -> 
         words = table.labels[keys[0]].get(str(value))
         style = table.styles.get(keys[0], {}).get(str(value), "")
         return Text(tr(*words) if words else cell_text(value), style=style)
+    if keys == ("value",) and "unit" in row:  # a headline indicator: 96.4%, not 96.4
+        from window_terminal.core.reports.printable import cell_words
+
+        return cell_words(table, row, "value")
     return "/".join(cell_text(row.get(k)) for k in keys)
 
 

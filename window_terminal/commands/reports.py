@@ -11,8 +11,10 @@ import typer
 
 report_app = typer.Typer(help="Supervisor reports: daily tallies, periods, overdue cases, clerks.")
 
-FORMAT = typer.Option("table", "--format", "-f", help="table (terminal), csv, json or xlsx.")
-OUT = typer.Option(None, "--out", "-o", help="File to write (needed for xlsx; csv/json print when left out).")
+FORMAT = typer.Option("table", "--format", "-f", help="table (terminal), csv, json, xlsx or pdf.")
+OUT = typer.Option(
+    None, "--out", "-o", help="File to write (needed for xlsx and pdf; csv/json print when left out)."
+)
 PERSONAL = typer.Option(
     False,
     "--include-personal-data",
@@ -36,12 +38,14 @@ def _parse_day(value: str | None, option: str) -> date | None:
 
 def _check_output(fmt: str, out: Path | None) -> None:
     from window_terminal.cli import fail
-    from window_terminal.core.reports.formats import FORMATS
+    from window_terminal.core.reports.formats import FILE_FORMATS, FORMATS
 
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: 请用 {' | '.join(FORMATS)} / use one of {', '.join(FORMATS)}")
-    if fmt == "xlsx" and out is None:
-        raise fail("--format xlsx 需要 --out 文件名 / --format xlsx needs --out FILE (e.g. --out day.xlsx)")
+    if fmt in FILE_FORMATS and out is None:
+        raise fail(
+            f"--format {fmt} 需要 --out 文件名 / --format {fmt} needs --out FILE (e.g. --out day.{fmt})"
+        )
     if out is None:
         return
     parent = out.parent if str(out.parent) else Path(".")
@@ -100,6 +104,7 @@ def _produce(
         run(ctx, lambda c: _record_personal_data(c, name, fmt, out, **extra))
         report.personal_data = True
     from window_terminal.commands import report_tables
+    from window_terminal.core.documents.errors import FontNotFound
     from window_terminal.core.reports import formats
 
     try:
@@ -125,6 +130,12 @@ def _produce(
                     typer.echo(target.read_text(encoding="utf-8-sig"), nl=False)
         else:
             formats.write(report, fmt, out)
+    except FontNotFound as exc:
+        raise fail(
+            "找不到可嵌入 PDF 的中文字体：请安装 fonts-wqy-microhei，或在配置 cjk_font / 环境变量 WT_CJK_FONT 中"
+            f"指定 TrueType 字体 / no Chinese font to embed in the PDF: install fonts-wqy-microhei or set cjk_font "
+            f"(WT_CJK_FONT) to a TrueType font ({exc})"
+        ) from None
     except OSError as exc:
         raise fail(
             f"--out {out}: 无法写入（{exc.strerror}）/ cannot write the file ({exc.strerror})"
@@ -186,6 +197,38 @@ def report_range(
         return period_report(engine, hall_id, d1, d2, kind="range", progress=progress)
 
     _produce(ctx, build, fmt, out, personal, "range", {"from": date_from, "to": date_to})
+
+
+@report_app.command("month")
+def report_month(
+    ctx: typer.Context,
+    month: str = typer.Option(None, "--month", "-m", help="Calendar month YYYY-MM (default: this month)."),
+    fmt: str = FORMAT,
+    out: Path = OUT,
+    personal: bool = PERSONAL,
+) -> None:
+    """A calendar month: the same figures and headline indicators as `daily`, for every day of it."""
+    from window_terminal.cli import fail
+
+    first: date | None = None
+    if month is not None:
+        try:
+            year, number = (int(part) for part in month.split("-"))
+            first = date(year, number, 1)
+        except ValueError:
+            raise fail(
+                f"--month {month!r}: 月份无效，请写成 YYYY-MM，例如 2026-11 / "
+                f"not a valid month; write it as YYYY-MM, e.g. 2026-11"
+            ) from None
+    _check_output(fmt, out)
+
+    def build(engine, hall_id, progress):
+        from window_terminal.core.reports.queries import month_period, period_report
+
+        d1, d2 = month_period(first or _today(engine, hall_id))
+        return period_report(engine, hall_id, d1, d2, kind="month", progress=progress)
+
+    _produce(ctx, build, fmt, out, personal, "month", {"month": month})
 
 
 @report_app.command("overdue")

@@ -1,8 +1,12 @@
 """``wt demo``: the shipped hall, staff at the windows, a live queue and some history.
 
-History (``--days N`` working days before today) is simulated in memory and written one day per
-transaction with set-based inserts — fast enough for a year; today's live queue goes through the real
-queue engine (``queueing``), so the screens have something to call.
+History (``--days N`` working days before today): each day's queue is simulated in memory (arrivals,
+windows serving first come first served) and its tickets written in one set-based insert; then the
+day's cases, documents, material checks, visits, back-office decisions, pickups, ratings and
+rectifications are made by the domain's own functions (``intake``, ``review``, ``ratings``) with the
+database clock moved to the moment each happened — so every notice says what the rules make it say,
+and follow-ups (supplements, decisions, pickups) happen on the later days they fall on. Today's live
+queue goes through the real queue engine (``queueing``), so the screens have something to call.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,28 +23,21 @@ from sqlalchemy import Engine, func, insert, select
 
 from window_terminal.core import queueing
 from window_terminal.core.deadlines import HallDeadlines
-from window_terminal.core.document_store import KIND_CODES, TITLES
 from window_terminal.core.hall import load_hall
 from window_terminal.core.idcheck import check_digit
-from window_terminal.core.intake import new_query_code
-from window_terminal.core.privacy import masked_person
 from window_terminal.core.workdays import hall_calendar
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Case,
-    Document,
     Hall,
     ItemDepartment,
     Line,
     Material,
-    Rating,
-    Rectification,
     ReviewTask,
     ServiceItem,
     Staff,
     Ticket,
-    Visit,
     Window,
     WindowLine,
 )
@@ -80,9 +78,12 @@ def build_demo(
             day -= timedelta(days=1)
             if day.weekday() < 5:
                 history.insert(0, day)
-        for day in history:
-            generated += simulate_day(engine, hall_id, day, tz, real_now, rng)
-        clock.set_offset(timedelta(0))
+        agenda = _Agenda()
+        try:
+            for day in history:
+                generated += simulate_day(engine, hall_id, day, tz, rng, agenda)
+        finally:
+            clock.set_offset(timedelta(0))
         generated += _live_queue(engine, hall_id, rng)
     return {**loaded, "history_tickets": generated}
 
@@ -181,6 +182,7 @@ def _catalogue(engine: Engine, hall_id: int) -> dict[str, Any]:
         deadlines = HallDeadlines.load(s, hall_id)
     staffed = [(w.id, clerk) for w, clerk in zip(windows, clerks, strict=False) if serves.get(w.id)]
     return {
+        "people": _people(engine, hall_id),
         "lines": lines,
         "serves": serves,
         "staffed": staffed,
@@ -192,7 +194,7 @@ def _catalogue(engine: Engine, hall_id: int) -> dict[str, Any]:
 
 
 def simulate_day(
-    engine: Engine, hall_id: int, day: date, tz: str, real_now: datetime, rng: random.Random
+    engine: Engine, hall_id: int, day: date, tz: str, rng: random.Random, agenda: _Agenda
 ) -> int:
     """One working day simulated in memory and written in one transaction (set-based inserts).
 
@@ -292,7 +294,7 @@ def simulate_day(
     keys = set().union(*(t.keys() for t in tickets)) if tickets else set()
     rows = [{k: t.get(k) for k in keys} for t in tickets]
 
-    def action(unit: Unit) -> int:
+    def action(unit: Unit) -> dict[str, int]:
         if rows:
             unit.session.execute(insert(Ticket), rows)
         ids = dict(
@@ -300,11 +302,12 @@ def simulate_day(
                 select(Ticket.number, Ticket.id).where(Ticket.hall_id == hall_id, Ticket.service_day == day)
             ).all()
         )
-        made = _cases_for_day(unit, hall_id, day, tz, real_now, rng, tickets, ids, cat)
-        unit.emit("demo.history_generated", {"day": day.isoformat(), "tickets": len(rows), **made})
-        return len(rows)
+        unit.emit("demo.history_generated", {"day": day.isoformat(), "tickets": len(rows)})
+        return ids
 
-    return run_command(engine, hall_id, "demo.history", action)
+    ids = run_command(engine, hall_id, "demo.history", action)
+    _cases_for_day(engine, hall_id, day, tz, rng, tickets, ids, cat, agenda)
+    return len(rows)
 
 
 def _person(rng: random.Random) -> tuple[str, str, str]:
@@ -316,275 +319,312 @@ def _person(rng: random.Random) -> tuple[str, str, str]:
     return name, phone, first17 + check_digit(first17)
 
 
-def _document_details(session: Any, hall_id: int) -> dict[str, Any]:
-    """What a document snapshot names: the hall, items with their materials, windows and clerks."""
-    hall = session.get(Hall, hall_id)
-    items = {
-        r.id: dict(r._mapping)
-        for r in session.execute(
-            select(
-                ServiceItem.id,
-                ServiceItem.code,
-                ServiceItem.name,
-                ServiceItem.statutory_days,
-                ServiceItem.promised_days,
-            ).where(ServiceItem.hall_id == hall_id)
-        )
-    }
-    materials: dict[int, list[dict[str, Any]]] = {}
-    for r in session.execute(
-        select(Material.item_id, Material.name, Material.form, Material.originals, Material.copies)
-        .where(Material.hall_id == hall_id, Material.active)
-        .order_by(Material.item_id, Material.position)
-    ):
-        materials.setdefault(r.item_id, []).append(dict(r._mapping))
-    settings = hall.settings or {}
+# --- cases, documents, ratings: through the counter's and the back office's own functions ----------
+
+
+@dataclass
+class _Agenda:
+    """What the demo hall still has to do on later days: follow-ups keyed by service day."""
+
+    by_day: dict[date, list[tuple[float, str, dict[str, Any]]]] = field(default_factory=dict)
+
+    def add(self, day: date, hour: float, what: str, **details: Any) -> None:
+        self.by_day.setdefault(day, []).append((hour, what, details))
+
+    def due(self, day: date) -> list[tuple[float, str, dict[str, Any]]]:
+        return sorted(self.by_day.pop(day, []), key=lambda x: x[0])
+
+
+def _at(engine: Engine, moment: datetime) -> None:
+    """Move the database clock (as every domain function reads it) to ``moment`` (naive UTC)."""
+    clock.set_offset(timedelta(0))
+    with read_session(engine) as s:
+        real = clock.db_now(s)
+    clock.set_offset(moment - real)
+
+
+def _people(engine: Engine, hall_id: int) -> dict[str, Any]:
+    with read_session(engine) as s:
+        staff = s.execute(
+            select(Staff.id, Staff.code, Staff.role, Staff.department_id).where(
+                Staff.hall_id == hall_id, Staff.active
+            )
+        ).all()
+        windows = dict(s.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all())
+        hall = s.get(Hall, hall_id)
+        rating_devices = [
+            str(d["id"]).upper()
+            for d in ((hall.settings if hall else None) or {}).get("devices") or []
+            if d.get("kind") == "rating"
+        ]
+        materials: dict[int, list[Any]] = {}
+        for m in s.execute(
+            select(Material)
+            .where(Material.hall_id == hall_id, Material.active)
+            .order_by(Material.item_id, Material.position)
+        ).scalars():
+            materials.setdefault(m.item_id, []).append(m)
+    reviewers: dict[int, str] = {}
+    for _id, code, role, dept in staff:
+        if role == "reviewer" and dept is not None:
+            reviewers.setdefault(dept, code)
     return {
-        "hall": hall.name,
-        "office": hall.office,
-        "items": items,
+        "codes": {i: code for i, code, _r, _d in staff},
+        "managers": [code for _i, code, role, _d in staff if role == "manager"],
+        "reviewers": reviewers,
+        # the applicants rate on the windows' rating screen (a hall.toml device), else the clerk records it
+        "rater": f"device:{rating_devices[0]}" if rating_devices else None,
+        "windows": windows,
         "materials": materials,
-        "windows": dict(
-            session.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all()
-        ),
-        "staff": dict(session.execute(select(Staff.id, Staff.name).where(Staff.hall_id == hall_id)).all()),
-        "appeal": {
-            "reconsideration_days": 60,
-            "reconsideration_body": settings.get("reconsideration_body", ""),
-            "lawsuit_months": 6,
-            "court": settings.get("court", ""),
-        },
     }
+
+
+def _checks(materials: list[Any], rng: random.Random, outcome: str | None) -> list[Any] | None:
+    """The clerk's material check for ``outcome``; None when the item's materials cannot give it."""
+    from window_terminal.core.intake import MaterialCheck
+
+    def received(m: Any) -> Any:
+        return MaterialCheck(m.id, "received", m.originals, m.copies)
+
+    checks = [received(m) for m in materials]
+    required = [i for i, m in enumerate(materials) if m.required]
+    if outcome == "notice":
+        if not required:
+            return None
+        for i in rng.sample(required, min(len(required), rng.choice((1, 1, 2)))):
+            m = materials[i]
+            reason = rng.choice(("未提交", "缺少原件核验", "未加盖公章", "复印件不清晰"))
+            checks[i] = MaterialCheck(m.id, "missing" if reason == "未提交" else "defective", note=reason)
+        return checks
+    if outcome == "deficiency":
+        tolerable = [i for i, m in enumerate(materials) if m.tolerable]
+        if not tolerable:
+            return None
+        for i in tolerable[:2]:
+            checks[i] = MaterialCheck(materials[i].id, "deferred", note="容缺后补")
+        return checks
+    if outcome == "commitment":
+        promised = [i for i, m in enumerate(materials) if m.commitment]
+        if not promised:
+            return None
+        for i in promised:
+            checks[i] = MaterialCheck(materials[i].id, "commitment", note="申请人书面承诺")
+        return checks
+    return checks
 
 
 def _cases_for_day(
-    unit: Unit,
+    engine: Engine,
     hall_id: int,
     day: date,
     tz: str,
-    real_now: datetime,
     rng: random.Random,
     tickets: list[dict[str, Any]],
     ids: dict[str, int],
     cat: dict[str, Any],
+    agenda: _Agenda,
 ) -> dict[str, int]:
-    """Cases, documents, visits, review tasks, ratings and rectifications for the day's served tickets."""
-    session = unit.session
+    """The day's cases, documents, visits, review decisions, pickups, ratings and rectifications, each
+    made by the function the counter, the back office or the rating screen calls, at its time of day:
+    every document and material row is what the rules make, never written here."""
+    from window_terminal.core import intake, ratings, review
+    from window_terminal.core.intake import Applicant, MaterialCheck
+
+    people = cat["people"]
     calendar = cat["calendar"]
-    deadlines = cat["deadlines"]
     lines = cat["lines"]
     items_by_id = {i.id: i for items in cat["items"].values() for i in items}
-    counts = {"cases": 0, "ratings": 0}
-    doc_seq = 0
+    counts = {"cases": 0, "ratings": 0, "follow_ups": 0}
+    midnight = clock.local_midnight_utc(day, tz)
+    window_of = people["windows"]
 
-    details = _document_details(session, hall_id)
+    def clerk_at(window_id: int | None) -> tuple[int, str | None]:
+        staffed = dict(cat["staffed"])
+        wid = window_id if window_id in staffed else rng.choice(cat["staffed"])[0]
+        return window_of[wid], people["codes"].get(staffed[wid])
 
-    def document(kind: str, case: Case, at: datetime, payload: dict[str, Any]) -> None:
-        """A complete snapshot, as the counter would have issued it, so demo documents print."""
-        nonlocal doc_seq
-        doc_seq += 1
-        number = f"DEMO-{KIND_CODES[kind]}-{day:%Y%m%d}-{doc_seq:04d}"
-        item = details["items"][payload.pop("item_id", case.item_id)]
-        materials = details["materials"].get(item["id"], [])
-        snapshot: dict[str, Any] = {
-            "demo": True,
-            "kind": kind,
-            "number": number,
-            "title": TITLES[kind],
-            "issued_at": clock.to_local(at, tz).isoformat(timespec="seconds"),
-            "hall": details["hall"],
-            "office": details["office"],
-            "case_no": case.case_no,
-            "query_code": case.query_code,
-            "applicant": masked_person(case.applicant_name, "resident_id", case.id_number, case.phone),
-            "agent": None,
-            "item": {k: item[k] for k in ("code", "name", "statutory_days", "promised_days")},
-            "dates": {
-                "received": day.isoformat(),
-                **({"accepted": day.isoformat()} if case.accepted_on else {}),
-                **({"promised": case.promised_date.isoformat()} if case.promised_date else {}),
-                **({"statutory": case.statutory_date.isoformat()} if case.statutory_date else {}),
-            },
-            "window": details["windows"].get(case.window_id),
-            "clerk": details["staff"].get(case.staff_id, ""),
-        }
-        if kind == "one_time_notice":
-            snapshot["materials_missing"] = [
-                {"name": m["name"], "form": m["form"], "reason": "未提交"} for m in materials[-2:]
-            ]
-            snapshot["materials_received"] = [
-                {"name": m["name"], "originals": m["originals"], "copies": m["copies"]}
-                for m in materials[:-2]
-            ]
-        elif kind == "non_acceptance_notice":
-            snapshot["appeal"] = details["appeal"]
-            snapshot["competent_office"] = case.competent_office
-        else:
-            snapshot["materials_received"] = [
-                {"name": m["name"], "originals": m["originals"], "copies": m["copies"]} for m in materials
-            ]
-        snapshot.update(payload)
-        session.add(
-            Document(
-                hall_id=hall_id,
-                number=number,
-                kind=kind,
-                case_id=case.id,
-                payload=snapshot,
-                issued_at=at,
-                staff_id=case.staff_id,
-            )
-        )
+    def later(days: int, hour: float, what: str, **details: Any) -> None:
+        when = day if days <= 0 else calendar.add_working_days(day, days).date
+        agenda.add(when, hour, what, **details)
 
-    n = 0
-    for t in tickets:
-        if t["status"] != "done":
-            continue
-        ticket_id = ids.get(t["number"])
-        if rng.random() < 0.45:
-            counts["ratings"] += 1
-            level = rng.choices(RATING_LEVELS, RATING_WEIGHTS)[0]
-            rating = Rating(
-                hall_id=hall_id,
-                level=level,
-                comment="" if level > 2 else rng.choice(("等候时间太长", "材料要求没讲清楚", "态度一般")),
-                ticket_id=ticket_id,
-                window_id=t["window_id"],
-                staff_id=t["staff_id"],
-                at=t["finished_at"] + timedelta(seconds=30),
-            )
-            session.add(rating)
-            if level <= 2:
-                session.flush()
-                due = deadlines.rectification(day).date
-                closed = clock.local_midnight_utc(day + timedelta(days=7), tz)
-                session.add(
-                    Rectification(
-                        hall_id=hall_id,
-                        rating_id=rating.id,  # type: ignore[arg-type]  # flushed: the id is set
-                        due_date=due,
-                        status="closed" if closed < real_now else "open",
-                        note="已约谈窗口人员并改进告知方式" if closed < real_now else "",
-                        opened_at=rating.at,
-                        closed_at=closed if closed < real_now else None,
+    def follow_up(hour: float, what: str, d: dict[str, Any]) -> None:
+        _at(engine, midnight + timedelta(hours=hour))
+        counts["follow_ups"] += 1
+        number, code = clerk_at(d.get("window_id"))
+        if what == "conclude":
+            intake.conclude(engine, hall_id, d["case_no"], "accept", window=number, actor=code)
+            _after_acceptance(d["case_no"], d["item_id"], later, rng, items_by_id, hour)
+        elif what == "supplement":
+            given = [MaterialCheck(mid, "received", o, c) for mid, o, c in d["materials"]]
+            intake.supplement(engine, hall_id, d["case_no"], given, window=number, actor=code)
+            _after_acceptance(d["case_no"], d["item_id"], later, rng, items_by_id, hour)
+        elif what == "deferred":
+            intake.record_supplement(engine, hall_id, d["case_no"], window=number, actor=code)
+        elif what == "decide":
+            with read_session(engine) as s:
+                case = s.execute(
+                    select(Case).where(Case.hall_id == hall_id, Case.case_no == d["case_no"])
+                ).scalar_one()
+                if case.outcome == "deficiency" and case.supplement_received_at is None:
+                    later(2, hour, "decide", **d)  # the result waits for the deferred materials
+                    return
+                tasks = s.execute(
+                    select(ReviewTask.id, ReviewTask.department_id).where(
+                        ReviewTask.case_id == case.id,
+                        ReviewTask.status.in_(("pending", "claimed")),
                     )
-                )
-        item_id = t.get("service_item_id")
-        if item_id is None or lines[t["line_id"]].code == "GEN" or rng.random() > 0.4:
-            continue
-        item = items_by_id[item_id]
-        n += 1
-        name, phone, id_number = _person(rng)
-        at = t["finished_at"]
-        roll = rng.random()
-        case = Case(
-            hall_id=hall_id,
-            case_no=f"DEMO{day:%Y%m%d}-{n:04d}",
-            query_code=new_query_code(session, hall_id, rng),
-            item_id=item_id,
-            applicant_name=name,
-            id_number=id_number,
-            phone=phone,
-            received_at=at,
-            received_on=day,
-            ticket_id=ticket_id,
-            window_id=t["window_id"],
-            staff_id=t["staff_id"],
-        )
-        if roll < 0.12:
-            case.status, case.outcome = "notice_issued", None
-            case.notice_breach = rng.random() < 0.04
-        elif roll < 0.17:
-            case.status, case.outcome = "not_accepted", "not_accepted"
-            case.reason = "不属于本机关职权范围" if rng.random() < 0.6 else "依法不需要取得行政许可"
-            case.competent_office = "成都市市场监督管理局" if case.reason.startswith("不属于") else ""
-        else:
-            case.status = "accepted"
-            case.outcome = "accepted"
-            if item.deficiency_allowed and rng.random() < 0.3:
-                case.outcome = "deficiency"
-            elif item.commitment_allowed and rng.random() < 0.4:
-                case.outcome, case.commitment = "commitment", True
-            case.accepted_at, case.accepted_on = at, day
-            both = deadlines.of_case(case, item)
-            case.promised_date, case.deadline_provisional = both.promised.date, both.provisional
-            case.statutory_date = both.statutory.date
-            if case.outcome == "deficiency":
-                case.supplement_deadline = deadlines.supplement(day, case.promised_date).date
-                arrives = clock.local_midnight_utc(day + timedelta(days=rng.randint(1, 9)), tz) + timedelta(
-                    hours=2
-                )
-                if rng.random() < 0.85 and arrives < real_now:
-                    case.supplement_received_at = arrives
-        session.add(case)
-        session.flush()
-        counts["cases"] += 1
-        session.add(
-            Visit(
-                hall_id=hall_id,
-                case_id=case.id,  # type: ignore[arg-type]  # flushed: the id is set
-                purpose="submit",
-                ticket_id=ticket_id,
-                window_id=t["window_id"],
-                staff_id=t["staff_id"],
-                at=at,
+                ).all()
+            for task_id, dept in tasks:
+                reviewer = people["reviewers"].get(dept)
+                review.claim(engine, hall_id, task_id, actor=reviewer)
+                if rng.random() < 0.03:
+                    review.refuse(
+                        engine,
+                        hall_id,
+                        task_id,
+                        "申请材料与实际情况不符，经核查不予许可",
+                        actor=reviewer,
+                    )
+                else:
+                    review.approve(
+                        engine, hall_id, task_id, note="材料齐全，符合法定条件，同意", actor=reviewer
+                    )
+            if tasks:
+                if rng.random() < 0.25:  # most results go by post (free EMS): one trip only
+                    later(rng.choice((1, 1, 2, 3)), rng.uniform(1.5, 7.5), "pickup", case_no=d["case_no"])
+                else:
+                    later(1, 7.5, "post", case_no=d["case_no"])
+        elif what == "pickup":
+            review.record_pickup(engine, hall_id, d["case_no"], number, actor=code)
+        elif what == "post":
+            review.record_posted(
+                engine, hall_id, d["case_no"], f"EMS{rng.randrange(10**11):011d}CN", actor=code
             )
-        )
-        if case.status == "notice_issued":
-            document("one_time_notice", case, at, {"item_id": item_id})
-            if case.notice_breach:
-                document(
-                    "one_time_notice", case, at + timedelta(days=2), {"item_id": item_id, "override": True}
-                )
-            continue
-        if case.status == "not_accepted":
-            kind = "not_competent" if case.competent_office else "no_licence_needed"
-            document("non_acceptance_notice", case, at, {"reason_kind": kind, "reason": case.reason})
-            continue
-        document(
-            "deficiency_acceptance_notice" if case.outcome == "deficiency" else "acceptance_notice",
-            case,
-            at,
-            {"item_id": item_id},
-        )
-        departments = cat["departments"].get(item_id) or []
-        if not departments or item.promised_days == 0:
-            case.status, case.decision = "completed", "approved"
-            case.decided_at = case.completed_at = at
-            continue
-        case.status = "in_review"
-        decided_day = calendar.add_working_days(
-            day, max(1, round(item.promised_days * rng.uniform(0.3, 1.15)))
-        ).date
-        decided_at = clock.local_midnight_utc(decided_day, tz) + timedelta(hours=rng.uniform(1, 8))
-        done = decided_at < real_now and (
-            case.outcome != "deficiency" or case.supplement_received_at is not None
-        )
-        for dept in departments:
-            session.add(
-                ReviewTask(
-                    hall_id=hall_id,
-                    case_id=case.id,  # type: ignore[arg-type]  # flushed: the id is set
-                    department_id=dept,
-                    status=("refused" if rng.random() < 0.04 else "approved") if done else "pending",
-                    created_at=at + timedelta(minutes=5),
-                    decided_at=decided_at if done else None,
-                )
+        elif what == "rectify" and people["managers"]:
+            ratings.close_rectification(
+                engine,
+                hall_id,
+                d["rectification_id"],
+                "已约谈窗口人员，改进告知方式并回访申请人",
+                actor=people["managers"][0],
             )
-        if not done:
-            continue
-        case.decision = "refused" if rng.random() < 0.04 else "approved"
-        case.status, case.decided_at = "decided", decided_at
-        pickup = rng.random() < 0.4
-        handed = decided_at + timedelta(days=rng.choice((0, 1, 3)), hours=1)
-        if handed < real_now:
-            case.status, case.completed_at = "completed", handed
-            case.delivery = "pickup" if pickup else "post"
-            if pickup:
-                session.add(Visit(hall_id=hall_id, case_id=case.id, purpose="pickup", at=handed))  # type: ignore[arg-type]  # flushed: the id is set
-            else:
-                case.tracking_no = f"SF{rng.randrange(10**11):011d}"
+
+    def visitors() -> None:
+        """The day's visitors: a case for some served tickets, a rating from many."""
+        for t in sorted((t for t in tickets if t["status"] == "done"), key=lambda t: t["finished_at"]):
+            ticket_id = ids.get(t["number"])
+            item_id = t.get("service_item_id")
+            number, code = window_of[t["window_id"]], people["codes"].get(t["staff_id"])
+            if item_id is not None and lines[t["line_id"]].code != "GEN" and rng.random() < 0.2:
+                item = items_by_id[item_id]
+                materials = people["materials"].get(item_id, [])
+                roll = rng.random()
+                outcome: str | None = (
+                    "notice"
+                    if roll < 0.15
+                    else "non_acceptance"
+                    if roll < 0.19
+                    else None
+                    if roll < 0.25
+                    else "deficiency"
+                    if roll < 0.40 and item.deficiency_allowed
+                    else "commitment"
+                    if roll < 0.55 and item.commitment_allowed
+                    else "accept"
+                )
+                checks = _checks(materials, rng, outcome) if materials else None
+                if checks is None:
+                    outcome, checks = "accept", _checks(materials, rng, "accept") or []
+                name, phone, id_number = _person(rng)
+                _at(engine, t["started_at"] + timedelta(minutes=1))
+                result = intake.submit(
+                    engine,
+                    hall_id,
+                    applicant=Applicant(name, "resident_id", id_number, phone),
+                    item=item_id,
+                    materials=checks,
+                    outcome={"commitment": "accept"}.get(outcome or "", outcome),
+                    ticket_id=ticket_id,
+                    window=number,
+                    actor=code,
+                    reason_kind="no_licence_needed" if outcome == "non_acceptance" else "",
+                )
+                counts["cases"] += 1
+                case_no = result.case_no
+                if outcome is None:
+                    if rng.random() < 0.9:  # decided within the five working days of Art. 32
+                        later(
+                            rng.randint(1, 3), rng.uniform(1, 7), "conclude", case_no=case_no, item_id=item_id
+                        )
+                elif outcome == "notice":
+                    missing = [
+                        (c.material_id, m.originals, m.copies)
+                        for c, m in zip(checks, materials, strict=False)
+                        if c.status in ("missing", "defective")
+                    ]
+                    if rng.random() < 0.85:
+                        later(
+                            rng.randint(1, 4),
+                            rng.uniform(1, 7),
+                            "supplement",
+                            case_no=case_no,
+                            item_id=item_id,
+                            materials=missing,
+                            window_id=t["window_id"],
+                        )
+                elif outcome == "deficiency":
+                    if rng.random() < 0.85:
+                        later(rng.randint(1, 3), rng.uniform(1, 7), "deferred", case_no=case_no)
+                    _after_acceptance(
+                        case_no, item_id, later, rng, items_by_id, _hours(t["started_at"], midnight)
+                    )
+                elif outcome in ("accept", "commitment"):
+                    _after_acceptance(
+                        case_no, item_id, later, rng, items_by_id, _hours(t["started_at"], midnight)
+                    )
+            if rng.random() < 0.45:
+                _at(engine, t["finished_at"] + timedelta(seconds=30))
+                level = rng.choices(RATING_LEVELS, RATING_WEIGHTS)[0]
+                comment = "" if level > 2 else rng.choice(("等候时间太长", "材料要求没讲清楚", "态度一般"))
+                made = ratings.rate(
+                    engine,
+                    hall_id,
+                    number,
+                    level,
+                    comment,
+                    ticket_id=ticket_id,
+                    actor=people["rater"] or code,
+                )
+                counts["ratings"] += 1
+                if made.get("rectification_id") and rng.random() < 0.8:
+                    later(rng.randint(1, 4), 8.0, "rectify", rectification_id=made["rectification_id"])
+
+    # follow-ups due today (supplements, decisions, pickups, closed rectifications), then the day's
+    # visitors, then what they made due today (the decision on an immediate item)
+    for hour, what, d in agenda.due(day):
+        follow_up(hour, what, d)
+    visitors()
+    for hour, what, d in agenda.due(day):
+        follow_up(hour, what, d)
     return counts
+
+
+def _hours(moment: datetime, midnight: datetime) -> float:
+    return (moment - midnight).total_seconds() / 3600
+
+
+def _after_acceptance(
+    case_no: str, item_id: int, later: Any, rng: random.Random, items: dict[int, Any], now: float
+) -> None:
+    """Schedule the back office's decision: mostly before the promised date, some on it, a few late;
+    an immediate item (即办, 0 days) is decided within the hour."""
+    promised = int(items[item_id].promised_days or 0)
+    if promised == 0:
+        later(0, now + rng.uniform(0.2, 1.0), "decide", case_no=case_no, item_id=item_id)
+        return
+    roll = rng.random()
+    days = rng.randint(1, max(1, promised - 1)) if roll < 0.75 else promised if roll < 0.95 else promised + 1
+    later(days, rng.uniform(1.5, 7.5), "decide", case_no=case_no, item_id=item_id)
 
 
 def _live_queue(engine: Engine, hall_id: int, rng: random.Random) -> int:

@@ -49,6 +49,9 @@ class Table:
     # terminal view only: a column's codes shown as words (zh, en) and in a style
     labels: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     styles: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the hall's figures for the whole table (a 合计 row): medians and rates are the hall's own,
+    # never sums or means of the rows
+    total: dict[str, Any] | None = None
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Report:
         data["date_from"] = self.date_from.isoformat()
         data["date_to"] = self.date_to.isoformat()
         data["tables"] = {
-            t.key: {"title": t.title, "columns": [c for c, _ in t.columns], "rows": t.rows}
+            t.key: {"title": t.title, "columns": [c for c, _ in t.columns], "rows": t.rows, "total": t.total}
             for t in self.tables
         }
         return data
@@ -235,6 +238,86 @@ class _Period:
         }
 
 
+@dataclass
+class _Grouped:
+    """One group of the GROUPING SETS scan, shaped like a row of :func:`ticket_stats_sql`."""
+
+    g: Any
+    _mapping: dict[str, Any]
+
+
+_SETS = {"total": "()", "line": "(line_id)", "window": "(window_id)", "clerk": "(staff_id)", "hour": "(ih)"}
+
+
+def grouped_stats_sql(dims: tuple[str, ...]) -> str:
+    """PostgreSQL: every dimension's figures and the served count by finishing hour in ONE scan of the
+    period's tickets (GROUPING SETS); ``GROUPING(...)`` tells the sets apart, so a NULL window (a ticket
+    never called) stays its own group."""
+    e = _exprs("postgresql")
+    sets = ", ".join([_SETS[d] for d in dims] + (["(fh)"] if "hour" in dims else []))
+    return f"""
+        WITH t AS (
+            SELECT line_id, window_id, staff_id, status, transfer_count,
+                   {e["issued_hour"]} AS ih,
+                   CASE WHEN status = 'done' AND finished_at IS NOT NULL THEN {e["finished_hour"]} END AS fh,
+                   {e["wait"]} AS wait_s,  -- NULL when never called: no CASE needed
+                   {e["svc"]} AS svc_s
+            FROM ticket
+            WHERE hall_id = :hall AND service_day >= :d1 AND service_day <= :d2
+        )
+        SELECT GROUPING(line_id, window_id, staff_id, ih, fh) AS gid, line_id, window_id, staff_id, ih, fh,
+            COUNT(*) AS issued,
+            COUNT(*) FILTER (WHERE status = 'done') AS served,
+            COUNT(*) FILTER (WHERE status = 'no_show') AS no_show,
+            COUNT(*) FILTER (WHERE transfer_count > 0) AS transferred,
+            COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+            COUNT(*) FILTER (WHERE status = 'done' AND wait_s <= :target) AS within_target,
+            AVG(wait_s) AS wait_mean, MAX(wait_s) AS wait_max,
+            AVG(svc_s) AS svc_mean, MAX(svc_s) AS svc_max,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_s) AS wait_median,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY wait_s) AS wait_p90,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY svc_s) AS svc_median,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY svc_s) AS svc_p90
+        FROM t GROUP BY GROUPING SETS ({sets})
+    """
+
+
+# GROUPING(line_id, window_id, staff_id, ih, fh): a bit is 1 where the column is NOT grouped
+_GID = {
+    "total": 0b11111,
+    "line": 0b01111,
+    "window": 0b10111,
+    "clerk": 0b11011,
+    "hour": 0b11101,
+    "served_hour": 0b11110,
+}
+_KEY = {"line": "line_id", "window": "window_id", "clerk": "staff_id", "hour": "ih", "served_hour": "fh"}
+
+
+def _grouped_stats(session: Session, p: _Period, dims: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {d: [] for d in dims}
+    served: dict[int, int] = {}
+    dim_of = {gid: d for d, gid in _GID.items()}
+    rows = session.execute(text(grouped_stats_sql(dims)), p.params()).mappings().all()
+    for m in sorted(
+        rows,
+        key=lambda m: tuple(
+            (v is None, v) for v in (m["line_id"], m["window_id"], m["staff_id"], m["ih"], m["fh"])
+        ),
+    ):
+        dim = dim_of[int(m["gid"])]
+        if dim == "served_hour":
+            if m["fh"] is not None:
+                served[int(m["fh"])] = int(m["served"] or 0)
+            continue
+        if dim == "total" and not m["issued"]:
+            continue  # no tickets: no total row, as the per-dimension query gives
+        out[dim].append(_Grouped(0 if dim == "total" else m[_KEY[dim]], dict(m)))
+    if "hour" in dims:
+        out["served_hour"] = served
+    return out
+
+
 def _names(session: Session, sql: str, hall_id: int) -> dict[Any, str]:
     return {k: v for k, v in session.execute(text(sql), {"hall": hall_id}).all()}
 
@@ -252,8 +335,11 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
     stat_cols = [(k, tr(*h)) for k, h in STAT_COLUMNS]
     none_label = tr("(未叫号)", "(not called)")
     tables: list[Table] = []
+    by_dim = _grouped_stats(session, p, dims) if dialect == "postgresql" and len(dims) > 1 else {}
     for dim in dims:
-        rows = session.execute(text(ticket_stats_sql(dialect, groups[dim])), p.params()).all()
+        rows = by_dim.get(dim)
+        if rows is None:
+            rows = session.execute(text(ticket_stats_sql(dialect, groups[dim])), p.params()).all()
         if dim == "total":
             tables.append(
                 Table(
@@ -305,7 +391,7 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
             cols = [("clerk", tr("工号", "staff code")), ("clerk_name", tr("姓名", "name"))]
             tables.append(Table("by_clerk", tr("按工作人员", "By clerk"), cols + stat_cols, out))
         elif dim == "hour":
-            served: dict[int, int] = dict(
+            served: dict[int, int] = by_dim.get("served_hour") or dict(
                 session.execute(
                     text(
                         f"SELECT {e['finished_hour']} AS h, COUNT(*) FROM ticket WHERE hall_id = :hall "
@@ -580,6 +666,13 @@ def check_period(date_from: date, date_to: date) -> None:
         )
 
 
+def month_period(day: date) -> tuple[date, date]:
+    """The first and last day of ``day``'s calendar month."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
 Progress = Callable[[str], None]
 
 
@@ -599,16 +692,50 @@ def period_report(
         code, name, tz, settings = _hall(session, hall_id)
         p = _Period(hall_id, date_from, date_to, tz, settings)
         tables: list[Table] = []
-        for dim in ("total", "line", "window", "clerk", "hour"):
-            tables += _queue_tables(session, p, dims=(dim,))
-            step(dim)
+        tables += _queue_tables(session, p, dims=("total", "line", "window", "clerk", "hour"))
+        step("queue")
         tables += _case_tables(session, p)
         step("cases")
+        from window_terminal.core.reports.indicators import indicator_tables
+
+        headline, by_department = indicator_tables(session, p, {t.key: t for t in tables})
+        tables = [headline, *tables, by_department]
+        _set_totals({t.key: t for t in tables})
+        step("indicators")
         now = clock.to_local(clock.db_now(session), tz).isoformat(timespec="seconds")
     return Report(kind, code, name, date_from, date_to, now, tables)
 
 
-REPORT_STEPS = 6
+REPORT_STEPS = 3
+
+
+def _set_totals(tables: dict[str, Table]) -> None:
+    """The 合计 row of each table: the hall's own figures (``queue_total``, the headline), so a median
+    or a rate in it is the hall's, not an average of the rows above."""
+    hall = tables["queue_total"].rows[0] if tables["queue_total"].rows else {}
+    head = {r["figure"]: r["value"] for r in tables["headline"].rows}
+    label = tr("全厅合计", "whole hall")
+    for key, first in (("by_line", "line"), ("by_window", "window"), ("by_clerk", "clerk")):
+        if tables[key].rows:
+            tables[key].total = {
+                first: label,
+                **hall,
+                "ratings": head["ratings"],
+                "good_rate_pct": head["good_rate_pct"],
+            }
+    hours = tables["by_hour"]
+    if hours.rows:
+        hours.total = {
+            "hour": label,
+            "arrivals": sum(r["arrivals"] for r in hours.rows),
+            "served_in_hour": sum(r["served_in_hour"] for r in hours.rows),
+            **{k: hall.get(k) for k in ("wait_mean_min", "wait_median_min", "wait_p90_min", "wait_max_min")},
+        }
+    ratings = tables["ratings"]
+    count = sum(r["count"] for r in ratings.rows)
+    ratings.total = {"label": tr("合计", "total"), "count": count, "pct": 100.0 if count else None}
+    refusals = tables["non_acceptance"]
+    refusals.total = {"label": tr("合计", "total"), "count": sum(r["count"] for r in refusals.rows)}
 
 
 def clerk_report(engine: Engine, hall_id: int, date_from: date, date_to: date) -> Report:
