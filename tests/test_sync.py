@@ -25,7 +25,9 @@ DEADLINE_S = 60
 
 def _context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["window_terminal.core.queueing", "window_terminal.db.feed", "psycopg", __name__])
+    ctx.set_forkserver_preload(
+        ["window_terminal.core.queueing", "window_terminal.db.feed", "psycopg", __name__]
+    )
     return ctx
 
 

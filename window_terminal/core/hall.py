@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,21 @@ def _printer(problems: list[str], where: str, value: Any) -> None:
         problems.append(exc.en)
 
 
+def _timezone(problems: list[str], value: Any) -> None:
+    """The hall's time zone must be one the system knows, or every local time would fail later."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(
+            f"hall.toml: [hall]: timezone: {value!r} is not an IANA time zone; "
+            'China uses timezone = "Asia/Shanghai"'
+        )
+
+
 def validate(d: Definition) -> list[str]:
     p: list[str] = []
     _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
@@ -204,17 +219,32 @@ def validate(d: Definition) -> list[str]:
         template = d.thresholds["call_template"]
         if not isinstance(template, str) or "{number}" not in template or "{window}" not in template:
             p.append("hall.toml: [thresholds]: call_template: must contain {number} and {window}")
+    _timezone(p, d.hall.get("timezone", "Asia/Shanghai"))
+    calendar_days: dict[date, tuple[int, bool, str]] = {}
     for i, entry in enumerate(d.calendar):
         where = f"hall.toml: [[calendar]] #{i + 1}"
         day = entry.get("date")
+        parsed: date | None = None
         if isinstance(day, str):
             try:
-                date.fromisoformat(day)
+                parsed = date.fromisoformat(day)
             except ValueError:
                 p.append(f"{where}: date: {day!r} is not a date like 2027-01-01")
-        elif not isinstance(day, date):
+        elif isinstance(day, date) and not isinstance(day, datetime):
+            parsed = day
+        else:
             p.append(f"{where}: date: required, like 2027-01-01")
-        _bool(p, where, entry, "workday", False)
+        workday = _bool(p, where, entry, "workday", False)
+        note = str(entry.get("note", ""))
+        if parsed is None:
+            continue
+        earlier = calendar_days.get(parsed)
+        if earlier is not None and earlier[1:] != (workday, note):
+            p.append(
+                f"{where}: date: {parsed} is also [[calendar]] #{earlier[0]} with a different "
+                "workday or note; keep one entry per date"
+            )
+        calendar_days.setdefault(parsed, (i + 1, workday, note))
 
     line_codes, prefixes = [], []
     for i, line in enumerate(d.lines):

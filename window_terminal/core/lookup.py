@@ -6,7 +6,8 @@ staff member, and every screen, command and report must find them the same way. 
 here, once:
 
 * ``typed`` — NFKC (full-width letters, digits, ``＃`` and the ideographic space become their
-  half-width forms), then surrounding whitespace goes;
+  half-width forms), invisible characters pasted from other systems (zero-width spaces and joiners,
+  the byte-order mark, the soft hyphen) go, then surrounding whitespace goes;
 * ``code`` — ``typed``, upper-cased: staff, line, department, service item, ticket, case and query
   codes, document numbers are stored upper-case and are case-insensitive to a person;
 * ``hall_code`` — ``typed``, lower-cased: hall codes are stored lower-case.
@@ -39,11 +40,18 @@ from window_terminal.errors import DomainError, NotFound
 # --- the normalisation ----------------------------------------------------------------------------
 
 
+# Characters that show as nothing: a paste from a web page or a spreadsheet carries them invisibly
+# (U+200B zero-width space, U+200C/U+200D joiners, U+2060 word joiner, U+FEFF byte-order mark,
+# U+00AD soft hyphen), and a code with one inside would otherwise never be found.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
 def typed(text: str | int | None) -> str:
-    """What a person typed, as one canonical string: half-width (NFKC), no surrounding whitespace."""
+    """What a person typed, as one canonical string: half-width (NFKC), no invisible characters,
+    no surrounding whitespace."""
     if text is None:
         return ""
-    return unicodedata.normalize("NFKC", str(text)).strip()
+    return unicodedata.normalize("NFKC", str(text)).translate(_INVISIBLE).strip()
 
 
 def code(text: str | int | None) -> str:

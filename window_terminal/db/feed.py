@@ -89,9 +89,7 @@ class Position:
 
 def position(session: Session, hall_id: int) -> Position:
     """The feed position of the transaction's snapshot (see :class:`Position`)."""
-    held = session.execute(
-        select(Event.id).where(Event.hall_id == hall_id, Event.seq.is_(None))
-    ).scalars()
+    held = session.execute(select(Event.id).where(Event.hall_id == hall_id, Event.seq.is_(None))).scalars()
     return Position(cursor(session, hall_id), frozenset(int(i) for i in held if i is not None))
 
 
@@ -100,9 +98,7 @@ class FeedUnavailable(Exception):
 
 
 class Feed:
-    def __init__(
-        self, engine: Engine, hall_id: int, *, after: int | Position = 0, batch: int = 1000
-    ) -> None:
+    def __init__(self, engine: Engine, hall_id: int, *, after: int | Position = 0, batch: int = 1000) -> None:
         self.engine = engine
         self.hall_id = hall_id
         self.position = after if isinstance(after, Position) else Position(after)
