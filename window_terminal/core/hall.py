@@ -106,29 +106,57 @@ def read_definition(path: Path) -> Definition:
         return {}
 
     hall_doc = load("hall.toml")
-    hall = dict(hall_doc.get("hall") or {})
-    thresholds = dict(hall_doc.get("thresholds") or {})
-    calendar = list(hall_doc.get("calendar") or [])
-    lines = list(load("lines.toml").get("line") or [])
-    windows = list(load("windows.toml").get("window") or [])
-    departments = list(load("departments.toml").get("department") or [])
-    staff = list(load("staff.toml", required=False).get("staff") or [])
+    hall = _table(problems, "hall.toml: [hall]", hall_doc.get("hall"))
+    thresholds = _table(problems, "hall.toml: [thresholds]", hall_doc.get("thresholds"))
+    calendar = _tables(problems, "hall.toml: [[calendar]]", hall_doc.get("calendar"))
+    lines = _tables(problems, "lines.toml: [[line]]", load("lines.toml").get("line"))
+    windows = _tables(problems, "windows.toml: [[window]]", load("windows.toml").get("window"))
+    departments = _tables(
+        problems, "departments.toml: [[department]]", load("departments.toml").get("department")
+    )
+    staff = _tables(problems, "staff.toml: [[staff]]", load("staff.toml", required=False).get("staff"))
     items: list[dict[str, Any]] = []
     sources: dict[str, str] = {}
     catalogue = path / "catalogue"
     for file in sorted(catalogue.glob("*.toml")) if catalogue.is_dir() else []:
         rel = f"catalogue/{file.name}"
-        for item in load(rel).get("item") or []:
+        for item in _tables(problems, f"{rel}: [[item]]", load(rel).get("item")):
             item = dict(item)
+            item["material"] = _tables(
+                problems, f"{rel}: [[item]] {item.get('code', '')}: [[item.material]]", item.get("material")
+            )
             item["_file"] = rel
             items.append(item)
     definition = Definition(hall, thresholds, calendar, lines, windows, departments, staff, items, sources)
-    definition.kiosk = dict(hall_doc.get("kiosk") or {})
+    definition.kiosk = _table(problems, "hall.toml: [kiosk]", hall_doc.get("kiosk"))
     definition.displays = hall_doc.get("display") or []
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
     return definition
+
+
+def _table(problems: list[str], where: str, value: Any) -> dict[str, Any]:
+    """A TOML table (``[hall]``); anything else is named as a problem and read as empty."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be a table of keys and values, not {value!r}")
+        return {}
+    return dict(value)
+
+
+def _tables(problems: list[str], where: str, value: Any) -> list[dict[str, Any]]:
+    """An array of tables (``[[line]]``): each entry must be a table; the others are named."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{where}: write each entry as its own {where.rpartition(': ')[2]} table")
+        return []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            problems.append(f"{where} #{i + 1}: must be a table of keys and values, not {entry!r}")
+    return [dict(entry) for entry in value if isinstance(entry, dict)]
 
 
 def _text(

@@ -97,7 +97,7 @@ def applicant_problems(
 ) -> dict[str, DomainError]:
     """Field name → what is wrong (for inline errors on the form); empty when all is well."""
     problems: dict[str, DomainError] = {}
-    if not applicant.name.strip():
+    if not lookup.typed(applicant.name):
         problems[prefix + "name"] = DomainError(
             "请填写申请人姓名", "enter the applicant's name", code="name_empty"
         )
@@ -118,7 +118,7 @@ def _normalized(applicant: Applicant, today: date, who: str) -> Applicant:
         first = next(iter(problems.values()))
         raise DomainError(f"{who}：{first.zh}", f"{who}: {first.en}", code=first.code)
     return Applicant(
-        applicant.name.strip(),
+        lookup.typed(applicant.name),
         applicant.id_type,
         check_id_number(applicant.id_type, applicant.id_number, today=today),
         check_phone(applicant.phone),
@@ -659,7 +659,7 @@ def submit(
 
     def action(unit: Unit) -> CaseResult:
         who = _normalized(applicant, unit.today, "申请人")
-        rep = _normalized(agent, unit.today, "代理人") if agent and agent.name.strip() else None
+        rep = _normalized(agent, unit.today, "代理人") if agent and lookup.typed(agent.name) else None
         ctx = _context(unit, item, window)
         checks = _check_materials(ctx, materials)
         if ticket_id is not None:

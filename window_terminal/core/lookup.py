@@ -7,7 +7,8 @@ here, once:
 
 * ``typed`` — NFKC (full-width letters, digits, ``＃`` and the ideographic space become their
   half-width forms), invisible characters pasted from other systems (zero-width spaces and joiners,
-  the byte-order mark, the soft hyphen) go, then surrounding whitespace goes;
+  the byte-order mark, the soft hyphen, control characters such as NUL) go, then surrounding
+  whitespace goes;
 * ``code`` — ``typed``, upper-cased: staff, line, department, service item, ticket, case and query
   codes, document numbers are stored upper-case and are case-insensitive to a person;
 * ``hall_code`` — ``typed``, lower-cased: hall codes are stored lower-case.
@@ -43,7 +44,11 @@ from window_terminal.errors import DomainError, NotFound
 # Characters that show as nothing: a paste from a web page or a spreadsheet carries them invisibly
 # (U+200B zero-width space, U+200C/U+200D joiners, U+2060 word joiner, U+FEFF byte-order mark,
 # U+00AD soft hyphen), and a code with one inside would otherwise never be found.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Control characters (NUL, DEL, ESC …) are never part of what was meant, and PostgreSQL refuses NUL
+# in text outright; whitespace among them (tab, line ends) is left to the trimming.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad")) | dict.fromkeys(
+    c for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()
+)
 
 
 def typed(text: str | int | None) -> str:
