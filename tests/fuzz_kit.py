@@ -471,6 +471,9 @@ def mutated_hall(draw: st.DrawFn, documents: dict[str, dict[str, Any]]) -> dict[
     for _ in range(draw(st.integers(1, 3))):
         name = draw(st.sampled_from(sorted(docs)))
         slots = [s for s in _slots(docs[name]) if s]
+        if not slots:  # an emptied document: give it a value again
+            docs[name][draw(st.sampled_from(["hall", "line", "x"]))] = draw(toml_values)
+            continue
         path = draw(st.sampled_from(slots))
         parent = docs[name]
         for step in path[:-1]:

@@ -143,19 +143,25 @@ async def settle(pilot: Any, rounds: int = 20) -> None:
         await pilot.pause()
 
 
-def _watch_failures(stage: Stage) -> Any:
-    """Record every core call a screen ran that failed with something other than a refusal."""
+def _watch_failures(stage: Stage) -> tuple[Any, Any]:
+    """Record every core call a screen ran that failed with something other than a refusal (shown
+    as "the action failed"), and every load that had to be retried (shown as "reconnecting")."""
     from window_terminal.screens import work
 
-    original = work.failure_text
+    originals = (work.failure_text, work.reconnecting_text)
 
-    def recording(exc: BaseException) -> str:
+    def failed(exc: BaseException) -> str:
         if not isinstance(exc, work.REFUSALS):
             stage.failures.append(f"{type(exc).__name__}: {exc}")
-        return original(exc)
+        return originals[0](exc)
 
-    work.failure_text = recording  # type: ignore[assignment]
-    return original
+    def reconnecting(exc: BaseException, seconds: float) -> str:
+        stage.failures.append(f"a load failed and is retried: {type(exc).__name__}: {exc}")
+        return originals[1](exc, seconds)
+
+    work.failure_text = failed  # type: ignore[assignment]
+    work.reconnecting_text = reconnecting  # type: ignore[assignment]
+    return originals
 
 
 async def monkey(stage: Stage, name: str, *, seed: int, keys: int) -> tuple[int, list[str]]:
@@ -194,7 +200,7 @@ async def monkey(stage: Stage, name: str, *, seed: int, keys: int) -> tuple[int,
     except Exception as exc:  # an exception that reached the app: the crash this looks for
         problems.append(f"{name} (seed {seed}) crashed after {done} keys: {type(exc).__name__}: {exc}")
     finally:
-        work.failure_text = original  # type: ignore[assignment]
-    problems.extend(f"{name}: a core call failed: {f}" for f in stage.failures)
+        work.failure_text, work.reconnecting_text = original  # type: ignore[assignment]
+    problems.extend(f"{name}: a core call failed: {f}" for f in dict.fromkeys(stage.failures))
     problems.extend(fuzz_kit.consistency_problems(stage.engine, stage.hall.id))
     return done, problems

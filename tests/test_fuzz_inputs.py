@@ -236,3 +236,16 @@ def test_a_hall_definition_with_a_value_where_a_table_belongs_names_it(env):
     assert "hall.toml: [[calendar]] #1: must be a table of keys and values, not '0'" in problems
     assert "lines.toml: [[line]]: write each entry as its own [[line]] table" in problems
     assert any(p.startswith("catalogue/scjg.toml: [[item]] SCJG") and "material]] #1" in p for p in problems)
+
+
+def test_a_window_number_too_long_for_the_database_is_refused_not_a_crash(env):
+    # Shrunk (benchmarks/fuzz_inputs.py, references): "99999999999999999999" typed as a window
+    # overflowed SQLite's INTEGER (OverflowError) in lookup.window.
+    from window_terminal.core import lookup
+    from window_terminal.db.engine import read_session
+    from window_terminal.errors import DomainError
+
+    with read_session(env.engine) as s, pytest.raises(DomainError) as err:
+        lookup.window(s, env.hall.id, "99999999999999999999")
+    assert "1-999" in err.value.zh and "1 to 999" in err.value.en
+    k.reference_property(env, "99999999999999999999")

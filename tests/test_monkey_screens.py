@@ -36,3 +36,12 @@ def test_random_keys_pastes_and_resizes_break_nothing(stage, screen):
     steps, problems = asyncio.run(monkey.monkey(stage, screen, seed=1, keys=KEYS_IN_CI))
     assert problems == []
     assert steps == KEYS_IN_CI, f"the {screen} screen quit after {steps} keys"
+
+
+def test_the_monkey_notices_a_screen_whose_core_calls_fail(stage):
+    # The harness itself must be able to fail: with the window table gone, the counter screen's
+    # calls fail with a database error (not a refusal), and the monkey reports it.
+    with stage.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE window RENAME TO window_gone")
+    _, problems = asyncio.run(monkey.monkey(stage, "counter", seed=1, keys=10))
+    assert any("a core call failed" in p or "crashed" in p for p in problems), problems

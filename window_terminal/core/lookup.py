@@ -74,6 +74,14 @@ def window_number(text: str | int) -> int:
     if isinstance(text, int):
         return text
     value = typed(text)
+    if value.isdecimal() and len(value) > 3:
+        # The hall definition numbers windows 1-999; a longer number is a typo, and a very long one
+        # would overflow SQLite's integers in the look-up.
+        raise DomainError(
+            f"没有 {value} 号窗口：窗口号为1-999，请输入窗口上方的号码，如 3",
+            f"no window {value}: window numbers run from 1 to 999; type the number above the window, like 3",
+            code="bad_window",
+        )
     if not value.isdecimal():
         raise DomainError(
             f"窗口号 {value or '（空）'} 不是数字：请输入窗口上方的号码，如 3",
