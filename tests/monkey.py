@@ -132,15 +132,22 @@ async def open_screen(stage: Stage, name: str, size: tuple[int, int] = (120, 36)
         yield pilot
 
 
-async def settle(pilot: Any, rounds: int = 20) -> None:
-    """Wait until no worker but the feed runs."""
+async def settle(pilot: Any, rounds: int = 20, timeout: float = 15.0) -> bool:
+    """Wait until no worker but the feed runs; False when some still run after ``timeout`` seconds
+    (a load retrying against a broken database, or a screen stuck)."""
+    import asyncio
+
     for _ in range(rounds):
         busy = [w for w in pilot.app.workers if w.group != "feed" and not w.is_finished]
         if not busy:
             await pilot.pause()
-            return
-        await pilot.app.workers.wait_for_complete(busy)
+            return True
+        try:
+            await asyncio.wait_for(pilot.app.workers.wait_for_complete(busy), timeout)
+        except TimeoutError:
+            return False
         await pilot.pause()
+    return False
 
 
 def _watch_failures(stage: Stage) -> tuple[Any, Any]:
@@ -191,9 +198,11 @@ async def monkey(stage: Stage, name: str, *, seed: int, keys: int) -> tuple[int,
                         key = "tab"
                     await pilot.press(key)
                 done += 1
-                if done % 25 == 0:
-                    await settle(pilot)
-            await settle(pilot)
+                if done % 25 == 0 and not await settle(pilot, timeout=5.0):
+                    problems.append(f"{name}: workers still running 5 s after key {done}")
+                    break
+            if not await settle(pilot):
+                problems.append(f"{name}: workers still running 15 s after the last key")
             for screen in app.screen_stack:
                 if getattr(screen, "busy", False):
                     problems.append(f"{type(screen).__name__} left busy after {done} keys")
