@@ -249,3 +249,32 @@ def test_a_window_number_too_long_for_the_database_is_refused_not_a_crash(env):
         lookup.window(s, env.hall.id, "99999999999999999999")
     assert "1-999" in err.value.zh and "1 to 999" in err.value.en
     k.reference_property(env, "99999999999999999999")
+
+
+@pytest.mark.postgres
+def test_a_nul_in_a_material_note_on_postgresql_is_dropped_not_a_crash(pg_env):
+    # Found by a directed run after the fuzzers' NUL finding: a clerk's note "n\x00" on a material
+    # crashed the intake on PostgreSQL (DataError); free text now passes through lookup.note.
+    info = intake.item_info(pg_env.engine, pg_env.hall.id, "SCJG-0006")
+    checks = intake.default_checks(info)
+    for check in checks:
+        check.note = "复印件\x00\u200b\n"
+    result = intake.submit(
+        pg_env.engine,
+        pg_env.hall.id,
+        applicant=intake.Applicant("张三", "resident_id", ID_NUMBER, ""),
+        item="SCJG-0006",
+        materials=checks,
+        outcome=None,
+        window=2,
+        staff_code="C002",
+    )
+    view = intake.case_view(pg_env.engine, pg_env.hall.id, result.case_no)
+    assert {m["note"] for m in view.materials} == {"复印件"}
+
+
+def test_a_reason_of_only_invisible_characters_is_no_reason():
+    from window_terminal.core import lookup
+
+    assert lookup.note("\u200b \ufeff\n") == ""
+    assert lookup.note(" 第一行\n第二行\x00 ") == "第一行\n第二行"

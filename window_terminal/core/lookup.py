@@ -59,6 +59,15 @@ def typed(text: str | int | None) -> str:
     return unicodedata.normalize("NFKC", str(text)).translate(_INVISIBLE).strip()
 
 
+def note(text: str | None) -> str:
+    """Free text as kept (a note, a reason, a comment): as typed, line breaks and tabs kept, but no
+    invisible or control characters (PostgreSQL refuses NUL) and no surrounding whitespace. Not
+    NFKC: a note keeps the characters the clerk chose."""
+    if text is None:
+        return ""
+    return str(text).translate(_INVISIBLE).strip()
+
+
 def code(text: str | int | None) -> str:
     """A case-insensitive code as stored (upper-case): ``" ｃ００２ "`` → ``"C002"``."""
     return typed(text).upper()

@@ -151,7 +151,7 @@ def rate(
         rating = Rating(
             hall_id=unit.hall_id,
             level=int(level),
-            comment=(comment or "").strip(),
+            comment=lookup.note(comment),
             ticket_id=ticket.id if ticket is not None else None,
             visit_id=visit.id if visit is not None else None,
             case_id=case_id,
@@ -213,13 +213,13 @@ def close_rectification(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """A hall manager closes a rectification with a note saying what was done."""
-    if not (note or "").strip():
+    if not lookup.note(note):
         raise DomainError(
             "关闭整改须填写整改情况说明",
             "closing a rectification needs a note on what was done",
             code="note_required",
         )
-    if not (staff_code or "").strip():
+    if not lookup.typed(staff_code):
         raise DomainError(
             "请用 --staff 填写大厅管理员工号",
             "give the hall manager's staff code with --staff",
@@ -250,7 +250,7 @@ def close_rectification(
                 code="already_closed",
             )
         item.status = "closed"
-        item.note = note.strip()
+        item.note = lookup.note(note)
         item.closed_at = unit.now
         item.closed_by = staff.id
         late = unit.today > item.due_date

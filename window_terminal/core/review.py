@@ -549,7 +549,7 @@ def approve(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """This department agrees; the case is decided when every department has decided."""
-    return _decide(engine, hall_id, task_id, "approved", note.strip(), staff_code, request_id)
+    return _decide(engine, hall_id, task_id, "approved", lookup.note(note), staff_code, request_id)
 
 
 def refuse(
@@ -563,13 +563,13 @@ def refuse(
 ) -> dict[str, Any]:
     """This department refuses (reason required): the case is decided as refused and the refusal
     decision (with reconsideration / lawsuit rights) is issued."""
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError(
             "不予许可必须说明理由：请填写具体的事实和依据",
             "a refusal needs a reason: state the facts and the legal basis",
             code="reason_required",
         )
-    return _decide(engine, hall_id, task_id, "refused", reason.strip(), staff_code, request_id)
+    return _decide(engine, hall_id, task_id, "refused", lookup.note(reason), staff_code, request_id)
 
 
 def return_to_counter(
@@ -582,7 +582,7 @@ def return_to_counter(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Send the case back to the counter for an on-site correction (case status ``returned``)."""
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError(
             "退回窗口须写明需要更正的内容",
             "say what must be corrected when returning a case",
@@ -593,7 +593,7 @@ def return_to_counter(
         task, case, staff, dept = _load_to_act(unit, task_id, staff_code)
         _require_open_task(task, "退回", "returned")
         task.status = "returned"
-        task.reason = reason.strip()
+        task.reason = lookup.note(reason)
         task.decided_at = unit.now
         case.status = "returned"
         unit.emit("review.returned", _payload(task, case, dept, reason=task.reason))
@@ -621,7 +621,7 @@ def suspend(
             f"the kind must be one of: {', '.join(SUSPENSION_KINDS)}",
             code="bad_kind",
         )
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError("暂停计时须写明理由", "a suspension needs a reason", code="reason_required")
     if not 1 <= int(expected_days) <= 365:
         raise DomainError(
@@ -638,7 +638,7 @@ def suspend(
                 case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 task_id=task.id,
                 kind=kind,
-                reason=reason.strip(),
+                reason=lookup.note(reason),
                 expected_days=int(expected_days),
                 started_on=unit.today,
                 staff_id=unit.staff_id,
@@ -647,7 +647,9 @@ def suspend(
         unit.session.flush()
         unit.emit(
             "review.suspended",
-            _payload(task, case, dept, kind=kind, reason=reason.strip(), expected_days=int(expected_days)),
+            _payload(
+                task, case, dept, kind=kind, reason=lookup.note(reason), expected_days=int(expected_days)
+            ),
         )
         return _result(task, case)
 
@@ -719,13 +721,13 @@ def extend(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Extend the time limit once, by at most the law's allowance, with an approver and a reason."""
-    if not (approver or "").strip():
+    if not lookup.note(approver):
         raise DomainError(
             "延期须经负责人批准：请填写批准人",
             "an extension needs an approver: name who approved it",
             code="approver_required",
         )
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError("延期须写明理由", "an extension needs a reason", code="reason_required")
 
     def action(unit: Unit) -> dict[str, Any]:
@@ -758,8 +760,8 @@ def extend(
                 hall_id=unit.hall_id,
                 case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 days=int(days),
-                approver=approver.strip(),
-                reason=reason.strip(),
+                approver=lookup.note(approver),
+                reason=lookup.note(reason),
                 at=unit.now,
                 staff_id=unit.staff_id,
             )
@@ -773,8 +775,8 @@ def extend(
                 "case_id": case.id,
                 "case_no": case.case_no,
                 "days": int(days),
-                "approver": approver.strip(),
-                "reason": reason.strip(),
+                "approver": lookup.note(approver),
+                "reason": lookup.note(reason),
                 "promised_date": str(case.promised_date),
                 "statutory_date": str(case.statutory_date),
             },
@@ -878,7 +880,7 @@ def record_posted(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """The result was posted (EMS): records the tracking number, issues the notice, completes the case."""
-    tracking = (tracking_no or "").strip()
+    tracking = lookup.note(tracking_no)
     if not tracking:
         raise DomainError("请填写邮件单号", "give the postal tracking number", code="tracking_required")
 
