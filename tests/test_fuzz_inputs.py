@@ -278,3 +278,25 @@ def test_a_reason_of_only_invisible_characters_is_no_reason():
 
     assert lookup.note("\u200b \ufeff\n") == ""
     assert lookup.note(" 第一行\n第二行\x00 ") == "第一行\n第二行"
+
+
+def test_a_list_where_the_hall_definition_wants_text_is_named_not_stored(env):
+    # Shrunk (benchmarks/fuzz_inputs.py, hall_definition, load=True): a material's form = [] passed
+    # validation and crashed the load in the database (sqlite3.ProgrammingError: type 'list' is not
+    # supported) — the same for every optional text of the definition.
+    docs = k.hall_documents(QUEUE)
+    docs["catalogue/scjg.toml"]["item"][0]["material"][0]["form"] = []
+    docs["hall.toml"]["hall"]["office"] = 1
+    docs["windows.toml"]["window"][0]["name"] = {"x": 1}
+    k.hall_definition_property(env, docs, True)
+    from window_terminal.core.hall import HallDefinitionError, read_definition
+
+    folder = env.tmp / "written"
+    for name, doc in docs.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(k.toml_document(doc), encoding="utf-8")
+    with pytest.raises(HallDefinitionError) as err:
+        read_definition(folder)
+    assert 'hall.toml: [hall]: office: must be text in quotes, like office = "…", not 1' in err.value.problems
+    assert any(": material #1: form: must be text in quotes" in p for p in err.value.problems)
+    assert any(p.startswith("windows.toml: [[window]] #1: name: must be text") for p in err.value.problems)

@@ -171,6 +171,14 @@ def _text(
     return value
 
 
+def _optional_text(problems: list[str], where: str, obj: dict[str, Any], *keys: str) -> None:
+    """Text that may be left out (an office, a fee, a material's form) must be text when given."""
+    for key in keys:
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f'{where}: {key}: must be text in quotes, like {key} = "…", not {value!r}')
+
+
 def _int(
     problems: list[str], where: str, obj: dict[str, Any], key: str, default: int | None, lo: int, hi: int
 ) -> int:
@@ -247,6 +255,9 @@ def validate(d: Definition) -> list[str]:
         template = d.thresholds["call_template"]
         if not isinstance(template, str) or "{number}" not in template or "{window}" not in template:
             p.append("hall.toml: [thresholds]: call_template: must contain {number} and {window}")
+    _optional_text(
+        p, "hall.toml: [hall]", d.hall, "office", "address", "phone", "reconsideration_body", "court"
+    )
     _timezone(p, d.hall.get("timezone", "Asia/Shanghai"))
     calendar_days: dict[date, tuple[int, bool, str]] = {}
     for i, entry in enumerate(d.calendar):
@@ -263,6 +274,7 @@ def validate(d: Definition) -> list[str]:
         else:
             p.append(f"{where}: date: required, like 2027-01-01")
         workday = _bool(p, where, entry, "workday", False)
+        _optional_text(p, where, entry, "note")
         note = str(entry.get("note", ""))
         if parsed is None:
             continue
@@ -301,6 +313,7 @@ def validate(d: Definition) -> list[str]:
     for i, window in enumerate(d.windows):
         where = f"windows.toml: [[window]] #{i + 1}"
         numbers.append(str(_int(p, where, window, "number", None, 1, 999)))
+        _optional_text(p, where, window, "name")
         entries = window.get("lines")
         if not isinstance(entries, list) or not entries:
             p.append(
@@ -344,6 +357,7 @@ def validate(d: Definition) -> list[str]:
         where = f"staff.toml: [[staff]] #{i + 1}"
         staff_codes.append(_text(p, where, person, "code", pattern=CODE))
         _text(p, where, person, "name")
+        _optional_text(p, where, person, "pin_hash")
         role = person.get("role")
         if role not in ROLES:
             p.append(f"{where}: role: {role!r} must be one of {', '.join(ROLES)}")
@@ -364,6 +378,7 @@ def validate(d: Definition) -> list[str]:
         where = f"{item.get('_file')}: [[item]] #{i + 1} {item.get('code', '')}".rstrip()
         item_codes.append(_text(p, where, item, "code", pattern=CODE))
         _text(p, where, item, "name")
+        _optional_text(p, where, item, "fee", "basis")
         depts = item.get("departments")
         if not isinstance(depts, list) or not depts:
             p.append(f"{where}: departments: list one or more department codes")
@@ -387,6 +402,7 @@ def validate(d: Definition) -> list[str]:
         for j, material in enumerate(materials):
             mwhere = f"{where}: material #{j + 1}"
             names.append(_text(p, mwhere, material, "name"))
+            _optional_text(p, mwhere, material, "form")
             _int(p, mwhere, material, "originals", 1, 0, 99)
             _int(p, mwhere, material, "copies", 0, 0, 99)
             required = _bool(p, mwhere, material, "required", True)
