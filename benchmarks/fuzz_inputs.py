@@ -161,8 +161,11 @@ def run_inputs(url: str, label: str, total: int, seed: int, database_only: bool)
             found["partial_writes"] += 1
             print(f"[{label}] {name}: PARTIAL WRITE: {exc}", flush=True)
         except BaseException as exc:  # noqa: BLE001  # a falsified property: counted and named
-            found["crashes"] += 1
-            print(f"[{label}] {name}: CRASH: {type(exc).__name__}: {str(exc)[:600]}", flush=True)
+            failures = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+            found["crashes"] += len(failures)
+            for failure in failures:
+                first = str(failure).splitlines()[0] if str(failure) else ""
+                print(f"[{label}] {name}: CRASH: {type(failure).__name__}: {first[:300]}", flush=True)
         print(
             f"[{label}] {name}: {k.INPUTS[name]} inputs so far, {time.monotonic() - start:.0f} s",
             flush=True,
