@@ -162,10 +162,12 @@ def run_inputs(url: str, label: str, total: int, seed: int, database_only: bool)
             print(f"[{label}] {name}: PARTIAL WRITE: {exc}", flush=True)
         except BaseException as exc:  # noqa: BLE001  # a falsified property: counted and named
             failures = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
-            found["crashes"] += len(failures)
             for failure in failures:
+                partial = isinstance(failure, k.PartialWrite)
+                found["partial_writes" if partial else "crashes"] += 1
                 first = str(failure).splitlines()[0] if str(failure) else ""
-                print(f"[{label}] {name}: CRASH: {type(failure).__name__}: {first[:300]}", flush=True)
+                kind = "PARTIAL WRITE" if partial else "CRASH"
+                print(f"[{label}] {name}: {kind}: {type(failure).__name__}: {first[:300]}", flush=True)
         print(
             f"[{label}] {name}: {k.INPUTS[name]} inputs so far, {time.monotonic() - start:.0f} s",
             flush=True,
