@@ -16,12 +16,26 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
 from window_terminal.core.hall import HallRef, load_hall, resolve_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import make_engine
 from window_terminal.db.migrate import upgrade
+
+# Hypothesis (the fuzz tests, tests/test_fuzz_inputs.py): CI runs a fixed, modest budget; the long
+# run is benchmarks/fuzz_inputs.py. Examples that failed are kept in .hypothesis/ (not in git) and
+# tried first next time; each shrunk failure also becomes a regular test.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("dev", parent=settings.get_profile("ci"), derandomize=False, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 QUEUE = REPO / "queue"

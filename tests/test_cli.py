@@ -42,6 +42,8 @@ def test_take_call_and_status_from_a_shell(cli_env):
         (["call", "next", "--window", "99"], "没有 99 号窗口"),
         (["call", "finish", "--window", "2"], "请先叫号"),
         (["ticket", "take", "BIZ", "--priority", " "], "绿色通道需填写原因"),
+        (["ticket", "take", "BIZ", "--priority", ""], "绿色通道需填写原因"),
+        (["ticket", "take", "BIZ", "--priority", "\u200b"], "绿色通道需填写原因"),
         (["--hall", "nowhere", "queue", "status"], "没有大厅 nowhere"),
         (["review", "list", "--dept", "NOPE"], "没有部门 NOPE"),
         (["rectification", "close", "9999", "--note", "x"], "没有整改事项 #9999"),

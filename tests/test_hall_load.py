@@ -121,3 +121,44 @@ def test_a_bad_definition_names_file_key_and_problem_and_writes_nothing(
 
 def test_pinyin_keys_for_catalogue_search():
     assert pinyin_keys("营业执照（有限责任公司设立登记）")[1].startswith("yyzz")
+
+
+def test_an_unknown_time_zone_is_refused_at_load_with_the_fix(engine, hall, tmp_path):
+    folder = copy_queue(tmp_path)
+    path = folder / "hall.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            'code = "jinjiang"', 'code = "jinjiang"\ntimezone = "Asia/Chengdu"'
+        ),
+        encoding="utf-8",
+    )
+    before = counts(engine)
+    with pytest.raises(HallDefinitionError) as err:
+        load_hall(engine, folder)
+    assert err.value.problems == [
+        "hall.toml: [hall]: timezone: 'Asia/Chengdu' is not an IANA time zone; "
+        'China uses timezone = "Asia/Shanghai"'
+    ]
+    assert counts(engine) == before
+
+
+def test_a_date_twice_in_the_calendar_with_different_values_is_refused(engine, hall, tmp_path):
+    folder = copy_queue(tmp_path)
+    path = folder / "hall.toml"
+    twice = '\n[[calendar]]\ndate = 2031-05-01\nworkday = false\n\n[[calendar]]\ndate = "2031-05-01"\nworkday = true\n'
+    path.write_text(path.read_text(encoding="utf-8") + twice, encoding="utf-8")
+    before = counts(engine)
+    with pytest.raises(HallDefinitionError) as err:
+        load_hall(engine, folder)
+    assert len(err.value.problems) == 1
+    assert "date: 2031-05-01 is also [[calendar]] #" in err.value.problems[0]
+    assert "keep one entry per date" in err.value.problems[0]
+    assert counts(engine) == before
+
+
+def test_the_same_calendar_entry_written_twice_is_harmless(engine, hall, tmp_path):
+    folder = copy_queue(tmp_path)
+    path = folder / "hall.toml"
+    twice = "\n[[calendar]]\ndate = 2031-05-01\nworkday = false\n" * 2
+    path.write_text(path.read_text(encoding="utf-8") + twice, encoding="utf-8")
+    load_hall(engine, folder)

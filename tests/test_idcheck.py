@@ -64,3 +64,39 @@ def test_phone_numbers_mobile_or_landline():
         with pytest.raises(DomainError) as err:
             check_phone(bad)
         assert "11位" in err.value.zh
+
+
+def test_a_superscript_two_in_an_id_number_is_read_as_a_digit_not_a_crash():
+    # Found by hand (issue 19): ``²`` passed str.isdigit and then crashed check_digit's int().
+    assert check_resident_id("1101051949123100²X") == "11010519491231002X"
+
+
+def test_arabic_indic_digits_are_refused_not_stored_as_typed():
+    with pytest.raises(DomainError) as err:
+        check_resident_id("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X")
+    assert err.value.code == "id_format"
+    assert "0-9" in err.value.zh
+
+
+def test_full_width_digits_and_a_pasted_zero_width_space_are_normalised():
+    assert check_resident_id("\u200b１１０１０５１９４９１２３１００２ｘ\n") == "11010519491231002X"
+    assert check_phone("１３８\u200b0013 8000") == "13800138000"
+
+
+def test_an_id_number_whose_first_two_digits_name_no_province_is_refused():
+    first17 = "99010519491231002"
+    with pytest.raises(DomainError) as err:
+        check_resident_id(first17 + check_digit(first17))
+    assert err.value.code == "id_region"
+    assert "前两位" in err.value.zh and "first two digits" in err.value.en
+
+
+def test_check_digit_itself_refuses_anything_but_17_ascii_digits():
+    with pytest.raises(ValueError):
+        check_digit("1101051949123100²")
+
+
+def test_a_phone_in_arabic_indic_digits_is_refused():
+    with pytest.raises(DomainError) as err:
+        check_phone("١٣٨٠٠١٣٨٠٠٠")
+    assert err.value.code == "phone_format"

@@ -301,7 +301,9 @@ def ticket_take(
 
     if not line and not appointment:
         raise fail("name a line (like `wt ticket take BIZ`) or give --appointment CODE")
-    kind = "appointment" if appointment else "priority" if priority else "normal"
+    # An option given at all chooses the kind: `--priority ""` asks for the priority lane without a
+    # reason, which the core refuses; it must not quietly become a normal ticket.
+    kind = "appointment" if appointment is not None else "priority" if priority is not None else "normal"
     info = run(
         ctx,
         lambda c: queueing.take_ticket(

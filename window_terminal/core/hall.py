@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,24 +107,29 @@ def read_definition(path: Path) -> Definition:
         return {}
 
     hall_doc = load("hall.toml")
-    hall = dict(hall_doc.get("hall") or {})
-    thresholds = dict(hall_doc.get("thresholds") or {})
-    calendar = list(hall_doc.get("calendar") or [])
-    lines = list(load("lines.toml").get("line") or [])
-    windows = list(load("windows.toml").get("window") or [])
-    departments = list(load("departments.toml").get("department") or [])
-    staff = list(load("staff.toml", required=False).get("staff") or [])
+    hall = _table(problems, "hall.toml: [hall]", hall_doc.get("hall"))
+    thresholds = _table(problems, "hall.toml: [thresholds]", hall_doc.get("thresholds"))
+    calendar = _tables(problems, "hall.toml: [[calendar]]", hall_doc.get("calendar"))
+    lines = _tables(problems, "lines.toml: [[line]]", load("lines.toml").get("line"))
+    windows = _tables(problems, "windows.toml: [[window]]", load("windows.toml").get("window"))
+    departments = _tables(
+        problems, "departments.toml: [[department]]", load("departments.toml").get("department")
+    )
+    staff = _tables(problems, "staff.toml: [[staff]]", load("staff.toml", required=False).get("staff"))
     items: list[dict[str, Any]] = []
     sources: dict[str, str] = {}
     catalogue = path / "catalogue"
     for file in sorted(catalogue.glob("*.toml")) if catalogue.is_dir() else []:
         rel = f"catalogue/{file.name}"
-        for item in load(rel).get("item") or []:
+        for item in _tables(problems, f"{rel}: [[item]]", load(rel).get("item")):
             item = dict(item)
+            item["material"] = _tables(
+                problems, f"{rel}: [[item]] {item.get('code', '')}: [[item.material]]", item.get("material")
+            )
             item["_file"] = rel
             items.append(item)
     definition = Definition(hall, thresholds, calendar, lines, windows, departments, staff, items, sources)
-    definition.kiosk = dict(hall_doc.get("kiosk") or {})
+    definition.kiosk = _table(problems, "hall.toml: [kiosk]", hall_doc.get("kiosk"))
     definition.devices = hall_doc.get("device") or []
     definition.displays = hall_doc.get("display") or []
     problems.extend(validate(definition))
@@ -157,6 +162,29 @@ def _devices(p: list[str], entries: Any, windows: list[int]) -> None:
     _unique(p, "hall.toml [[device]]", "id", ids)
 
 
+def _table(problems: list[str], where: str, value: Any) -> dict[str, Any]:
+    """A TOML table (``[hall]``); anything else is named as a problem and read as empty."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be a table of keys and values, not {value!r}")
+        return {}
+    return dict(value)
+
+
+def _tables(problems: list[str], where: str, value: Any) -> list[dict[str, Any]]:
+    """An array of tables (``[[line]]``): each entry must be a table; the others are named."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{where}: write each entry as its own {where.rpartition(': ')[2]} table")
+        return []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            problems.append(f"{where} #{i + 1}: must be a table of keys and values, not {entry!r}")
+    return [dict(entry) for entry in value if isinstance(entry, dict)]
+
+
 def _text(
     problems: list[str], where: str, obj: dict[str, Any], key: str, *, pattern: re.Pattern[str] | None = None
 ) -> str:
@@ -167,6 +195,14 @@ def _text(
     if pattern is not None and not pattern.match(value):
         problems.append(f"{where}: {key}: {value!r} is not a valid code ({pattern.pattern})")
     return value
+
+
+def _optional_text(problems: list[str], where: str, obj: dict[str, Any], *keys: str) -> None:
+    """Text that may be left out (an office, a fee, a material's form) must be text when given."""
+    for key in keys:
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f'{where}: {key}: must be text in quotes, like {key} = "…", not {value!r}')
 
 
 def _int(
@@ -205,6 +241,21 @@ def _printer(problems: list[str], where: str, value: Any) -> None:
         problems.append(exc.en)
 
 
+def _timezone(problems: list[str], value: Any) -> None:
+    """The hall's time zone must be one the system knows, or every local time would fail later."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(
+            f"hall.toml: [hall]: timezone: {value!r} is not an IANA time zone; "
+            'China uses timezone = "Asia/Shanghai"'
+        )
+
+
 def validate(d: Definition) -> list[str]:
     p: list[str] = []
     _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
@@ -230,17 +281,36 @@ def validate(d: Definition) -> list[str]:
         template = d.thresholds["call_template"]
         if not isinstance(template, str) or "{number}" not in template or "{window}" not in template:
             p.append("hall.toml: [thresholds]: call_template: must contain {number} and {window}")
+    _optional_text(
+        p, "hall.toml: [hall]", d.hall, "office", "address", "phone", "reconsideration_body", "court"
+    )
+    _timezone(p, d.hall.get("timezone", "Asia/Shanghai"))
+    calendar_days: dict[date, tuple[int, bool, str]] = {}
     for i, entry in enumerate(d.calendar):
         where = f"hall.toml: [[calendar]] #{i + 1}"
         day = entry.get("date")
+        parsed: date | None = None
         if isinstance(day, str):
             try:
-                date.fromisoformat(day)
+                parsed = date.fromisoformat(day)
             except ValueError:
                 p.append(f"{where}: date: {day!r} is not a date like 2027-01-01")
-        elif not isinstance(day, date):
+        elif isinstance(day, date) and not isinstance(day, datetime):
+            parsed = day
+        else:
             p.append(f"{where}: date: required, like 2027-01-01")
-        _bool(p, where, entry, "workday", False)
+        workday = _bool(p, where, entry, "workday", False)
+        _optional_text(p, where, entry, "note")
+        note = str(entry.get("note", ""))
+        if parsed is None:
+            continue
+        earlier = calendar_days.get(parsed)
+        if earlier is not None and earlier[1:] != (workday, note):
+            p.append(
+                f"{where}: date: {parsed} is also [[calendar]] #{earlier[0]} with a different "
+                "workday or note; keep one entry per date"
+            )
+        calendar_days.setdefault(parsed, (i + 1, workday, note))
 
     line_codes, prefixes = [], []
     for i, line in enumerate(d.lines):
@@ -269,6 +339,7 @@ def validate(d: Definition) -> list[str]:
     for i, window in enumerate(d.windows):
         where = f"windows.toml: [[window]] #{i + 1}"
         numbers.append(str(_int(p, where, window, "number", None, 1, 999)))
+        _optional_text(p, where, window, "name")
         entries = window.get("lines")
         if not isinstance(entries, list) or not entries:
             p.append(
@@ -313,6 +384,7 @@ def validate(d: Definition) -> list[str]:
         where = f"staff.toml: [[staff]] #{i + 1}"
         staff_codes.append(_text(p, where, person, "code", pattern=CODE))
         _text(p, where, person, "name")
+        _optional_text(p, where, person, "pin_hash")
         role = person.get("role")
         if role not in ROLES:
             p.append(f"{where}: role: {role!r} must be one of {', '.join(ROLES)}")
@@ -333,6 +405,7 @@ def validate(d: Definition) -> list[str]:
         where = f"{item.get('_file')}: [[item]] #{i + 1} {item.get('code', '')}".rstrip()
         item_codes.append(_text(p, where, item, "code", pattern=CODE))
         _text(p, where, item, "name")
+        _optional_text(p, where, item, "fee", "basis")
         depts = item.get("departments")
         if not isinstance(depts, list) or not depts:
             p.append(f"{where}: departments: list one or more department codes")
@@ -356,6 +429,7 @@ def validate(d: Definition) -> list[str]:
         for j, material in enumerate(materials):
             mwhere = f"{where}: material #{j + 1}"
             names.append(_text(p, mwhere, material, "name"))
+            _optional_text(p, mwhere, material, "form")
             _int(p, mwhere, material, "originals", 1, 0, 99)
             _int(p, mwhere, material, "copies", 0, 0, 99)
             required = _bool(p, mwhere, material, "required", True)

@@ -3,6 +3,11 @@
 check_resident_id("11010519491231002X")   # → normalized number, or DomainError naming the fix
 
 Masking them for display lives in ``window_terminal.core.privacy``.
+
+What the clerk typed is first read the way ``core.lookup.typed`` reads anything typed (full-width
+digits become ASCII, pasted zero-width characters and surrounding whitespace go); spaces inside are
+dropped. After that only ASCII digits count as digits: ``str.isdigit`` also says yes to ``²`` and to
+Arabic-Indic digits, which ``int()`` then refuses or the database would store as typed.
 """
 
 from __future__ import annotations
@@ -10,18 +15,34 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from window_terminal.core.lookup import typed
 from window_terminal.errors import DomainError
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent", "credit_code")
 
-MOBILE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number, as stored
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+MOBILE_NUMBER = re.compile(r"^1[3-9]\d{9}$", re.ASCII)  # a mainland mobile number, as stored
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$", re.ASCII)
+_RESIDENT_ID = re.compile(r"\d{17}[\dX]", re.ASCII)
+
+# The first two digits of a resident ID number: the province-level region (GB/T 2260), and 81/82/83
+# for the residence permits of Hong Kong, Macao and Taiwan residents.
+REGION_CODES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
+    "50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
+)
+
+
+def _typed_number(number: str) -> str:
+    """An ID number as typed, read plainly: half-width, no invisible characters, no spaces, upper-case."""
+    return re.sub(r"\s+", "", typed(number)).upper()
 
 
 def check_digit(first17: str) -> str:
-    """The GB 11643 check character for the first 17 digits."""
+    """The GB 11643 check character for the first 17 (ASCII) digits."""
+    if not re.fullmatch(r"\d{17}", first17, re.ASCII):
+        raise ValueError(f"check_digit needs 17 ASCII digits, not {first17!r}")
     total = sum(int(ch) * w for ch, w in zip(first17, WEIGHTS, strict=True))
     return CHECK_CHARS[total % 11]
 
@@ -35,7 +56,7 @@ def birth_date(number: str) -> date | None:
 
 def check_resident_id(number: str, *, today: date | None = None) -> str:
     """The 18-character resident ID number, upper-cased, or ``DomainError`` saying what is wrong."""
-    value = number.strip().replace(" ", "").upper()
+    value = _typed_number(number)
     if not value:
         raise DomainError("请填写身份证号", "enter the ID number", code="id_empty")
     if len(value) == 15 and value.isdigit():
@@ -50,11 +71,17 @@ def check_resident_id(number: str, *, today: date | None = None) -> str:
             f"a resident ID number has 18 characters, this one has {len(value)}: check it",
             code="id_length",
         )
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _RESIDENT_ID.fullmatch(value):
         raise DomainError(
-            "身份证号前17位须为数字，最后一位为数字或X",
-            "the first 17 characters must be digits and the last a digit or X",
+            "身份证号前17位须为数字（0-9），最后一位为数字或X",
+            "the first 17 characters must be digits (0-9) and the last a digit or X",
             code="id_format",
+        )
+    if value[:2] not in REGION_CODES:
+        raise DomainError(
+            f"身份证号前两位 {value[:2]} 不是有效的省级行政区划代码：请核对前两位",
+            f"the first two digits {value[:2]} are not a province code (GB/T 2260): check them",
+            code="id_region",
         )
     born = birth_date(value)
     if born is None or born.year < 1900 or (today is not None and born > today):
@@ -78,10 +105,10 @@ def check_id_number(id_type: str, number: str, *, today: date | None = None) -> 
         raise DomainError(f"证件类型 {id_type} 无效", f"unknown ID type {id_type!r}; use one of {ID_TYPES}")
     if id_type == "resident_id":
         return check_resident_id(number, today=today)
-    value = number.strip().replace(" ", "").upper()
+    value = _typed_number(number)
     if not value:
         raise DomainError("请填写证件号码", "enter the ID number", code="id_empty")
-    if id_type == "credit_code" and (len(value) != 18 or not value.isalnum()):
+    if id_type == "credit_code" and not re.fullmatch(r"[0-9A-Z]{18}", value):
         raise DomainError(
             "统一社会信用代码应为18位字母或数字", "a unified social credit code has 18 letters or digits"
         )
@@ -96,7 +123,7 @@ def check_id_number(id_type: str, number: str, *, today: date | None = None) -> 
 
 def check_phone(phone: str, *, required: bool = False) -> str:
     """An 11-digit mobile number or a landline with area code (028-84452345); '' if optional and empty."""
-    value = phone.strip().replace(" ", "")
+    value = re.sub(r"\s+", "", typed(phone))
     if not value:
         if required:
             raise DomainError("请填写联系电话", "enter a phone number", code="phone_empty")

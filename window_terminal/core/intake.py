@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -97,7 +97,7 @@ def applicant_problems(
 ) -> dict[str, DomainError]:
     """Field name → what is wrong (for inline errors on the form); empty when all is well."""
     problems: dict[str, DomainError] = {}
-    if not applicant.name.strip():
+    if not lookup.typed(applicant.name):
         problems[prefix + "name"] = DomainError(
             "请填写申请人姓名", "enter the applicant's name", code="name_empty"
         )
@@ -118,7 +118,7 @@ def _normalized(applicant: Applicant, today: date, who: str) -> Applicant:
         first = next(iter(problems.values()))
         raise DomainError(f"{who}：{first.zh}", f"{who}: {first.en}", code=first.code)
     return Applicant(
-        applicant.name.strip(),
+        lookup.typed(applicant.name),
         applicant.id_type,
         check_id_number(applicant.id_type, applicant.id_number, today=today),
         check_phone(applicant.phone),
@@ -278,7 +278,7 @@ def _check_materials(ctx: _Ctx, checks: Sequence[MaterialCheck]) -> dict[int, Ma
             check = MaterialCheck(
                 check.material_id, "received", material.originals, material.copies, check.note
             )
-        by_id[check.material_id] = check
+        by_id[check.material_id] = replace(check, note=lookup.note(check.note))
     for material_id, material in ctx.materials.items():
         if material_id not in by_id:
             by_id[material_id] = MaterialCheck(
@@ -531,7 +531,7 @@ def _apply_outcome(
                 f"choose the reason for non-acceptance: one of {REASON_KINDS}",
                 code="reason_kind",
             )
-        if reason_kind == "not_competent" and not competent_office.strip():
+        if reason_kind == "not_competent" and not lookup.note(competent_office):
             raise DomainError(
                 "不属于本机关职权范围时须告知有权机关：请填写有权机关名称",
                 "when the matter is another office's competence, name that office",
@@ -539,8 +539,8 @@ def _apply_outcome(
             )
         case.status = "not_accepted"
         case.outcome = "not_accepted"
-        case.competent_office = competent_office.strip()
-        case.reason = reason.strip() or (
+        case.competent_office = lookup.note(competent_office)
+        case.reason = lookup.note(reason) or (
             "申请事项依法不需要取得行政许可"
             if reason_kind == "no_licence_needed"
             else f"申请事项不属于本机关职权范围，请向{case.competent_office}申请"
@@ -654,7 +654,7 @@ def submit(
 
     def action(unit: Unit) -> CaseResult:
         who = _normalized(applicant, unit.today, "申请人")
-        rep = _normalized(agent, unit.today, "代理人") if agent and agent.name.strip() else None
+        rep = _normalized(agent, unit.today, "代理人") if agent and lookup.typed(agent.name) else None
         ctx = _context(unit, item, window)
         checks = _check_materials(ctx, materials)
         if ticket_id is not None:

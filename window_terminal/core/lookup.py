@@ -6,7 +6,9 @@ staff member, and every screen, command and report must find them the same way. 
 here, once:
 
 * ``typed`` — NFKC (full-width letters, digits, ``＃`` and the ideographic space become their
-  half-width forms), then surrounding whitespace goes;
+  half-width forms), invisible characters pasted from other systems (zero-width spaces and joiners,
+  the byte-order mark, the soft hyphen, control characters such as NUL) go, then surrounding
+  whitespace goes;
 * ``code`` — ``typed``, upper-cased: staff, line, department, service item, ticket, case and query
   codes, document numbers are stored upper-case and are case-insensitive to a person;
 * ``hall_code`` — ``typed``, lower-cased: hall codes are stored lower-case.
@@ -39,11 +41,31 @@ from window_terminal.errors import DomainError, NotFound
 # --- the normalisation ----------------------------------------------------------------------------
 
 
+# Characters that show as nothing: a paste from a web page or a spreadsheet carries them invisibly
+# (U+200B zero-width space, U+200C/U+200D joiners, U+2060 word joiner, U+FEFF byte-order mark,
+# U+00AD soft hyphen), and a code with one inside would otherwise never be found.
+# Control characters (NUL, DEL, ESC …) are never part of what was meant, and PostgreSQL refuses NUL
+# in text outright; whitespace among them (tab, line ends) is left to the trimming.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad")) | dict.fromkeys(
+    c for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()
+)
+
+
 def typed(text: str | int | None) -> str:
-    """What a person typed, as one canonical string: half-width (NFKC), no surrounding whitespace."""
+    """What a person typed, as one canonical string: half-width (NFKC), no invisible characters,
+    no surrounding whitespace."""
     if text is None:
         return ""
-    return unicodedata.normalize("NFKC", str(text)).strip()
+    return unicodedata.normalize("NFKC", str(text)).translate(_INVISIBLE).strip()
+
+
+def note(text: str | None) -> str:
+    """Free text as kept (a note, a reason, a comment): as typed, line breaks and tabs kept, but no
+    invisible or control characters (PostgreSQL refuses NUL) and no surrounding whitespace. Not
+    NFKC: a note keeps the characters the clerk chose."""
+    if text is None:
+        return ""
+    return str(text).translate(_INVISIBLE).strip()
 
 
 def code(text: str | int | None) -> str:
@@ -61,6 +83,14 @@ def window_number(text: str | int) -> int:
     if isinstance(text, int):
         return text
     value = typed(text)
+    if value.isdecimal() and len(value) > 3:
+        # The hall definition numbers windows 1-999; a longer number is a typo, and a very long one
+        # would overflow SQLite's integers in the look-up.
+        raise DomainError(
+            f"没有 {value} 号窗口：窗口号为1-999，请输入窗口上方的号码，如 3",
+            f"no window {value}: window numbers run from 1 to 999; type the number above the window, like 3",
+            code="bad_window",
+        )
     if not value.isdecimal():
         raise DomainError(
             f"窗口号 {value or '（空）'} 不是数字：请输入窗口上方的号码，如 3",

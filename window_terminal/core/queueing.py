@@ -371,7 +371,7 @@ def take_ticket(
     """
     if kind not in KINDS:
         raise DomainError(f"票种 {kind} 无效：normal/priority/appointment", f"kind must be one of {KINDS}")
-    if kind == "priority" and not priority_reason.strip():
+    if kind == "priority" and not lookup.typed(priority_reason):
         raise DomainError(
             "绿色通道需填写原因（如：老年人、残疾人、军人）",
             "the priority lane needs a reason (e.g. elderly, disabled, military)",
@@ -425,7 +425,7 @@ def take_ticket(
             seq=seq,
             number=f"{line.prefix}{seq:03d}",
             kind="appointment" if appointment is not None else kind,
-            priority_reason=priority_reason.strip(),
+            priority_reason=lookup.typed(priority_reason),
             appointment_code=appointment.code if appointment else None,
             eligible_at=eligible,
             queue_key=queue_key_at(appointment.slot_start if appointment else unit.now),

@@ -152,7 +152,7 @@ def rate(
         rating = Rating(
             hall_id=unit.hall_id,
             level=int(level),
-            comment=(comment or "").strip(),
+            comment=lookup.note(comment),
             ticket_id=ticket.id if ticket is not None else None,
             visit_id=visit.id if visit is not None else None,
             case_id=case_id,
@@ -214,7 +214,7 @@ def close_rectification(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """A hall manager closes a rectification with a note saying what was done."""
-    if not (note or "").strip():
+    if not lookup.note(note):
         raise DomainError(
             "关闭整改须填写整改情况说明",
             "closing a rectification needs a note on what was done",
@@ -239,7 +239,7 @@ def close_rectification(
                 code="already_closed",
             )
         item.status = "closed"
-        item.note = note.strip()
+        item.note = lookup.note(note)
         item.closed_at = unit.now
         item.closed_by = staff.id
         late = unit.today > item.due_date

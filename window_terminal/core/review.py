@@ -550,11 +550,11 @@ def approve(
 ) -> dict[str, Any]:
     """This department agrees, with the reviewer's opinion (审批意见); the case is decided when every
     department has decided. The task must have been claimed by this reviewer."""
-    if not (note or "").strip():
+    if not lookup.note(note):
         raise DomainError(
             "同意须填写审批意见", "an approval needs the reviewer's opinion", code="opinion_required"
         )
-    return _decide(engine, hall_id, task_id, "approved", note.strip(), actor, request_id)
+    return _decide(engine, hall_id, task_id, "approved", lookup.note(note), actor, request_id)
 
 
 def refuse(
@@ -568,13 +568,13 @@ def refuse(
 ) -> dict[str, Any]:
     """This department refuses (reason required): the case is decided as refused and the refusal
     decision (with reconsideration / lawsuit rights) is issued."""
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError(
             "不予许可必须说明理由：请填写具体的事实和依据",
             "a refusal needs a reason: state the facts and the legal basis",
             code="reason_required",
         )
-    return _decide(engine, hall_id, task_id, "refused", reason.strip(), actor, request_id)
+    return _decide(engine, hall_id, task_id, "refused", lookup.note(reason), actor, request_id)
 
 
 def return_to_counter(
@@ -587,7 +587,7 @@ def return_to_counter(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Send the case back to the counter for an on-site correction (case status ``returned``)."""
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError(
             "退回窗口须写明需要更正的内容",
             "say what must be corrected when returning a case",
@@ -598,7 +598,7 @@ def return_to_counter(
         task, case, staff, dept = _load_to_act(unit, task_id)
         _require_open_task(task, "退回", "returned")
         task.status = "returned"
-        task.reason = reason.strip()
+        task.reason = lookup.note(reason)
         task.decided_at = unit.now
         case.status = "returned"
         unit.emit("review.returned", _payload(task, case, dept, reason=task.reason))
@@ -626,7 +626,7 @@ def suspend(
             f"the kind must be one of: {', '.join(SUSPENSION_KINDS)}",
             code="bad_kind",
         )
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError("暂停计时须写明理由", "a suspension needs a reason", code="reason_required")
     if not 1 <= int(expected_days) <= 365:
         raise DomainError(
@@ -643,7 +643,7 @@ def suspend(
                 case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 task_id=task.id,
                 kind=kind,
-                reason=reason.strip(),
+                reason=lookup.note(reason),
                 expected_days=int(expected_days),
                 started_on=unit.today,
                 staff_id=unit.staff_id,
@@ -652,7 +652,9 @@ def suspend(
         unit.session.flush()
         unit.emit(
             "review.suspended",
-            _payload(task, case, dept, kind=kind, reason=reason.strip(), expected_days=int(expected_days)),
+            _payload(
+                task, case, dept, kind=kind, reason=lookup.note(reason), expected_days=int(expected_days)
+            ),
         )
         return _result(task, case)
 
@@ -724,13 +726,13 @@ def extend(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Extend the time limit once, by at most the law's allowance, with an approver and a reason."""
-    if not (approver or "").strip():
+    if not lookup.note(approver):
         raise DomainError(
             "延期须经负责人批准：请填写批准人",
             "an extension needs an approver: name who approved it",
             code="approver_required",
         )
-    if not (reason or "").strip():
+    if not lookup.note(reason):
         raise DomainError("延期须写明理由", "an extension needs a reason", code="reason_required")
 
     def action(unit: Unit) -> dict[str, Any]:
@@ -760,8 +762,8 @@ def extend(
                 hall_id=unit.hall_id,
                 case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 days=int(days),
-                approver=approver.strip(),
-                reason=reason.strip(),
+                approver=lookup.note(approver),
+                reason=lookup.note(reason),
                 at=unit.now,
                 staff_id=unit.staff_id,
             )
@@ -775,8 +777,8 @@ def extend(
                 "case_id": case.id,
                 "case_no": case.case_no,
                 "days": int(days),
-                "approver": approver.strip(),
-                "reason": reason.strip(),
+                "approver": lookup.note(approver),
+                "reason": lookup.note(reason),
                 "promised_date": str(case.promised_date),
                 "statutory_date": str(case.statutory_date),
             },
@@ -877,7 +879,7 @@ def record_posted(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """The result was posted (EMS): records the tracking number, issues the notice, completes the case."""
-    tracking = (tracking_no or "").strip()
+    tracking = lookup.note(tracking_no)
     if not tracking:
         raise DomainError("请填写邮件单号", "give the postal tracking number", code="tracking_required")
 
