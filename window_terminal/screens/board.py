@@ -7,7 +7,6 @@ refreshes the time columns (longest wait, time in hand, idle) the same way.
 
 from __future__ import annotations
 
-import gc
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from window_terminal.core import displays, hallview, lookup, queueing
 from window_terminal.db.clock import to_local
 from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
-from window_terminal.screens.live import follow_feed, show_connection
+from window_terminal.screens.live import follow_feed, release_long_lived, settle_long_lived, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import LiveTable, add_columns, sync_row
@@ -208,15 +207,10 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self.view = view
         self.redraw(hallview.Changes(set(view.lines), set(view.windows), True, True, True))
         follow_feed(self, self.app.engine, self.app.hall.id, after=view.position)  # type: ignore[attr-defined]
-        # The program, its widgets and the hall's 2,000 tickets now live as long as the board: out of
-        # the collector's full passes, which walked them all (180–370 ms at a time on a busy 2-core
-        # machine, with a call waiting behind; benchmarks/board_refresh.py). Later objects are still
-        # collected as usual; ``on_unmount`` gives them back.
-        gc.collect()
-        gc.freeze()
+        settle_long_lived()  # the hall's 2,000 tickets too: out of the collector's full passes
 
     def on_unmount(self) -> None:
-        gc.unfreeze()  # a board closed inside a longer-lived process (tests, textual-serve) is collected
+        release_long_lived()
 
     def refresh_lights(self) -> None:
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ answers again posts ``ConnectionChanged(True)`` and catches up from its cursor.
 
 from __future__ import annotations
 
+import gc
 import time
 
 from sqlalchemy import Engine
@@ -69,3 +70,17 @@ def show_connection(node: DOMNode, connected: bool, lost: str | None = None) -> 
         bar.update("")
     else:
         bar.update(lost or tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…"))
+
+
+def settle_long_lived() -> None:
+    """Call once a live screen has loaded: what exists now (the program, its widgets, the first
+    view) lives as long as the screen, so it leaves the collector's full passes, which walked it all
+    and stalled a key press or a call from elsewhere by 100–370 ms at a time on a busy 2-core
+    machine (benchmarks/board_refresh.py, tui_latency.py). Later objects are collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
+def release_long_lived() -> None:
+    """The screen closes (inside a longer-lived process: tests, textual-serve): collect it again."""
+    gc.unfreeze()
