@@ -189,17 +189,6 @@ TEST_PIN = "246813"  # what the tests change it to
 def sign_in(env: dict[str, str], code: str) -> None:
     """Sign ``code`` in for the `wt` processes run with ``env``: the initial PIN changed, then the
     session written where `wt login` writes it (the same core functions, without a terminal)."""
-    from window_terminal.core.sessions import open_session
-    from window_terminal.core.staff import change_pin
-    from window_terminal.errors import DomainError
+    from benchmarks._common import sign_in_on_this_pc
 
-    engine = make_engine(env["WT_DATABASE_URL"])
-    try:
-        hall = resolve_hall(engine, None)
-        try:
-            change_pin(engine, hall.id, code, DEMO_PIN, TEST_PIN)
-        except DomainError:
-            pass  # changed before
-        open_session(engine, hall.id, Path(env["WT_DATA_DIR"]) / "session", code, TEST_PIN)
-    finally:
-        engine.dispose()
+    sign_in_on_this_pc(env["WT_DATABASE_URL"], Path(env["WT_DATA_DIR"]), code, TEST_PIN)
