@@ -238,6 +238,22 @@ def require(acting: Acting, command: str) -> None:
     )
 
 
+# The PostgreSQL counter procedures run on a connection of their own, outside ``run_as``: they read
+# the actor's row on that connection right before the call (one statement, no ORM session).
+FAST_PATH_ACTOR_SQL = (
+    "SELECT id, role FROM staff WHERE hall_id = %(hall_id)s AND code = %(actor_code)s AND active"
+)
+
+
+def fast_path_code(actor: str | None) -> str | None:
+    """The staff code the fast path looks up for ``actor``; None when only ``run_as`` can judge it
+    (nobody named, or a device), so the Python path answers, with its refusal."""
+    text = lookup.typed(actor or "")
+    if not text or text.lower().startswith(DEVICE_PREFIX):
+        return None
+    return lookup.code(text)
+
+
 def check(engine: Engine, hall_id: int, command: str | None, actor: str | None) -> Acting:
     """Look up the actor in a read transaction and check it may run ``command`` (for the PostgreSQL
     counter procedures, which run outside ``run_as`` and record ``staff_id`` themselves)."""
