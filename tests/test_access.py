@@ -96,6 +96,7 @@ def test_login_from_a_script_then_commands_act_in_that_name_until_logout(db_url,
     signed = wt(env, "login", "C002", "--json", stdin=f"{TEST_PIN}\n")
     assert signed.returncode == 0, signed.stderr
     assert json.loads(signed.stdout)["staff"] == "C002"
+    assert json.loads(signed.stdout)["ends_local"].endswith("00:00")  # the hall's midnight, not UTC's
     session_file = Path(env["WT_DATA_DIR"]) / "session" / "session.json"
     assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
     assert TEST_PIN not in session_file.read_text()

@@ -47,10 +47,13 @@ def register(app: typer.Typer) -> None:
 
             settings = c.settings
             open_session(c.engine(), c.hall().id, settings.session_path, code, pin)
+            from window_terminal.db.clock import to_local
+
             signed = current(
                 c.engine(), c.hall().id, settings.session_path, idle_minutes=settings.session_idle_minutes
             )
-            return signed.as_dict()
+            ends_local = to_local(signed.ends_at, c.hall().timezone)
+            return {**signed.as_dict(), "ends_local": f"{ends_local:%Y-%m-%d %H:%M}"}
 
         result = run(ctx, go)
         emit(
@@ -58,8 +61,8 @@ def register(app: typer.Typer) -> None:
             as_json,
             lambda r: typer.echo(
                 tr(
-                    f"已登录：{r['name']}（{r['staff']}），有效至 {r['ends_at']}（UTC）",
-                    f"signed in: {r['name']} ({r['staff']}) until {r['ends_at']} UTC",
+                    f"已登录：{r['name']}（{r['staff']}），有效至 {r['ends_local']}",
+                    f"signed in: {r['name']} ({r['staff']}) until {r['ends_local']}",
                 )
             ),
         )
