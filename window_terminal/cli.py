@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from window_terminal.config import Settings
     from window_terminal.core.hall import HallRef
+    from window_terminal.core.sessions import SignedIn
 
 app = typer.Typer(
     help="Window Terminal — counters, queue, back office and reports for a government service hall.",
@@ -81,15 +82,18 @@ class Context:
             ensure_current(self._engine)
         return self._engine
 
-    def actor(self) -> str:
-        """The staff member signed in on this PC by `wt login` (exit 2 with `wt login` when none)."""
+    def signed_in(self) -> SignedIn:
+        """Who is signed in on this PC by `wt login` (``DomainError`` naming `wt login` when nobody)."""
         from window_terminal.core.sessions import current
 
         settings = self.settings
-        signed = current(
+        return current(
             self.engine(), self.hall().id, settings.session_path, idle_minutes=settings.session_idle_minutes
         )
-        return signed.code
+
+    def actor(self) -> str:
+        """The actor of a state-changing command: the signed-in staff member's code."""
+        return self.signed_in().code
 
     def hall(self) -> HallRef:
         if self._hall is None:
@@ -172,13 +176,11 @@ def screen_plan(c: Context, screen: str, options: dict[str, Any]) -> tuple[str, 
     options = dict(options)
     if screen in access.STAFF_SCREENS:
         try:
-            code: str | None = c.actor()
+            signed = c.signed_in()
         except DomainError:
-            code = None
-        if code is not None and access.may_open(
-            access.check(c.engine(), c.hall().id, None, code).role, screen
-        ):
-            return screen, {**options, "staff_code": code}
+            return "home", {**options, "target": screen}
+        if access.may_open(signed.role, screen):
+            return screen, {**options, "staff_code": signed.code}
         return "home", {**options, "target": screen}
     if screen in access.DEVICE_SCREENS:
         options["device"] = access.device_for(c.hall().settings, screen, options.get("device"))

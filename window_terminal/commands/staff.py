@@ -43,15 +43,11 @@ def register(app: typer.Typer) -> None:
         pin = _read_secret("PIN: ")
 
         def go(c: Context) -> dict[str, object]:
-            from window_terminal.core.sessions import current, open_session
-
-            settings = c.settings
-            open_session(c.engine(), c.hall().id, settings.session_path, code, pin)
+            from window_terminal.core.sessions import open_session
             from window_terminal.db.clock import to_local
 
-            signed = current(
-                c.engine(), c.hall().id, settings.session_path, idle_minutes=settings.session_idle_minutes
-            )
+            open_session(c.engine(), c.hall().id, c.settings.session_path, code, pin)
+            signed = c.signed_in()
             ends_local = to_local(signed.ends_at, c.hall().timezone)
             return {**signed.as_dict(), "ends_local": f"{ends_local:%Y-%m-%d %H:%M}"}
 
@@ -79,7 +75,7 @@ def register(app: typer.Typer) -> None:
             from window_terminal.errors import DomainError
 
             settings = c.settings
-            try:
+            try:  # an idle session can still be closed in its owner's name
                 code = current(c.engine(), c.hall().id, settings.session_path).code
             except DomainError:
                 return close_session(settings.session_path)
@@ -105,12 +101,7 @@ def register(app: typer.Typer) -> None:
         from window_terminal.cli import Context, emit, run
 
         def go(c: Context) -> dict[str, object]:
-            from window_terminal.core.sessions import current
-
-            settings = c.settings
-            return current(
-                c.engine(), c.hall().id, settings.session_path, idle_minutes=settings.session_idle_minutes
-            ).as_dict()
+            return c.signed_in().as_dict()
 
         emit(run(ctx, go), as_json, lambda r: typer.echo(f"{r['name']} ({r['staff']}, {r['role']})"))
 

@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from window_terminal.core import lookup
-from window_terminal.db.engine import read_session
 from window_terminal.db.models import Hall, Staff
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.errors import DomainError, NotFound
@@ -252,16 +251,6 @@ def fast_path_code(actor: str | None) -> str | None:
     if not text or text.lower().startswith(DEVICE_PREFIX):
         return None
     return lookup.code(text)
-
-
-def check(engine: Engine, hall_id: int, command: str | None, actor: str | None) -> Acting:
-    """Look up the actor in a read transaction and check it may run ``command`` (for the PostgreSQL
-    counter procedures, which run outside ``run_as`` and record ``staff_id`` themselves)."""
-    with read_session(engine) as session:
-        acting = resolve(session, hall_id, actor)
-    if command is not None:
-        require(acting, command)
-    return acting
 
 
 def authorize(unit: Unit, command: str, actor: str | None) -> Acting:
