@@ -54,6 +54,9 @@ class Context:
     _engine: Engine | None = None
     _hall: HallRef | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # a database that does not answer yet is waited for this long (None: a screen waits for ever)
+    db_wait: float | None = field(default_factory=lambda: _db_wait_seconds())
+    on_db_wait: Any = None  # called (reason, seconds) before each retry
 
     @property
     def settings(self) -> Settings:
@@ -74,12 +77,9 @@ class Context:
             from window_terminal.config import default_database_url
             from window_terminal.db.migrate import current_revision, ensure_current, upgrade
 
-            if (
-                self.settings.database_url == default_database_url()
-                and current_revision(self._engine) is None
-            ):
+            if self.settings.database_url == default_database_url() and current_revision(self._engine) is None:
                 upgrade(self._engine)  # the embedded default is created on first use
-            ensure_current(self._engine)
+            ensure_current(self._engine, wait=self.db_wait, on_wait=self.on_db_wait)
         return self._engine
 
     def signed_in(self) -> SignedIn:
@@ -101,6 +101,31 @@ class Context:
 
             self._hall = resolve_hall(self.engine(), self.settings.hall)
         return self._hall
+
+
+CLI_DB_WAIT_S = 6.0  # a command waits this long for a database that does not answer, then exits 2
+
+
+def _db_wait_seconds() -> float:
+    import os
+
+    try:
+        return float(os.environ.get("WT_DB_WAIT_S", CLI_DB_WAIT_S))
+    except ValueError:
+        return CLI_DB_WAIT_S
+
+
+def _say_waiting(reason: str, seconds: float) -> None:
+    """A screen started before its database: say why it waits (on the terminal, before the UI)."""
+    from window_terminal.i18n import tr
+
+    typer.echo(
+        tr(
+            f"正在等待数据库（{seconds:g}秒后重试，按 Ctrl+C 退出）：{reason}",
+            f"waiting for the database (retrying in {seconds:g} s, Ctrl+C to quit): {reason}",
+        ),
+        err=True,
+    )
 
 
 def _ctx(ctx: typer.Context) -> Context:
@@ -160,6 +185,9 @@ def _launch(ctx: typer.Context, screen: str, **options: Any) -> None:
     def go(c: Context) -> None:
         from window_terminal.app import make_app
 
+        # Boot in any order: a screen started before its database waits for it, saying why;
+        # a refused password or permission is named at once (exit 2), never waited on.
+        c.db_wait, c.on_db_wait = None, _say_waiting
         first, settings = screen_plan(c, screen, options)
         make_app(first, settings=c.settings, engine=c.engine(), hall=c.hall(), **settings).run()
 
