@@ -77,7 +77,10 @@ class Context:
             from window_terminal.config import default_database_url
             from window_terminal.db.migrate import current_revision, ensure_current, upgrade
 
-            if self.settings.database_url == default_database_url() and current_revision(self._engine) is None:
+            if (
+                self.settings.database_url == default_database_url()
+                and current_revision(self._engine) is None
+            ):
                 upgrade(self._engine)  # the embedded default is created on first use
             ensure_current(self._engine, wait=self.db_wait, on_wait=self.on_db_wait)
         return self._engine

@@ -110,8 +110,7 @@ def _connection_class() -> type[Any]:
             except errors._WaitTimeout:  # noqa: SLF001 - psycopg's own timeout signal
                 self.wt_cut()
                 raise ConnectionLost(
-                    f"no answer from the database within {limit:g} s: the connection is lost "
-                    "(数据库连接中断)"
+                    f"no answer from the database within {limit:g} s: the connection is lost (数据库连接中断)"
                 ) from None
 
         def wt_cut(self) -> None:

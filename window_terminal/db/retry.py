@@ -31,7 +31,7 @@ _CONFIG_WORDS = (
     ("invalid connection option", "the database URL has an invalid option"),
     ("invalid dsn", "the database URL is malformed"),
     ("invalid integer value", "the database URL is malformed"),
-    ("missing \"=\"", "the database URL is malformed"),
+    ('missing "="', "the database URL is malformed"),
 )
 
 

@@ -345,7 +345,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
     def run_once(self, key: str, request_id: str, fn: Callable[[str], Any]) -> Any:
         """(worker thread) ``fn(request_id)``, retried with the same id while the connection is lost."""
-        give_up = time.monotonic() + COMMAND_RETRY_S
+        give_up: float | None = None  # COMMAND_RETRY_S after the first failure
         attempt = 0
         while True:
             try:
@@ -356,6 +356,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 raise
             except Exception as exc:
                 self.unconfirmed[key] = request_id
+                give_up = give_up or time.monotonic() + COMMAND_RETRY_S
                 if configuration_problem(exc) or time.monotonic() >= give_up:
                     raise DomainError(
                         "连接中断：本次操作未确认是否完成。恢复连接后请再按一次同一个键——"
