@@ -245,6 +245,54 @@ def db_url(ctx: typer.Context) -> None:
     typer.echo(make_url(_ctx(ctx).settings.database_url).render_as_string(hide_password=True))
 
 
+@db_app.command("status")
+def db_status(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Each database node of the URL: which is primary, and the replication state (docs/failover.md).
+    Exit 1 when no node accepts writes."""
+
+    def go(c: Context) -> dict[str, Any]:
+        from window_terminal.db.status import database_status
+
+        return database_status(c.engine(check_schema=False))
+
+    status = run(ctx, go)
+    emit(status, as_json, _render_db_status)
+    if status["kind"] == "postgresql" and status["primary"] is None:
+        raise typer.Exit(1)
+
+
+def _render_db_status(status: dict[str, Any]) -> None:
+    if status["kind"] == "sqlite":
+        typer.echo(f"SQLite file {status['path']} (one PC, no replication)")
+        return
+    nodes = status["nodes"]
+    typer.echo(
+        f"primary: {status['primary'] or 'NONE — no node accepts writes'}  ({len(nodes)} node(s) in the URL)"
+    )
+    for node in nodes:
+        where = f"{node['host']}:{node['port']}"
+        if node["role"] == "unreachable":
+            typer.echo(f"  {where:<22} unreachable  {node['error']}")
+            continue
+        typer.echo(f"  {where:<22} {node['role']:<8} PostgreSQL {node['version']}")
+        if node["role"] == "primary":
+            typer.echo(
+                f"      synchronous_standby_names: {node['synchronous_standby_names'] or '(none: commits do not wait)'}"
+            )
+            for r in node["replicas"]:
+                typer.echo(
+                    f"      → {r['name']} {r['address'] or ''}  {r['state']}  {r['sync']}  "
+                    f"lag {r['lag_s']} s, {r['behind_bytes'] or 0} bytes behind"
+                )
+            if not node["replicas"]:
+                typer.echo(
+                    "      → no standby connected: no failover possible, commits are on this node only"
+                )
+        else:
+            recv = node["receiving"]
+            typer.echo(f"      receiving: {recv.get('status')} from {recv.get('from', '?')}")
+
+
 @hall_app.command("load")
 def hall_load(
     ctx: typer.Context,
