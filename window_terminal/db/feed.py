@@ -121,7 +121,7 @@ class Feed:
         self.position = after if isinstance(after, Position) else Position(after)
         self.batch = batch
         self._waker: _Waker = (
-            _PostgresWaker(engine) if engine.dialect.name == "postgresql" else _SqliteWaker(engine)
+            _PostgresWaker(engine, hall_id) if engine.dialect.name == "postgresql" else _SqliteWaker(engine)
         )
         self.connected = True
 
@@ -234,10 +234,14 @@ class _PostgresWaker(_Waker):
     reconnects (LISTEN again, then catch up from its cursor). A failover is the same: the new
     connection finds the new primary (``target_session_attrs=read-write``)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, hall_id: int) -> None:
         self.dsn = conninfo(engine)
         self.conn: Any = None
         self.heard = 0.0  # monotonic time the server last answered
+        # the notification's payload is "hall_id:seq": wake for this hall only (a city's halls
+        # share one server and one channel; every display waking for every hall's call would
+        # multiply the reads by the number of halls)
+        self.mine = f"{hall_id}:"
 
     def _connect(self) -> Any:
         conn = links.connect(
@@ -256,9 +260,14 @@ class _PostgresWaker(_Waker):
         if time.monotonic() - self.heard >= links.HEARTBEAT_S:
             self.conn.execute("SELECT 1")  # the watchdog: cut after FEED_DEADLINE_S on a dead link
             self.heard = time.monotonic()
-        for _ in self.conn.notifies(timeout=min(timeout, links.HEARTBEAT_S), stop_after=1):
-            self.heard = time.monotonic()
-            break
+        end = time.monotonic() + min(timeout, links.HEARTBEAT_S)
+        while (left := end - time.monotonic()) > 0:
+            woken = False
+            for note in self.conn.notifies(timeout=left, stop_after=1):
+                self.heard = time.monotonic()
+                woken = note.payload.startswith(self.mine)
+            if woken:
+                break
         # Drain whatever else already arrived, without blocking.
         for _ in self.conn.notifies(timeout=0):
             pass
