@@ -87,3 +87,21 @@ def test_a_feed_without_permission_says_so_instead_of_reconnecting_for_ever(pg_u
         engine.dispose()
         _pg_execute(f'DROP OWNED BY "{role}"')
         _pg_execute(f'DROP ROLE "{role}"')
+
+
+def test_db_status_names_the_primary_and_an_unreachable_node(pg_url, tmp_path):
+    """`wt db status` asks each node of a multi-host URL itself (docs/failover.md)."""
+    import json
+
+    url = make_url(pg_url)
+    here = f"{url.host}:{url.port or 5432}"
+    with BlackHole(("127.0.0.1", 9)) as hole:  # a second node that is down
+        multi = f"postgresql://{url.username}@{here},127.0.0.1:{hole.port}/{url.database}?target_session_attrs=read-write"
+        env = signed_out_env(multi, tmp_path)
+        done = subprocess.run(
+            [*WT, "db", "status", "--json"], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["primary"] == here
+    assert [n["role"] for n in status["nodes"]] == ["primary", "unreachable"]
