@@ -15,7 +15,7 @@ shows as latency, not as a slower pace. Measured:
 - ``call_p99_ms``: p99 of ``call_next`` as the counter sees it (the call's own duration);
 - ``display_p99_ms``: p99 from the moment a call was sent to the moment the hall's display process
   read its ``ticket.called`` event (CLOCK_MONOTONIC is one clock for every process of the machine);
-- ``duplicates``: tickets called twice (from the database's log), ``lost_events``: events of a hall
+- ``duplicates``: calls of a ticket beyond its transfers + 1 (from the database's log), ``lost_events``: events of a hall
   its display did not read exactly once, in order;
 - ``late_p99_s``: how late the generator sent commands (p99); above 1 s the pace was not kept and
   the step fails: the figure would flatter the server.
@@ -39,7 +39,6 @@ import multiprocessing
 import random
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -89,7 +88,7 @@ def _load_halls(url: str, halls: int, per_hall: int) -> list[tuple[int, list[int
         for hall_id in s.execute(select(Hall.id).order_by(Hall.id)).scalars():
             windows = list(
                 s.execute(
-                    text("SELECT number FROM \"window\" WHERE hall_id = :h ORDER BY number"), {"h": hall_id}
+                    text('SELECT number FROM "window" WHERE hall_id = :h ORDER BY number'), {"h": hall_id}
                 ).scalars()
             )
             lines = list(s.execute(select(Line.code).where(Line.hall_id == hall_id)).scalars())
@@ -125,7 +124,7 @@ def _worker(url: str, share: list[tuple[int, int]], lines: dict[int, list[str]],
     from window_terminal.errors import DomainError
 
     rng = random.Random(seed)
-    engine = make_engine(url, pool_size=2)
+    engine = make_engine(url, pool_size=1)
     # steady state first: a ticket in hand at every window (not measured)
     for hall_id, window in share:
         try:
@@ -203,36 +202,42 @@ def _worker(url: str, share: list[tuple[int, int]], lines: dict[int, list[str]],
 
 
 def _displays(url: str, halls: list[tuple[int, int]], stop: str, out: str, ready) -> None:
-    """One feed follower per hall (threads of one process, as a display PC runs one)."""
-    from window_terminal.db.engine import make_engine
+    """The displays of ``halls`` on one PC: one ``Feed`` per hall, woken by ONE shared ``LISTEN``
+    connection (docs/scaling.md: one LISTEN per PC, the payload names the hall) and read through
+    one pooled connection — a city's displays must not hold a connection each."""
+    from window_terminal.db import links
+    from window_terminal.db.engine import conninfo, make_engine
     from window_terminal.db.feed import Feed
+    from window_terminal.db.unit import NOTIFY_CHANNEL
 
-    engine = make_engine(url, pool_size=len(halls) + 2)
+    engine = make_engine(url, pool_size=1)
+    feeds = {hall_id: Feed(engine, hall_id, after=after) for hall_id, after in halls}
     seen: dict[int, list[int]] = defaultdict(list)
     called: list[tuple[int, int, float]] = []
-    started = threading.Barrier(len(halls) + 1)
 
-    def follow(hall_id: int, after: int) -> None:
-        feed = Feed(engine, hall_id, after=after)
-        feed.poll(timeout=0)  # LISTEN before the clock starts
-        started.wait()
-        while not Path(stop).exists():
-            for event in feed.poll(timeout=0.5):
-                now = time.monotonic()
-                seen[hall_id].append(event.seq)
-                if event.kind == "ticket.called":
-                    called.append((hall_id, int(event.payload["ticket_id"]), now))
-        for event in feed.poll(timeout=0.5):  # the tail
+    def read(hall_id: int) -> None:
+        for event in feeds[hall_id].fetch():
             seen[hall_id].append(event.seq)
-        feed.close()
+            if event.kind == "ticket.called":
+                called.append((hall_id, int(event.payload["ticket_id"]), time.monotonic()))
 
-    threads = [threading.Thread(target=follow, args=(h, after), daemon=True) for h, after in halls]
-    for t in threads:
-        t.start()
-    started.wait()
+    listen = links.connect(conninfo(engine), autocommit=True, application_name="window-terminal-feed")
+    listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+    for hall_id in feeds:
+        read(hall_id)
     ready.put(1)
-    for t in threads:
-        t.join()
+    while not Path(stop).exists():
+        woken: list[int] = []
+        for note in listen.notifies(timeout=0.5, stop_after=1):
+            woken.append(int(note.payload.split(":")[0]))
+        for note in listen.notifies(timeout=0):
+            woken.append(int(note.payload.split(":")[0]))
+        for hall_id in dict.fromkeys(woken):
+            if hall_id in feeds:
+                read(hall_id)
+    for hall_id in feeds:  # the tail (and anything numbered by a later command)
+        read(hall_id)
+    listen.close()
     engine.dispose()
     Path(out).write_text(json.dumps({"seen": seen, "called": called}), encoding="utf-8")
 
@@ -300,10 +305,15 @@ def measure(windows: int, halls: int, seconds: float, workers: int, display_proc
         results = [json.loads((work / f"w{k}.json").read_text()) for k in range(workers)]
         shown = [json.loads((work / f"d{k}.json").read_text()) for k in range(display_procs)]
         with engine.connect() as conn:
+            # a transferred ticket waits again and is rightly called again: a duplicate is a call
+            # more than (transfers + 1) of the ticket
             duplicates = conn.execute(
                 text(
-                    "SELECT COALESCE(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM event WHERE kind = 'ticket.called' "
-                    "GROUP BY hall_id, payload->>'ticket_id') x"
+                    "SELECT COALESCE(sum(GREATEST(0, called - transferred - 1)), 0) FROM ("
+                    " SELECT count(*) FILTER (WHERE kind = 'ticket.called') AS called,"
+                    " count(*) FILTER (WHERE kind = 'ticket.transferred') AS transferred"
+                    " FROM event WHERE kind IN ('ticket.called', 'ticket.transferred')"
+                    " GROUP BY hall_id, payload->>'ticket_id') x"
                 )
             ).scalar_one()
             log = defaultdict(list)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -87,8 +87,19 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     before = current_revision(engine)
     config = _config(engine)
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        dbapi: Any = connection.connection.dbapi_connection
+        deadline = getattr(dbapi, "wt_deadline", None)
+        if engine.dialect.name == "postgresql":
+            # a migration may rewrite big tables: none of a key press's timeouts (db/links.py)
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            dbapi.wt_deadline = None
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        finally:
+            if deadline is not None:
+                dbapi.wt_deadline = deadline
     return before, current_revision(engine) or ""
 
 
