@@ -131,6 +131,12 @@ def _say_waiting(reason: str, seconds: float) -> None:
     )
 
 
+def boot_in_any_order(c: Context) -> None:
+    """A screen started before its database waits for it, saying why (a PC switched on before the
+    server); a refused password or permission is named at once (exit 2), never waited on."""
+    c.db_wait, c.on_db_wait = None, _say_waiting
+
+
 def _ctx(ctx: typer.Context) -> Context:
     return ctx.ensure_object(Context)
 
@@ -188,9 +194,7 @@ def _launch(ctx: typer.Context, screen: str, **options: Any) -> None:
     def go(c: Context) -> None:
         from window_terminal.app import make_app
 
-        # Boot in any order: a screen started before its database waits for it, saying why;
-        # a refused password or permission is named at once (exit 2), never waited on.
-        c.db_wait, c.on_db_wait = None, _say_waiting
+        boot_in_any_order(c)
         first, settings = screen_plan(c, screen, options)
         make_app(first, settings=c.settings, engine=c.engine(), hall=c.hall(), **settings).run()
 

@@ -60,10 +60,10 @@ def register(app: typer.Typer) -> None:
             )
 
         def go(c: Context) -> None:
-            from window_terminal.cli import _say_waiting
+            from window_terminal.cli import boot_in_any_order
             from window_terminal.serve import serve as run_server
 
-            c.db_wait, c.on_db_wait = None, _say_waiting  # boot in any order: wait for the database
+            boot_in_any_order(c)
             hall = c.hall()  # check the database and the hall before serving
             if screen == "display":
                 from window_terminal.config import data_dir

@@ -68,6 +68,15 @@ DB_ACTIONS = {a for a, *_ in ACTIONS}
 COMMAND_RETRY_S = 12.0  # a command caught in a lost connection is retried (same request id) this long
 
 
+def pending_text() -> str:
+    """What the clerk reads while a command caught in a lost connection is retried."""
+    return tr(
+        "连接中断：刚才的操作未确认，正在以同一请求编号重试（不会重复办理）…",
+        "connection lost: the last action is not confirmed, retrying with the same request id "
+        "(it never runs twice)…",
+    )
+
+
 def _t(pair: tuple[str, str]) -> str:
     return tr(*pair)
 
@@ -302,15 +311,18 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             self.say(refused_text(problem))
             self.refresh_bindings()
             return
-        self.say(
-            ""
-            if connected
-            else tr(
-                "数据库不可用：操作已停用，恢复后自动重连",
-                "database unavailable: actions disabled until it reconnects",
+        if connected:
+            self.say("")
+        elif self.busy:  # a command is caught in the cut: say it is still being seen to
+            self.say(pending_text())
+        else:
+            self.say(
+                tr(
+                    "数据库不可用：操作已停用，恢复后自动重连",
+                    "database unavailable: actions disabled until it reconnects",
+                )
+                + (f"  {error}" if error else "")
             )
-            + (f"  {error}" if error else "")
-        )
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -365,14 +377,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                         "press the same key again: it repeats the same request and never runs twice",
                         code="unconfirmed",
                     ) from exc
-                self.app.call_from_thread(
-                    self.say,
-                    tr(
-                        "连接中断：操作未确认，正在以同一请求编号重试（不会重复办理）…",
-                        "connection lost: action not confirmed, retrying with the same request id "
-                        "(it never runs twice)…",
-                    ),
-                )
+                self.app.call_from_thread(self.say, pending_text())
                 time.sleep(reconnect_delay(attempt))
                 attempt += 1
                 continue
