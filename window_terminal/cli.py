@@ -261,7 +261,14 @@ def demo(
         engine = c.engine(check_schema=False)
         upgrade(engine)
         folder = path or demo_hall_folder()
-        return build_demo(engine, folder, days=days, seed=seed, if_empty=if_empty)
+        return build_demo(
+            engine,
+            folder,
+            days=days,
+            seed=seed,
+            if_empty=if_empty,
+            progress=lambda line: typer.echo(f"demo: {line}", err=True),  # a day takes seconds
+        )
 
     result = run(ctx, go)
     typer.echo(json.dumps(result, ensure_ascii=False))
