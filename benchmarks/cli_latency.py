@@ -54,7 +54,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wt_bench_cli_") as folder:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
+        # PYTHONDONTWRITEBYTECODE (set on some machines) would make every run compile our modules from
+        # source: an installed package has its bytecode, so the warm-up run below must be allowed to write it.
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("WT_") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         env.update(
             WT_DATABASE_URL=f"sqlite:///{folder}/hall.sqlite3",
             WT_CONFIG=f"{folder}/none.toml",
