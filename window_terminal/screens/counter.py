@@ -14,7 +14,6 @@ and the next press of the same key repeats that same request id.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -30,14 +29,12 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from window_terminal.core import intake, queueing, review
 from window_terminal.core.hallview import window_state_word
-from window_terminal.db import links
-from window_terminal.db.retry import configuration_problem, reconnect_delay
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, refused_text, release_long_lived, settle_long_lived
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.work import REFUSALS, run_call
+from window_terminal.screens.work import REFUSALS, once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
@@ -65,7 +62,6 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("case_lookup", "c", "办件查询（回访/补正/取件）", "Case look-up"),
 ]
 DB_ACTIONS = {a for a, *_ in ACTIONS}
-COMMAND_RETRY_S = 12.0  # a command caught in a lost connection is retried (same request id) this long
 
 
 def pending_text() -> str:
@@ -360,33 +356,19 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
 
     def run_once(self, key: str, request_id: str, fn: Callable[[str], Any]) -> Any:
-        """(worker thread) ``fn(request_id)``, retried with the same id while the connection is lost."""
-        give_up: float | None = None  # COMMAND_RETRY_S after the first failure
-        attempt = 0
-        while True:
-            try:
-                with links.deadline(links.COUNTER_DEADLINE_S):
-                    result = fn(request_id)
-            except REFUSALS:
+        """(worker thread) ``fn(request_id)`` exactly once (``work.once``); an id whose outcome is
+        not known stays in ``unconfirmed`` for the next press of the same key."""
+        self.unconfirmed[key] = request_id
+        try:
+            result = once(
+                fn, request_id, retrying=lambda: self.app.call_from_thread(self.say, pending_text())
+            )
+        except REFUSALS as exc:
+            if getattr(exc, "code", None) != "unconfirmed":
                 self.unconfirmed.pop(key, None)
-                raise
-            except Exception as exc:
-                self.unconfirmed[key] = request_id
-                give_up = give_up or time.monotonic() + COMMAND_RETRY_S
-                if configuration_problem(exc) or time.monotonic() >= give_up:
-                    raise DomainError(
-                        "连接中断：本次操作未确认是否完成。恢复连接后请再按一次同一个键——"
-                        "系统会沿用同一请求编号，不会重复办理",
-                        "connection lost: this action is not confirmed. When the connection is back, "
-                        "press the same key again: it repeats the same request and never runs twice",
-                        code="unconfirmed",
-                    ) from exc
-                self.app.call_from_thread(self.say, pending_text())
-                time.sleep(reconnect_delay(attempt))
-                attempt += 1
-                continue
-            self.unconfirmed.pop(key, None)
-            return result
+            raise
+        self.unconfirmed.pop(key, None)
+        return result
 
     def finish_action(self, result: Any, done: Callable[[Any], None] | None) -> None:
         self.say("")

@@ -9,6 +9,7 @@ wait and time, and the kiosk returns to its start after ``kiosk_timeout_seconds`
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from textual import events, on
@@ -23,7 +24,7 @@ from window_terminal.core import queueing
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.display import TicketDigits
 from window_terminal.screens.keys import LocalizedKeys
-from window_terminal.screens.work import run_call
+from window_terminal.screens.work import once, run_call
 
 PRIORITY_REASONS = [
     ("老年人", "Elderly"),
@@ -205,22 +206,37 @@ class KioskScreen(LocalizedKeys, Screen[None]):
             self.show_ticket(info)
             self.print_slip(info.document)
 
+        request_id = uuid.uuid4().hex  # one press, one ticket: a retry after a lost connection repeats it
+
+        def retrying() -> None:
+            self.app.call_from_thread(
+                self._error,
+                tr(
+                    "网络中断，正在重试取号（不会重复出号）…", "connection lost, retrying (no second ticket)…"
+                ),
+            )
+
         run_call(
             self,
-            lambda: queueing.take_ticket(
-                engine,
-                hall_id,
-                line,
-                kind=kind,
-                priority_reason=priority_reason,
-                appointment_code=appointment,
-                service_item_id=item_id,
-                slip=True,
-                actor=self.device,
+            lambda: once(
+                lambda rid: queueing.take_ticket(
+                    engine,
+                    hall_id,
+                    line,
+                    kind=kind,
+                    priority_reason=priority_reason,
+                    appointment_code=appointment,
+                    service_item_id=item_id,
+                    slip=True,
+                    actor=self.device,
+                    request_id=rid,
+                ),
+                request_id,
+                retrying=retrying,
             ),
             done=issued,
             failed=lambda text: self._error(
-                tr(f"取号未成功，请联系导办人员：{text}", f"no ticket was issued, ask the staff: {text}")
+                tr(f"请联系导办人员：{text}", f"please ask the staff: {text}")
             ),
             group="kiosk-issue",
         )
