@@ -14,7 +14,6 @@ and the next press of the same key repeats that same request id.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -34,7 +33,7 @@ from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, refused_text, release_long_lived, settle_long_lived
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.work import REFUSALS, once, run_call
+from window_terminal.screens.work import pressed_once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
@@ -344,31 +343,19 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         transfer); a press of an action whose last outcome is unknown repeats its request id."""
         if not self.connected or self.busy:
             return
-        key = f"{name}:{key}"
-        request_id = self.unconfirmed.get(key) or uuid.uuid4().hex
         run_call(
             self,
-            lambda: self.run_once(key, request_id, fn),
+            pressed_once(
+                self.unconfirmed,
+                f"{name}:{key}",
+                fn,
+                retrying=lambda: self.app.call_from_thread(self.say, pending_text()),
+            ),
             done=lambda result: self.finish_action(result, done),
             failed=self.action_failed,
             group="counter-action",
             busy=True,
         )
-
-    def run_once(self, key: str, request_id: str, fn: Callable[[str], Any]) -> Any:
-        """(worker thread) ``fn(request_id)`` exactly once (``work.once``); an id whose outcome is
-        not known stays in ``unconfirmed`` for the next press of the same key."""
-        self.unconfirmed[key] = request_id
-        try:
-            result = once(
-                fn, request_id, retrying=lambda: self.app.call_from_thread(self.say, pending_text())
-            )
-        except REFUSALS as exc:
-            if getattr(exc, "code", None) != "unconfirmed":
-                self.unconfirmed.pop(key, None)
-            raise
-        self.unconfirmed.pop(key, None)
-        return result
 
     def finish_action(self, result: Any, done: Callable[[Any], None] | None) -> None:
         self.say("")

@@ -26,6 +26,7 @@ cancelled (the screen closed, or a newer call in the same group replaced it).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,6 +55,33 @@ def unconfirmed(exc: BaseException) -> DomainError:
     )
     error.__cause__ = exc
     return error
+
+
+def pressed_once(
+    pending: dict[str, str],
+    key: str,
+    call: Callable[[str], T],
+    *,
+    retrying: Callable[[], Any] | None = None,
+) -> Callable[[], T]:
+    """The worker body of one press of ``key`` that must run exactly once (:func:`once`).
+
+    Its request id is new, unless the last press of ``key`` ended not confirmed: then it is that
+    one's, kept in ``pending`` (the screen's dict) — so pressing again repeats, never doubles."""
+    request_id = pending.get(key) or uuid.uuid4().hex
+
+    def run() -> T:
+        pending[key] = request_id
+        try:
+            result = once(call, request_id, retrying=retrying)
+        except REFUSALS as exc:
+            if getattr(exc, "code", None) != "unconfirmed":
+                pending.pop(key, None)
+            raise
+        pending.pop(key, None)
+        return result
+
+    return run
 
 
 def once(
