@@ -209,7 +209,9 @@ class KioskScreen(LocalizedKeys, Screen[None]):
         def retrying() -> None:
             self.app.call_from_thread(
                 self._error,
-                tr("网络中断，正在重试取号（不会重复出号）…", "connection lost, retrying (no second ticket)…"),
+                tr(
+                    "网络中断，正在重试取号（不会重复出号）…", "connection lost, retrying (no second ticket)…"
+                ),
             )
 
         def issue_with(request_id: str) -> Any:
@@ -229,7 +231,10 @@ class KioskScreen(LocalizedKeys, Screen[None]):
         # one press, one ticket: a retry after a lost connection repeats the request id, and so
         # does the next press of the same choice while the first one's outcome is not known
         take = pressed_once(
-            self.unconfirmed, f"{line}|{item_id}|{appointment}|{kind}|{priority_reason}", issue_with, retrying=retrying
+            self.unconfirmed,
+            f"{line}|{item_id}|{appointment}|{kind}|{priority_reason}",
+            issue_with,
+            retrying=retrying,
         )
         run_call(
             self,
