@@ -735,8 +735,9 @@ def _watch_status(ctx: typer.Context) -> None:
         from rich.live import Live
 
         from window_terminal.core import queueing
+        from window_terminal.db.engine import DatabaseError
         from window_terminal.db.feed import Feed
-        from window_terminal.db.retry import reconnect_delay
+        from window_terminal.db.retry import configuration_problem, reconnect_delay
         from window_terminal.errors import DomainError, first_line
         from window_terminal.i18n import tr
 
@@ -759,6 +760,8 @@ def _watch_status(ctx: typer.Context) -> None:
                     except DomainError:
                         raise
                     except Exception as exc:
+                        if problem := configuration_problem(exc):  # waiting will not fix it: say so, exit 2
+                            raise DatabaseError(f"{problem}: {first_line(exc)}") from exc
                         cause = first_line(exc)
                         delay = reconnect_delay(failures)
                         if not failures:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from window_terminal.db import links
-from window_terminal.db.engine import conninfo, read_session
+from window_terminal.db.engine import DatabaseError, conninfo, read_session
 from window_terminal.db.models import Event
 from window_terminal.db.retry import configuration_problem, reconnect_delay
 from window_terminal.db.unit import NOTIFY_CHANNEL
@@ -99,7 +99,7 @@ class FeedUnavailable(Exception):
     """The database cannot be reached right now; the feed keeps its cursor and retries."""
 
 
-class FeedRefused(FeedUnavailable):
+class FeedRefused(FeedUnavailable, DatabaseError):
     """The database answers but refuses the feed (a permission, password or set-up error): waiting
     will not fix it, so a screen names ``problem`` and stops retrying instead of "reconnecting" for
     ever."""
