@@ -55,6 +55,9 @@ class Context:
     _schema_checked: bool = False
     _hall: HallRef | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # a database that does not answer yet is waited for this long (None: a screen waits for ever)
+    db_wait: float | None = field(default_factory=lambda: _db_wait_seconds())
+    on_db_wait: Any = None  # called (reason, seconds) before each retry
 
     @property
     def settings(self) -> Settings:
@@ -80,7 +83,7 @@ class Context:
                 and current_revision(self._engine) is None
             ):
                 upgrade(self._engine)  # the embedded default is created on first use
-            ensure_current(self._engine)
+            ensure_current(self._engine, wait=self.db_wait, on_wait=self.on_db_wait)
             self._schema_checked = True
         return self._engine
 
@@ -103,6 +106,37 @@ class Context:
 
             self._hall = resolve_hall(self.engine(), self.settings.hall)
         return self._hall
+
+
+CLI_DB_WAIT_S = 6.0  # a command waits this long for a database that does not answer, then exits 2
+
+
+def _db_wait_seconds() -> float:
+    import os
+
+    try:
+        return float(os.environ.get("WT_DB_WAIT_S", CLI_DB_WAIT_S))
+    except ValueError:
+        return CLI_DB_WAIT_S
+
+
+def _say_waiting(reason: str, seconds: float) -> None:
+    """A screen started before its database: say why it waits (on the terminal, before the UI)."""
+    from window_terminal.i18n import tr
+
+    typer.echo(
+        tr(
+            f"正在等待数据库（{seconds:g}秒后重试，按 Ctrl+C 退出）：{reason}",
+            f"waiting for the database (retrying in {seconds:g} s, Ctrl+C to quit): {reason}",
+        ),
+        err=True,
+    )
+
+
+def boot_in_any_order(c: Context) -> None:
+    """A screen started before its database waits for it, saying why (a PC switched on before the
+    server); a refused password or permission is named at once (exit 2), never waited on."""
+    c.db_wait, c.on_db_wait = None, _say_waiting
 
 
 def _ctx(ctx: typer.Context) -> Context:
@@ -162,6 +196,7 @@ def _launch(ctx: typer.Context, screen: str, **options: Any) -> None:
     def go(c: Context) -> None:
         from window_terminal.app import make_app
 
+        boot_in_any_order(c)
         first, settings = screen_plan(c, screen, options)
         make_app(first, settings=c.settings, engine=c.engine(), hall=c.hall(), **settings).run()
 
@@ -214,6 +249,54 @@ def db_url(ctx: typer.Context) -> None:
     from sqlalchemy.engine import make_url
 
     typer.echo(make_url(_ctx(ctx).settings.database_url).render_as_string(hide_password=True))
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Each database node of the URL: which is primary, and the replication state (docs/failover.md).
+    Exit 1 when no node accepts writes."""
+
+    def go(c: Context) -> dict[str, Any]:
+        from window_terminal.db.status import database_status
+
+        return database_status(c.engine(check_schema=False))
+
+    status = run(ctx, go)
+    emit(status, as_json, _render_db_status)
+    if status["kind"] == "postgresql" and status["primary"] is None:
+        raise typer.Exit(1)
+
+
+def _render_db_status(status: dict[str, Any]) -> None:
+    if status["kind"] == "sqlite":
+        typer.echo(f"SQLite file {status['path']} (one PC, no replication)")
+        return
+    nodes = status["nodes"]
+    typer.echo(
+        f"primary: {status['primary'] or 'NONE — no node accepts writes'}  ({len(nodes)} node(s) in the URL)"
+    )
+    for node in nodes:
+        where = f"{node['host']}:{node['port']}"
+        if node["role"] == "unreachable":
+            typer.echo(f"  {where:<22} unreachable  {node['error']}")
+            continue
+        typer.echo(f"  {where:<22} {node['role']:<8} PostgreSQL {node['version']}")
+        if node["role"] == "primary":
+            typer.echo(
+                f"      synchronous_standby_names: {node['synchronous_standby_names'] or '(none: commits do not wait)'}"
+            )
+            for r in node["replicas"]:
+                typer.echo(
+                    f"      → {r['name']} {r['address'] or ''}  {r['state']}  {r['sync']}  "
+                    f"lag {r['lag_s']} s, {r['behind_bytes'] or 0} bytes behind"
+                )
+            if not node["replicas"]:
+                typer.echo(
+                    "      → no standby connected: no failover possible, commits are on this node only"
+                )
+        else:
+            recv = node["receiving"]
+            typer.echo(f"      receiving: {recv.get('status')} from {recv.get('from', '?')}")
 
 
 @hall_app.command("load")
@@ -652,8 +735,9 @@ def _watch_status(ctx: typer.Context) -> None:
         from rich.live import Live
 
         from window_terminal.core import queueing
+        from window_terminal.db.engine import DatabaseError
         from window_terminal.db.feed import Feed
-        from window_terminal.db.retry import reconnect_delay
+        from window_terminal.db.retry import configuration_problem, reconnect_delay
         from window_terminal.errors import DomainError, first_line
         from window_terminal.i18n import tr
 
@@ -676,6 +760,8 @@ def _watch_status(ctx: typer.Context) -> None:
                     except DomainError:
                         raise
                     except Exception as exc:
+                        if problem := configuration_problem(exc):  # waiting will not fix it: say so, exit 2
+                            raise DatabaseError(f"{problem}: {first_line(exc)}") from exc
                         cause = first_line(exc)
                         delay = reconnect_delay(failures)
                         if not failures:

@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The counter clerk's terminal: call, receive, notify once, accept, hand off. Opens for the
         clerk signed in with `wt login`, or asks for sign-in first."""
-        from window_terminal.cli import Context, _launch, run
+        from window_terminal.cli import Context, _ctx, _launch, boot_in_any_order, run
+
+        boot_in_any_order(_ctx(ctx))
 
         def check(c: Context) -> None:
             from window_terminal.core.intake import counter_view

@@ -60,8 +60,10 @@ def register(app: typer.Typer) -> None:
             )
 
         def go(c: Context) -> None:
+            from window_terminal.cli import boot_in_any_order
             from window_terminal.serve import serve as run_server
 
+            boot_in_any_order(c)
             hall = c.hall()  # check the database and the hall before serving
             if screen == "display":
                 from window_terminal.config import data_dir

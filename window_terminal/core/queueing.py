@@ -27,6 +27,7 @@ from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlmodel import Session
 
 from window_terminal.core import access, lookup
+from window_terminal.db import links
 from window_terminal.db.clock import (
     db_now,
     epoch_seconds,
@@ -306,6 +307,15 @@ def _pg_fast(engine: Engine, statement: str, params: dict[str, Any]) -> Any:
             return _FALLBACK  # a refusal: the Python path gives the DomainError in both languages
         if isinstance(exc, errors.UndefinedFunction | errors.UndefinedObject):
             reason = "the server-side procedure is missing (run `wt db upgrade`)"
+        elif links.is_lost(exc):
+            # The link died mid-call (db/links.py cut it): the server may have done it. Not the
+            # Python path now (another wait on the same dead link); the caller repeats the same
+            # request id, which the server runs once.
+            raise DatabaseError(
+                f"the connection to the database was lost during the call: it is not known whether it "
+                f"was done. Repeat it with the same request id ({params['request_id']}): it never runs "
+                f"twice (连接中断，操作是否完成未知：请用同一请求编号重试，不会重复办理)"
+            ) from exc
         elif isinstance(exc, psycopg.OperationalError):
             reason = "the database connection failed, timed out or was cancelled"
         else:

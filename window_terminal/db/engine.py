@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
+
+from window_terminal.db import links
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -30,9 +32,84 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+_conninfo: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def parse_url(url: str | URL) -> URL:
+    """The SQLAlchemy URL of ``url``; a multi-host PostgreSQL URL with ports (``db1:5432,db2:5433``,
+    which SQLAlchemy cannot read) becomes its ``?host=db1:5432&host=db2:5433`` form."""
+    if isinstance(url, URL):
+        return url
+    try:
+        return make_url(url)
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        if not scheme.startswith("postgres") or "," not in rest.split("/", 1)[0]:
+            raise
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict("postgresql://" + rest)
+    hosts = str(parts.pop("host", "")).split(",")
+    ports = str(parts.pop("port", "")).split(",")
+    ports = ports if len(ports) == len(hosts) else ports[:1] * len(hosts)
+    query: dict[str, Any] = {k: str(v) for k, v in parts.items() if k not in ("user", "password", "dbname")}
+    query["host"] = tuple(f"{h}:{p}" if p else h for h, p in zip(hosts, ports, strict=True))
+    return URL.create(
+        "postgresql+psycopg",
+        username=str(parts["user"]) if "user" in parts else None,
+        password=str(parts["password"]) if "password" in parts else None,
+        database=str(parts["dbname"]) if "dbname" in parts else None,
+        query=query,
+    )
+
+
+def conninfo(url: Engine | URL | str, **extra: Any) -> str:
+    """The libpq connection string of an engine or URL (several hosts kept as libpq lists)."""
+    if isinstance(url, Engine):
+        known = _conninfo.get(url)
+        if known is not None:
+            return known
+        url = url.url
+    from psycopg.conninfo import make_conninfo
+
+    parsed = parse_url(url)
+    params: dict[str, Any] = {}
+    hosts: list[str] = []
+    ports: list[str] = []
+    if parsed.host:
+        hosts.append(parsed.host)
+        ports.append(str(parsed.port or ""))
+    for name, value in parsed.query.items():
+        if name != "host":
+            params[name] = value if isinstance(value, str) else value[-1]
+            continue
+        for item in (value,) if isinstance(value, str) else value:
+            host, _, port = item.partition(":")
+            hosts.append(host)
+            ports.append(port)
+    if hosts:
+        params["host"] = ",".join(hosts)
+        if any(ports):
+            params["port"] = ",".join(p or "5432" for p in ports)
+    if parsed.username:
+        params["user"] = parsed.username
+    if parsed.password:
+        params["password"] = parsed.password
+    if parsed.database:
+        params["dbname"] = parsed.database
+    return make_conninfo("", **{**params, **extra})
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """Create an engine; for SQLite also create the file's folder and set WAL + busy timeout."""
-    parsed = make_url(url)
+    """Create an engine; for SQLite also create the file's folder and set WAL + busy timeout.
+
+    PostgreSQL: the URL may name several hosts (``postgresql://db1,db2/wt?target_session_attrs=
+    read-write``, ports allowed: ``db1:5432,db2:5433``); libpq tries them in turn and keeps the one
+    that accepts writes, so after a failover new connections find the new primary by themselves.
+    Every connection (pool, counters' direct ones, the feed's LISTEN) is made by ``links.connect``:
+    keepalives, ``tcp_user_timeout``, server-side statement/lock/idle timeouts and a client-side
+    deadline on every round trip."""
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -60,13 +137,19 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=10,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": 5, "application_name": "window-terminal"},
+        engine = create_engine(
+            parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=3600
         )
+        dsn = conninfo(parsed, application_name="window-terminal")
+
+        @event.listens_for(engine, "do_connect")
+        def _pg_connect(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> Any:
+            # every pooled connection answers within a deadline, or is cut (see links.py): the
+            # pool's pre-ping too, so a dead link costs seconds, never a hang
+            return links.connect(dsn)
+
+        _conninfo[engine] = dsn
+        return engine
     raise DatabaseError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
 
 
@@ -113,7 +196,7 @@ _direct_lock = threading.Lock()
 
 class _DirectConnections:
     def __init__(self, engine: Engine) -> None:
-        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.dsn = conninfo(engine)
         self.idle: list[Any] = []
         self.keep = max(_DIRECT_IDLE_MIN, engine.pool.size() if hasattr(engine.pool, "size") else 0)
         self.lock = threading.Lock()
@@ -125,11 +208,7 @@ class _DirectConnections:
                 self.idle, self.pid = [], os.getpid()
             if self.idle:
                 return self.idle.pop()
-        import psycopg
-
-        return psycopg.connect(
-            self.dsn, autocommit=True, connect_timeout=5, application_name="window-terminal"
-        )
+        return links.connect(self.dsn, autocommit=True, deadline=links.COUNTER_DEADLINE_S)
 
     def give_back(self, conn: Any) -> None:
         with self.lock:

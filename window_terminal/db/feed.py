@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from window_terminal.db.engine import read_session
+from window_terminal.db import links
+from window_terminal.db.engine import DatabaseError, conninfo, read_session
 from window_terminal.db.models import Event
-from window_terminal.db.retry import reconnect_delay
+from window_terminal.db.retry import configuration_problem, reconnect_delay
 from window_terminal.db.unit import NOTIFY_CHANNEL
 
 SQLITE_POLL_SECONDS = 0.02
@@ -98,6 +99,21 @@ class FeedUnavailable(Exception):
     """The database cannot be reached right now; the feed keeps its cursor and retries."""
 
 
+class FeedRefused(FeedUnavailable, DatabaseError):
+    """The database answers but refuses the feed (a permission, password or set-up error): waiting
+    will not fix it, so a screen names ``problem`` and stops retrying instead of "reconnecting" for
+    ever."""
+
+    def __init__(self, problem: str, cause: str) -> None:
+        super().__init__(f"{problem}: {cause}")
+        self.problem = problem
+
+
+def _unavailable(exc: BaseException) -> FeedUnavailable:
+    problem = configuration_problem(exc)
+    return FeedRefused(problem, str(exc).strip()) if problem else FeedUnavailable(str(exc))
+
+
 class Feed:
     def __init__(self, engine: Engine, hall_id: int, *, after: int | Position = 0, batch: int = 1000) -> None:
         self.engine = engine
@@ -105,7 +121,7 @@ class Feed:
         self.position = after if isinstance(after, Position) else Position(after)
         self.batch = batch
         self._waker: _Waker = (
-            _PostgresWaker(engine) if engine.dialect.name == "postgresql" else _SqliteWaker(engine)
+            _PostgresWaker(engine, hall_id) if engine.dialect.name == "postgresql" else _SqliteWaker(engine)
         )
         self.connected = True
 
@@ -122,7 +138,7 @@ class Feed:
         Events the starting snapshot already held (:class:`Position`) are read and skipped.
         """
         try:
-            with read_session(self.engine) as session:
+            with links.deadline(links.FEED_DEADLINE_S), read_session(self.engine) as session:
                 rows = session.execute(
                     select(
                         Event.hall_id,
@@ -139,9 +155,9 @@ class Feed:
                     .order_by(Event.seq)
                     .limit(self.batch)
                 ).all()
-        except Exception as exc:  # connection refused, server restarted, file gone …
+        except Exception as exc:  # connection refused, server restarted, file gone, dead link …
             self.connected = False
-            raise FeedUnavailable(str(exc)) from exc
+            raise _unavailable(exc) from exc
         self.connected = True
         read = [FeedEvent(*row) for row in rows]
         events = [event for event in read if not self.position.holds(event)]
@@ -158,7 +174,7 @@ class Feed:
         except Exception as exc:
             self._waker.reset()
             self.connected = False
-            raise FeedUnavailable(str(exc)) from exc
+            raise _unavailable(exc) from exc
         events = self.fetch()
         if not events and self.engine.dialect.name == "postgresql":
             # Events a counter committed but whose numbering session died in that instant stay
@@ -170,11 +186,14 @@ class Feed:
     def _number_stragglers(self) -> None:
         """Number what is left unnumbered (with nothing pending, ``wt_sequence`` only reads)."""
         try:
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with (
+                links.deadline(links.FEED_DEADLINE_S),
+                self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+            ):
                 conn.execute(text("SELECT wt_sequence(:hall_id)"), {"hall_id": self.hall_id})
         except Exception as exc:
             self.connected = False
-            raise FeedUnavailable(str(exc)) from exc
+            raise _unavailable(exc) from exc
 
     def follow(self, *, timeout: float | None = None, idle: float = 5.0) -> Iterator[FeedEvent]:
         """Yield events forever (or until ``timeout`` seconds pass), reconnecting after failures."""
@@ -185,6 +204,8 @@ class Feed:
             try:
                 events = self.poll(wait)
                 failures = 0
+            except FeedRefused:
+                raise
             except FeedUnavailable:
                 time.sleep(reconnect_delay(failures))  # the one backoff rule (db/retry.py)
                 failures += 1
@@ -207,15 +228,24 @@ class _Waker:
 
 
 class _PostgresWaker(_Waker):
-    def __init__(self, engine: Engine) -> None:
-        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """LISTEN on a connection of its own, with a watchdog: a LISTEN connection that hears nothing
+    cannot tell a quiet hall from a dead link, so after ``links.HEARTBEAT_S`` of silence it asks the
+    server ``SELECT 1`` within ``links.FEED_DEADLINE_S``; no answer → the link is cut and the feed
+    reconnects (LISTEN again, then catch up from its cursor). A failover is the same: the new
+    connection finds the new primary (``target_session_attrs=read-write``)."""
+
+    def __init__(self, engine: Engine, hall_id: int) -> None:
+        self.dsn = conninfo(engine)
         self.conn: Any = None
+        self.heard = 0.0  # monotonic time the server last answered
+        # the notification's payload is "hall_id:seq": wake for this hall only (a city's halls
+        # share one server and one channel; every display waking for every hall's call would
+        # multiply the reads by the number of halls)
+        self.mine = f"{hall_id}:"
 
     def _connect(self) -> Any:
-        import psycopg
-
-        conn = psycopg.connect(
-            self.dsn, autocommit=True, connect_timeout=5, application_name="window-terminal-feed"
+        conn = links.connect(
+            self.dsn, autocommit=True, deadline=links.FEED_DEADLINE_S, application_name="window-terminal-feed"
         )
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         return conn
@@ -225,9 +255,19 @@ class _PostgresWaker(_Waker):
             # Freshly listening: anything committed before LISTEN was missed as a notification,
             # so return at once and let the caller fetch from its cursor.
             self.conn = self._connect()
+            self.heard = time.monotonic()
             return
-        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            break
+        if time.monotonic() - self.heard >= links.HEARTBEAT_S:
+            self.conn.execute("SELECT 1")  # the watchdog: cut after FEED_DEADLINE_S on a dead link
+            self.heard = time.monotonic()
+        end = time.monotonic() + min(timeout, links.HEARTBEAT_S)
+        while (left := end - time.monotonic()) > 0:
+            woken = False
+            for note in self.conn.notifies(timeout=left, stop_after=1):
+                self.heard = time.monotonic()
+                woken = note.payload.startswith(self.mine)
+            if woken:
+                break
         # Drain whatever else already arrived, without blocking.
         for _ in self.conn.notifies(timeout=0):
             pass

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from window_terminal.db.engine import DatabaseError
+from window_terminal.db.retry import configuration_problem, reconnect_delay
 
 if TYPE_CHECKING:  # alembic is imported only when migrating
     from alembic.config import Config
@@ -84,20 +87,66 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     before = current_revision(engine)
     config = _config(engine)
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        dbapi: Any = connection.connection.dbapi_connection
+        deadline = getattr(dbapi, "wt_deadline", None)
+        if engine.dialect.name == "postgresql":
+            # a migration may rewrite big tables: none of a key press's timeouts (db/links.py)
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            dbapi.wt_deadline = None
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        finally:
+            if deadline is not None:
+                dbapi.wt_deadline = deadline
     return before, current_revision(engine) or ""
 
 
-def ensure_current(engine: Engine) -> None:
-    """Refuse to work on a database that is behind (or ahead of) this program's schema."""
-    try:
-        current = current_revision(engine)
-    except Exception as exc:
-        raise DatabaseError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc}. "
-            "Check --db / WT_DATABASE_URL and that the server is running."
-        ) from exc
+def reach(
+    engine: Engine, *, wait: float | None = 0.0, on_wait: Callable[[str, float], object] | None = None
+) -> str | None:
+    """The database's revision, once it answers: waiting while it is down (boot in any order).
+
+    A server that is down, restarting or failing over is tried again (``db.retry.reconnect_delay``)
+    for ``wait`` seconds (None: for ever), telling ``on_wait(reason, seconds)`` each time; then
+    ``DatabaseError``. An error that waiting will not fix (a refused password, a missing permission
+    or database, a malformed URL) raises ``DatabaseError`` naming it at once."""
+    where = engine.url.render_as_string(hide_password=True)
+    give_up = None if wait is None else time.monotonic() + wait
+    attempt = 0
+    while True:
+        try:
+            return current_revision(engine)
+        except Exception as exc:
+            cause = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            problem = configuration_problem(exc)
+            if problem:
+                raise DatabaseError(
+                    f"cannot use the database {where}: {problem} ({cause}). Check --db / WT_DATABASE_URL, "
+                    "the user's password and its grants; waiting will not fix this "
+                    "(数据库拒绝访问：请检查连接地址、密码和权限)"
+                ) from exc
+            delay = reconnect_delay(attempt)
+            if give_up is not None and time.monotonic() + delay > give_up:
+                waited = f" after waiting {wait:g} s" if wait else ""
+                raise DatabaseError(
+                    f"cannot reach the database {where}{waited}: {cause}. Check that the server is "
+                    "running and reachable from this PC, and --db / WT_DATABASE_URL "
+                    "(无法连接数据库：请确认数据库服务器已启动且网络可达)"
+                ) from exc
+            if on_wait is not None:
+                on_wait(cause, delay)
+            time.sleep(delay)
+            attempt += 1
+
+
+def ensure_current(
+    engine: Engine, *, wait: float | None = 0.0, on_wait: Callable[[str, float], object] | None = None
+) -> None:
+    """Refuse to work on a database that is behind (or ahead of) this program's schema; wait for
+    one that does not answer yet as :func:`reach` says."""
+    current = reach(engine, wait=wait, on_wait=on_wait)
     head = head_revision()
     if current != head:
         where = "empty" if current is None else f"at revision {current}"

@@ -453,7 +453,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        show_connection(self, message.connected)
+        show_connection(self, message.connected, problem=message.problem)
         if message.connected:
             self.load_tasks()
 

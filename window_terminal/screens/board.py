@@ -254,6 +254,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 "连接中断：数据库无法访问，正在重连，恢复后自动补齐",
                 "Connection lost: the database cannot be reached; reconnecting and catching up",
             ),
+            problem=message.problem,
         )
 
     def tick(self) -> None:

@@ -4,11 +4,16 @@ Reads come from ``intake.counter_view`` in a worker; changes come from the hall'
 (``follow_feed``) and trigger a refresh of the view, applied to keyed table rows cell by cell.
 Every action runs the queue engine in a worker; while one runs, further presses are ignored (a
 double key press calls one ticket). Without a database the header says so and actions are disabled.
+
+A command caught in a lost connection (a reset, or a dead link cut by its deadline, db/links.py) is
+retried with the SAME request id for ``COMMAND_RETRY_S`` while the screen says so; the database runs
+a request id once (db/unit.py, migration 0004), so the retry either finds the first result or runs
+it now — never twice. If the link is still down then, the screen says the action is not confirmed,
+and the next press of the same key repeats that same request id.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -26,9 +31,9 @@ from window_terminal.core.hallview import window_state_word
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
-from window_terminal.screens.live import follow_feed, release_long_lived, settle_long_lived
+from window_terminal.screens.live import follow_feed, refused_text, release_long_lived, settle_long_lived
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.work import run_call
+from window_terminal.screens.work import pressed_once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
@@ -56,6 +61,15 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("case_lookup", "c", "办件查询（回访/补正/取件）", "Case look-up"),
 ]
 DB_ACTIONS = {a for a, *_ in ACTIONS}
+
+
+def pending_text() -> str:
+    """What the clerk reads while a command caught in a lost connection is retried."""
+    return tr(
+        "连接中断：刚才的操作未确认，正在以同一请求编号重试（不会重复办理）…",
+        "connection lost: the last action is not confirmed, retrying with the same request id "
+        "(it never runs twice)…",
+    )
 
 
 def _t(pair: tuple[str, str]) -> str:
@@ -130,6 +144,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         self.busy = False
         self.feed_started = False
         self.auto_opened = False
+        self.unconfirmed: dict[str, str] = {}  # action key → request id whose outcome is not known
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -241,7 +256,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         connection = (
             tr("已连接", "connected")
             if self.connected
-            else tr("数据库连接中断，正在重连…", "database unreachable, reconnecting…")
+            else tr("连接中断，正在重连…", "connection lost, reconnecting…")
         )
         header.update(
             f"{view.get('hall', self.app.hall.name)}  |  {tr(f'{self.window_number}号窗口', f'Window {self.window_number}')}"  # type: ignore[attr-defined]
@@ -284,22 +299,29 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
     @on(ConnectionChanged)
     def connection_changed(self, message: ConnectionChanged) -> None:
-        self.set_connected(message.connected, message.error)
+        self.set_connected(message.connected, message.error, message.problem)
         if message.connected:
             self.refresh_view()
 
-    def set_connected(self, connected: bool, error: str = "") -> None:
+    def set_connected(self, connected: bool, error: str = "", problem: str = "") -> None:
         self.connected = connected
         self.show_header()
-        self.say(
-            ""
-            if connected
-            else tr(
-                "数据库不可用：操作已停用，恢复后自动重连",
-                "database unavailable: actions disabled until it reconnects",
+        if problem:
+            self.say(refused_text(problem))
+            self.refresh_bindings()
+            return
+        if connected:
+            self.say("")
+        elif self.busy:  # a command is caught in the cut: say it is still being seen to
+            self.say(pending_text())
+        else:
+            self.say(
+                tr(
+                    "数据库不可用：操作已停用，恢复后自动重连",
+                    "database unavailable: actions disabled until it reconnects",
+                )
+                + (f"  {error}" if error else "")
             )
-            + (f"  {error}" if error else "")
-        )
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -312,13 +334,23 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
     # --- acting ---------------------------------------------------------------------------------
 
-    def act(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None] | None = None) -> None:
-        """Run one clerk action; a second press while it runs is ignored (``busy``)."""
-        if not self.connected:
+    def act(
+        self, name: str, fn: Callable[[str], Any], done: Callable[[Any], None] | None = None, *, key: str = ""
+    ) -> None:
+        """Run one clerk action ``fn(request_id)``; a second press while it runs is ignored (``busy``).
+
+        ``key`` tells presses apart that are different commands under one ``name`` (the line of a
+        transfer); a press of an action whose last outcome is unknown repeats its request id."""
+        if not self.connected or self.busy:
             return
         run_call(
             self,
-            fn,
+            pressed_once(
+                self.unconfirmed,
+                f"{name}:{key}",
+                fn,
+                retrying=lambda: self.app.call_from_thread(self.say, pending_text()),
+            ),
             done=lambda result: self.finish_action(result, done),
             failed=self.action_failed,
             group="counter-action",
@@ -335,15 +367,15 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         self.say(text)
         self.refresh_view()
 
-    def _q(self, fn_name: str, **kwargs: Any) -> Callable[[], Any]:
+    def _q(self, fn_name: str, **kwargs: Any) -> Callable[[str], Any]:
         fn = getattr(queueing, fn_name)
         app: Any = self.app  # the WindowTerminalApp: its engine and hall
-        return lambda: fn(
+        return lambda request_id: fn(
             app.engine,
             app.hall.id,
             self.window_number,
             actor=self.staff_code,
-            request_id=uuid.uuid4().hex,
+            request_id=request_id,
             **kwargs,
         )
 
@@ -389,17 +421,17 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         target = "paused" if status == "open" else "open"
         app: Any = self.app  # the WindowTerminalApp: its engine and hall
 
-        def fn() -> Any:
+        def fn(request_id: str) -> Any:
             return queueing.set_window_status(
                 app.engine,
                 app.hall.id,
                 self.window_number,
                 target,
                 actor=self.staff_code,
-                request_id=uuid.uuid4().hex,
+                request_id=request_id,
             )
 
-        self.act("toggle_window", fn)
+        self.act("toggle_window", fn, key=target)
 
     def action_transfer(self) -> None:
         from window_terminal.screens.dialogs import PickDialog
@@ -433,14 +465,14 @@ class CounterScreen(LocalizedKeys, Screen[None]):
     def transfer_to(self, line_code: str) -> None:
         app: Any = self.app  # the WindowTerminalApp: its engine and hall
 
-        def fn() -> Any:
+        def fn(request_id: str) -> Any:
             return queueing.transfer(
                 app.engine,
                 app.hall.id,
                 line_code,
                 window_number=self.window_number,
                 actor=self.staff_code,
-                request_id=uuid.uuid4().hex,
+                request_id=request_id,
             )
 
         self.act(
@@ -449,6 +481,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             lambda info: self.say(
                 tr(f"{info.number} 已转至 {info.line}", f"{info.number} transferred to {info.line}")
             ),
+            key=line_code,
         )
 
     def action_call_back(self) -> None:
@@ -462,15 +495,16 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 app: Any = self.app  # the WindowTerminalApp: its engine and hall
                 self.act(
                     "call_back",
-                    lambda: queueing.call_ticket(
+                    lambda request_id: queueing.call_ticket(
                         app.engine,
                         app.hall.id,
                         self.window_number,
                         f"#{ticket_id}",
                         actor=self.staff_code,
-                        request_id=uuid.uuid4().hex,
+                        request_id=request_id,
                     ),
                     self.show_called,
+                    key=ticket_id,
                 )
 
         self.app.push_screen(PickDialog(tr("呼叫挂起的号", "Call back a parked ticket"), options), chosen)
@@ -541,30 +575,34 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 # Handing over the result is a visit and completes the case (refused until decided).
                 self.act(
                     "pickup",
-                    lambda: review.record_pickup(
+                    lambda request_id: review.record_pickup(
                         app.engine,
                         app.hall.id,
                         case["case_no"],
                         self.window_number,
                         actor=self.staff_code,
                         ticket_id=ticket_id,
+                        request_id=request_id,
                     ),
                     lambda r: self.say(
                         tr(f"{r['case_no']} 已取件，办件已办结", f"{r['case_no']} collected; case completed")
                     ),
+                    key=case["case_no"],
                 )
             elif button == "supplement":
                 self.act(
                     "supplement",
-                    lambda: intake.record_supplement(
+                    lambda request_id: intake.record_supplement(
                         app.engine,
                         app.hall.id,
                         case["case_no"],
                         window=self.window_number,
                         actor=self.staff_code,
                         ticket_id=ticket_id,
+                        request_id=request_id,
                     ),
                     lambda r: self.say(tr("容缺材料已补齐", "deferred materials received")),
+                    key=case["case_no"],
                 )
 
         self.app.push_screen(

@@ -181,7 +181,12 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        show_connection(self, message.connected, tr("连接中断，正在重连…", "Connection lost, reconnecting…"))
+        show_connection(
+            self,
+            message.connected,
+            tr("连接中断，正在重连…", "Connection lost, reconnecting…"),
+            problem=message.problem,
+        )
 
     def _set(self, selector: str, text: str) -> None:
         if self._shown.get(selector) != text:

@@ -23,7 +23,7 @@ from window_terminal.core import queueing
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.display import TicketDigits
 from window_terminal.screens.keys import LocalizedKeys
-from window_terminal.screens.work import run_call
+from window_terminal.screens.work import pressed_once, run_call
 from window_terminal.widgets.lists import ChoiceList
 
 PRIORITY_REASONS = [
@@ -87,6 +87,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
         self.issued: queueing.TicketInfo | None = None
         self.lines: list[dict[str, Any]] = []
         self._last_input = time.monotonic()
+        self.unconfirmed: dict[str, str] = {}  # a choice → the request id whose outcome is not known
 
     def compose(self) -> ComposeResult:
         hall = self.app.hall.name  # type: ignore[attr-defined]
@@ -206,9 +207,16 @@ class KioskScreen(LocalizedKeys, Screen[None]):
             self.show_ticket(info)
             self.print_slip(info.document)
 
-        run_call(
-            self,
-            lambda: queueing.take_ticket(
+        def retrying() -> None:
+            self.app.call_from_thread(
+                self._error,
+                tr(
+                    "网络中断，正在重试取号（不会重复出号）…", "connection lost, retrying (no second ticket)…"
+                ),
+            )
+
+        def issue_with(request_id: str) -> Any:
+            return queueing.take_ticket(
                 engine,
                 hall_id,
                 line,
@@ -218,11 +226,22 @@ class KioskScreen(LocalizedKeys, Screen[None]):
                 service_item_id=item_id,
                 slip=True,
                 actor=self.device,
-            ),
+                request_id=request_id,
+            )
+
+        # one press, one ticket: a retry after a lost connection repeats the request id, and so
+        # does the next press of the same choice while the first one's outcome is not known
+        take = pressed_once(
+            self.unconfirmed,
+            f"{line}|{item_id}|{appointment}|{kind}|{priority_reason}",
+            issue_with,
+            retrying=retrying,
+        )
+        run_call(
+            self,
+            take,
             done=issued,
-            failed=lambda text: self._error(
-                tr(f"取号未成功，请联系导办人员：{text}", f"no ticket was issued, ask the staff: {text}")
-            ),
+            failed=lambda text: self._error(tr(f"请联系导办人员：{text}", f"please ask the staff: {text}")),
             group="kiosk-issue",
         )
 

@@ -8,8 +8,11 @@
         def apply(self, message: HallEvents) -> None: ...
 
 The worker blocks in ``Feed.poll`` (LISTEN/NOTIFY or SQLite's data_version), never the event
-loop. On a lost connection it posts ``ConnectionChanged(False)``, backs off, and when the database
-answers again posts ``ConnectionChanged(True)`` and catches up from its cursor.
+loop. On a lost connection — reset, or a dead link cut by its deadline (db/links.py), within a few
+seconds — it posts ``ConnectionChanged(False)``, backs off, and when the database answers again
+(the same server, or the new primary after a failover) posts ``ConnectionChanged(True)`` and
+catches up from its cursor. A refusal that waiting will not fix (``FeedRefused``: a permission or
+set-up error) is posted once with its ``problem`` named, and the worker stops.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from textual.dom import DOMNode
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
-from window_terminal.db.feed import Feed, FeedUnavailable, Position
+from window_terminal.db.feed import Feed, FeedRefused, FeedUnavailable, Position
 from window_terminal.db.retry import reconnect_delay
 from window_terminal.errors import first_line
 from window_terminal.i18n import tr
@@ -43,6 +46,9 @@ def follow_feed(
             while not worker.is_cancelled:
                 try:
                     events = feed.poll(timeout=poll_seconds)
+                except FeedRefused as exc:
+                    node.post_message(ConnectionChanged(False, first_line(exc, 200), problem=exc.problem))
+                    return
                 except FeedUnavailable as exc:
                     if connected:
                         connected = False
@@ -62,14 +68,27 @@ def follow_feed(
     return node.run_worker(run, thread=True, exclusive=True, group="feed", exit_on_error=False, name="feed")
 
 
-def show_connection(node: DOMNode, connected: bool, lost: str | None = None) -> None:
-    """The screen's ``#connection`` bar: empty while connected, ``lost`` (or the usual words) when not."""
+def show_connection(node: DOMNode, connected: bool, lost: str | None = None, problem: str = "") -> None:
+    """The screen's ``#connection`` bar: empty while connected, ``lost`` (or the usual words) when
+    not, and ``problem`` named (no "reconnecting") when waiting will not fix it."""
     bar = node.query_one("#connection", Static)
     bar.set_class(not connected, "offline")
     if connected:
         bar.update("")
+    elif problem:
+        bar.update(refused_text(problem))
     else:
         bar.update(lost or tr("数据库连接中断，正在重连…", "Database connection lost, reconnecting…"))
+
+
+def refused_text(problem: str) -> str:
+    """What a screen says when the database refuses it for good (the cause is in English: it is
+    for the administrator who fixes it)."""
+    return tr(
+        f"数据库拒绝访问，不再重试：{problem}。请管理员检查数据库权限和设置，然后重新启动本屏幕",
+        f"The database refuses this screen, not retrying: {problem}. Ask the administrator to check "
+        "the database permissions and settings, then restart this screen",
+    )
 
 
 def settle_long_lived() -> None:

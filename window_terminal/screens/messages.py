@@ -24,6 +24,7 @@ class ConnectionChanged(Message):
 
     connected: bool
     error: str = ""
+    problem: str = ""  # set when waiting will not help (permission, password, set-up): no more retries
 
 
 @dataclass

@@ -101,6 +101,6 @@ class StatusScreen(LocalizedKeys, Screen[None]):
 
     @on(ConnectionChanged)
     def connection(self, message: ConnectionChanged) -> None:
-        show_connection(self, message.connected)
+        show_connection(self, message.connected, problem=message.problem)
         if message.connected:
             self.refresh_status()

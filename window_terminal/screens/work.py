@@ -26,6 +26,7 @@ cancelled (the screen closed, or a newer call in the same group replaced it).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,13 +34,87 @@ from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
 from window_terminal.core.documents.errors import DocumentError
-from window_terminal.db.retry import reconnect_delay
+from window_terminal.db import links
+from window_terminal.db.retry import configuration_problem, reconnect_delay
 from window_terminal.errors import DomainError, first_line
 from window_terminal.i18n import language, tr
 
 T = TypeVar("T")
 # Refusals carry their own words in both languages; the same call would be refused again.
 REFUSALS = (DomainError, DocumentError)
+COMMAND_RETRY_S = 12.0  # a command caught in a lost connection is retried (same request id) this long
+
+
+def unconfirmed(exc: BaseException) -> DomainError:
+    """The words for a command whose outcome a lost connection hid (after ``COMMAND_RETRY_S``)."""
+    error = DomainError(
+        "连接中断：本次操作未确认是否完成。恢复连接后请再按一次同一个键——系统会沿用同一请求编号，不会重复办理",
+        "connection lost: this action is not confirmed. When the connection is back, press the same "
+        "key again: it repeats the same request and never runs twice",
+        code="unconfirmed",
+    )
+    error.__cause__ = exc
+    return error
+
+
+def pressed_once(
+    pending: dict[str, str],
+    key: str,
+    call: Callable[[str], T],
+    *,
+    retrying: Callable[[], Any] | None = None,
+) -> Callable[[], T]:
+    """The worker body of one press of ``key`` that must run exactly once (:func:`once`).
+
+    Its request id is new, unless the last press of ``key`` ended not confirmed: then it is that
+    one's, kept in ``pending`` (the screen's dict) — so pressing again repeats, never doubles."""
+    request_id = pending.get(key) or uuid.uuid4().hex
+
+    def run() -> T:
+        pending[key] = request_id
+        try:
+            result = once(call, request_id, retrying=retrying)
+        except REFUSALS as exc:
+            if getattr(exc, "code", None) != "unconfirmed":
+                pending.pop(key, None)
+            raise
+        pending.pop(key, None)
+        return result
+
+    return run
+
+
+def once(
+    call: Callable[[str], T],
+    request_id: str,
+    *,
+    retrying: Callable[[], Any] | None = None,
+    deadline: float = links.COUNTER_DEADLINE_S,
+) -> T:
+    """(worker thread) ``call(request_id)``: a command that must run exactly once.
+
+    A failure that is not a refusal (the connection reset, or a dead link cut by its deadline,
+    db/links.py) is retried with the SAME request id for ``COMMAND_RETRY_S``, calling ``retrying``
+    before each retry; the database runs a request id once (db/unit.py, migration 0004), so a
+    retry finds the first result or runs it now — never twice. Then :func:`unconfirmed` is raised
+    (the caller keeps the id for the next press). A refusal and a configuration error are raised
+    at once. Each round trip has at most ``deadline`` seconds."""
+    give_up: float | None = None
+    attempt = 0
+    while True:
+        try:
+            with links.deadline(deadline):
+                return call(request_id)
+        except REFUSALS:
+            raise
+        except Exception as exc:
+            give_up = give_up or time.monotonic() + COMMAND_RETRY_S
+            if configuration_problem(exc) or time.monotonic() >= give_up:
+                raise unconfirmed(exc) from exc
+            if retrying is not None:
+                retrying()
+            time.sleep(reconnect_delay(attempt))
+            attempt += 1
 
 
 def failure_text(exc: BaseException) -> str:

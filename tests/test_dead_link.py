@@ -1,0 +1,159 @@
+"""A dead link (packets black-holed, nothing reset) is noticed within seconds, and nothing runs twice.
+
+The database is reached through ``tests.blackhole.BlackHole``, a TCP proxy that stops forwarding
+without resetting anything: the clients' kernel sees a healthy peer, so only the program's own
+deadlines (db/links.py) can notice. The counter, the hall display and a feed follower must say
+"connection lost" while it lasts; a call caught in it runs exactly once; all recover by themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from tests.blackhole import BlackHole
+from tests.test_board import wait_until
+from tests.test_counter_screen import SIZE, text_of
+from window_terminal.app import make_app
+from window_terminal.config import Settings
+from window_terminal.core import queueing as q
+from window_terminal.core.hall import resolve_hall
+from window_terminal.db.engine import make_engine, read_session
+from window_terminal.db.feed import Feed
+from window_terminal.db.models import Event, Ticket
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def hole(pg_url):
+    url = make_url(pg_url)
+    with BlackHole((url.host or "127.0.0.1", url.port or 5432)) as proxy:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+
+class Follower:
+    """A feed follower in a thread, as ``wt queue status --watch`` and the web display run it."""
+
+    def __init__(self, url: str, hall_id: int, after: int) -> None:
+        self.engine = make_engine(url)
+        self.feed = Feed(self.engine, hall_id, after=after)
+        self.seen: list[tuple[int, str]] = []
+        self.lost = threading.Event()  # the feed said it lost the database at least once
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            for event in self.feed.follow(timeout=0.5, idle=0.5):
+                self.seen.append((event.seq, event.kind))
+            if not self.feed.connected:
+                self.lost.set()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=30)
+        self.feed.close()
+        self.engine.dispose()
+
+
+def _status(engine, hall_id: int, number: str) -> str:
+    with read_session(engine) as s:
+        return str(
+            s.execute(
+                select(Ticket.status).where(Ticket.hall_id == hall_id, Ticket.number == number)
+            ).scalar_one()
+        )
+
+
+def _count(engine, hall_id: int, kind: str) -> int:
+    with read_session(engine) as s:
+        return int(
+            s.execute(select(func.count()).where(Event.hall_id == hall_id, Event.kind == kind)).scalar_one()
+        )
+
+
+def test_a_dead_link_is_noticed_a_caught_call_runs_once_and_all_recover(pg_url, hole, tmp_path):
+    proxy, proxied = hole
+    direct = make_engine(pg_url)
+    hall = resolve_hall(direct, None)
+    for _ in range(3):
+        q.take_ticket(direct, hall.id, "BIZ", actor="C001")
+    with read_session(direct) as s:
+        start = int(s.execute(select(func.max(Event.seq)).where(Event.hall_id == hall.id)).scalar_one())
+    engine = make_engine(proxied)
+    follower = Follower(proxied, hall.id, start)
+    settings = Settings(database_url=proxied, drafts_dir=str(tmp_path / "drafts"))
+
+    async def inner():
+        app = make_app("counter", settings=settings, engine=engine, hall=hall, window=2, staff_code="C002")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: "已连接" in text_of(app, "#header"))
+            await wait_until(pilot, lambda: app.screen.feed_started)
+            proxy.stop()
+            await pilot.press("f2")  # the call is caught in the dead link
+            await wait_until(pilot, lambda: "中断" in text_of(app, "#header"), timeout=30)
+            await wait_until(pilot, lambda: "同一请求编号" in text_of(app, "#message"), timeout=30)
+            await asyncio.to_thread(follower.lost.wait, 30)
+            assert follower.lost.is_set(), "the feed follower did not notice the dead link"
+            assert app.screen.check_action("call_next", ()) is None  # disabled while lost
+            proxy.resume()
+            await wait_until(pilot, lambda: "已呼叫" in text_of(app, "#message"), timeout=60)
+            await wait_until(pilot, lambda: "已连接" in text_of(app, "#header"), timeout=60)
+            # and it works again as usual
+            await pilot.press("s")
+            await wait_until(pilot, lambda: _status(direct, hall.id, "A001") == "serving", timeout=60)
+
+    try:
+        asyncio.run(inner())
+        # exactly once: the caught call and the next one, each one ticket, nothing called twice
+        assert _status(direct, hall.id, "A002") == "waiting"
+        assert _count(direct, hall.id, "ticket.called") == 1
+        q.take_ticket(direct, hall.id, "BIZ", actor="C001")
+        with read_session(direct) as s:
+            last = int(s.execute(select(func.max(Event.seq)).where(Event.hall_id == hall.id)).scalar_one())
+        deadline_loop = 0
+        while (not follower.seen or follower.seen[-1][0] < last) and deadline_loop < 300:
+            threading.Event().wait(0.1)
+            deadline_loop += 1
+        seqs = [seq for seq, _ in follower.seen]
+        assert seqs == list(range(start + 1, last + 1)), "the follower missed or repeated an event"
+        assert [kind for _, kind in follower.seen].count("ticket.called") == 1
+    finally:
+        follower.stop()
+        engine.dispose()
+        direct.dispose()
+
+
+def test_the_hall_display_says_connection_lost_on_a_dead_link_and_catches_up(pg_url, hole, tmp_path):
+    proxy, proxied = hole
+    direct = make_engine(pg_url)
+    hall = resolve_hall(direct, None)
+    q.take_ticket(direct, hall.id, "BIZ", actor="C001")
+    q.set_window_status(direct, hall.id, 2, "open", actor="C002")
+    engine = make_engine(proxied)
+    settings = Settings(database_url=proxied, drafts_dir=str(tmp_path / "drafts"))
+
+    async def inner():
+        app = make_app("display", settings=settings, engine=engine, hall=hall)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.screen.view is not None)
+            bar = app.screen.query_one("#connection")
+            proxy.stop()
+            await wait_until(pilot, lambda: bar.has_class("offline"), timeout=30)
+            assert "中断" in text_of(app, "#connection")
+            q.call_next(direct, hall.id, 2, actor="C002")  # called while the display is cut off
+            proxy.resume()
+            await wait_until(pilot, lambda: not bar.has_class("offline"), timeout=60)
+            await wait_until(pilot, lambda: "A001" in text_of(app, "#call-text"), timeout=60)
+
+    try:
+        asyncio.run(inner())
+    finally:
+        engine.dispose()
+        direct.dispose()
