@@ -171,7 +171,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
             yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
             yield Static(tr("选择一件任务查看详情", "Select a task to see the case"), id="detail")
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#tasks", DataTable)

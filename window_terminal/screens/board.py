@@ -171,7 +171,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                     yield Sparkline([0] * 24, id="served")
         yield LiveTable(id="windows", cursor_type="row", zebra_stripes=True)
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#lines", DataTable), LINE_COLUMNS)

@@ -98,12 +98,12 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         Binding("n", "call_next", tr_lazy("叫号", "Call"), show=False),
         Binding("r", "recall", tr_lazy("重呼", "Recall")),
         Binding("x", "no_show", tr_lazy("过号", "No-show")),
-        Binding("s", "start", tr_lazy("开始", "Start")),
+        Binding("s", "start", tr_lazy("开始", "Start"), show=False),  # the intake starts service itself
         Binding("f", "finish", tr_lazy("办结", "Finish")),
         Binding("t", "transfer", tr_lazy("转移", "Transfer")),
         Binding("p", "park", tr_lazy("挂起", "Park")),
-        Binding("b", "call_back", tr_lazy("回呼", "Call back")),
-        Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open")),
+        Binding("b", "call_back", tr_lazy("回呼", "Call back"), show=False),
+        Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open"), show=False),
         Binding("i", "intake", tr_lazy("受理", "Intake")),
         Binding("c", "case_lookup", tr_lazy("查件", "Case")),
         Binding("q", "app.quit", tr_lazy("退出", "Quit")),
@@ -147,7 +147,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 yield Label(tr("本窗口最近的号", "Recent tickets at this window"), classes="caption")
                 yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         add_columns(
@@ -179,7 +179,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             self,
             self.read_view,
             done=self.show,
-            failed=self.say,
+            failed=self.view_refused,
             offline=lambda text: self.set_connected(False, text),
             group="counter-view",
             retry=True,
@@ -197,6 +197,13 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 return {**view, "refused": exc.text(language())}
             view = intake.counter_view(engine, hall_id, self.window_number)
         return view
+
+    def view_refused(self, text: str) -> None:
+        """A refused first read (no such window) says so in the header instead of "connecting"."""
+        if self.view is None:
+            self.query_one("#header", Static).update(text)
+            self.query_one("#header", Static).set_class(True, "offline")
+        self.say(text)
 
     def show(self, view: dict[str, Any]) -> None:
         self.view = view
@@ -266,8 +273,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         panel.update(
             f"[b]{ticket['number']}[/b]   {ticket['line']}   {_t(STATUS_TEXT[ticket['status']])}{recalls}\n"
             f"{tr('已用时', 'Elapsed')} {elapsed}\n"
-            f"[dim]S {tr('开始', 'start')} · F {tr('办结', 'finish')} · I {tr('受理', 'intake')} · "
-            f"T {tr('转移', 'transfer')} · P {tr('挂起', 'park')}[/dim]"
+            f"[dim]I {tr('受理', 'intake')} · F {tr('办结', 'finish')} · T {tr('转移', 'transfer')} · "
+            f"P {tr('挂起', 'park')} · B {tr('回呼', 'call back')} · W {tr('暂停', 'pause')}[/dim]"
         )
 
     def tick(self) -> None:
