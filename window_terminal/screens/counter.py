@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from window_terminal.core import intake, queueing, review
+from window_terminal.core.case_status import STATUS_LABELS
 from window_terminal.core.hallview import window_state_word
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr, tr_lazy
@@ -484,8 +485,42 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         ticket = (self.view or {}).get("in_hand")
         self.app.push_screen(
             IntakeScreen(window=self.window_number, staff_code=self.staff_code, ticket=ticket),
-            lambda _: self.refresh_view(),
+            self.intake_closed,
         )
+
+    def intake_closed(self, result: dict[str, Any] | None) -> None:
+        """Say what became of the case: accepted and sent to which department, or the notice given."""
+        self.refresh_view()
+        if not result or not result.get("case_no"):
+            return
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
+        run_call(
+            self,
+            lambda: intake.case_view(app.engine, app.hall.id, result["case_no"]),
+            done=self.say_outcome,
+            failed=self.say,
+            group="counter-outcome",
+        )
+
+    def say_outcome(self, view: intake.CaseView) -> None:
+        case = view.case
+        departments = "、".join(t["name"] for t in view.tasks)
+        if view.tasks:
+            self.say(
+                tr(
+                    f"办件 {case['case_no']} 已受理，已流转至 {departments} 审批",
+                    f"case {case['case_no']} accepted and sent to {', '.join(t['name'] for t in view.tasks)}",
+                )
+            )
+        elif case["status"] == "notice_issued":
+            self.say(
+                tr(
+                    f"办件 {case['case_no']}：已出具一次性告知书，待申请人补正",
+                    f"case {case['case_no']}: one-time notice issued; awaiting the supplement",
+                )
+            )
+        else:
+            self.say(tr(f"办件 {case['case_no']} 已记录", f"case {case['case_no']} recorded"))
 
     def action_case_lookup(self) -> None:
         from window_terminal.screens.dialogs import AskDialog
@@ -505,10 +540,45 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
 
     def look_up_case(self, ref: str) -> None:
+        """By case number, query code or ID number; a person with several cases is asked which."""
         app: Any = self.app  # the WindowTerminalApp: its engine and hall
         run_call(
             self,
-            lambda: intake.case_view(app.engine, app.hall.id, ref),
+            lambda: intake.cases_of(app.engine, app.hall.id, ref),
+            done=self.choose_case,
+            failed=self.say,
+            group="counter-case",
+        )
+
+    def choose_case(self, found: list[dict[str, Any]]) -> None:
+        from window_terminal.screens.dialogs import PickDialog
+
+        if len(found) == 1:
+            self.open_case(found[0]["case_no"])
+            return
+        options = [
+            (
+                c["case_no"],
+                f"{c['case_no']}  {c['item']}  {tr(*CASE_STATUS.get(c['status'], (c['status'], c['status'])))}",
+            )
+            for c in found
+        ]
+        self.app.push_screen(
+            PickDialog(
+                tr(
+                    f"此证件号有 {len(found)} 个办件，请选择",
+                    f"{len(found)} cases for this ID number: choose one",
+                ),
+                options,
+            ),
+            lambda case_no: self.open_case(case_no) if case_no else None,
+        )
+
+    def open_case(self, case_no: str) -> None:
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
+        run_call(
+            self,
+            lambda: intake.case_view(app.engine, app.hall.id, case_no),
             done=self.show_case,
             failed=self.say,
             group="counter-case",
@@ -528,13 +598,17 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                     ticket=ticket,
                     case_no=case["case_no"],
                 ),
-                lambda _: self.refresh_view(),
+                self.intake_closed,
             )
             return
         text = case_summary(view)
-        buttons = [("pickup", tr("记录取件", "Record pickup"))]
+        # Only what applies to the case is offered: a result to hand over once it is decided.
+        buttons = []
+        if case["status"] == "decided":
+            buttons.append(("pickup", tr("记录取件", "Record pickup")))
         if any(m["status"] == "deferred" for m in view.materials):
             buttons.insert(0, ("supplement", tr("收取容缺补交材料", "Receive deferred materials")))
+        default = buttons[0][0] if buttons else None
 
         def chosen(button: str | None) -> None:
             app: Any = self.app  # the WindowTerminalApp: its engine and hall
@@ -571,23 +645,19 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 )
 
         self.app.push_screen(
-            TextDialog(tr(f"办件 {case['case_no']}", f"Case {case['case_no']}"), text, buttons), chosen
+            TextDialog(tr(f"办件 {case['case_no']}", f"Case {case['case_no']}"), text, buttons, default),
+            chosen,
         )
+
+
+CASE_STATUS = STATUS_LABELS  # the status words have one home: core/case_status.py
 
 
 def case_summary(view: intake.CaseView) -> str:
     from window_terminal.core.privacy import mask_id_number
 
     case = view.case
-    status = {
-        "submitted": ("已收件，待出结果", "received, awaiting outcome"),
-        "notice_issued": ("待补正", "awaiting supplement"),
-        "accepted": ("已受理，审批中", "accepted, in review"),
-        "in_review": ("审批中", "in review"),
-        "decided": ("已办结", "decided"),
-        "completed": ("已领取", "completed"),
-        "not_accepted": ("不予受理", "not accepted"),
-    }.get(case["status"], (case["status"], case["status"]))
+    status = CASE_STATUS.get(case["status"], (case["status"], case["status"]))
     lines = [
         f"{tr('事项', 'Item')}：{view.item.name}（{view.item.code}）",
         f"{tr('申请人', 'Applicant')}：{case['applicant_name']}  {mask_id_number(case['id_number'])}",

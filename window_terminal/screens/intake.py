@@ -62,10 +62,28 @@ class MaterialsTable(DataTable):
     BINDINGS = [
         *[Binding(key, f"state('{state}')", tr_lazy(zh, en)) for key, state, zh, en in STATE_KEYS],
         Binding("space", "cycle", tr_lazy("切换状态", "Cycle status"), show=False),
-        Binding("plus,equals_sign", "count(1, 0)", tr_lazy("原件+1", "Originals +1"), key_display="+", group=_COUNTS),
+        Binding(
+            "plus,equals_sign",
+            "count(1, 0)",
+            tr_lazy("原件+1", "Originals +1"),
+            key_display="+",
+            group=_COUNTS,
+        ),
         Binding("minus", "count(-1, 0)", tr_lazy("原件-1", "Originals -1"), key_display="-", group=_COUNTS),
-        Binding("right_square_bracket", "count(0, 1)", tr_lazy("复印件+1", "Copies +1"), key_display="]", group=_COPIES),
-        Binding("left_square_bracket", "count(0, -1)", tr_lazy("复印件-1", "Copies -1"), key_display="[", group=_COPIES),
+        Binding(
+            "right_square_bracket",
+            "count(0, 1)",
+            tr_lazy("复印件+1", "Copies +1"),
+            key_display="]",
+            group=_COPIES,
+        ),
+        Binding(
+            "left_square_bracket",
+            "count(0, -1)",
+            tr_lazy("复印件-1", "Copies -1"),
+            key_display="[",
+            group=_COPIES,
+        ),
     ]
 
     def action_cycle(self) -> None:
@@ -100,9 +118,19 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     # The outcome keys are written on their buttons; the footer keeps room for the checklist's keys.
     BINDINGS = [
         Binding("f5", "outcome('accept')", tr_lazy("受理", "Accept"), key_display="F5", show=False),
-        Binding("f6", "outcome('notice')", tr_lazy("一次性告知", "One-time notice"), key_display="F6", show=False),
-        Binding("f7", "outcome('deficiency')", tr_lazy("容缺受理", "Deficiency"), key_display="F7", show=False),
-        Binding("f8", "outcome('non_acceptance')", tr_lazy("不予受理", "Non-acceptance"), key_display="F8", show=False),
+        Binding(
+            "f6", "outcome('notice')", tr_lazy("一次性告知", "One-time notice"), key_display="F6", show=False
+        ),
+        Binding(
+            "f7", "outcome('deficiency')", tr_lazy("容缺受理", "Deficiency"), key_display="F7", show=False
+        ),
+        Binding(
+            "f8",
+            "outcome('non_acceptance')",
+            tr_lazy("不予受理", "Non-acceptance"),
+            key_display="F8",
+            show=False,
+        ),
         Binding("f3", "cycle_id_type", tr_lazy("证件类型", "ID type"), key_display="F3", show=False),
         Binding("f4", "find_item", tr_lazy("事项", "Item"), key_display="F4"),
         Binding("f9", "toggle_agent", tr_lazy("代理人", "Agent"), key_display="F9"),
@@ -176,7 +204,9 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                     placeholder=tr("联系电话（手机或固话）", "Phone (mobile or landline)"), id="phone"
                 )
                 yield Label("", id="phone_error", classes="error")
-                yield Label(tr("代理人（可选）F9", "Agent (optional) F9"), classes="caption", id="agent_caption")
+                yield Label(
+                    tr("代理人（可选）F9", "Agent (optional) F9"), classes="caption", id="agent_caption"
+                )
                 with Vertical(id="agent_box"):
                     yield Input(placeholder=tr("代理人姓名", "Agent name"), id="agent_name")
                     yield Input(placeholder=tr("代理人身份证号", "Agent resident ID"), id="agent_id_number")
@@ -196,15 +226,27 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 yield Static("", id="material_detail")
                 with Horizontal(id="outcomes"):
                     if self.case_no:
-                        yield Button(tr("F5 补正收件", "F5 Supplement"), id="supplement", variant="success", compact=True)
                         yield Button(
-                            tr("管理员授权再次告知", "Manager override"), id="override", variant="warning", compact=True
+                            tr("F5 补正收件", "F5 Supplement"),
+                            id="supplement",
+                            variant="success",
+                            compact=True,
+                        )
+                        yield Button(
+                            tr("管理员授权再次告知", "Manager override"),
+                            id="override",
+                            variant="warning",
+                            compact=True,
                         )
                     else:
                         yield Button(tr("F5 受理", "F5 Accept"), id="accept", variant="success", compact=True)
                         yield Button(tr("F6 告知", "F6 Notice"), id="notice", variant="warning", compact=True)
-                        yield Button(tr("F7 容缺", "F7 Deficient"), id="deficiency", variant="primary", compact=True)
-                        yield Button(tr("F8 不予受理", "F8 Refuse"), id="non_acceptance", variant="error", compact=True)
+                        yield Button(
+                            tr("F7 容缺", "F7 Deficient"), id="deficiency", variant="primary", compact=True
+                        )
+                        yield Button(
+                            tr("F8 不予受理", "F8 Refuse"), id="non_acceptance", variant="error", compact=True
+                        )
         yield Static("", id="message", markup=False)
         yield Footer(compact=True)
 
@@ -432,7 +474,12 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         if options.option_count:
             self.choose_item(int(options.get_option_at_index(options.highlighted or 0).id or 0))
         else:
-            self.say(tr("没有找到事项：换个名称、编码或拼音首字母", "no item found: try another name, code or initials"))
+            self.say(
+                tr(
+                    "没有找到事项：换个名称、编码或拼音首字母",
+                    "no item found: try another name, code or initials",
+                )
+            )
 
     @on(OptionList.OptionSelected, "#item_results")
     def item_selected(self, event: OptionList.OptionSelected) -> None:
@@ -539,9 +586,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         material = self.item.materials[row]
         if state not in self._allowed(material):
             name = tr(*STATUS_TEXT[state])
-            self.say(
-                tr(f"「{material.name}」不能设为{name}", f"{material.name!r} cannot be set to {name}")
-            )
+            self.say(tr(f"「{material.name}」不能设为{name}", f"{material.name!r} cannot be set to {name}"))
             return
         check = next(c for c in self.checks if c.material_id == material.id)
         check.status = state

@@ -103,7 +103,8 @@ class LoginScreen(LocalizedKeys, Screen[None]):
 
     def error(self, text: str, cleared: bool = True) -> None:
         self.query_one("#login_error", Label).update(
-            text + (tr("（PIN 已清空，请重新输入）", " (the PIN was cleared: type it again)") if cleared else "")
+            text
+            + (tr("（PIN 已清空，请重新输入）", " (the PIN was cleared: type it again)") if cleared else "")
         )
         pin = self.query_one("#pin", Input)
         pin.value = ""
