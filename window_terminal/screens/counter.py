@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from window_terminal.core import intake, queueing, review
 from window_terminal.core.case_status import STATUS_LABELS
-from window_terminal.core.hallview import window_state_word
+from window_terminal.core.hallview import minutes_seconds, window_state_word
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
@@ -61,11 +61,6 @@ DB_ACTIONS = {a for a, *_ in ACTIONS}
 
 def _t(pair: tuple[str, str]) -> str:
     return tr(*pair)
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
 class CounterCommands(Provider):
@@ -155,9 +150,9 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             self.query_one("#lines", DataTable),
             [
                 ("line", "业务线", "Line", 6),
-                ("name", "名称", "Name", 18),
-                ("waiting", "等候人数", "Waiting", 8),
-                ("longest", "最长等候", "Longest wait", 12),
+                ("name", "名称", "Name", 10),
+                ("waiting", "等候", "Waiting", 7),
+                ("longest", "最长等候", "Longest", 8),
             ],
         )
         add_columns(
@@ -223,7 +218,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             for key in [k for k in lines.rows if k.value not in wanted]:
                 lines.remove_row(key)
             for r in view["lines"]:
-                longest = f"{r['longest_wait_s'] // 60}{tr('分钟', ' min')}" if r["waiting"] else "-"
+                # waits read the same everywhere: m:ss, as on the board and the hall TV
+                longest = minutes_seconds(r["longest_wait_s"]) if r["waiting"] else "-"
                 sync_row(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
             wanted = {str(t["ticket_id"]) for t in view["recent"]}
             for key in [k for k in recent.rows if k.value not in wanted]:
@@ -265,7 +261,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             now = self.app.now()  # type: ignore[attr-defined]
             if now.tzinfo is None:
                 now = now.replace(tzinfo=since.tzinfo)
-            elapsed = _duration((now - since).total_seconds())
+            elapsed = minutes_seconds((now - since).total_seconds())
         recalls = (
             tr(f"  已重呼{ticket['recalls']}次", f"  recalled {ticket['recalls']}x")
             if ticket["recalls"]
