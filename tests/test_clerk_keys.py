@@ -283,3 +283,20 @@ def test_the_whole_walk_in_takes_at_most_40_command_keys(tmp_path, monkeypatch):
     result = asyncio.run(walk_in_keys.walk_in(url, tmp_path, SMALL))
     assert result["case_status"] == "completed"
     assert result["commands"] <= walk_in_keys.TARGET_COMMANDS, result["steps"]
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+def test_a_priority_ticket_is_told_only_the_priority_tickets_ahead(engine, hall):
+    """A 绿色通道 ticket is called before the normal ones: "前面还有 9 人" was wrong (both databases)."""
+    for _ in range(3):
+        q.take_ticket(engine, hall.id, "BIZ", actor="device:KIOSK1")
+    first = q.take_ticket(
+        engine, hall.id, "BIZ", kind="priority", priority_reason="老年人", actor="device:KIOSK1"
+    )
+    second = q.take_ticket(
+        engine, hall.id, "BIZ", kind="priority", priority_reason="残疾人", actor="device:KIOSK1"
+    )
+    normal = q.take_ticket(engine, hall.id, "BIZ", actor="device:KIOSK1")
+    assert (first.people_ahead, second.people_ahead, normal.people_ahead) == (0, 1, 5)

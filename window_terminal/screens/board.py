@@ -304,7 +304,9 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self._show("#alerts", text)
         self._show("#lights", self._lights)
         first = parts[0] if parts else tr("[green]● 排队正常[/]", "[green]● queue normal[/]")
-        more = tr(f"  （另有 {len(alerts) - 1} 条）", f"  (+{len(alerts) - 1} more)") if len(alerts) > 1 else ""
+        more = (
+            tr(f"  （另有 {len(alerts) - 1} 条）", f"  (+{len(alerts) - 1} more)") if len(alerts) > 1 else ""
+        )
         self._show("#alert_strip", f"{first}{more}")
 
     def _show(self, selector: str, content: object) -> None:
@@ -405,14 +407,20 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         def go() -> None:
             self.run_action_worker(
                 lambda e, h: queueing.set_window_status(e, h, int(number), status, actor=self.staff_code),
-                tr(f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}", f"window {number}: {status}"),
+                tr(
+                    f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}",
+                    f"window {number}: {status}",
+                ),
             )
 
         if status == "open":
             go()
             return
         serving = (
-            tr(f"正在办理 {window.ticket}，办完后不再叫号。", f"serving {window.ticket}; no further calls after it.")
+            tr(
+                f"正在办理 {window.ticket}，办完后不再叫号。",
+                f"serving {window.ticket}; no further calls after it.",
+            )
             if window.ticket
             else tr("暂停后不再叫号。", "no further calls while paused.")
         )

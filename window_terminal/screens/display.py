@@ -92,7 +92,7 @@ class TicketDigits(Digits):
 
 
 class DisplayScreen(LocalizedKeys, Screen[None]):
-    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit"))]
+    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit")), ("escape", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     DisplayScreen { background: $background; }
     DisplayScreen #connection { height: auto; padding: 0 1; display: none; }
