@@ -144,8 +144,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     IntakeScreen #right { width: 1fr; padding: 0 1; }
     IntakeScreen Input { height: 3; }
     IntakeScreen .caption { text-style: bold; }
-    IntakeScreen .error { color: $error; height: auto; width: 100%; }
-    IntakeScreen .error:empty { height: 0; }
+    IntakeScreen .error { color: $error; height: auto; width: 100%; background: transparent; }
     IntakeScreen #id_type { height: 1; width: 100%; border: none; min-width: 10; }
     IntakeScreen #agent_box { height: auto; display: none; }
     IntakeScreen #agent_box.shown { display: block; }
@@ -424,6 +423,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         if case["agent_name"]:
             self.query_one("#agent_box").add_class("shown")
         self.query_one("#item_search", Input).disabled = True
+        self.query_one("#item_search", Input).display = False  # the case's item is fixed: room for its list
+        self.query_one("#item_results", OptionList).display = False
         self.in_notice = {m["material_id"] for m in view.materials if m["in_notice"]}
         self.query_one("#agent_caption", Label).display = bool(case["agent_name"])
         checks = [

@@ -26,7 +26,7 @@ class LoginScreen(LocalizedKeys, Screen[None]):
     LoginScreen { align: center middle; }
     LoginScreen #box { width: 60; height: auto; border: thick $accent; padding: 1 2; }
     LoginScreen .title { text-style: bold; width: 100%; content-align: center middle; }
-    LoginScreen .error { color: $error; height: auto; width: 100%; }
+    LoginScreen .error { color: $error; height: auto; width: 100%; background: transparent; }
     """
 
     def __init__(self, window: int | None = None, target: str | None = None, **options: Any) -> None:
