@@ -409,6 +409,9 @@ def take_ticket(
                 existing = s.get(Ticket, appointment.ticket_id)
                 assert existing is not None
                 return _info(s, existing, tz=unit.timezone, with_ahead=True)
+            from window_terminal.core.appointments import check_in_refusal
+
+            check_in_refusal(appointment, unit.now, unit.settings, unit.timezone)  # cancelled, other day, late
             line = s.get(Line, appointment.line_id)
             assert line is not None
         else:
