@@ -300,3 +300,76 @@ def test_a_priority_ticket_is_told_only_the_priority_tickets_ahead(engine, hall)
     )
     normal = q.take_ticket(engine, hall.id, "BIZ", actor="device:KIOSK1")
     assert (first.people_ahead, second.people_ahead, normal.people_ahead) == (0, 1, 5)
+
+
+# --- the palette ------------------------------------------------------------------------------
+
+
+def test_the_palette_speaks_the_screens_language_and_finds_jh_for_call(env):
+    from textual.command import CommandPalette
+
+    engine, hall, _ = env
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+
+    async def inner():
+        app = counter_app(env)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: CommandPalette.is_open(app))
+            await pilot.press("j", "h")
+            palette = app.screen
+            await wait_until(pilot, lambda: palette.query_one(OptionList).option_count > 0)
+            await pilot.pause(0.3)
+            options = palette.query_one(OptionList)
+            first = str(options.get_option_at_index(0).prompt)
+            assert "叫号" in first
+            every = " ".join(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
+            assert "Theme" not in every and "Quit" not in every
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "A001" in text_of(app, "#current"))
+
+    asyncio.run(inner())
+
+
+def test_quitting_with_a_ticket_in_hand_asks_parks_it_and_closes_the_window(env):
+    from window_terminal.db.models import Window
+
+    engine, hall, _ = env
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+
+    async def inner():
+        app = counter_app(env)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot)
+            await press(pilot, "f2")
+            await press(pilot, "q")
+            assert screen_name(app) == "ConfirmDialog"  # not gone with A001 in hand
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: not app.is_running)
+
+    asyncio.run(inner())
+    with read_session(engine) as s:
+        assert s.execute(select(Ticket.status)).scalar_one() == "parked"
+        assert s.execute(select(Window.status).where(Window.number == 2)).scalar_one() == "closed"
+
+
+def test_the_english_display_says_window_before_its_number(env):
+    from window_terminal.config import Settings
+
+    engine, hall, settings = env
+    q.set_window_status(engine, hall.id, 5, "open", actor="C001")
+    q.take_ticket(engine, hall.id, "FOOD", actor="C001")
+    q.call_next(engine, hall.id, 5, actor="C001")
+    english = Settings(database_url=settings.database_url, drafts_dir=settings.drafts_dir, language="en")
+
+    async def inner():
+        from window_terminal.app import make_app
+
+        app = make_app("display", settings=english, engine=engine, hall=hall)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: "B001" in text_of(app, "#call-0"))
+            assert "→ window 5" in text_of(app, "#call-0")
+            assert "→ window" in text_of(app, "#arrow")
+
+    asyncio.run(inner())

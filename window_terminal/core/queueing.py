@@ -411,7 +411,9 @@ def take_ticket(
                 return _info(s, existing, tz=unit.timezone, with_ahead=True)
             from window_terminal.core.appointments import check_in_refusal
 
-            check_in_refusal(appointment, unit.now, unit.settings, unit.timezone)  # cancelled, other day, late
+            check_in_refusal(
+                appointment, unit.now, unit.settings, unit.timezone
+            )  # cancelled, other day, late
             line = s.get(Line, appointment.line_id)
             assert line is not None
         else:

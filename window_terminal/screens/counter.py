@@ -16,7 +16,6 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
@@ -42,7 +41,7 @@ STATUS_TEXT = {
     "cancelled": ("已取消", "cancelled"),
 }
 
-# (action, key, zh, en) — also the command palette's list
+# (action, key, zh, en): every counter action (the palette lists the screen's keys: screens/palette.py)
 ACTIONS: list[tuple[str, str, str, str]] = [
     ("call_next", "n", "叫下一个号", "Call next"),
     ("recall", "r", "重呼", "Recall"),
@@ -63,32 +62,7 @@ def _t(pair: tuple[str, str]) -> str:
     return tr(*pair)
 
 
-class CounterCommands(Provider):
-    """Every counter action in the command palette (Ctrl+P)."""
-
-    def _items(self) -> list[tuple[str, str, str]]:
-        return [(a, tr(zh, en), f"[{key}]") for a, key, zh, en in ACTIONS]
-
-    async def discover(self) -> Hits:
-        screen = self.screen
-        for action, label, key in self._items():
-            yield DiscoveryHit(f"{label} {key}", _runner(screen, action), help=key)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        screen = self.screen
-        for action, label, key in self._items():
-            score = matcher.match(f"{label} {action}")
-            if score > 0:
-                yield Hit(score, matcher.highlight(label), _runner(screen, action), help=key)
-
-
-def _runner(screen: Any, action: str) -> Callable[[], Any]:
-    return lambda: screen.run_action(action)
-
-
 class CounterScreen(LocalizedKeys, Screen[None]):
-    COMMANDS = Screen.COMMANDS | {CounterCommands}
     BINDINGS = [
         Binding("f2", "call_next", tr_lazy("叫号", "Call"), key_display="F2"),
         Binding("n", "call_next", tr_lazy("叫号", "Call"), show=False),
@@ -102,7 +76,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open"), show=False),
         Binding("i", "intake", tr_lazy("受理", "Intake")),
         Binding("c", "case_lookup", tr_lazy("查件", "Case")),
-        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
+        Binding("q", "leave", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     CounterScreen #header { height: 1; background: $primary; color: $text; padding: 0 1; }
@@ -245,7 +219,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
         header.update(
             f"{view.get('hall', self.app.hall.name)}  |  {tr(f'{self.window_number}号窗口', f'Window {self.window_number}')}"  # type: ignore[attr-defined]
-            f"（{state}）  |  {tr('工作人员', 'Clerk')}：{clerk}  |  {connection}"
+            + tr(f"（{state}）  |  工作人员：{clerk}", f" ({state})  |  Clerk: {clerk}")
+            + f"  |  {connection}"
         )
         header.set_class(not self.connected, "offline")
 
@@ -474,6 +449,45 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 )
 
         self.app.push_screen(PickDialog(tr("呼叫挂起的号", "Call back a parked ticket"), options), chosen)
+
+    def action_leave(self) -> None:
+        """Quit: a ticket still in hand is asked about first (parked, so it can be called back),
+        and the window is closed so the board does not show it open after its clerk left."""
+        from window_terminal.screens.dialogs import ConfirmDialog
+
+        ticket = (self.view or {}).get("in_hand")
+        if not ticket or not self.connected:
+            self.close_and_quit(park=False)
+            return
+        self.app.push_screen(
+            ConfirmDialog(
+                tr(f"{ticket['number']} 还在本窗口办理", f"{ticket['number']} is still in hand"),
+                [
+                    tr(
+                        "退出前可按 F 办结；确认退出则把它挂起（可在任一窗口回呼），并关闭本窗口。",
+                        "Press F to finish it first; quitting parks it (any window can call it back) "
+                        "and closes this window.",
+                    )
+                ],
+                tr("挂起并退出", "Park and quit"),
+            ),
+            lambda ok: self.close_and_quit(park=True) if ok else None,
+        )
+
+    def close_and_quit(self, park: bool) -> None:
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
+
+        def leave() -> None:
+            if park:
+                self._q("park")()
+            queueing.set_window_status(
+                app.engine, app.hall.id, self.window_number, "closed", actor=self.staff_code
+            )
+
+        if not self.connected:
+            app.exit()
+            return
+        run_call(self, leave, done=lambda _: app.exit(), failed=lambda _: app.exit(), group="counter-leave")
 
     def action_intake(self) -> None:
         from window_terminal.screens.intake import IntakeScreen
