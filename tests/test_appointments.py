@@ -117,3 +117,15 @@ def test_wt_appointment_book_list_cancel(cli_env):
     assert wt(cli_env, "appointment", "cancel", code).returncode == 0
     listed = json.loads(wt(cli_env, "appointment", "list", "--date", day, "--json").stdout)
     assert listed[0]["state"] == "cancelled"
+
+
+def test_reports_take_json_and_csv_on_standard_output_keeps_its_bom(cli_env):
+    """README: every data command takes --json; Excel on Chinese Windows needs the BOM to read UTF-8."""
+    for report in (["daily"], ["overdue"], ["clerks"]):
+        done = wt(cli_env, "report", *report, "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["kind"]
+    raw = subprocess.run(
+        [*WT, "report", "daily", "--format", "csv"], env=cli_env, capture_output=True, timeout=60
+    )
+    assert raw.returncode == 0 and raw.stdout.startswith(b"\xef\xbb\xbf")
