@@ -461,6 +461,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         options = self.query_one("#item_results", OptionList)
         options.clear_options()
         options.add_options([Option(f"{e.code}  {e.name}", id=str(e.id)) for e in found])
+        if found:
+            options.highlighted = 0  # Enter takes the highlighted one; Down moves to the next
 
     def move_result(self, step: int) -> None:
         options = self.query_one("#item_results", OptionList)
@@ -514,7 +516,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         self.query_one("#item_label", Static).update(
             f"[b]{item.code} {item.name}[/b]  "
             + tr(f"承诺{item.promised_days}个工作日", f"promised in {item.promised_days} working days")
-            + (f"  ({'，'.join(flags)})" if flags else "")
+            + (tr(f"（{'，'.join(flags)}）", f" ({', '.join(flags)})") if flags else "")
         )
         table = self.query_one("#materials", MaterialsTable)
         table.clear()
@@ -771,8 +773,9 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         assert self.item is not None
         names = {m.id: m.name for m in self.item.materials}
         listed = [
-            f"· {names.get(c.material_id, c.material_id)}（{tr(*STATUS_TEXT[c.status])}）"
-            + (f"：{c.note}" if c.note else "")
+            f"· {names.get(c.material_id, c.material_id)}"
+            + tr(f"（{STATUS_TEXT[c.status][0]}）", f" ({STATUS_TEXT[c.status][1]})")
+            + (tr(f"：{c.note}", f": {c.note}") if c.note else "")
             for c in self.checks
             if c.status in ("missing", "defective")
         ]
