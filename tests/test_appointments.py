@@ -129,3 +129,39 @@ def test_reports_take_json_and_csv_on_standard_output_keeps_its_bom(cli_env):
         [*WT, "report", "daily", "--format", "csv"], env=cli_env, capture_output=True, timeout=60
     )
     assert raw.returncode == 0 and raw.stdout.startswith(b"\xef\xbb\xbf")
+
+
+def test_the_manager_books_from_the_board_and_the_kiosk_checks_the_code_in(engine, hall, db_url):
+    """The booking form (board, key a) and the kiosk's 预约签到 at 80×24, as a person uses them."""
+    import asyncio
+
+    from textual.widgets import Input
+
+    from tests.test_board import board_loaded, screen_app, wait_until
+
+    set_clock_to(DAY, hour=8)
+
+    async def book() -> str:
+        app = screen_app("board", engine, db_url)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: board_loaded(app))
+            await pilot.press("a")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "PromptModal")
+            app.screen.query_one("#f-line", Input).value = "BIZ"
+            app.screen.query_one("#f-date", Input).value = DAY.isoformat()
+            await pilot.press("enter", "enter", *"09:30", "enter", *"张三", "enter", "enter")
+            await wait_until(pilot, lambda: "签到码" in str(app.screen.query_one("#message").render()))
+            return str(app.screen.query_one("#message").render()).split("签到码")[1].strip()
+
+    code = asyncio.run(book())
+    assert [r["code"] for r in ap.list_day(engine, hall.id, DAY)] == [code]
+
+    async def check_in() -> None:
+        app = screen_app("kiosk", engine, db_url)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.5)
+            await pilot.press("f3")
+            await pilot.press(*code, "enter")
+            await wait_until(pilot, lambda: ap.list_day(engine, hall.id, DAY)[0]["state"] == "checked_in")
+
+    asyncio.run(check_in())

@@ -75,8 +75,8 @@ class PromptModal(LocalizedKeys, ModalScreen[dict[str, str] | None]):
 
     DEFAULT_CSS = """
     PromptModal { align: center middle; }
-    PromptModal > Vertical { width: 64; height: auto; border: thick $primary; background: $surface;
-                             padding: 1 2; }
+    PromptModal > Vertical { width: 64; height: auto; max-height: 100%; overflow-y: auto;
+                             border: thick $primary; background: $surface; padding: 1 2; }
     PromptModal Label { margin-top: 1; }
     PromptModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     PromptModal Button { margin-left: 2; }
@@ -132,6 +132,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         Binding("w", "window_lines", tr_lazy("业务线", "Lines")),
         Binding("f", "move_forward", tr_lazy("提前", "Forward")),
         Binding("b", "broadcast", tr_lazy("公告", "Notice")),
+        Binding("a", "book", tr_lazy("预约", "Book")),
         Binding("tab", "other_table", tr_lazy("切换", "Switch"), key_display="Tab"),
         Binding("shift+tab", "other_table", tr_lazy("切换表格", "Next table"), show=False),
         Binding("q", "app.quit", tr_lazy("退出", "Quit")),
@@ -511,6 +512,54 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                     "Broadcast to the display (under 60 characters; empty clears)",
                 ),
                 [("message", tr("公告内容", "message"), current)],
+            ),
+            done,
+        )
+
+    def action_book(self) -> None:
+        """Book an appointment for a caller on the phone (rules: core/appointments.py); the code is said."""
+        from window_terminal.core import appointments
+
+        line = self._selected("#lines") or ""
+        today = self.now().date().isoformat()
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+
+            def book() -> dict[str, Any]:
+                day, start = appointments.parse_slot(values["date"], values["time"])
+                booking = appointments.Booking(values["line"], day, start, values["name"], values["phone"])
+                return appointments.book(engine, hall_id, booking, source="board", actor=self.staff_code)
+
+            run_call(
+                self,
+                book,
+                done=lambda r: self._say(
+                    tr(
+                        f"已预约 {r['line']} {r['slot']}，签到码 {r['code']}",
+                        f"booked {r['line']} {r['slot']}: check-in code {r['code']}",
+                    )
+                ),
+                failed=lambda text: self._say(text, error=True),
+                group="board-action",
+                exclusive=False,
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                tr(
+                    "预约（签到码在取号机“预约签到”使用）",
+                    "Book an appointment (the code checks in at the kiosk)",
+                ),
+                [
+                    ("line", tr("业务线", "Line"), line),
+                    ("date", tr("日期", "Date"), today),
+                    ("time", tr("开始时间（如 09:30）", "Start (e.g. 09:30)"), ""),
+                    ("name", tr("姓名", "Name"), ""),
+                    ("phone", tr("手机号", "Mobile"), ""),
+                ],
             ),
             done,
         )
