@@ -130,7 +130,7 @@ class Booking:
 
 
 def _slot_start(unit: Unit, booking: Booking) -> datetime:
-    minutes = int(setting(unit.settings, "appointment_slot_minutes"))
+    minutes = max(1, int(setting(unit.settings, "appointment_slot_minutes")))
     if (booking.start.hour * 60 + booking.start.minute) % minutes:
         raise DomainError(
             f"{booking.start:%H:%M} 不是预约时段的开始：时段每{minutes}分钟一个（如 09:00、09:{minutes % 60:02d}）",
@@ -147,7 +147,7 @@ def _book(unit: Unit, booking: Booking, source: str) -> dict[str, Any]:
     s = unit.session
     line = lookup.line(s, unit.hall_id, booking.line)
     start = _slot_start(unit, booking)
-    minutes = int(setting(unit.settings, "appointment_slot_minutes"))
+    minutes = max(1, int(setting(unit.settings, "appointment_slot_minutes")))
     if start + timedelta(minutes=minutes) <= unit.now:
         raise DomainError(
             f"{booking.day} {booking.start:%H:%M} 的时段已经过去：请选择以后的时段",
