@@ -222,8 +222,8 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
                 call = calls[i]
                 at = to_local(call.at, view.timezone).strftime("%H:%M")
                 again = tr(" 重呼", " again") if call.kind == "ticket.recalled" else ""
-                window = tr(f"{call.window:>2}号窗口", f"window {call.window:<2}")
-                text = f"{call.number:<6} → {window}{again}   {at}"
+                where = tr(f"{call.window:>2}号窗口", f"window {call.window:<2}")
+                text = f"{call.number:<6} → {where}{again}   {at}"
             self._set(f"#call-{i}", text)
             self.query_one(f"#call-{i}").set_class(i == 0 and bool(text), "newest")
         self._highlight(newest)
