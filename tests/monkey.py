@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import random
 import string
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -246,7 +248,9 @@ async def monkey(stage: Stage, name: str, *, seed: int, keys: int, burst: int = 
                 if getattr(screen, "busy", False):
                     problems.append(f"{type(screen).__name__} left busy after {done} keys")
     except Exception as exc:  # an exception that reached the app: the crash this looks for
-        problems.append(f"{name} (seed {seed}) crashed after {done} keys: {type(exc).__name__}: {exc}")
+        where = traceback.extract_tb(exc.__traceback__)[-3:]  # where it broke, for the shrunk test
+        at = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where))
+        problems.append(f"{name} (seed {seed}) crashed after {done} keys: {type(exc).__name__}: {exc} at {at}")
     finally:
         work.failure_text, work.reconnecting_text = original  # type: ignore[assignment]
     problems.extend(f"{name}: a core call failed: {f}" for f in dict.fromkeys(stage.failures))

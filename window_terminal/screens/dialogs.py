@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
+from window_terminal.widgets.lists import ChoiceList
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -41,7 +42,7 @@ class PickDialog(LocalizedKeys, ModalScreen[str | None]):
         with Vertical():
             yield Label(self.title_text, classes="title")
             if self.options:
-                yield OptionList(*(Option(label, id=key) for key, label in self.options), id="pick")
+                yield ChoiceList(*(Option(label, id=key) for key, label in self.options), id="pick")
             else:
                 yield Label(tr("（没有可选项）", "(nothing to choose)"))
 

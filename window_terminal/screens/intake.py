@@ -23,6 +23,7 @@ from window_terminal.core import drafts, intake
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.work import run_call
+from window_terminal.widgets.lists import ChoiceList
 from window_terminal.widgets.tables import add_columns
 
 ID_TYPES = [
@@ -219,7 +220,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                     ),
                     id="item_search",
                 )
-                yield OptionList(id="item_results")
+                yield ChoiceList(id="item_results")
                 yield Static(tr("未选择事项", "no item chosen"), id="item_label")
                 yield MaterialsTable(id="materials", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="material_detail")

@@ -24,6 +24,7 @@ from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.display import TicketDigits
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.work import run_call
+from window_terminal.widgets.lists import ChoiceList
 
 PRIORITY_REASONS = [
     ("老年人", "Elderly"),
@@ -117,7 +118,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
                             ),
                             id="search",
                         )
-                        yield OptionList(id="results")
+                        yield ChoiceList(id="results")
                     with Vertical(id="side"):
                         yield Button(
                             tr("绿色通道（老年人、残疾人、军人等）", "Priority lane"),
