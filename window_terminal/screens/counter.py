@@ -196,8 +196,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             for key in [k for k in lines.rows if k.value not in wanted]:
                 lines.remove_row(key)
             for r in view["lines"]:
-                # waits read the same everywhere: m:ss, as on the board and the hall TV
-                longest = minutes_seconds(r["longest_wait_s"]) if r["waiting"] else "-"
+                # waits read as m:ss, as on the board; this view is read, not ticked, so whole minutes
+                longest = minutes_seconds(r["longest_wait_s"] // 60 * 60) if r["waiting"] else "-"
                 sync_row(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
             wanted = {str(t["ticket_id"]) for t in view["recent"]}
             for key in [k for k in recent.rows if k.value not in wanted]:
