@@ -46,7 +46,7 @@ NOW = datetime(2026, 3, 2, 9, 30)
 ID_NUMBER = "11010519491231002X"
 
 # Keys a person may press. Not ``q``: on most screens it quits the app (which is allowed, but ends
-# the run); the login screen's ``escape`` likewise.
+# the run); the login screen's and the hall display's ``escape`` likewise.
 KEYS = (
     [*(c for c in string.ascii_lowercase if c != "q"), *string.digits, *"ABCXZ #-./"]
     + [f"f{n}" for n in range(1, 13)]
@@ -229,7 +229,7 @@ async def monkey(stage: Stage, name: str, *, seed: int, keys: int, burst: int = 
                     target.post_message(events.Paste(rng.choice(PASTES)))
                 else:
                     key = rng.choice(KEYS)
-                    if name == "home" and key == "escape":
+                    if name in ("home", "display") and key == "escape":
                         key = "tab"
                     if burst > 1:
                         app._driver.send_message(_key_event(key))

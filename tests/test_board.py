@@ -188,6 +188,24 @@ def test_a_call_made_by_another_process_appears_on_the_board(engine, hall, db_ur
     asyncio.run(run())
 
 
+def test_tab_moves_between_the_lines_and_the_windows(engine, hall, db_url):
+    app = screen_app("board", engine, db_url)
+
+    async def run() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: board_loaded(app))
+            lines, windows = app.screen.query_one("#lines"), app.screen.query_one("#windows")
+            lines.focus()
+            await pilot.press("tab")
+            assert app.screen.focused is windows
+            await pilot.press("tab")
+            assert app.screen.focused is lines
+            # at 80 columns the waiting counts are on screen, not behind the side panel
+            assert lines.region.right <= 80 and lines.size.width >= 70
+
+    asyncio.run(run())
+
+
 def test_board_actions_change_the_database(engine, hall, db_url):
     q.set_window_status(engine, hall.id, 2, "open", actor="C002")
     first = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
@@ -200,12 +218,20 @@ def test_board_actions_change_the_database(engine, hall, db_url):
             # close the first line (BIZ) for new tickets
             app.screen.query_one("#lines", DataTable).focus()
             await pilot.press("l")
+            # closing a line is asked first, naming it and how many wait
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+            assert "BIZ" in str(app.screen.query_one(".title").render())
+            await pilot.press("enter")
             await wait_until(pilot, lambda: cell(app, "#lines", "BIZ", "open") == "停止取号")
             # pause window 2 (second row)
             windows = app.screen.query_one("#windows", DataTable)
             windows.focus()
             windows.move_cursor(row=windows.get_row_index("2"))
             await pilot.press("p")
+            # pausing a window is asked first, naming it
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+            assert "2号窗口" in str(app.screen.query_one(".title").render())
+            await pilot.press("enter")
             await wait_until(pilot, lambda: cell(app, "#windows", "2", "status") == "暂停")
             # window 2 now serves BIZ and GEN
             await pilot.press("w")

@@ -72,7 +72,8 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
         line = rng.choice(("BIZ", "GEN", "SOC"))
         kind = rng.choice(("normal", "normal", "priority", "appointment"))
         if kind == "appointment":
-            slot = now + timedelta(minutes=rng.choice((-50, -20, 30)))  # some not callable yet
+            # some not callable yet; none checked in more than the grace minutes after its slot (a no-show)
+            slot = now + timedelta(minutes=rng.choice((-14, -8, 30)))
             code = q.book_appointment(engine, hall.id, rng.choice(("BIZ", "GEN")), slot, actor="C001")["code"]
             taken.append(
                 q.take_ticket(engine, hall.id, kind="appointment", appointment_code=code, actor="C001")

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from textual.app import App
+from textual.command import Provider
 from textual.screen import Screen
 
 from window_terminal.config import Settings
@@ -47,9 +48,17 @@ def screen_class(name: str) -> type[Screen[Any]]:
     return getattr(importlib.import_module(module), attr)
 
 
+def _screen_commands() -> type[Provider]:
+    from window_terminal.screens.palette import ScreenCommands
+
+    return ScreenCommands
+
+
 class WindowTerminalApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Window Terminal"
+    # One palette in the screen's language, with pinyin-initial search (not Textual's English system commands).
+    COMMANDS = {_screen_commands}  # noqa: RUF012  # Textual's own class attribute
 
     def __init__(
         self,
@@ -98,6 +107,18 @@ class WindowTerminalApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(screen_class(self.first_screen)(**self.options))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C does not quit (it copies in a field): say how to quit, in the screen's language."""
+        from window_terminal.i18n import tr
+
+        keys = [
+            key
+            for key, active in self.active_bindings.items()
+            if active.binding.action in ("quit", "app.quit")
+        ]
+        key = keys[0] if keys else "ctrl+q"
+        self.notify(tr(f"按 {key} 退出", f"Press {key} to quit"), title=tr("要退出吗？", "Quit?"))
 
     def open_screen(self, name: str, **options: Any) -> None:
         self.push_screen(screen_class(name)(**options))

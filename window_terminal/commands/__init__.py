@@ -3,7 +3,7 @@
 Modules import heavy things (textual, sqlalchemy) inside the command functions only.
 """
 
-AREAS = ("staff", "counter", "backoffice", "screens", "reports", "documents", "audit")
+AREAS = ("staff", "counter", "backoffice", "screens", "reports", "documents", "audit", "appointments")
 
 
 def shared_group(app, name: str, help: str):

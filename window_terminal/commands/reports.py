@@ -12,6 +12,7 @@ import typer
 report_app = typer.Typer(help="Supervisor reports: daily tallies, periods, overdue cases, clerks.")
 
 FORMAT = typer.Option("table", "--format", "-f", help="table (terminal), csv, json, xlsx or pdf.")
+AS_JSON = typer.Option(False, "--json", help="The same as --format json (every data command takes --json).")
 OUT = typer.Option(
     None, "--out", "-o", help="File to write (needed for xlsx and pdf; csv/json print when left out)."
 )
@@ -122,12 +123,16 @@ def _produce(
 
                 typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
             else:
+                import sys
                 import tempfile
 
                 with tempfile.TemporaryDirectory() as tmp:
                     target = Path(tmp) / "report.csv"
                     formats.write_csv(report, target)
-                    typer.echo(target.read_text(encoding="utf-8-sig"), nl=False)
+                    # as the file has it, BOM included: Excel on Chinese Windows reads UTF-8 only with it
+                    sys.stdout.flush()
+                    sys.stdout.buffer.write(target.read_bytes())
+                    sys.stdout.buffer.flush()
         else:
             formats.write(report, fmt, out)
     except FontNotFound as exc:
@@ -154,11 +159,13 @@ def report_daily(
     ctx: typer.Context,
     day: str = typer.Option(None, "--date", "-d", help="Service day YYYY-MM-DD (default: today)."),
     fmt: str = FORMAT,
+    as_json: bool = AS_JSON,
     out: Path = OUT,
     personal: bool = PERSONAL,
 ) -> None:
     """One service day: queue figures by line, window, clerk and hour; case, deadline and rating figures."""
     the_day = _parse_day(day, "--date")
+    fmt = "json" if as_json else fmt
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):
@@ -176,6 +183,7 @@ def report_range(
     date_from: str = typer.Option(..., "--from", help="First service day YYYY-MM-DD."),
     date_to: str = typer.Option(..., "--to", help="Last service day YYYY-MM-DD (included)."),
     fmt: str = FORMAT,
+    as_json: bool = AS_JSON,
     out: Path = OUT,
     personal: bool = PERSONAL,
 ) -> None:
@@ -189,6 +197,7 @@ def report_range(
         raise fail(
             f"--to {d2} 早于 --from {d1}：请交换两个日期 / the range ends ({d2}) before it starts ({d1}); swap them"
         )
+    fmt = "json" if as_json else fmt
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):
@@ -204,6 +213,7 @@ def report_month(
     ctx: typer.Context,
     month: str = typer.Option(None, "--month", "-m", help="Calendar month YYYY-MM (default: this month)."),
     fmt: str = FORMAT,
+    as_json: bool = AS_JSON,
     out: Path = OUT,
     personal: bool = PERSONAL,
 ) -> None:
@@ -220,6 +230,7 @@ def report_month(
                 f"--month {month!r}: 月份无效，请写成 YYYY-MM，例如 2026-11 / "
                 f"not a valid month; write it as YYYY-MM, e.g. 2026-11"
             ) from None
+    fmt = "json" if as_json else fmt
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):
@@ -232,8 +243,11 @@ def report_month(
 
 
 @report_app.command("overdue")
-def report_overdue(ctx: typer.Context, fmt: str = FORMAT, out: Path = OUT, personal: bool = PERSONAL) -> None:
+def report_overdue(
+    ctx: typer.Context, fmt: str = FORMAT, as_json: bool = AS_JSON, out: Path = OUT, personal: bool = PERSONAL
+) -> None:
     """Cases and review tasks near (yellow) or past (red) their deadline, most urgent first."""
+    fmt = "json" if as_json else fmt
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):
@@ -251,6 +265,7 @@ def report_clerks(
     date_from: str = typer.Option(None, "--from", help="Or a period: first day."),
     date_to: str = typer.Option(None, "--to", help="Last day (included)."),
     fmt: str = FORMAT,
+    as_json: bool = AS_JSON,
     out: Path = OUT,
     personal: bool = PERSONAL,
 ) -> None:
@@ -268,6 +283,7 @@ def report_clerks(
         raise fail(
             f"--to {d2} 早于 --from {d1}：请交换两个日期 / the range ends ({d2}) before it starts ({d1}); swap them"
         )
+    fmt = "json" if as_json else fmt
     _check_output(fmt, out)
 
     def build(engine, hall_id, progress):

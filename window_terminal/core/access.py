@@ -49,6 +49,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the queue at a window
     "ticket.take": COUNTER | {"device:kiosk"},
     "appointment.book": COUNTER | {"device:kiosk"},
+    "appointment.cancel": COUNTER,
+    "appointment.import": MANAGER,
     "call.next": COUNTER,
     "call.ticket": COUNTER,
     "call.recall": COUNTER,

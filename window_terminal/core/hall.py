@@ -278,6 +278,8 @@ def validate(d: Definition) -> list[str]:
         "announce_max_age_seconds",
         "voice_speed",
         "display_stale_seconds",
+        "appointment_slot_minutes",
+        "appointment_grace_minutes",
     ):
         if key in d.thresholds:
             _int(p, "hall.toml: [thresholds]", d.thresholds, key, None, 0, 10_000)

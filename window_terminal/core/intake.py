@@ -965,6 +965,33 @@ class CaseView:
         return data
 
 
+def cases_of(engine: Engine, hall_id: int, ref: str) -> list[dict[str, Any]]:
+    """Every case an ID number names, open ones first then newest (one case for a number or code).
+
+    A person with several cases is asked which one: taking the latest silently handed a result
+    to the wrong case."""
+    from window_terminal.db.models import ServiceItem
+
+    with read_session(engine) as s:
+        first = _case(s, hall_id, ref)
+        rows = (
+            s.execute(
+                select(Case, ServiceItem.name)
+                .join(ServiceItem, ServiceItem.id == Case.item_id)
+                .where(Case.hall_id == hall_id, Case.id_number == first.id_number)
+                .order_by(Case.id.desc())
+            ).all()
+            if lookup.code(lookup.typed(ref)) not in (first.case_no, first.query_code)
+            else [(first, s.get(ServiceItem, first.item_id).name)]  # type: ignore[union-attr]  # a case's item exists
+        )
+    closed = ("completed", "not_accepted")
+    found = [
+        {"case_no": c.case_no, "item": name, "status": c.status, "received_on": str(c.received_on or "")}
+        for c, name in rows
+    ]
+    return sorted(found, key=lambda c: c["status"] in closed)
+
+
 def case_view(engine: Engine, hall_id: int, ref: str) -> CaseView:
     """A case by case number, query code or the applicant's ID number (the latest one)."""
     with read_session(engine) as s:

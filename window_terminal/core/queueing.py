@@ -142,18 +142,19 @@ def _require_in_hand(session: Session, window: Window) -> Ticket:
 
 
 def _people_ahead(session: Session, ticket: Ticket) -> int:
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(Ticket)
-            .where(
-                Ticket.hall_id == ticket.hall_id,
-                Ticket.line_id == ticket.line_id,
-                Ticket.status == "waiting",
-                Ticket.queue_key < ticket.queue_key,
-            )
-        ).scalar_one()
-    )
+    """Who is called before this ticket: everyone waiting ahead of it in its line — or, for a
+    privileged ticket (priority lane, appointment) on a line that calls those first, only the
+    privileged ones ahead of it (a 绿色通道 ticket was told "9 people ahead" and called next)."""
+    conditions = [
+        Ticket.hall_id == ticket.hall_id,
+        Ticket.line_id == ticket.line_id,
+        Ticket.status == "waiting",
+        Ticket.queue_key < ticket.queue_key,
+    ]
+    line = session.get(Line, ticket.line_id)
+    if ticket.kind in PRIVILEGED and line is not None and line.priority_policy != "none":
+        conditions.append(Ticket.kind.in_(PRIVILEGED))
+    return int(session.execute(select(func.count()).select_from(Ticket).where(*conditions)).scalar_one())
 
 
 def _serving_windows(session: Session, line_id: int) -> int:
@@ -418,6 +419,11 @@ def take_ticket(
                 existing = s.get(Ticket, appointment.ticket_id)
                 assert existing is not None
                 return _info(s, existing, tz=unit.timezone, with_ahead=True)
+            from window_terminal.core.appointments import check_in_refusal
+
+            check_in_refusal(
+                appointment, unit.now, unit.settings, unit.timezone
+            )  # cancelled, other day, late
             line = s.get(Line, appointment.line_id)
             assert line is not None
         else:

@@ -798,10 +798,19 @@ def extend(
 
 
 def _require_result_ready(case: Case) -> None:
-    if case.status != "decided":
+    if case.status == "completed":
         raise DomainError(
-            f"办件 {case.case_no} 尚未办结（当前 {case.status}），没有可交付的结果",
-            f"case {case.case_no} is {case.status}, not decided: there is no result to hand over yet",
+            f"办件 {case.case_no} 的结果已经交付（已办结），无需再次记录取件",
+            f"case {case.case_no}: the result was already handed over (completed); nothing to record",
+            code="bad_state",
+        )
+    if case.status != "decided":
+        from window_terminal.core.case_status import STATUS_LABELS
+
+        zh, en = STATUS_LABELS.get(case.status, (case.status, case.status))
+        raise DomainError(
+            f"办件 {case.case_no} 尚未作出决定（当前：{zh}），没有可交付的结果",
+            f"case {case.case_no} is not decided yet ({en}): there is no result to hand over",
             code="bad_state",
         )
     if _result_blocked(case):

@@ -242,6 +242,9 @@ class Appointment(Table, table=True):
     name: str = ""
     phone: str = ""
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    status: str = "booked"  # booked | cancelled (a no-show is read from the clock: core/appointments.py)
+    cancelled_at: NaiveDatetime | None = None
+    source: str = ""  # counter | kiosk | cli | import (the provincial platform's CSV)
 
 
 # --- the sync layer -------------------------------------------------------------------------------

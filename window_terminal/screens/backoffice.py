@@ -132,9 +132,9 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
     BINDINGS = [
         Binding("c", "claim", tr_lazy("认领", "Claim")),
         Binding("a", "approve", tr_lazy("同意", "Approve")),
-        Binding("x", "refuse", tr_lazy("不予许可", "Refuse")),
-        Binding("r", "return_case", tr_lazy("退回窗口", "Return")),
-        Binding("s", "suspend", tr_lazy("暂停/恢复计时", "Suspend/resume")),
+        Binding("x", "refuse", tr_lazy("不予", "Refuse")),
+        Binding("r", "return_case", tr_lazy("退回", "Return")),
+        Binding("s", "suspend", tr_lazy("计时", "Clock")),
         Binding("e", "extend", tr_lazy("延期", "Extend")),
         Binding("f5", "reload", tr_lazy("刷新", "Refresh")),
         Binding("q", "app.quit", tr_lazy("退出", "Quit")),
@@ -146,7 +146,12 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
     BackofficeScreen #tasks { width: 2fr; height: 1fr; }
     BackofficeScreen #detail { width: 1fr; height: 1fr; border-left: solid $primary; padding: 0 1; overflow-y: auto; }
     BackofficeScreen #message { height: 1; padding: 0 1; }
+    BackofficeScreen.-narrow #main { layout: vertical; }
+    BackofficeScreen.-narrow #tasks { width: 100%; }
+    BackofficeScreen.-narrow #detail { width: 100%; height: 7; border-left: none; border-top: solid $primary; }
     """
+    # Below 110 columns the case's detail goes under the tasks, which keep the full width.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     COLUMNS = (
         ("light", "监察", "Light", 8),
         ("deadline", "期限", "Due", 5),
@@ -171,7 +176,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
             yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
             yield Static(tr("选择一件任务查看详情", "Select a task to see the case"), id="detail")
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#tasks", DataTable)

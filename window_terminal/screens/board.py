@@ -39,7 +39,7 @@ WINDOW_COLUMNS = [
     ("window", "窗口", "Window", 6),
     ("status", "状态", "Status", 6),
     ("staff", "工作人员", "Clerk", 8),
-    ("lines", "业务线", "Lines", 14),
+    ("lines", "业务线", "Lines", 10),
     ("ticket", "当前号", "Ticket", 12),
     ("held", "办理时长", "In hand", 8),
     ("idle", "空闲", "Idle", 6),
@@ -75,8 +75,8 @@ class PromptModal(LocalizedKeys, ModalScreen[dict[str, str] | None]):
 
     DEFAULT_CSS = """
     PromptModal { align: center middle; }
-    PromptModal > Vertical { width: 64; height: auto; border: thick $primary; background: $surface;
-                             padding: 1 2; }
+    PromptModal > Vertical { width: 64; height: auto; max-height: 100%; overflow-y: auto;
+                             border: thick $primary; background: $surface; padding: 1 2; }
     PromptModal Label { margin-top: 1; }
     PromptModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     PromptModal Button { margin-left: 2; }
@@ -123,13 +123,18 @@ class PromptModal(LocalizedKeys, ModalScreen[dict[str, str] | None]):
 
 
 class BoardScreen(LocalizedKeys, Screen[None]):
+    # Below 110 columns the side panel gives its room to the lines table (waiting counts first);
+    # the first alert and the lights run on one line under it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("l", "toggle_line", tr_lazy("开/停取号", "Open/close line")),
-        Binding("p", "toggle_window", tr_lazy("暂停/开放窗口", "Pause/open window")),
-        Binding("w", "window_lines", tr_lazy("窗口业务线", "Window lines")),
-        Binding("f", "move_forward", tr_lazy("提前办理", "Move forward")),
-        Binding("b", "broadcast", tr_lazy("大厅公告", "Broadcast")),
-        Binding("tab", "focus_next", tr_lazy("切换表格", "Next table"), show=False),
+        Binding("l", "toggle_line", tr_lazy("取号开关", "Line on/off")),
+        Binding("p", "toggle_window", tr_lazy("窗口暂停", "Pause window")),
+        Binding("w", "window_lines", tr_lazy("业务线", "Lines")),
+        Binding("f", "move_forward", tr_lazy("提前", "Forward")),
+        Binding("b", "broadcast", tr_lazy("公告", "Notice")),
+        Binding("a", "book", tr_lazy("预约", "Book")),
+        Binding("tab", "other_table", tr_lazy("切换", "Switch"), key_display="Tab"),
+        Binding("shift+tab", "other_table", tr_lazy("切换表格", "Next table"), show=False),
         Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
@@ -144,6 +149,12 @@ class BoardScreen(LocalizedKeys, Screen[None]):
     BoardScreen #chart { height: 6; border-top: solid $primary-darken-2; }
     BoardScreen #chart Sparkline { height: 1; margin-bottom: 1; }
     BoardScreen #windows { height: 1fr; }
+    BoardScreen #lines:focus, BoardScreen #windows:focus { border-left: thick $accent; }
+    BoardScreen #lines, BoardScreen #windows { border-left: thick $background; }
+    BoardScreen #alert_strip { height: 1; padding: 0 1; display: none; }
+    BoardScreen.-narrow #side { display: none; }
+    BoardScreen.-narrow #alert_strip { display: block; }
+    BoardScreen.-narrow #top { height: 10; }
     BoardScreen #message { height: 1; padding: 0 1; }
     BoardScreen #message.error { color: $error; }
     """
@@ -169,9 +180,10 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                     yield Sparkline([0] * 24, id="arrivals")
                     yield Static("", id="chart-served")
                     yield Sparkline([0] * 24, id="served")
+        yield Static("", id="alert_strip")
         yield LiveTable(id="windows", cursor_type="row", zebra_stripes=True)
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#lines", DataTable), LINE_COLUMNS)
@@ -293,6 +305,11 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         text = "\n".join(parts) or tr("[green]● 排队正常[/]", "[green]● queue normal[/]")
         self._show("#alerts", text)
         self._show("#lights", self._lights)
+        first = parts[0] if parts else tr("[green]● 排队正常[/]", "[green]● queue normal[/]")
+        more = (
+            tr(f"  （另有 {len(alerts) - 1} 条）", f"  (+{len(alerts) - 1} more)") if len(alerts) > 1 else ""
+        )
+        self._show("#alert_strip", f"{first}{more}")
 
     def _show(self, selector: str, content: object) -> None:
         """Set a side widget's text or data only when it differs from what it shows: setting a
@@ -338,27 +355,82 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return str(row_key.value)
 
+    def action_other_table(self) -> None:
+        """Tab moves between the lines and the windows; the focused table has a bar at its left."""
+        lines, windows = self.query_one("#lines", DataTable), self.query_one("#windows", DataTable)
+        (lines if self.focused is windows else windows).focus()
+
+    def confirm(self, title: str, lines: list[str], label: str, go: Any) -> None:
+        from window_terminal.screens.dialogs import ConfirmDialog
+
+        self.app.push_screen(ConfirmDialog(title, lines, label), lambda ok: go() if ok else None)
+
     def action_toggle_line(self) -> None:
+        """Opening a line is harmless; closing one (people keep arriving) is asked first."""
         code = self._selected("#lines")
         if code is None or self.view is None:
             return
         opened = not self.view.lines[code].is_open
-        self.run_action_worker(
-            lambda e, h: queueing.set_line_open(e, h, code, opened, actor=self.staff_code),
-            tr(
-                f"{code} 已{'开放' if opened else '停止'}取号",
-                f"line {code} {'opened' if opened else 'closed'}",
-            ),
+
+        def go() -> None:
+            self.run_action_worker(
+                lambda e, h: queueing.set_line_open(e, h, code, opened, actor=self.staff_code),
+                tr(
+                    f"{code} 已{'开放' if opened else '停止'}取号",
+                    f"line {code} {'opened' if opened else 'closed'}",
+                ),
+            )
+
+        if opened:
+            go()
+            return
+        line = self.view.lines[code]
+        waiting = self.view.waiting(code)
+        self.confirm(
+            tr(f"停止 {code} {line.name} 取号？", f"Close line {code} ({line.name}) to new tickets?"),
+            [
+                tr(
+                    f"现有 {waiting} 人等候：他们仍会被叫到；新来的人取不到此业务线的号。",
+                    f"{waiting} waiting: they are still called; newcomers cannot take a ticket for it.",
+                )
+            ],
+            tr("停止取号", "Close the line"),
+            go,
         )
 
     def action_toggle_window(self) -> None:
+        """Pausing names the window, its clerk and the ticket in hand, and is asked first."""
         number = self._selected("#windows")
         if number is None or self.view is None:
             return
-        status = "paused" if self.view.windows[int(number)].status == "open" else "open"
-        self.run_action_worker(
-            lambda e, h: queueing.set_window_status(e, h, int(number), status, actor=self.staff_code),
-            tr(f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}", f"window {number}: {status}"),
+        window = self.view.windows[int(number)]
+        status = "paused" if window.status == "open" else "open"
+
+        def go() -> None:
+            self.run_action_worker(
+                lambda e, h: queueing.set_window_status(e, h, int(number), status, actor=self.staff_code),
+                tr(
+                    f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}",
+                    f"window {number}: {status}",
+                ),
+            )
+
+        if status == "open":
+            go()
+            return
+        serving = (
+            tr(
+                f"正在办理 {window.ticket}，办完后不再叫号。",
+                f"serving {window.ticket}; no further calls after it.",
+            )
+            if window.ticket
+            else tr("暂停后不再叫号。", "no further calls while paused.")
+        )
+        self.confirm(
+            tr(f"暂停 {number}号窗口？", f"Pause window {number}?"),
+            [tr(f"工作人员：{window.staff or '-'}", f"Clerk: {window.staff or '-'}"), serving],
+            tr("暂停窗口", "Pause it"),
+            go,
         )
 
     def action_window_lines(self) -> None:
@@ -441,6 +513,54 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                     "Broadcast to the display (under 60 characters; empty clears)",
                 ),
                 [("message", tr("公告内容", "message"), current)],
+            ),
+            done,
+        )
+
+    def action_book(self) -> None:
+        """Book an appointment for a caller on the phone (rules: core/appointments.py); the code is said."""
+        from window_terminal.core import appointments
+
+        line = self._selected("#lines") or ""
+        today = self.now().date().isoformat()
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+
+            def book() -> dict[str, Any]:
+                day, start = appointments.parse_slot(values["date"], values["time"])
+                booking = appointments.Booking(values["line"], day, start, values["name"], values["phone"])
+                return appointments.book(engine, hall_id, booking, source="board", actor=self.staff_code)
+
+            run_call(
+                self,
+                book,
+                done=lambda r: self._say(
+                    tr(
+                        f"已预约 {r['line']} {r['slot']}，签到码 {r['code']}",
+                        f"booked {r['line']} {r['slot']}: check-in code {r['code']}",
+                    )
+                ),
+                failed=lambda text: self._say(text, error=True),
+                group="board-action",
+                exclusive=False,
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                tr(
+                    "预约（签到码在取号机“预约签到”使用）",
+                    "Book an appointment (the code checks in at the kiosk)",
+                ),
+                [
+                    ("line", tr("业务线", "Line"), line),
+                    ("date", tr("日期", "Date"), today),
+                    ("time", tr("开始时间（如 09:30）", "Start (e.g. 09:30)"), ""),
+                    ("name", tr("姓名", "Name"), ""),
+                    ("phone", tr("手机号", "Mobile"), ""),
+                ],
             ),
             done,
         )

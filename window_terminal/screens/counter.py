@@ -21,13 +21,13 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from window_terminal.core import intake, queueing, review
-from window_terminal.core.hallview import window_state_word
+from window_terminal.core.case_status import STATUS_LABELS
+from window_terminal.core.hallview import minutes_seconds, window_state_word
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
@@ -46,7 +46,7 @@ STATUS_TEXT = {
     "cancelled": ("已取消", "cancelled"),
 }
 
-# (action, key, zh, en) — also the command palette's list
+# (action, key, zh, en): every counter action (the palette lists the screen's keys: screens/palette.py)
 ACTIONS: list[tuple[str, str, str, str]] = [
     ("call_next", "n", "叫下一个号", "Call next"),
     ("recall", "r", "重呼", "Recall"),
@@ -76,51 +76,21 @@ def _t(pair: tuple[str, str]) -> str:
     return tr(*pair)
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
-class CounterCommands(Provider):
-    """Every counter action in the command palette (Ctrl+P)."""
-
-    def _items(self) -> list[tuple[str, str, str]]:
-        return [(a, tr(zh, en), f"[{key}]") for a, key, zh, en in ACTIONS]
-
-    async def discover(self) -> Hits:
-        screen = self.screen
-        for action, label, key in self._items():
-            yield DiscoveryHit(f"{label} {key}", _runner(screen, action), help=key)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        screen = self.screen
-        for action, label, key in self._items():
-            score = matcher.match(f"{label} {action}")
-            if score > 0:
-                yield Hit(score, matcher.highlight(label), _runner(screen, action), help=key)
-
-
-def _runner(screen: Any, action: str) -> Callable[[], Any]:
-    return lambda: screen.run_action(action)
-
-
 class CounterScreen(LocalizedKeys, Screen[None]):
-    COMMANDS = Screen.COMMANDS | {CounterCommands}
     BINDINGS = [
         Binding("f2", "call_next", tr_lazy("叫号", "Call"), key_display="F2"),
         Binding("n", "call_next", tr_lazy("叫号", "Call"), show=False),
         Binding("r", "recall", tr_lazy("重呼", "Recall")),
         Binding("x", "no_show", tr_lazy("过号", "No-show")),
-        Binding("s", "start", tr_lazy("开始", "Start")),
+        Binding("s", "start", tr_lazy("开始", "Start"), show=False),  # the intake starts service itself
         Binding("f", "finish", tr_lazy("办结", "Finish")),
         Binding("t", "transfer", tr_lazy("转移", "Transfer")),
         Binding("p", "park", tr_lazy("挂起", "Park")),
-        Binding("b", "call_back", tr_lazy("回呼", "Call back")),
-        Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open")),
+        Binding("b", "call_back", tr_lazy("回呼", "Call back"), show=False),
+        Binding("w", "toggle_window", tr_lazy("暂停/开窗", "Pause/open"), show=False),
         Binding("i", "intake", tr_lazy("受理", "Intake")),
         Binding("c", "case_lookup", tr_lazy("查件", "Case")),
-        Binding("q", "app.quit", tr_lazy("退出", "Quit")),
+        Binding("q", "leave", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
     CounterScreen #header { height: 1; background: $primary; color: $text; padding: 0 1; }
@@ -162,16 +132,16 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 yield Label(tr("本窗口最近的号", "Recent tickets at this window"), classes="caption")
                 yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         add_columns(
             self.query_one("#lines", DataTable),
             [
                 ("line", "业务线", "Line", 6),
-                ("name", "名称", "Name", 18),
-                ("waiting", "等候人数", "Waiting", 8),
-                ("longest", "最长等候", "Longest wait", 12),
+                ("name", "名称", "Name", 10),
+                ("waiting", "等候", "Waiting", 7),
+                ("longest", "最长等候", "Longest", 8),
             ],
         )
         add_columns(
@@ -197,7 +167,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             self,
             self.read_view,
             done=self.show,
-            failed=self.say,
+            failed=self.view_refused,
             offline=lambda text: self.set_connected(False, text),
             group="counter-view",
             retry=True,
@@ -215,6 +185,13 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 return {**view, "refused": exc.text(language())}
             view = intake.counter_view(engine, hall_id, self.window_number)
         return view
+
+    def view_refused(self, text: str) -> None:
+        """A refused first read (no such window) says so in the header instead of "connecting"."""
+        if self.view is None:
+            self.query_one("#header", Static).update(text)
+            self.query_one("#header", Static).set_class(True, "offline")
+        self.say(text)
 
     def show(self, view: dict[str, Any]) -> None:
         self.view = view
@@ -234,7 +211,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             for key in [k for k in lines.rows if k.value not in wanted]:
                 lines.remove_row(key)
             for r in view["lines"]:
-                longest = f"{r['longest_wait_s'] // 60}{tr('分钟', ' min')}" if r["waiting"] else "-"
+                # waits read as m:ss, as on the board; this view is read, not ticked, so whole minutes
+                longest = minutes_seconds(r["longest_wait_s"] // 60 * 60) if r["waiting"] else "-"
                 sync_row(lines, r["line"], [r["line"], r["name"], str(r["waiting"]), longest])
             wanted = {str(t["ticket_id"]) for t in view["recent"]}
             for key in [k for k in recent.rows if k.value not in wanted]:
@@ -260,7 +238,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
         header.update(
             f"{view.get('hall', self.app.hall.name)}  |  {tr(f'{self.window_number}号窗口', f'Window {self.window_number}')}"  # type: ignore[attr-defined]
-            f"（{state}）  |  {tr('工作人员', 'Clerk')}：{clerk}  |  {connection}"
+            + tr(f"（{state}）  |  工作人员：{clerk}", f" ({state})  |  Clerk: {clerk}")
+            + f"  |  {connection}"
         )
         header.set_class(not self.connected, "offline")
 
@@ -276,7 +255,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             now = self.app.now()  # type: ignore[attr-defined]
             if now.tzinfo is None:
                 now = now.replace(tzinfo=since.tzinfo)
-            elapsed = _duration((now - since).total_seconds())
+            elapsed = minutes_seconds((now - since).total_seconds())
         recalls = (
             tr(f"  已重呼{ticket['recalls']}次", f"  recalled {ticket['recalls']}x")
             if ticket["recalls"]
@@ -285,8 +264,8 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         panel.update(
             f"[b]{ticket['number']}[/b]   {ticket['line']}   {_t(STATUS_TEXT[ticket['status']])}{recalls}\n"
             f"{tr('已用时', 'Elapsed')} {elapsed}\n"
-            f"[dim]S {tr('开始', 'start')} · F {tr('办结', 'finish')} · I {tr('受理', 'intake')} · "
-            f"T {tr('转移', 'transfer')} · P {tr('挂起', 'park')}[/dim]"
+            f"[dim]I {tr('受理', 'intake')} · F {tr('办结', 'finish')} · T {tr('转移', 'transfer')} · "
+            f"P {tr('挂起', 'park')} · B {tr('回呼', 'call back')} · W {tr('暂停', 'pause')}[/dim]"
         )
 
     def tick(self) -> None:
@@ -509,14 +488,87 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
         self.app.push_screen(PickDialog(tr("呼叫挂起的号", "Call back a parked ticket"), options), chosen)
 
+    def action_leave(self) -> None:
+        """Quit: a ticket still in hand is asked about first (parked, so it can be called back),
+        and the window is closed so the board does not show it open after its clerk left."""
+        from window_terminal.screens.dialogs import ConfirmDialog
+
+        ticket = (self.view or {}).get("in_hand")
+        if not ticket or not self.connected:
+            self.close_and_quit(park=False)
+            return
+        self.app.push_screen(
+            ConfirmDialog(
+                tr(f"{ticket['number']} 还在本窗口办理", f"{ticket['number']} is still in hand"),
+                [
+                    tr(
+                        "退出前可按 F 办结；确认退出则把它挂起（可在任一窗口回呼），并关闭本窗口。",
+                        "Press F to finish it first; quitting parks it (any window can call it back) "
+                        "and closes this window.",
+                    )
+                ],
+                tr("挂起并退出", "Park and quit"),
+            ),
+            lambda ok: self.close_and_quit(park=True) if ok else None,
+        )
+
+    def close_and_quit(self, park: bool) -> None:
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
+
+        def leave() -> None:
+            if park:
+                self._q("park")()
+            queueing.set_window_status(
+                app.engine, app.hall.id, self.window_number, "closed", actor=self.staff_code
+            )
+
+        if not self.connected:
+            app.exit()
+            return
+        run_call(self, leave, done=lambda _: app.exit(), failed=lambda _: app.exit(), group="counter-leave")
+
     def action_intake(self) -> None:
         from window_terminal.screens.intake import IntakeScreen
 
         ticket = (self.view or {}).get("in_hand")
         self.app.push_screen(
             IntakeScreen(window=self.window_number, staff_code=self.staff_code, ticket=ticket),
-            lambda _: self.refresh_view(),
+            self.intake_closed,
         )
+
+    def intake_closed(self, result: dict[str, Any] | None) -> None:
+        """Say what became of the case: accepted and sent to which department, or the notice given."""
+        self.refresh_view()
+        if not result or not result.get("case_no"):
+            return
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
+        run_call(
+            self,
+            lambda: intake.case_view(app.engine, app.hall.id, result["case_no"]),
+            done=self.say_outcome,
+            failed=self.say,
+            group="counter-outcome",
+        )
+
+    def say_outcome(self, view: intake.CaseView) -> None:
+        case = view.case
+        departments = "、".join(t["name"] for t in view.tasks)
+        if view.tasks:
+            self.say(
+                tr(
+                    f"办件 {case['case_no']} 已受理，已流转至 {departments} 审批",
+                    f"case {case['case_no']} accepted and sent to {', '.join(t['name'] for t in view.tasks)}",
+                )
+            )
+        elif case["status"] == "notice_issued":
+            self.say(
+                tr(
+                    f"办件 {case['case_no']}：已出具一次性告知书，待申请人补正",
+                    f"case {case['case_no']}: one-time notice issued; awaiting the supplement",
+                )
+            )
+        else:
+            self.say(tr(f"办件 {case['case_no']} 已记录", f"case {case['case_no']} recorded"))
 
     def action_case_lookup(self) -> None:
         from window_terminal.screens.dialogs import AskDialog
@@ -536,10 +588,45 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
 
     def look_up_case(self, ref: str) -> None:
+        """By case number, query code or ID number; a person with several cases is asked which."""
         app: Any = self.app  # the WindowTerminalApp: its engine and hall
         run_call(
             self,
-            lambda: intake.case_view(app.engine, app.hall.id, ref),
+            lambda: intake.cases_of(app.engine, app.hall.id, ref),
+            done=self.choose_case,
+            failed=self.say,
+            group="counter-case",
+        )
+
+    def choose_case(self, found: list[dict[str, Any]]) -> None:
+        from window_terminal.screens.dialogs import PickDialog
+
+        if len(found) == 1:
+            self.open_case(found[0]["case_no"])
+            return
+        options = [
+            (
+                c["case_no"],
+                f"{c['case_no']}  {c['item']}  {tr(*CASE_STATUS.get(c['status'], (c['status'], c['status'])))}",
+            )
+            for c in found
+        ]
+        self.app.push_screen(
+            PickDialog(
+                tr(
+                    f"此证件号有 {len(found)} 个办件，请选择",
+                    f"{len(found)} cases for this ID number: choose one",
+                ),
+                options,
+            ),
+            lambda case_no: self.open_case(case_no) if case_no else None,
+        )
+
+    def open_case(self, case_no: str) -> None:
+        app: Any = self.app  # the WindowTerminalApp: its engine and hall
+        run_call(
+            self,
+            lambda: intake.case_view(app.engine, app.hall.id, case_no),
             done=self.show_case,
             failed=self.say,
             group="counter-case",
@@ -559,13 +646,17 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                     ticket=ticket,
                     case_no=case["case_no"],
                 ),
-                lambda _: self.refresh_view(),
+                self.intake_closed,
             )
             return
         text = case_summary(view)
-        buttons = [("pickup", tr("记录取件", "Record pickup"))]
+        # Only what applies to the case is offered: a result to hand over once it is decided.
+        buttons = []
+        if case["status"] == "decided":
+            buttons.append(("pickup", tr("记录取件", "Record pickup")))
         if any(m["status"] == "deferred" for m in view.materials):
             buttons.insert(0, ("supplement", tr("收取容缺补交材料", "Receive deferred materials")))
+        default = buttons[0][0] if buttons else None
 
         def chosen(button: str | None) -> None:
             app: Any = self.app  # the WindowTerminalApp: its engine and hall
@@ -606,23 +697,19 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 )
 
         self.app.push_screen(
-            TextDialog(tr(f"办件 {case['case_no']}", f"Case {case['case_no']}"), text, buttons), chosen
+            TextDialog(tr(f"办件 {case['case_no']}", f"Case {case['case_no']}"), text, buttons, default),
+            chosen,
         )
+
+
+CASE_STATUS = STATUS_LABELS  # the status words have one home: core/case_status.py
 
 
 def case_summary(view: intake.CaseView) -> str:
     from window_terminal.core.privacy import mask_id_number
 
     case = view.case
-    status = {
-        "submitted": ("已收件，待出结果", "received, awaiting outcome"),
-        "notice_issued": ("待补正", "awaiting supplement"),
-        "accepted": ("已受理，审批中", "accepted, in review"),
-        "in_review": ("审批中", "in review"),
-        "decided": ("已办结", "decided"),
-        "completed": ("已领取", "completed"),
-        "not_accepted": ("不予受理", "not accepted"),
-    }.get(case["status"], (case["status"], case["status"]))
+    status = CASE_STATUS.get(case["status"], (case["status"], case["status"]))
     lines = [
         f"{tr('事项', 'Item')}：{view.item.name}（{view.item.code}）",
         f"{tr('申请人', 'Applicant')}：{case['applicant_name']}  {mask_id_number(case['id_number'])}",

@@ -88,13 +88,20 @@ class TextDialog(LocalizedKeys, ModalScreen[str | None]):
     TextDialog VerticalScroll { height: auto; max-height: 26; }
     """
     )
-    BINDINGS = [("escape", "close", tr_lazy("关闭", "Close")), ("enter", "close", tr_lazy("关闭", "Close"))]
+    BINDINGS = [("escape", "close", tr_lazy("关闭", "Close")), ("enter", "enter", tr_lazy("确定", "OK"))]
 
-    def __init__(self, title: str, text: str, buttons: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        buttons: list[tuple[str, str]] | None = None,
+        default: str | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.text = text
         self.buttons = buttons or []
+        self.default = default  # the button Enter presses (it says so); otherwise Enter closes
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -103,15 +110,35 @@ class TextDialog(LocalizedKeys, ModalScreen[str | None]):
                 yield Static(self.text, id="dialog_text", markup=False)
             with Horizontal():
                 for key, label in self.buttons:
-                    yield Button(label, id=key)
-                yield Button(tr("关闭 (Esc)", "Close (Esc)"), id="close", variant="primary")
+                    if key == self.default:
+                        yield Button(f"{label} (Enter)", id=key, variant="success")
+                    else:
+                        yield Button(label, id=key)
+                yield Button(
+                    tr("关闭 (Esc)", "Close (Esc)"),
+                    id="close",
+                    variant="default" if self.default else "primary",
+                )
+
+    def on_mount(self) -> None:
+        if self.default:
+            self.query_one(f"#{self.default}", Button).focus()
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         self.dismiss(None if event.button.id == "close" else event.button.id)
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_enter(self) -> None:
+        """Enter presses the default button (记录取件 on a decided case); without one it closes."""
+        focused = self.focused
+        if isinstance(focused, Button):
+            focused.press()
+            return
+        self.dismiss(self.default)
 
 
 class NonAcceptanceDialog(LocalizedKeys, ModalScreen[dict[str, Any] | None]):

@@ -92,7 +92,7 @@ class TicketDigits(Digits):
 
 
 class DisplayScreen(LocalizedKeys, Screen[None]):
-    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit"))]
+    BINDINGS = [("q", "app.quit", tr_lazy("退出", "Quit")), ("escape", "app.quit", tr_lazy("退出", "Quit"))]
     DEFAULT_CSS = """
     DisplayScreen { background: $background; }
     DisplayScreen #connection { height: auto; padding: 0 1; display: none; }
@@ -129,9 +129,9 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
                 yield Static(tr("请以下号码办理", "Now calling"), id="newest-label")
                 with Horizontal(id="big"):
                     yield TicketDigits("", id="number")
-                    yield Static(tr("号 → ", " → "), id="arrow")
+                    yield Static(tr("号 → ", " → window "), id="arrow")  # "B011 → window 5"
                     yield Digits("", id="window")
-                    yield Static(tr("号窗口", " window"), id="window-label")
+                    yield Static(tr("号窗口", ""), id="window-label")
                 yield Static(tr("正在读取…", "Loading…"), id="call-text")
             with Vertical(id="recent"):
                 yield Static(tr("[b]最近呼叫[/]", "[b]Recent calls[/]"))
@@ -227,7 +227,8 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
                 call = calls[i]
                 at = to_local(call.at, view.timezone).strftime("%H:%M")
                 again = tr(" 重呼", " again") if call.kind == "ticket.recalled" else ""
-                text = f"{call.number:<6} → {call.window:>2}{tr('号窗口', ' window')}{again}   {at}"
+                where = tr(f"{call.window:>2}号窗口", f"window {call.window:<2}")
+                text = f"{call.number:<6} → {where}{again}   {at}"
             self._set(f"#call-{i}", text)
             self.query_one(f"#call-{i}").set_class(i == 0 and bool(text), "newest")
         self._highlight(newest)

@@ -44,46 +44,118 @@ STATUS_TEXT = {
 }
 
 
+# One key per state of a material (shown in the footer while the checklist has the focus).
+STATE_KEYS = [
+    ("1", "received", "已收", "recv"),
+    ("2", "missing", "缺少", "missing"),
+    ("3", "defective", "不合格", "defective"),
+    ("4", "commitment", "承诺", "commit"),
+    ("5", "deferred", "容缺", "defer"),
+    ("0", "not_applicable", "不适用", "n/a"),
+]
+_COUNTS = Binding.Group(tr_lazy("原件", "orig"), compact=True)
+_COPIES = Binding.Group(tr_lazy("复印", "copies"), compact=True)
+
+
 class MaterialsTable(DataTable):
-    """The checklist; space cycles a material's status, +/- originals, ]/[ copies."""
+    """The checklist: 1-5/0 set a material's state, space cycles it, +/- originals, ]/[ copies."""
 
     BINDINGS = [
-        Binding("space", "cycle", tr_lazy("切换状态", "Cycle status")),
-        Binding("plus,equals_sign", "count(1, 0)", tr_lazy("原件+1", "Originals +1"), show=False),
-        Binding("minus", "count(-1, 0)", tr_lazy("原件-1", "Originals -1"), show=False),
-        Binding("right_square_bracket", "count(0, 1)", tr_lazy("复印件+1", "Copies +1"), show=False),
-        Binding("left_square_bracket", "count(0, -1)", tr_lazy("复印件-1", "Copies -1"), show=False),
+        *[Binding(key, f"state('{state}')", tr_lazy(zh, en)) for key, state, zh, en in STATE_KEYS],
+        Binding("space", "cycle", tr_lazy("切换状态", "Cycle status"), show=False),
+        Binding(
+            "plus,equals_sign",
+            "count(1, 0)",
+            tr_lazy("原件+1", "Originals +1"),
+            key_display="+",
+            group=_COUNTS,
+        ),
+        Binding("minus", "count(-1, 0)", tr_lazy("原件-1", "Originals -1"), key_display="-", group=_COUNTS),
+        Binding(
+            "right_square_bracket",
+            "count(0, 1)",
+            tr_lazy("复印件+1", "Copies +1"),
+            key_display="]",
+            group=_COPIES,
+        ),
+        Binding(
+            "left_square_bracket",
+            "count(0, -1)",
+            tr_lazy("复印件-1", "Copies -1"),
+            key_display="[",
+            group=_COPIES,
+        ),
     ]
 
     def action_cycle(self) -> None:
         self.screen.cycle_material(self.cursor_row)  # type: ignore[attr-defined]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the states the highlighted material allows are offered (and shown in the footer)."""
+        if action == "state" and parameters:
+            return self.screen.state_allowed(self.cursor_row, str(parameters[0]))  # type: ignore[attr-defined]
+        return True
+
+    def action_state(self, state: str) -> None:
+        self.screen.set_material_state(self.cursor_row, state)  # type: ignore[attr-defined]
+
     def action_count(self, originals: int, copies: int) -> None:
         self.screen.change_count(self.cursor_row, originals, copies)  # type: ignore[attr-defined]
 
 
-class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
+class SearchInput(Input):
+    """The item search: Up/Down move the result list while the clerk keeps typing."""
+
     BINDINGS = [
-        Binding("f5", "outcome('accept')", tr_lazy("受理", "Accept"), key_display="F5"),
-        Binding("f6", "outcome('notice')", tr_lazy("一次性告知", "One-time notice"), key_display="F6"),
-        Binding("f7", "outcome('deficiency')", tr_lazy("容缺受理", "Deficiency"), key_display="F7"),
-        Binding("f8", "outcome('non_acceptance')", tr_lazy("不予受理", "Non-acceptance"), key_display="F8"),
-        Binding("f3", "cycle_id_type", tr_lazy("证件类型", "ID type"), key_display="F3"),
-        Binding("escape", "leave", tr_lazy("返回（保留草稿）", "Back (keeps draft)")),
+        Binding("down", "move(1)", show=False),
+        Binding("up", "move(-1)", show=False),
     ]
+
+    def action_move(self, step: int) -> None:
+        self.screen.move_result(step)  # type: ignore[attr-defined]
+
+
+class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
+    # The outcome keys are written on their buttons; the footer keeps room for the checklist's keys.
+    BINDINGS = [
+        Binding("f5", "outcome('accept')", tr_lazy("受理", "Accept"), key_display="F5", show=False),
+        Binding(
+            "f6", "outcome('notice')", tr_lazy("一次性告知", "One-time notice"), key_display="F6", show=False
+        ),
+        Binding(
+            "f7", "outcome('deficiency')", tr_lazy("容缺受理", "Deficiency"), key_display="F7", show=False
+        ),
+        Binding(
+            "f8",
+            "outcome('non_acceptance')",
+            tr_lazy("不予受理", "Non-acceptance"),
+            key_display="F8",
+            show=False,
+        ),
+        Binding("f3", "cycle_id_type", tr_lazy("证件类型", "ID type"), key_display="F3", show=False),
+        Binding("f4", "find_item", tr_lazy("事项", "Item"), key_display="F4"),
+        Binding("f9", "toggle_agent", tr_lazy("代理人", "Agent"), key_display="F9"),
+        Binding("escape", "leave", tr_lazy("返回", "Back")),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     DEFAULT_CSS = """
     IntakeScreen #intake_header { height: 1; background: $primary; padding: 0 1; }
     IntakeScreen #form { width: 48; padding: 0 1; }
+    IntakeScreen.-narrow #form { width: 30; padding: 0 0 0 1; }
     IntakeScreen #right { width: 1fr; padding: 0 1; }
     IntakeScreen Input { height: 3; }
     IntakeScreen .caption { text-style: bold; }
-    IntakeScreen .error { color: $error; height: auto; min-height: 1; }
+    IntakeScreen .error { color: $error; height: auto; width: 100%; background: transparent; }
     IntakeScreen #id_type { height: 1; width: 100%; border: none; min-width: 10; }
-    IntakeScreen #item_results { height: 6; }
-    IntakeScreen #item_label { height: 1; }
+    IntakeScreen #agent_box { height: auto; display: none; }
+    IntakeScreen #agent_box.shown { display: block; }
+    IntakeScreen #item_results { height: 5; }
+    IntakeScreen.-narrow #item_results { height: 4; }
+    IntakeScreen #item_label { height: auto; max-height: 2; }
     IntakeScreen #materials { height: 1fr; }
-    IntakeScreen #outcomes { height: 3; }
-    IntakeScreen #outcomes Button { margin: 0 1 0 0; min-width: 14; }
+    IntakeScreen #material_detail { height: auto; max-height: 2; color: $text-muted; }
+    IntakeScreen #outcomes { height: 1; }
+    IntakeScreen #outcomes Button { margin: 0 1 0 0; min-width: 6 !important; width: auto; height: 1; padding: 0; }
     IntakeScreen #message { height: auto; max-height: 3; padding: 0 1; color: $warning; }
     """
 
@@ -132,35 +204,51 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                     placeholder=tr("联系电话（手机或固话）", "Phone (mobile or landline)"), id="phone"
                 )
                 yield Label("", id="phone_error", classes="error")
-                yield Label(tr("代理人（可选）", "Agent (optional)"), classes="caption")
-                yield Input(placeholder=tr("代理人姓名", "Agent name"), id="agent_name")
-                yield Input(placeholder=tr("代理人身份证号", "Agent resident ID"), id="agent_id_number")
-                yield Label("", id="agent_error", classes="error")
-                yield Input(placeholder=tr("代理人电话", "Agent phone"), id="agent_phone")
+                yield Label(
+                    tr("代理人（可选）F9", "Agent (optional) F9"), classes="caption", id="agent_caption"
+                )
+                with Vertical(id="agent_box"):
+                    yield Input(placeholder=tr("代理人姓名", "Agent name"), id="agent_name")
+                    yield Input(placeholder=tr("代理人身份证号", "Agent resident ID"), id="agent_id_number")
+                    yield Label("", id="agent_error", classes="error")
+                    yield Input(placeholder=tr("代理人电话", "Agent phone"), id="agent_phone")
             with Vertical(id="right"):
-                yield Input(
+                yield SearchInput(
                     placeholder=tr(
-                        "事项：名称、编码或拼音首字母（如 yyzz）",
-                        "Item: name, code or pinyin initials (e.g. yyzz)",
+                        "F4 事项：名称、编码或拼音首字母 yyzz",
+                        "F4 item: name, code or initials (yyzz)",
                     ),
                     id="item_search",
                 )
                 yield ChoiceList(id="item_results")
                 yield Static(tr("未选择事项", "no item chosen"), id="item_label")
                 yield MaterialsTable(id="materials", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="material_detail")
                 with Horizontal(id="outcomes"):
                     if self.case_no:
-                        yield Button(tr("补正收件 F5", "Supplement F5"), id="supplement", variant="success")
                         yield Button(
-                            tr("管理员授权再次告知", "Manager override"), id="override", variant="warning"
+                            tr("F5 补正收件", "F5 Supplement"),
+                            id="supplement",
+                            variant="success",
+                            compact=True,
+                        )
+                        yield Button(
+                            tr("管理员授权再次告知", "Manager override"),
+                            id="override",
+                            variant="warning",
+                            compact=True,
                         )
                     else:
-                        yield Button(tr("受理 F5", "Accept F5"), id="accept", variant="success")
-                        yield Button(tr("一次性告知 F6", "Notice F6"), id="notice", variant="warning")
-                        yield Button(tr("容缺受理 F7", "Deficiency F7"), id="deficiency", variant="primary")
-                        yield Button(tr("不予受理 F8", "Refuse F8"), id="non_acceptance", variant="error")
+                        yield Button(tr("F5 受理", "F5 Accept"), id="accept", variant="success", compact=True)
+                        yield Button(tr("F6 告知", "F6 Notice"), id="notice", variant="warning", compact=True)
+                        yield Button(
+                            tr("F7 容缺", "F7 Deficient"), id="deficiency", variant="primary", compact=True
+                        )
+                        yield Button(
+                            tr("F8 不予受理", "F8 Refuse"), id="non_acceptance", variant="error", compact=True
+                        )
         yield Static("", id="message", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def header_text(self) -> str:
         who = (
@@ -178,21 +266,84 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
 
     def id_type_label(self) -> str:
         name = next((tr(zh, en) for key, zh, en in ID_TYPES if key == self.id_type), self.id_type)
-        return tr(f"证件类型：{name}（F3切换）", f"ID type: {name} (F3)")
+        return tr(f"F3 证件类型：{name}", f"F3 ID type: {name}")
 
     def on_mount(self) -> None:
+        self.query_one("#id_type", Button).can_focus = False  # F3 switches it: Tab goes name → ID → phone
         add_columns(
             self.query_one("#materials", MaterialsTable),
             [
-                ("name", "材料", "Material", 36),
-                ("required", "必需", "Req.", 4),
-                ("status", "状态", "Status", 8),
-                ("originals", "原件", "Orig.", 5),
-                ("copies", "复印件", "Copies", 6),
+                ("name", "材料", "Material", 20),
+                ("required", "必需", "Req", 4),
+                ("status", "状态", "Status", 9),
+                ("originals", "原件", "Orig", 4),
+                ("copies", "复印", "Copy", 4),
             ],
         )
         self.query_one("#name", Input).focus()
         self.load()
+        self.start_service()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The return visit checks listed materials only: no other outcome, no applicant edits."""
+        if self.case_no and (
+            (action == "outcome" and parameters and parameters[0] != "accept")
+            or action in ("cycle_id_type", "find_item", "toggle_agent")
+        ):
+            return False
+        return True
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_name_column)
+
+    def fit_name_column(self) -> None:
+        """The material's name takes what the other columns leave (names were cut even at 160 columns)."""
+        from textual.widgets.data_table import ColumnKey
+
+        table = self.query_one("#materials", MaterialsTable)
+        if "name" not in {k.value for k in table.columns}:
+            return
+        others = sum(c.width + 2 for k, c in table.columns.items() if k.value != "name")
+        width = max(12, table.size.width - others - 2 - 1)  # its own padding, the scroll bar
+        column = table.columns[ColumnKey("name")]
+        if column.width != width:
+            column.width = width
+            table._require_update_dimensions = True
+            table.refresh()
+
+    def start_service(self) -> None:
+        """Opening the intake puts a called ticket in service (the counter and board show 办理中)."""
+        from window_terminal.core import queueing
+
+        if not self.ticket or self.ticket.get("status") != "called" or self.window is None:
+            return
+        app = self.app
+        run_call(
+            self,
+            lambda: queueing.start_service(
+                app.engine,  # type: ignore[attr-defined]
+                app.hall.id,  # type: ignore[attr-defined]
+                self.window or 0,
+                actor=self.staff_code,
+                request_id=self.request_id + "-start",
+            ),
+            done=lambda info: self.ticket.update(status=info.status) if self.ticket else None,
+            failed=self.say,
+            group="intake-start",
+        )
+
+    def action_find_item(self) -> None:
+        field = self.query_one("#item_search", Input)
+        if not field.disabled:
+            field.focus()
+
+    def action_toggle_agent(self) -> None:
+        if self.case_no:
+            return
+        box = self.query_one("#agent_box")
+        box.toggle_class("shown")
+        if box.has_class("shown"):
+            self.query_one("#agent_name", Input).focus()
 
     # --- loading --------------------------------------------------------------------------------
 
@@ -241,6 +392,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
             for key in ("name", "id_number", "phone", "agent_name", "agent_id_number", "agent_phone"):
                 self.query_one(f"#{key}", Input).value = draft.get(key, "")
             self.id_type = draft.get("id_type", "resident_id")
+            if draft.get("agent_name"):
+                self.query_one("#agent_box").add_class("shown")
             self.query_one("#id_type", Button).label = self.id_type_label()
             self.say(tr("已恢复未完成的草稿", "restored the unfinished draft"))
         self.results(self.query_one("#item_search", Input).value)
@@ -268,8 +421,13 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
             widget = self.query_one(f"#{key}", Input)
             widget.value = value
             widget.disabled = True
+        if case["agent_name"]:
+            self.query_one("#agent_box").add_class("shown")
         self.query_one("#item_search", Input).disabled = True
+        self.query_one("#item_search", Input).display = False  # the case's item is fixed: room for its list
+        self.query_one("#item_results", OptionList).display = False
         self.in_notice = {m["material_id"] for m in view.materials if m["in_notice"]}
+        self.query_one("#agent_caption", Label).display = bool(case["agent_name"])
         checks = [
             intake.MaterialCheck(m["material_id"], m["status"], m["originals"], m["copies"], m["note"])
             for m in view.materials
@@ -283,7 +441,11 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 f"materials on the one-time notice (marked ▶): {len(self.in_notice)}; visits so far {len(view.visits)}",
             )
         )
-        self.query_one("#materials", MaterialsTable).focus()
+        table = self.query_one("#materials", MaterialsTable)
+        table.focus()
+        listed = [row for row, m in enumerate(view.item.materials) if m.id in self.in_notice]
+        if listed:
+            table.move_cursor(row=listed[0])
         self.call_after_refresh(self._restored)
 
     # --- the item and its materials -------------------------------------------------------------
@@ -300,12 +462,28 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         options = self.query_one("#item_results", OptionList)
         options.clear_options()
         options.add_options([Option(f"{e.code}  {e.name}", id=str(e.id)) for e in found])
+        if found:
+            options.highlighted = 0  # Enter takes the highlighted one; Down moves to the next
+
+    def move_result(self, step: int) -> None:
+        options = self.query_one("#item_results", OptionList)
+        if not options.option_count:
+            return
+        current = options.highlighted if options.highlighted is not None else -1
+        options.highlighted = max(0, min(options.option_count - 1, current + step))
 
     @on(Input.Submitted, "#item_search")
     def search_submitted(self, _: Input.Submitted) -> None:
         options = self.query_one("#item_results", OptionList)
         if options.option_count:
             self.choose_item(int(options.get_option_at_index(options.highlighted or 0).id or 0))
+        else:
+            self.say(
+                tr(
+                    "没有找到事项：换个名称、编码或拼音首字母",
+                    "no item found: try another name, code or initials",
+                )
+            )
 
     @on(OptionList.OptionSelected, "#item_results")
     def item_selected(self, event: OptionList.OptionSelected) -> None:
@@ -316,10 +494,17 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         run_call(
             self,
             lambda: intake.item_info(app.engine, app.hall.id, item_id),  # type: ignore[attr-defined]
-            done=lambda item: self.set_item(item, None),
+            done=self.item_chosen,
             failed=self.say,
             group="intake-item",
         )
+
+    def item_chosen(self, item: intake.ItemInfo) -> None:
+        """The item is confirmed: its checklist takes the focus (1-5/0 set each material's state)."""
+        self.set_item(item, None)
+        table = self.query_one("#materials", MaterialsTable)
+        table.focus()
+        table.move_cursor(row=0)
 
     def set_item(self, item: intake.ItemInfo, checks: list[intake.MaterialCheck] | None) -> None:
         self.item = item
@@ -330,8 +515,9 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         if item.commitment_allowed:
             flags.append(tr("可告知承诺", "commitment ok"))
         self.query_one("#item_label", Static).update(
-            f"[b]{item.code} {item.name}[/b]  {tr('承诺', 'promised')}{item.promised_days}{tr('个工作日', ' working days')}"
-            + (f"  ({'，'.join(flags)})" if flags else "")
+            f"[b]{item.code} {item.name}[/b]  "
+            + tr(f"承诺{item.promised_days}个工作日", f"promised in {item.promised_days} working days")
+            + (tr(f"（{'，'.join(flags)}）", f" ({', '.join(flags)})") if flags else "")
         )
         table = self.query_one("#materials", MaterialsTable)
         table.clear()
@@ -347,7 +533,31 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 str(check.copies),
                 key=str(m.id),
             )
+        self.call_after_refresh(self.fit_name_column)
+        self.show_detail(0)
         self.changed()
+
+    @on(DataTable.RowHighlighted, "#materials")
+    def material_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail(event.cursor_row)
+        event.data_table.refresh_bindings()
+
+    def state_allowed(self, row: int, state: str) -> bool:
+        if self.item is None or not (0 <= row < len(self.item.materials)):
+            return state in ("received", "missing", "defective")
+        return state in self._allowed(self.item.materials[row])
+
+    def show_detail(self, row: int) -> None:
+        """The highlighted material in full (a narrow table cuts long names) and the states it allows."""
+        detail = self.query_one("#material_detail", Static)
+        if self.item is None or not (0 <= row < len(self.item.materials)):
+            detail.update("")
+            return
+        material = self.item.materials[row]
+        keys = " ".join(
+            f"{key}{tr(zh, en)}" for key, state, zh, en in STATE_KEYS if state in self._allowed(material)
+        )
+        detail.update(f"{material.name}  [dim]{keys}[/dim]")
 
     def _allowed(self, material: intake.MaterialInfo) -> list[str]:
         assert self.item is not None
@@ -371,6 +581,22 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         )
         if check.status == "received" and check.originals + check.copies == 0:
             check.originals, check.copies = material.originals, material.copies
+        self._show_check(check)
+
+    def set_material_state(self, row: int, state: str) -> None:
+        """One key per state: 2 marks 缺少, 1 puts it back to 已收 — no cycling through the others."""
+        if self.item is None or not (0 <= row < len(self.item.materials)):
+            return
+        material = self.item.materials[row]
+        if state not in self._allowed(material):
+            name = tr(*STATUS_TEXT[state])
+            self.say(tr(f"「{material.name}」不能设为{name}", f"{material.name!r} cannot be set to {name}"))
+            return
+        check = next(c for c in self.checks if c.material_id == material.id)
+        check.status = state
+        if state == "received" and check.originals + check.copies == 0:
+            check.originals, check.copies = material.originals, material.copies
+        self.say("")
         self._show_check(check)
 
     def change_count(self, row: int, originals: int, copies: int) -> None:
@@ -548,8 +774,9 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         assert self.item is not None
         names = {m.id: m.name for m in self.item.materials}
         listed = [
-            f"· {names.get(c.material_id, c.material_id)}（{tr(*STATUS_TEXT[c.status])}）"
-            + (f"：{c.note}" if c.note else "")
+            f"· {names.get(c.material_id, c.material_id)}"
+            + tr(f"（{STATUS_TEXT[c.status][0]}）", f" ({STATUS_TEXT[c.status][1]})")
+            + (tr(f"：{c.note}", f": {c.note}") if c.note else "")
             for c in self.checks
             if c.status in ("missing", "defective")
         ]

@@ -16,7 +16,13 @@ from typing import Any
 from textual.binding import ActiveBinding
 from textual.screen import Screen
 
-from window_terminal.i18n import shown
+from window_terminal.i18n import shown, tr
+
+
+def _description(action: str, description: str) -> str:
+    if action in ("command_palette", "app.command_palette"):
+        return tr("命令", "commands")  # Textual writes "palette" whatever the language
+    return shown(description)
 
 
 class LocalizedKeys(Screen[Any]):  # a mixin: the screen itself gives the result type
@@ -24,7 +30,15 @@ class LocalizedKeys(Screen[Any]):  # a mixin: the screen itself gives the result
     def active_bindings(self) -> dict[str, ActiveBinding]:
         return {
             key: active._replace(
-                binding=replace(active.binding, description=shown(active.binding.description))
+                binding=replace(
+                    active.binding,
+                    description=_description(active.binding.action, active.binding.description),
+                    group=(
+                        replace(active.binding.group, description=shown(active.binding.group.description))
+                        if active.binding.group is not None
+                        else None
+                    ),
+                )
             )
             for key, active in super().active_bindings.items()
         }

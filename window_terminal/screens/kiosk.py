@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Input, OptionList, Static
+from textual.widgets import Button, ContentSwitcher, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from window_terminal.core import queueing
@@ -47,12 +47,15 @@ def search_items(engine: Any, hall_id: int, query: str) -> list[dict[str, Any]]:
 
 
 class KioskScreen(LocalizedKeys, Screen[None]):
+    # Below 110 columns the line buttons go two a row, one line each, so every name shows whole.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("escape", "restart", tr_lazy("返回首页", "Start over")),
         Binding("f2", "priority", tr_lazy("绿色通道", "Priority lane")),
         Binding("f3", "appointment", tr_lazy("预约签到", "Appointment")),
         Binding("f4", "search", tr_lazy("搜索事项", "Search")),
         Binding("f5", "reprint", tr_lazy("补打小票", "Reprint")),
+        Binding("ctrl+q", "app.quit", tr_lazy("关闭（工作人员）", "Close (staff)")),
     ]
     DEFAULT_CSS = """
     KioskScreen { align: center top; }
@@ -64,6 +67,8 @@ class KioskScreen(LocalizedKeys, Screen[None]):
     KioskScreen #hint.priority { color: $warning; text-style: bold; }
     KioskScreen #line-grid { grid-size: 4; grid-gutter: 1 2; height: auto; margin-top: 1; }
     KioskScreen #line-grid Button { width: 100%; height: 3; }
+    KioskScreen.-narrow #line-grid { grid-size: 2; grid-gutter: 1 2; }
+    KioskScreen.-narrow #line-grid Button { height: 1; border: none; min-width: 0; }
     KioskScreen #reasons { height: auto; display: none; margin-top: 1; }
     KioskScreen #reasons.shown { display: block; }
     KioskScreen #reasons Button { margin-right: 1; min-width: 10; }
@@ -133,6 +138,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
                     yield Static("", id="ticket-time")
                     yield Static(tr("请留意叫号屏和语音提示", "Watch the display for your number"))
                     yield Button(tr("完成", "Done"), id="ticket-done", variant="success")
+        yield Footer(compact=True)  # the F keys, Esc to start over, and how staff close it
 
     def on_mount(self) -> None:
         self.load_lines()

@@ -33,7 +33,7 @@ class StatusScreen(LocalizedKeys, Screen[None]):
         yield Static("", id="connection")
         yield DataTable(id="lines", cursor_type="row")
         yield DataTable(id="windows", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         lines = self.query_one("#lines", DataTable)
