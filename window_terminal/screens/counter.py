@@ -517,7 +517,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
 
         def leave() -> None:
             if park:
-                self._q("park")(None)  # a fresh request: the screen is closing, nothing repeats it
+                self._q("park")(uuid.uuid4().hex)  # a fresh request: the screen is closing
             queueing.set_window_status(
                 app.engine, app.hall.id, self.window_number, "closed", actor=self.staff_code
             )
