@@ -14,6 +14,7 @@ and the next press of the same key repeats that same request id.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
