@@ -20,6 +20,7 @@ from window_terminal.db.unit import Unit
 from window_terminal.errors import NotFound
 
 KIND_CODES = {
+    "materials_receipt": "SJ",
     "acceptance_notice": "SL",
     "one_time_notice": "BZ",
     "deficiency_acceptance_notice": "RQ",

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import DocumentError
 
 NOTICE_KINDS: dict[str, str] = {
+    "materials_receipt": "收件凭证",
     "acceptance_notice": "受理通知书",
     "one_time_notice": "一次性告知书",
     "deficiency_acceptance_notice": "容缺受理通知书",
@@ -380,8 +381,43 @@ class _Builder:
                 self.text(f"{i}. {n}")
 
 
+def _receipt(b: _Builder) -> None:
+    """收件凭证: materials taken in, no outcome on the spot. Its date starts Art. 32's clock."""
+    received = cn_datetime(b.snap.get("received_at")) or cn_date(b.dates.get("received"))
+    days = b.snap.get("notice_limit_days") or 5
+    due = cn_date(b.dates.get("notice_due"))
+    b.text(
+        f"{b.received_phrase}提交的“{b.item_name}”申请材料本机关已收到，收件时间为{received}。"
+        "本机关将对申请材料进行审查，本凭证不代表申请已被受理。"
+    )
+    b.received_materials()
+    b.text(
+        f"申请材料不齐全或者不符合法定形式的，本机关将在收到申请材料之日起{days}个工作日内"
+        + (f"（即{due}前）" if due else "")
+        + f"一次告知需要补正的全部内容；逾期不告知的，根据{LAW}第三十二条第一款第（四）项的规定，"
+        "自收到申请材料之日起即为受理。",
+        strong=True,
+    )
+    fields = [Field("收件时间", received)]
+    if due:
+        fields.append(Field("告知期限", f"{due}前（{days}个工作日）"))
+    b.blocks.append(FieldGrid(tuple(fields), heading=b.heading("收件及告知期限")))
+
+
 def _acceptance(b: _Builder) -> None:
     accepted = cn_date(b.dates.get("accepted"))
+    if b.snap.get("deemed"):
+        received = cn_date(b.dates.get("received"))
+        b.text(
+            f"{b.received_phrase}提交的“{b.item_name}”申请，本机关未在收到申请材料之日起五个工作日内"
+            f"一次告知需要补正的全部内容。根据{LAW}第三十二条第一款第（四）项的规定，"
+            f"自收到申请材料之日（{received}）起即为受理，办理期限自该日起计算。"
+        )
+        b.time_limits_sentence()
+        b.received_materials()
+        b.commitments()
+        b.dates_section()
+        return
     b.text(
         f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，申请材料齐全、符合法定形式。根据{LAW}"
         f"第三十二条第一款第（五）项的规定，本机关决定予以受理"
@@ -529,6 +565,7 @@ def _refusal(b: _Builder) -> None:
 
 
 _BUILDERS = {
+    "materials_receipt": _receipt,
     "acceptance_notice": _acceptance,
     "one_time_notice": _one_time,
     "deficiency_acceptance_notice": _deficiency,
