@@ -139,6 +139,7 @@ class MaterialInfo:
     tolerable: bool
     commitment: bool
     form: str
+    requirement: str = ""  # what the catalogue requires (seal, originals to check, validity)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,15 @@ def item_info(engine: Engine, hall_id: int, ref: str | int) -> ItemInfo:
             commitment_allowed=item.commitment_allowed,
             materials=tuple(
                 MaterialInfo(
-                    m.id or 0, m.name, m.originals, m.copies, m.required, m.tolerable, m.commitment, m.form
+                    m.id or 0,
+                    m.name,
+                    m.originals,
+                    m.copies,
+                    m.required,
+                    m.tolerable,
+                    m.commitment,
+                    m.form,
+                    m.requirement,
                 )
                 for m in _materials(s, item.id)  # type: ignore[arg-type]  # a stored row: the id is set
             ),
@@ -326,7 +335,10 @@ def _snapshot(
             {
                 "name": m.name,
                 "form": m.form,
-                "reason": r.note or ("材料不合格" if r.status == "defective" else "未提交"),
+                "requirement": m.requirement,
+                "status": r.status,
+                "note": r.note,
+                "reason": missing_reason(r.status, r.note),
             }
             for m, r in ordered
             if r.status in ("missing", "defective") and r.in_notice
@@ -358,6 +370,13 @@ def _snapshot(
         "clerk": ctx.staff.name if ctx.staff else "",
         "notes": list(notes),
     }
+
+
+def missing_reason(status: str, note: str) -> str:
+    """Why a material is on the one-time notice: not handed in / not as required, and the clerk's note
+    on what exactly to correct (Art. 32: the notice says *what* must be supplemented)."""
+    what = "不符合要求" if status == "defective" else "未提交"
+    return f"{what}：{note}" if note else what
 
 
 def _visit(unit: Unit, case: Case, purpose: str, ticket_id: int | None, window: Window | None) -> Visit:

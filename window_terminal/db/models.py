@@ -142,6 +142,7 @@ class ServiceItem(Table, table=True):
     fee: str = ""
     basis: str = ""
     kind: str = "licence"  # licence (行政许可) | public_service (公共服务) | other (其他行政权力)
+    issuer: str = ""  # the department code whose office issues the item's documents ("" → the first)
     active: bool = True
 
 

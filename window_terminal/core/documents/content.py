@@ -30,6 +30,9 @@ QR_HINT = "扫码或凭查询码查询办理进度"
 TICKET_HINT = "过号请重新取号"
 LAW = "《中华人民共和国行政许可法》"
 CN_DIGITS = "一二三四五六七八九十"
+#: the legal ground of each non-acceptance reason, as the notice states it (a reason saying the same
+#: is not printed twice)
+RESTATED = {"no_licence_needed": "不需要取得行政许可", "not_competent": "不属于本机关职权范围"}
 
 
 # --- blocks -------------------------------------------------------------------------------------
@@ -88,6 +91,7 @@ class Notice:
     window: str | None  # "3号窗口"
     clerk: str | None
     receipt_line: bool = True  # applicant signs for receipt
+    seal: str = ""  # the seal it is issued under (印章名称); "" → the office
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,11 @@ def _window_label(value: Any) -> str | None:
 
 
 def qr_payload(snapshot: Mapping[str, Any]) -> str | None:
-    """What the QR code encodes: the query code; for a ticket without one, ``"<number>-<ticket_id>"``."""
+    """What the QR code encodes: the hall's query address for the case (``qr_url``, fixed when issued),
+    else the bare query code; for a ticket without one, ``"<number>-<ticket_id>"``."""
+    url = _str(snapshot.get("qr_url"))
+    if url:
+        return url
     code = _str(snapshot.get("query_code"))
     if code:
         return code
@@ -228,6 +236,16 @@ class _Builder:
         self.dates = _map(snap.get("dates"))
         self.item = _map(snap.get("item"))
         self.applicant = _map(snap.get("applicant"))
+        # a licence (行政许可) cites the Administrative Licensing Law; other items their own basis.
+        # Snapshots from before items had a kind were all treated as licences.
+        self.licence = _str(self.item.get("kind")) in ("", "licence")
+        self.basis = _str(self.item.get("basis"))
+
+    def cite(self, article: str) -> str:
+        """ "根据…的规定，" — the Licensing Law's ``article`` for a licence, else the item's own basis."""
+        if self.licence:
+            return f"根据{LAW}{article}的规定，"
+        return f"根据{self.basis}等有关规定，" if self.basis else "根据有关规定，"
 
     # building blocks
     def heading(self, title: str) -> str:
@@ -271,6 +289,8 @@ class _Builder:
                 Field("证件号码", _str(agent.get("id_number"))),
             ]
         fields.append(Field("申请事项", self.item_name, wide=True))
+        if self.basis:
+            fields.append(Field("办理依据", self.basis, wide=True))
         if _str(item.get("code")) or _str(self.snap.get("case_no")):
             fields += [
                 Field("事项编码", _str(item.get("code"))),
@@ -387,14 +407,14 @@ def _receipt(b: _Builder) -> None:
     days = b.snap.get("notice_limit_days") or 5
     due = cn_date(b.dates.get("notice_due"))
     b.text(
-        f"{b.received_phrase}提交的“{b.item_name}”申请材料本机关已收到，收件时间为{received}。"
-        "本机关将对申请材料进行审查，本凭证不代表申请已被受理。"
+        f"本机关于{received}收到你（单位）提交的“{b.item_name}”申请材料，将对申请材料进行审查。"
+        "本凭证仅证明本机关收到上列材料，不是受理通知书。"
     )
     b.received_materials()
     b.text(
         f"申请材料不齐全或者不符合法定形式的，本机关将在收到申请材料之日起{days}个工作日内"
         + (f"（即{due}前）" if due else "")
-        + f"一次告知需要补正的全部内容；逾期不告知的，根据{LAW}第三十二条第一款第（四）项的规定，"
+        + f"一次告知需要补正的全部内容；逾期不告知的，{b.cite('第三十二条第一款第（四）项')}"
         "自收到申请材料之日起即为受理。",
         strong=True,
     )
@@ -410,7 +430,7 @@ def _acceptance(b: _Builder) -> None:
         received = cn_date(b.dates.get("received"))
         b.text(
             f"{b.received_phrase}提交的“{b.item_name}”申请，本机关未在收到申请材料之日起五个工作日内"
-            f"一次告知需要补正的全部内容。根据{LAW}第三十二条第一款第（四）项的规定，"
+            f"一次告知需要补正的全部内容。{b.cite('第三十二条第一款第（四）项')}"
             f"自收到申请材料之日（{received}）起即为受理，办理期限自该日起计算。"
         )
         b.time_limits_sentence()
@@ -419,8 +439,8 @@ def _acceptance(b: _Builder) -> None:
         b.dates_section()
         return
     b.text(
-        f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，申请材料齐全、符合法定形式。根据{LAW}"
-        f"第三十二条第一款第（五）项的规定，本机关决定予以受理"
+        f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，申请材料齐全、符合法定形式。"
+        f"{b.cite('第三十二条第一款第（五）项')}本机关决定予以受理"
         + (f"，受理日期为{accepted}。" if accepted else "。")
     )
     b.time_limits_sentence()
@@ -432,12 +452,12 @@ def _acceptance(b: _Builder) -> None:
 def _one_time(b: _Builder) -> None:
     missing = [_map(m) for m in _list(b.snap.get("materials_missing"))]
     b.text(
-        f"{b.received_phrase}提交的“{b.item_name}”申请，申请材料不齐全或者不符合法定形式。根据{LAW}"
-        f"第三十二条第一款第（四）项的规定，现将需要补正的全部内容（共{len(missing)}项）一次性告知如下："
+        f"{b.received_phrase}提交的“{b.item_name}”申请，申请材料不齐全或者不符合法定形式。"
+        f"{b.cite('第三十二条第一款第（四）项')}现将需要补正的全部内容（共{len(missing)}项）一次性告知如下："
     )
     deadline = b.computed("supplement_deadline")
     rows = tuple(
-        (str(i), _str(m.get("name")), _str(m.get("form")), _str(m.get("reason")))
+        (str(i), _str(m.get("name")), requirement_text(m), _str(m.get("reason")))
         for i, m in enumerate(missing, 1)
     )
     b.blocks.append(
@@ -446,8 +466,8 @@ def _one_time(b: _Builder) -> None:
             (
                 Column("序号", 1, "center"),
                 Column("材料名称", 5.2),
-                Column("要求形式", 3.2),
-                Column("补正原因及要求", 5.6),
+                Column("材料要求", 4.8),
+                Column("补正原因及说明", 4.2),
             ),
             rows,
             footer=f"请于{deadline}前补正上述全部材料。" if deadline else None,
@@ -460,6 +480,12 @@ def _one_time(b: _Builder) -> None:
         "本告知书所列为需要补正的全部内容，本机关不再要求补正本告知书以外的材料。"
         f"请按上述要求补正全部材料后，携带本告知书到{where}提交；补正材料齐全、符合法定形式的，本机关依法予以受理。"
     )
+
+
+def requirement_text(material: Mapping[str, Any]) -> str:
+    """What the catalogue requires of a material: its form and its requirement, in one cell."""
+    parts = [_str(material.get("form")), _str(material.get("requirement"))]
+    return "；".join(_sentence(p) for p in parts if p) or "按办事指南要求提交"
 
 
 def _deficiency(b: _Builder) -> None:
@@ -491,14 +517,16 @@ def _non_acceptance(b: _Builder) -> None:
     reason = _sentence(_str(b.snap.get("reason")))
     kind = _str(b.snap.get("reason_kind"))
     office = _str(b.snap.get("competent_office"))
+    if reason and RESTATED.get(kind, "\0") in reason:
+        reason = ""  # the clerk's reason only restates the legal ground the notice states anyway
     lead = f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，"
     if kind == "no_licence_needed":
         lead += (f"{reason}，" if reason else "") + (
-            f"该申请事项依法不需要取得行政许可。根据{LAW}第三十二条第一款第（一）项的规定，本机关决定不予受理。"
+            f"该申请事项依法不需要取得行政许可。{b.cite('第三十二条第一款第（一）项')}本机关决定不予受理。"
         )
     elif kind == "not_competent":
         lead += (f"{reason}，" if reason else "") + (
-            f"该申请事项依法不属于本机关职权范围。根据{LAW}第三十二条第一款第（二）项的规定，本机关决定不予受理。"
+            f"该申请事项依法不属于本机关职权范围。{b.cite('第三十二条第一款第（二）项')}本机关决定不予受理。"
         )
         if office:
             lead += f"请向{office}提出申请。"
@@ -555,7 +583,8 @@ def _refusal(b: _Builder) -> None:
         f"{b.received_phrase}提出的“{b.item_name}”申请，本机关"
         + (f"已于{accepted}依法受理。" if accepted else "已依法受理。")
         + (f"经审查，{reason}。" if reason else "")
-        + f"根据{LAW}第三十八条第二款的规定，本机关决定不予行政许可。"
+        + f"{b.cite('第三十八条第二款')}本机关决定不予"
+        + ("行政许可。" if b.licence else "办理。")
     )
     office = _str(b.snap.get("competent_office"))
     if office:
@@ -613,6 +642,7 @@ def build_notice(snapshot: Mapping[str, Any]) -> Notice:
         query_code=_str(snapshot.get("query_code")) or None,
         window=_window_label(snapshot.get("window")),
         clerk=_str(snapshot.get("clerk")) or None,
+        seal=_str(snapshot.get("seal")),
     )
 
 

@@ -271,7 +271,7 @@ def _footer_block(notice: c.Notice, st: _Styles, width: float) -> Flowable:
             Spacer(1, 6),
             _p(f"签收日期：{BLANK_DATE}", st.foot),
         ]
-    seal = SealArea(st.font, notice.office, notice.issued_date, seal_w - 4)
+    seal = SealArea(st.font, notice.seal or notice.office, notice.issued_date, seal_w - 4)
     table = Table(
         [[qr_cell, info, seal]],
         colWidths=[qr_w, info_w, seal_w],

@@ -44,6 +44,19 @@ _COMMON: dict[str, Any] = {
 }
 
 _SAMPLES: dict[str, dict[str, Any]] = {
+    "materials_receipt": {
+        **_COMMON,
+        "kind": "materials_receipt",
+        "number": "锦审批收〔2026〕第0012号",
+        "received_at": "2026-11-21T10:32:05+08:00",
+        "notice_limit_days": 5,
+        "materials_received": [
+            {"name": "食品经营许可申请书", "originals": 1, "copies": 0},
+            {"name": "营业执照", "originals": 0, "copies": 1},
+            {"name": "法定代表人身份证明", "originals": 0, "copies": 1},
+        ],
+        "dates": {"received": "2026-11-21", "notice_due": "2026-11-27"},
+    },
     "acceptance_notice": {
         **_COMMON,
         "kind": "acceptance_notice",
@@ -74,7 +87,12 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             {"name": "营业执照", "originals": 0, "copies": 1},
         ],
         "materials_missing": [
-            {"name": "法定代表人身份证明", "form": "复印件1份（核验原件）", "reason": "未提交"},
+            {
+                "name": "法定代表人身份证明",
+                "form": "复印件1份（核验原件）",
+                "requirement": "有效期内的身份证件原件，现场核验后退回",
+                "reason": "未提交",
+            },
             {
                 "name": "经营场所平面布局图",
                 "form": "原件1份，标明尺寸及功能分区",

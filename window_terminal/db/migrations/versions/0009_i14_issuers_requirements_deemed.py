@@ -7,7 +7,7 @@ Create Date: 2026-12-04 23:10:00
 * ``department.office`` / ``seal`` / ``abbr``: the office that issues a department's documents, its
   seal and its short name in document numbers (``锦审批受〔2026〕第0001号``).
 * ``service_item.kind``: ``licence`` (行政许可) | ``public_service`` (公共服务) | ``other``: which law a
-  document cites.
+  document cites; ``service_item.issuer``: the department whose office issues its documents.
 * ``material.requirement``: what the catalogue requires of a material (form, seal, originals to check,
   validity), printed on the one-time notice.
 * ``case.deemed_accepted``: Art. 32 — no notice within the limit, the application counts as accepted
@@ -35,6 +35,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("abbr", TEXT(), nullable=False, server_default=""))
     with op.batch_alter_table("service_item") as batch:
         batch.add_column(sa.Column("kind", TEXT(), nullable=False, server_default="licence"))
+        batch.add_column(sa.Column("issuer", TEXT(), nullable=False, server_default=""))
     with op.batch_alter_table("material") as batch:
         batch.add_column(sa.Column("requirement", TEXT(), nullable=False, server_default=""))
     with op.batch_alter_table("case") as batch:
@@ -51,6 +52,7 @@ def downgrade() -> None:
     with op.batch_alter_table("material") as batch:
         batch.drop_column("requirement")
     with op.batch_alter_table("service_item") as batch:
+        batch.drop_column("issuer")
         batch.drop_column("kind")
     with op.batch_alter_table("department") as batch:
         batch.drop_column("abbr")
