@@ -38,7 +38,7 @@ from window_terminal.db.models import (
     ServiceItem,
 )
 from window_terminal.db.unit import Unit
-from window_terminal.errors import NotFound
+from window_terminal.errors import DomainError, NotFound
 
 KIND_CODES = {
     "materials_receipt": "SJ",
@@ -154,6 +154,32 @@ def _document_number(unit: Unit, kind: str, issuer: dict[str, Any]) -> str:
     )
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k != "qr_url" for t in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _strings(v)]
+    return []
+
+
+def _check_glyphs(snapshot: dict[str, Any]) -> None:
+    """Before a document is stored: every character must be drawable by the fonts that render it
+    (the main Chinese font, then the fallback chain) — a legal document never loses a character."""
+    from window_terminal.core.documents.errors import FontNotFound
+    from window_terminal.core.documents.fonts import glyph_problem, undrawable
+
+    plain = [str(snapshot.get(k) or "") for k in ("number", "seal", "office")]
+    try:
+        missing = undrawable(_strings(snapshot), plain)
+    except FontNotFound as exc:
+        raise DomainError(exc.zh, exc.en, code="font_missing") from exc
+    if missing:
+        zh, en = glyph_problem(missing)
+        raise DomainError(zh, en, code="glyph_missing")
+
+
 def typed_number(text: str) -> str:
     """A document number as typed → as stored: brackets of any shape become 〔〕, case folded."""
     value = lookup.code(text)
@@ -199,6 +225,7 @@ def issue_document(
         "number": number,
         "issued_at": to_local(unit.now, unit.timezone).isoformat(timespec="seconds"),
     }
+    _check_glyphs(snapshot)
     if kind in KIND_WORDS:
         snapshot["office"] = issuer["office"]
         snapshot["seal"] = issuer["seal"]
