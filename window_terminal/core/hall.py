@@ -438,8 +438,8 @@ def validate(d: Definition) -> list[str]:
         _optional_text(p, where, item, "fee", "basis", "issuer")
         kind = item.get("kind", "licence")
         if item_kind(kind) is None:
-            names = " | ".join(f'"{code}" ({name})' for code, name in ITEM_KINDS.items())
-            p.append(f"{where}: kind: {kind!r} is not a kind of service item; use one of {names}")
+            known = " | ".join(f'"{code}" ({name})' for code, name in ITEM_KINDS.items())
+            p.append(f"{where}: kind: {kind!r} is not a kind of service item; use one of {known}")
         elif item_kind(kind) == "licence" and not str(item.get("basis") or "").strip():
             p.append(f'{where}: basis: a licence (行政许可) needs its legal basis, like basis = "《…》第…条"')
         depts = item.get("departments")
