@@ -41,6 +41,10 @@ from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
 
 KIND_CODES = {
+    "approval_decision": "ZYXK",
+    "extension_notice": "YQ",
+    "suspension_notice": "ZT",
+    "service_receipt": "SD",
     "materials_receipt": "SJ",
     "acceptance_notice": "SL",
     "one_time_notice": "BZ",
@@ -62,6 +66,10 @@ KIND_WORDS = {
     "non_acceptance_notice": "不受",
     "completion_notice": "结",
     "refusal_notice": "不许",
+    "approval_decision": "准许",
+    "extension_notice": "延",
+    "suspension_notice": "停",
+    "service_receipt": "送",
 }
 DEFAULT_NUMBER_TEMPLATE = "{dept}{word}〔{year}〕第{seq:04d}号"
 #: service item kinds (事项类型): the code stored, the Chinese name in catalogue files and documents

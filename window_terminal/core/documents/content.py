@@ -21,6 +21,10 @@ NOTICE_KINDS: dict[str, str] = {
     "non_acceptance_notice": "不予受理通知书",
     "completion_notice": "办结通知书",
     "refusal_notice": "不予行政许可决定书",
+    "approval_decision": "准予行政许可决定书",
+    "extension_notice": "延期通知书",
+    "suspension_notice": "暂停计时告知书",
+    "service_receipt": "送达回证",
 }
 TICKET_KIND = "ticket"
 KINDS: dict[str, str] = {**NOTICE_KINDS, TICKET_KIND: "排队小票"}
@@ -593,8 +597,107 @@ def _refusal(b: _Builder) -> None:
     b.appeal("决定书")
 
 
+def _accepted_lead(b: _Builder) -> str:
+    accepted = cn_date(b.dates.get("accepted"))
+    return f"{b.received_phrase}提出的“{b.item_name}”申请，本机关" + (
+        f"已于{accepted}依法受理。" if accepted else "已依法受理。"
+    )
+
+
+def _approval(b: _Builder) -> None:
+    """准予行政许可决定书 (Art. 38(1)); the licence is issued within ten working days (Art. 44)."""
+    issue_by = cn_date(b.dates.get("issue_by"))
+    b.text(
+        _accepted_lead(b) + "经审查，你（单位）的申请符合法定条件、标准。"
+        f"{b.cite('第三十八条第一款')}本机关决定准予行政许可。"
+    )
+    b.text(
+        "本机关将自作出本决定之日起十个工作日内"
+        + (f"（即{issue_by}前）" if issue_by else "")
+        + "向你（单位）颁发、送达行政许可证件"
+        + (f"（{LAW}第四十四条）" if b.licence else "")
+        + "。请凭本决定书和有效身份证件领取，或按约定方式送达。"
+    )
+    b.dates_section(limits=False)
+
+
+def _extension(b: _Builder) -> None:
+    """延期通知书 (Art. 42): the reason, the approver, the days, the new dates — told within the period."""
+    e = _map(b.snap.get("extension"))
+    before = cn_date(e.get("statutory_before"))
+    article = "第四十二条第二款" if e.get("joint") else "第四十二条第一款"
+    b.text(
+        _accepted_lead(b)
+        + f"因{_sentence(_str(e.get('reason')))}，本机关不能在法定期限"
+        + (f"（{before}）" if before else "")
+        + f"内作出决定。经本机关负责人批准，{b.cite(article)}办理期限延长{e.get('days')}个工作日，现将延长期限的理由告知你（单位）。"
+    )
+    fields = (
+        Field("延期理由", _str(e.get("reason")), wide=True),
+        Field("批准人", _str(e.get("approver"))),
+        Field("延长期限", f"{e.get('days')}个工作日"),
+        Field("原法定办结期限", before),
+        Field("延期后法定办结期限", b.computed("statutory")),
+        Field("原承诺办结日期", cn_date(e.get("promised_before"))),
+        Field("延期后承诺办结日期", b.computed("promised")),
+    )
+    b.blocks.append(FieldGrid(fields, heading=b.heading("延期情况")))
+
+
+def _suspension(b: _Builder) -> None:
+    """暂停计时告知书 / 特别程序告知书 (Art. 45): what does not count, from when, for how long."""
+    sp = _map(b.snap.get("suspension"))
+    what = _str(sp.get("kind_name")) or "特别程序"
+    start = cn_date(sp.get("started_on"))
+    days = sp.get("expected_days")
+    b.text(
+        _accepted_lead(b)
+        + f"因需要进行{what}（{_sentence(_str(sp.get('reason')))}），本机关"
+        + (f"自{start}起" if start else "")
+        + "暂停计算办理期限"
+        + (f"，预计需要{days}个工作日" if days else "")
+        + f"。{b.cite('第四十五条')}{what}所需时间不计算在办理期限内。"
+        f"{what}结束后恢复计算办理期限，本机关将告知调整后的办结日期。"
+    )
+    fields = (
+        Field("特别程序", what),
+        Field("暂停计时起始日", start),
+        Field("预计所需时间", f"{days}个工作日" if days else ""),
+        Field("事由", _str(sp.get("reason")), wide=True),
+    )
+    b.blocks.append(FieldGrid(fields, heading=b.heading("不计算在办理期限内的时间")))
+
+
+def _service_receipt(b: _Builder) -> None:
+    """送达回证: the documents served, the recipient, the address, the method, the time, signatures."""
+    d = _map(b.snap.get("delivery"))
+    served = [_map(x) for x in _list(d.get("documents"))]
+    b.text(f"本机关就“{b.item_name}”申请，以邮寄方式向你（单位）送达下列文书：")
+    b.blocks.append(
+        Table(
+            b.heading(f"送达文书（共{len(served)}件）"),
+            (Column("序号", 1, "center"), Column("文书名称", 6), Column("文号", 6)),
+            tuple((str(i), _str(x.get("title")), _str(x.get("number"))) for i, x in enumerate(served, 1)),
+        )
+    )
+    fields = (
+        Field("受送达人", _str(b.applicant.get("name"))),
+        Field("送达方式", "邮寄送达"),
+        Field("送达地址", _str(d.get("address")) or "申请时登记的送达地址", wide=True),
+        Field("邮件单号", _str(d.get("tracking_no"))),
+        Field("交寄时间", cn_datetime(d.get("sent_at"))),
+        Field("送达人", _str(b.snap.get("clerk"))),
+    )
+    b.blocks.append(FieldGrid(fields, heading=b.heading("送达情况")))
+    b.text("请受送达人收到上列文书后在本回证上签名（单位加盖公章）并注明签收日期，将本回证寄回本机关。")
+
+
 _BUILDERS = {
     "materials_receipt": _receipt,
+    "approval_decision": _approval,
+    "extension_notice": _extension,
+    "suspension_notice": _suspension,
+    "service_receipt": _service_receipt,
     "acceptance_notice": _acceptance,
     "one_time_notice": _one_time,
     "deficiency_acceptance_notice": _deficiency,
