@@ -400,7 +400,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         self.app.push_screen(
             AskDialog(
                 tr(f"“{material.name}”补正说明", f"Correction note for {material.name}")
-                + (f"（{tr('要求', 'required')}：{need}）" if need else ""),
+                + (f"\n{tr('要求', 'required')}：{need}" if need else ""),
                 tr("如：第3栏漏填门牌号；复印件未加盖公章", "e.g. box 3 lacks the house number"),
                 value=check.note,
             ),

@@ -418,7 +418,7 @@ def _receipt(b: _Builder) -> None:
     b.text(
         f"申请材料不齐全或者不符合法定形式的，本机关将在收到申请材料之日起{days}个工作日内"
         + (f"（即{due}前）" if due else "")
-        + f"一次告知需要补正的全部内容；逾期不告知的，{b.cite('第三十二条第一款第（四）项')}"
+        + f"一次告知需要补正的全部内容；逾期不告知的，{b.cite('第三十二条第一款第（四）项', basis=False)}"
         "自收到申请材料之日起即为受理。",
         strong=True,
     )
@@ -434,7 +434,7 @@ def _acceptance(b: _Builder) -> None:
         received = cn_date(b.dates.get("received"))
         b.text(
             f"{b.received_phrase}提交的“{b.item_name}”申请，本机关未在收到申请材料之日起五个工作日内"
-            f"一次告知需要补正的全部内容。{b.cite('第三十二条第一款第（四）项')}"
+            f"一次告知需要补正的全部内容。{b.cite('第三十二条第一款第（四）项', basis=False)}"
             f"自收到申请材料之日（{received}）起即为受理，办理期限自该日起计算。"
         )
         b.time_limits_sentence()
