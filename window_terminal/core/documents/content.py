@@ -245,10 +245,13 @@ class _Builder:
         self.licence = _str(self.item.get("kind")) in ("", "licence")
         self.basis = _str(self.item.get("basis"))
 
-    def cite(self, article: str) -> str:
-        """ "根据…的规定，" — the Licensing Law's ``article`` for a licence, else the item's own basis."""
+    def cite(self, article: str, *, basis: bool = True) -> str:
+        """The ground: the Licensing Law's ``article`` for a licence, else the item's own basis
+        (``basis=False``: nothing, where only the Licensing Law would say so — deemed acceptance)."""
         if self.licence:
             return f"根据{LAW}{article}的规定，"
+        if not basis:
+            return ""
         return f"根据{self.basis}等有关规定，" if self.basis else "根据有关规定，"
 
     # building blocks
