@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.test_intake import checks
 from window_terminal.core import intake as ik
 from window_terminal.core.reports.queries import period_report
 from window_terminal.core.supervision import watch_list
@@ -34,16 +35,6 @@ def at(engine, hall, day: date, hour: int = 10) -> None:
     with read_session(engine) as s:
         now = db_now(s)
     clock.set_offset(local_midnight_utc(day, hall.timezone) + timedelta(hours=hour) - now)
-
-
-def checks(engine, hall, code, **statuses):
-    item = ik.item_info(engine, hall.id, code)
-    out = ik.default_checks(item)
-    for prefix, status in statuses.items():
-        for check, material in zip(out, item.materials, strict=True):
-            if material.name.startswith(prefix):
-                check.status = status
-    return item, out
 
 
 def received(engine, hall, **statuses):

@@ -233,7 +233,6 @@ def issue_document(
         "number": number,
         "issued_at": to_local(unit.now, unit.timezone).isoformat(timespec="seconds"),
     }
-    _check_glyphs(snapshot)
     if kind in KIND_WORDS:
         snapshot["office"] = issuer["office"]
         snapshot["seal"] = issuer["seal"]
@@ -243,6 +242,7 @@ def issue_document(
         url = (unit.settings.get("documents") or {}).get("query_url")
         if url and snapshot.get("query_code"):
             snapshot["qr_url"] = str(url).replace("{code}", str(snapshot["query_code"]))
+        _check_glyphs(snapshot)  # a legal document; a queue slip prints on the ticket printer's own font
     document = Document(
         hall_id=unit.hall_id,
         number=number,
