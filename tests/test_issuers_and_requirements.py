@@ -196,3 +196,16 @@ def test_the_loader_checks_issuers_kinds_requirements_and_document_settings(
     with pytest.raises(HallDefinitionError) as err:
         load_hall(engine, folder)
     assert any(p.startswith(expected) for p in err.value.problems), err.value.problems
+
+
+def test_a_deemed_acceptance_cites_article_32_only_for_a_licence():
+    from window_terminal.core.documents import sample_snapshot
+
+    snap = sample_snapshot("acceptance_notice")
+    snap["deemed"] = True
+    licence = pdf_text(render_pdf(snap))
+    assert f"{LAW}第三十二条第一款第（四）项" in licence and "即为受理" in licence
+    assert "申请材料齐全" not in licence  # it was never found complete: it is accepted by law
+    snap["item"] = {**snap["item"], "kind": "public_service", "basis": "《住房公积金管理条例》"}
+    service = pdf_text(render_pdf(snap))
+    assert "行政许可法" not in service and "即为受理" in service and "《住房公积金管理条例》" in service
