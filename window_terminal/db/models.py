@@ -368,9 +368,9 @@ class Case(Table, table=True):
     commitment: bool = False
     notice_breach: bool = False  # a second, different one-time notice was issued by override
     deemed_accepted: bool = False  # Art. 32: no notice within the limit → accepted as of receipt
-    earlier_case_id: int | None = Field(
-        default=None, foreign_key="case.id"
-    )  # same applicant+item awaiting a supplement
+    earlier_case_id: int | None = (
+        None  # the case of the same applicant+item awaiting a supplement (soft link)
+    )
     reason: str = ""  # non-acceptance / refusal reason
     competent_office: str = ""
     request_id: str | None = None

@@ -14,6 +14,9 @@ Create Date: 2026-12-04 23:10:00
   from the day the materials were received.
 * ``case.earlier_case_id``: a case for the same applicant and item opened while an earlier one still
   awaits its supplement is linked to it ("once" holds per applicant and item).
+
+Columns are added and dropped in place (``ALTER TABLE … ADD/DROP COLUMN``): no table is rebuilt, so a
+SQLite database full of rows that reference these tables migrates with its foreign keys on.
 """
 
 import sqlalchemy as sa
@@ -26,35 +29,26 @@ branch_labels = None
 depends_on = None
 
 TEXT = sqlmodel.sql.sqltypes.AutoString
+COLUMNS = [
+    ("department", sa.Column("office", TEXT(), nullable=False, server_default="")),
+    ("department", sa.Column("seal", TEXT(), nullable=False, server_default="")),
+    ("department", sa.Column("abbr", TEXT(), nullable=False, server_default="")),
+    ("service_item", sa.Column("kind", TEXT(), nullable=False, server_default="licence")),
+    ("service_item", sa.Column("issuer", TEXT(), nullable=False, server_default="")),
+    ("material", sa.Column("requirement", TEXT(), nullable=False, server_default="")),
+    ("case", sa.Column("deemed_accepted", sa.Boolean(), nullable=False, server_default=sa.false())),
+    # a soft link (no foreign key: SQLite could then neither add nor drop it in place)
+    ("case", sa.Column("earlier_case_id", sa.Integer(), nullable=True)),
+]
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("department") as batch:
-        batch.add_column(sa.Column("office", TEXT(), nullable=False, server_default=""))
-        batch.add_column(sa.Column("seal", TEXT(), nullable=False, server_default=""))
-        batch.add_column(sa.Column("abbr", TEXT(), nullable=False, server_default=""))
-    with op.batch_alter_table("service_item") as batch:
-        batch.add_column(sa.Column("kind", TEXT(), nullable=False, server_default="licence"))
-        batch.add_column(sa.Column("issuer", TEXT(), nullable=False, server_default=""))
-    with op.batch_alter_table("material") as batch:
-        batch.add_column(sa.Column("requirement", TEXT(), nullable=False, server_default=""))
-    with op.batch_alter_table("case") as batch:
-        batch.add_column(sa.Column("deemed_accepted", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("earlier_case_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_case_earlier_case_id", "case", ["earlier_case_id"], ["id"])
+    for table, column in COLUMNS:
+        op.add_column(table, column)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("case") as batch:
-        batch.drop_constraint("fk_case_earlier_case_id", type_="foreignkey")
-        batch.drop_column("earlier_case_id")
-        batch.drop_column("deemed_accepted")
-    with op.batch_alter_table("material") as batch:
-        batch.drop_column("requirement")
-    with op.batch_alter_table("service_item") as batch:
-        batch.drop_column("issuer")
-        batch.drop_column("kind")
-    with op.batch_alter_table("department") as batch:
-        batch.drop_column("abbr")
-        batch.drop_column("seal")
-        batch.drop_column("office")
+    for table, column in reversed(COLUMNS):
+        # in place on SQLite too (3.35+: ALTER TABLE … DROP COLUMN): rebuilding a table that other
+        # rows reference would break their foreign keys
+        op.execute(f'ALTER TABLE "{table}" DROP COLUMN {column.name}')
