@@ -346,9 +346,7 @@ def simulate_day(
             elif called.number in wrong_line:
                 # taken on the wrong line: sent to the right one, keeping its place (只设路标)
                 target = wrong_line.pop(called.number)
-                queueing.transfer(
-                    engine, hall_id, target, window_number=number, reason="取错号", actor=code
-                )
+                queueing.transfer(engine, hall_id, target, window_number=number, reason="取错号", actor=code)
                 wake(line_of[target], moment)
                 at(moment + timedelta(seconds=rng.uniform(20, 60)), "free", data)
             elif rng.random() < 0.05:
