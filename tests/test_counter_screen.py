@@ -488,3 +488,41 @@ def test_the_clerk_hands_out_a_decided_result_which_completes_the_case(env):
     with read_session(engine) as s:
         done = s.get(Case, case.id)
     assert done.status == "completed" and done.delivery == "pickup"
+
+
+def test_n_on_a_material_types_the_clerks_note_printed_on_the_notice(env):
+    engine, hall, _ = env
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+
+    async def inner():
+        app = counter_app(env)
+        async with app.run_test(size=SIZE) as pilot:
+            await call_and_open_intake(pilot)
+            await fill_applicant(pilot)
+            await choose_item(pilot, "jzzbl")  # 居住证办理
+            table = app.screen.query_one("#materials")
+            table.focus()
+            table.move_cursor(row=0)  # 居住证申领登记表
+            await press(pilot, "n")
+            assert type(app.screen).__name__ == "AskDialog"
+            # the catalogue's requirement is shown while typing the note
+            assert "不得涂改" in " ".join(str(w.render()) for w in app.screen.query(Label))
+            await pilot.press(*"第3栏漏填门牌号")
+            await press(pilot, "enter")
+            assert type(app.screen).__name__ == "IntakeScreen"
+            await press(pilot, "f6")
+            assert "第3栏漏填门牌号" in " ".join(str(w.render()) for w in app.screen.query(Static))
+            await press(pilot, "enter")
+            await preview_shown(pilot)
+            assert "一次性告知书" in text_of(app, "#preview-title")
+
+    asyncio.run(inner())
+    (case,) = cases(engine)
+    assert case.status == "notice_issued"
+    from window_terminal.db.models import Document
+
+    with read_session(engine) as s:
+        doc = s.execute(select(Document).where(Document.case_id == case.id)).scalar_one()
+    (listed,) = doc.payload["materials_missing"]
+    assert listed["name"] == "居住证申领登记表" and listed["reason"] == "不符合要求：第3栏漏填门牌号"
+    assert "不得涂改" in listed["requirement"]

@@ -175,7 +175,7 @@ def test_a_back_office_notice_shows_the_same_masked_numbers(engine, hall, cli_en
     case = _case(engine, hall)
     task = tasks_of(engine, case.id)["SCJG"]
     review.claim(engine, hall.id, task.id, actor="R001")
-    [number] = approve(engine, hall.id, task.id, "R001")["documents"]
+    *_, number = approve(engine, hall.id, task.id, "R001")["documents"]  # the decision, the notice
     text = wt(cli_env, "doc", "show", number)
     assert MASKED_ID in text and MASKED_PHONE in text
     _never_whole(text, wt(cli_env, "doc", "show", number, "--json"))

@@ -222,7 +222,7 @@ def test_the_demo_history_is_what_the_rules_make(sqlite_url: str) -> None:
     from sqlalchemy import func, select
 
     from tests.conftest import QUEUE
-    from window_terminal.core.deadlines import HallDeadlines
+    from window_terminal.core.deadlines import HallDeadlines, suspensions_by_case
     from window_terminal.core.demo import build_demo
     from window_terminal.db.engine import make_engine, read_session
     from window_terminal.db.models import (
@@ -255,7 +255,8 @@ def test_the_demo_history_is_what_the_rules_make(sqlite_url: str) -> None:
                 select(func.count()).select_from(Visit).where(Visit.case_id == case.id)
             ).scalar_one()
             if case.accepted_on is not None:
-                expected = deadlines.of_case(case, items[case.item_id])
+                suspended = suspensions_by_case(s, [case.id]).get(case.id, ())  # the demo suspends one
+                expected = deadlines.of_case(case, items[case.item_id], suspended)
                 assert case.statutory_date == expected.statutory.date, case.case_no  # the item's own limit
         documents = s.execute(select(Document)).scalars().all()
         kinds = {d.kind for d in documents}

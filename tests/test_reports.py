@@ -199,6 +199,19 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
                     hall_id=hall.id, number=f"D{n}", kind=kind, case_id=cid, payload=payload, issued_at=utc(3)
                 )
             )
+        # a breach counts on the day of its event (the override), not on the day of receipt
+        from window_terminal.db.models import Event
+
+        for n, at in ((1, utc(3)), (2, utc(3, day=21))):
+            s.add(
+                Event(
+                    hall_id=hall.id,
+                    seq=90_000 + n,
+                    kind="case.notice_breach",
+                    payload={"case_no": c5.case_no, "route": "second_notice"},
+                    created_at=at,
+                )
+            )
         dept_id = s.exec(select(ServiceItem.id)).first()  # any department id below
         from window_terminal.db.models import Department
 

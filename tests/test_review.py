@@ -41,17 +41,19 @@ def test_joint_case_is_decided_only_when_every_department_has_approved(engine, h
     assert first["case_status"] == "in_review" and first["decision"] is None and first["documents"] == []
     second = approve(engine, hall.id, tasks["XZSP"].id, "R009")
     assert second["case_status"] == "decided" and second["decision"] == "approved"
-    [number] = second["documents"]
+    decision, number = second["documents"]  # Art. 38: the written decision, then "come and collect"
+    assert get_document(engine, hall.id, decision).kind == "approval_decision"
     assert get_document(engine, hall.id, number).kind == "completion_notice"
     with read_session(engine) as s:
         kinds = (
             s.execute(select(Event.kind).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars().all()
         )
-    assert kinds[-6:] == [
+    assert kinds[-7:] == [
         "review.claimed",
         "review.approved",
         "review.claimed",
         "review.approved",
+        "document.issued",
         "document.issued",
         "case.decided",
     ]
@@ -199,7 +201,9 @@ def test_deficiency_case_gets_no_result_until_the_supplement_arrives(engine, hal
     tasks = tasks_of(engine, case.id)
     approve(engine, hall.id, tasks["SCJG"].id, "R001")
     decided = approve(engine, hall.id, tasks["XZSP"].id, "R009")
-    assert decided["decision"] == "approved" and decided["documents"] == []  # no "come and collect" yet
+    # the written decision (Art. 38), but no "come and collect" yet
+    assert decided["decision"] == "approved"
+    assert [get_document(engine, hall.id, n).kind for n in decided["documents"]] == ["approval_decision"]
     with pytest.raises(DomainError) as err:
         review.record_pickup(engine, hall.id, case.case_no, 3, actor="C001")
     assert err.value.code == "supplement_missing" and "容缺" in err.value.zh
@@ -212,9 +216,9 @@ def test_deficiency_case_gets_no_result_until_the_supplement_arrives(engine, hal
     result = review.record_pickup(engine, hall.id, case.case_no, 3, actor="C001")
     assert result["case_status"] == "completed" and len(result["documents"]) == 1
     with read_session(engine) as s:
-        assert s.execute(select(Document.kind).where(Document.case_id == case.id)).scalars().all() == [
-            "completion_notice"
-        ]
+        assert s.execute(
+            select(Document.kind).where(Document.case_id == case.id).order_by(Document.id)
+        ).scalars().all() == ["approval_decision", "completion_notice"]
 
 
 def test_task_list_is_ordered_by_deadline_and_masks_the_applicant(engine, hall):

@@ -296,17 +296,24 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case: str = typer.Argument(...),
         tracking: str = typer.Option(..., "--tracking", help="Postal tracking number."),
+        address: str = typer.Option("", "--address", help="The address it was posted to (送达地址)."),
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
-        """The result was posted: record the tracking number (completes the case)."""
+        """The result was posted: record the tracking number, issue the 送达回证 (completes the case)."""
         from window_terminal.core import review
 
         _result(
             run(
                 ctx,
                 lambda c: review.record_posted(
-                    c.engine(), c.hall().id, case, tracking, actor=c.actor(), request_id=request_id
+                    c.engine(),
+                    c.hall().id,
+                    case,
+                    tracking,
+                    address=address,
+                    actor=c.actor(),
+                    request_id=request_id,
                 ),
             ),
             as_json,

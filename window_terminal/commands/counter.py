@@ -80,6 +80,23 @@ def register(app: typer.Typer) -> None:
 
         run(ctx, go)
 
+    @case_app.command("deem")
+    def case_deem(ctx: typer.Context, as_json: bool = JSON) -> None:
+        """Art. 32: accept, as of their receipt date, the submissions whose five working days for a
+        one-time notice have passed (recorded, handed off, acceptance notice issued). Run daily."""
+        from window_terminal.cli import Context, emit, run
+
+        def go(c: Context) -> None:
+            from window_terminal.core import intake
+
+            emit(
+                intake.apply_deemed_acceptances(c.engine(), c.hall().id, actor=c.actor()),
+                as_json,
+                _render_rows,
+            )
+
+        run(ctx, go)
+
 
 def _render_rows(rows: list[dict[str, Any]]) -> None:
     from rich.console import Console

@@ -78,7 +78,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "case.visit": COUNTER,
     "case.pickup": COUNTER,
     "case.post": COUNTER,
-    "case.override_once": MANAGER,  # a second one-time notice for one submission: a recorded breach
+    "case.override_once": MANAGER,
+    "case.deem": COUNTER
+    | {
+        "supervisor"
+    },  # Art. 32: record the deemed acceptances that are due  # a second one-time notice for one submission: a recorded breach
     # the back office decides (reviewers of the task's department only: see review.py)
     "review.claim": REVIEW,
     "review.approved": REVIEW,

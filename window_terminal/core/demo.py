@@ -43,8 +43,15 @@ from window_terminal.db.models import (
     Window,
     WindowLine,
 )
+from window_terminal.errors import DomainError
 
 OPEN_HOUR, CLOSE_HOUR = 9, 17
+DEMO_ADDRESSES = (
+    "四川省成都市锦江区春熙路南段8号",
+    "四川省成都市锦江区东大街下东大街段100号",
+    "四川省成都市锦江区红星路三段1号",
+    "四川省成都市锦江区三色路38号",
+)
 
 
 def arrival_rate(hour: float) -> float:
@@ -89,6 +96,8 @@ def build_demo(
                 history.insert(0, day)
         agenda = _Agenda()
         try:
+            if history:
+                _unanswered_submission(engine, hall_id, history[0], tz, rng)
             for number, day in enumerate(history, 1):
                 played = simulate_day(engine, hall_id, day, tz, rng, agenda)
                 generated += played
@@ -98,6 +107,42 @@ def build_demo(
             clock.set_offset(timedelta(0))
         generated += _live_queue(engine, hall_id, rng)
     return {**loaded, "history_tickets": generated}
+
+
+def _unanswered_submission(engine: Engine, hall_id: int, first: date, tz: str, rng: random.Random) -> None:
+    """One submission taken in (收件凭证) seven working days before the history and never answered:
+    the first history day's sweep accepts it as of its receipt (Art. 32), so a newcomer sees a
+    deemed acceptance beside the ordinary ones."""
+    from window_terminal.core import intake
+
+    with read_session(engine) as s:
+        calendar = hall_calendar(s, hall_id)
+        item_id = s.execute(
+            select(ServiceItem.id).where(ServiceItem.hall_id == hall_id, ServiceItem.code == "GA-0001")
+        ).scalar_one_or_none()
+    if item_id is None:
+        return
+    received = first - timedelta(days=1)
+    worked = 0
+    while worked < 7:
+        if calendar.is_workday(received):
+            worked += 1
+        if worked < 7:
+            received -= timedelta(days=1)
+    number, clerk = _staffing(engine, hall_id)[0]
+    item = intake.item_info(engine, hall_id, item_id)
+    name, phone, id_number = _person(rng)
+    _at(engine, clock.local_midnight_utc(received, tz) + timedelta(hours=10, minutes=30))
+    intake.submit(
+        engine,
+        hall_id,
+        applicant=intake.Applicant(name, "resident_id", id_number, phone),
+        item=item_id,
+        materials=intake.default_checks(item),
+        outcome=None,
+        window=number,
+        actor=clerk,
+    )
 
 
 def _staffing(engine: Engine, hall_id: int) -> list[tuple[int, str]]:
@@ -301,9 +346,7 @@ def simulate_day(
             elif called.number in wrong_line:
                 # taken on the wrong line: sent to the right one, keeping its place (只设路标)
                 target = wrong_line.pop(called.number)
-                queueing.transfer(
-                    engine, hall_id, target, window_number=number, reason="取错号", actor=code
-                )
+                queueing.transfer(engine, hall_id, target, window_number=number, reason="取错号", actor=code)
                 wake(line_of[target], moment)
                 at(moment + timedelta(seconds=rng.uniform(20, 60)), "free", data)
             elif rng.random() < 0.05:
@@ -367,6 +410,7 @@ class _Agenda:
     """What the demo hall still has to do on later days: follow-ups keyed by service day."""
 
     by_day: dict[date, list[tuple[float, str, dict[str, Any]]]] = field(default_factory=dict)
+    specials: list[str] = field(default_factory=lambda: ["suspend", "extend"])  # shown once each
 
     def add(self, day: date, hour: float, what: str, **details: Any) -> None:
         self.by_day.setdefault(day, []).append((hour, what, details))
@@ -514,6 +558,37 @@ def _cases_for_day(
                         ReviewTask.status.in_(("pending", "claimed")),
                     )
                 ).all()
+            special = agenda.specials.pop(0) if tasks and agenda.specials and not d.get("done") else None
+            if special == "suspend":  # Art. 45: an on-site inspection stops the clock for two days
+                task_id, dept = tasks[0]
+                reviewer = people["reviewers"].get(dept)
+                review.claim(engine, hall_id, task_id, actor=reviewer)
+                review.suspend(
+                    engine,
+                    hall_id,
+                    task_id,
+                    "inspection",
+                    "核查经营场所与申请材料是否一致",
+                    2,
+                    actor=reviewer,
+                )
+                later(2, hour, "resume", task_id=task_id, reviewer=reviewer, **d)
+                return
+            if special == "extend" and people["managers"]:  # Art. 42: extended within the period
+                try:
+                    review.extend(
+                        engine,
+                        hall_id,
+                        d["case_no"],
+                        approver="李明（分管副局长）",
+                        reason="需组织专家论证，无法在法定期限内作出决定",
+                        actor=people["managers"][0],
+                    )
+                except DomainError:  # already past its statutory period: decided as it stands
+                    pass
+                else:
+                    later(2, hour, "decide", done=True, **d)
+                    return
             for task_id, dept in tasks:
                 reviewer = people["reviewers"].get(dept)
                 review.claim(engine, hall_id, task_id, actor=reviewer)
@@ -535,11 +610,23 @@ def _cases_for_day(
                     later(rng.choice((1, 1, 2, 3)), rng.uniform(1.5, 7.5), "pickup", case_no=d["case_no"])
                 else:
                     later(1, 7.5, "post", case_no=d["case_no"])
+        elif what == "resume":
+            review.resume(engine, hall_id, d["task_id"], actor=d["reviewer"])
+            later(1, hour, "decide", done=True, case_no=d["case_no"], item_id=d["item_id"])
+        elif what == "deem":  # the daily Art. 32 sweep: unanswered submissions past five working days
+            for deemed in intake.apply_deemed_acceptances(engine, hall_id, actor=code):
+                item_id = _item_of(engine, hall_id, deemed["case_no"])
+                _after_acceptance(deemed["case_no"], item_id, later, rng, items_by_id, hour)
         elif what == "pickup":
             review.record_pickup(engine, hall_id, d["case_no"], number, actor=code)
         elif what == "post":
             review.record_posted(
-                engine, hall_id, d["case_no"], f"EMS{rng.randrange(10**11):011d}CN", actor=code
+                engine,
+                hall_id,
+                d["case_no"],
+                f"EMS{rng.randrange(10**11):011d}CN",
+                address=rng.choice(DEMO_ADDRESSES),
+                actor=code,
             )
         elif what == "rectify" and people["managers"]:
             ratings.close_rectification(
@@ -642,12 +729,22 @@ def _cases_for_day(
 
     # follow-ups due today (supplements, decisions, pickups, closed rectifications), then the day's
     # visitors, then what they made due today (the decision on an immediate item)
+    follow_up(8.5, "deem", {})
     for hour, what, d in agenda.due(day):
         follow_up(hour, what, d)
     visitors()
     for hour, what, d in agenda.due(day):
         follow_up(hour, what, d)
     return counts
+
+
+def _item_of(engine: Engine, hall_id: int, case_no: str) -> int:
+    with read_session(engine) as s:
+        return int(
+            s.execute(
+                select(Case.item_id).where(Case.hall_id == hall_id, Case.case_no == case_no)
+            ).scalar_one()
+        )
 
 
 def _hours(moment: datetime, midnight: datetime) -> float:

@@ -23,6 +23,12 @@ from sqlmodel import Session
 from window_terminal.core import lookup
 from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
+from window_terminal.core.document_store import (
+    ITEM_KINDS,
+    item_kind,
+    number_template_problem,
+    query_url_problem,
+)
 from window_terminal.db.engine import read_session, write_session
 from window_terminal.db.models import (
     CalendarOverride,
@@ -70,6 +76,7 @@ class Definition:
     kiosk: dict[str, Any] = field(default_factory=dict)  # hall.toml [kiosk], e.g. its printer
     devices: Any = field(default_factory=list)  # hall.toml [[device]]: the public devices (kiosk, rating)
     displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
+    documents: dict[str, Any] = field(default_factory=dict)  # hall.toml [documents]: numbers, QR address
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -132,6 +139,7 @@ def read_definition(path: Path) -> Definition:
     definition.kiosk = _table(problems, "hall.toml: [kiosk]", hall_doc.get("kiosk"))
     definition.devices = hall_doc.get("device") or []
     definition.displays = hall_doc.get("display") or []
+    definition.documents = _table(problems, "hall.toml: [documents]", hall_doc.get("documents"))
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
@@ -260,6 +268,24 @@ def _timezone(problems: list[str], value: Any) -> None:
         )
 
 
+def _documents(problems: list[str], documents: dict[str, Any]) -> None:
+    """hall.toml [documents]: the number template and the QR query address, checked at load."""
+    where = "hall.toml: [documents]"
+    for key in documents:
+        if key not in ("number_template", "query_url"):
+            problems.append(
+                f"{where}: {key}: unknown setting; the settings are number_template and query_url"
+            )
+    if "number_template" in documents:
+        why = number_template_problem(documents["number_template"])
+        if why:
+            problems.append(f"{where}: number_template: {why}")
+    if "query_url" in documents:
+        why = query_url_problem(documents["query_url"])
+        if why:
+            problems.append(f"{where}: query_url: {why}")
+
+
 def validate(d: Definition) -> list[str]:
     p: list[str] = []
     _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
@@ -383,7 +409,11 @@ def validate(d: Definition) -> list[str]:
         where = f"departments.toml: [[department]] #{i + 1}"
         dept_codes.append(_text(p, where, dept, "code", pattern=CODE))
         _text(p, where, dept, "name")
+        _optional_text(p, where, dept, "office", "seal", "abbr")
+        if dept.get("seal") and not dept.get("office"):
+            p.append(f'{where}: seal: give the issuing office (office = "…") the seal belongs to')
     _unique(p, "departments.toml", "code", dept_codes)
+    _documents(p, d.documents)
 
     staff_codes = []
     for i, person in enumerate(d.staff):
@@ -411,7 +441,13 @@ def validate(d: Definition) -> list[str]:
         where = f"{item.get('_file')}: [[item]] #{i + 1} {item.get('code', '')}".rstrip()
         item_codes.append(_text(p, where, item, "code", pattern=CODE))
         _text(p, where, item, "name")
-        _optional_text(p, where, item, "fee", "basis")
+        _optional_text(p, where, item, "fee", "basis", "issuer")
+        kind = item.get("kind", "licence")
+        if item_kind(kind) is None:
+            known = " | ".join(f'"{code}" ({name})' for code, name in ITEM_KINDS.items())
+            p.append(f"{where}: kind: {kind!r} is not a kind of service item; use one of {known}")
+        elif item_kind(kind) == "licence" and not str(item.get("basis") or "").strip():
+            p.append(f'{where}: basis: a licence (行政许可) needs its legal basis, like basis = "《…》第…条"')
         depts = item.get("departments")
         if not isinstance(depts, list) or not depts:
             p.append(f"{where}: departments: list one or more department codes")
@@ -419,6 +455,10 @@ def validate(d: Definition) -> list[str]:
             for dept in depts:
                 if dept not in dept_codes:
                     p.append(f"{where}: departments: {dept!r} is not in departments.toml")
+            if item.get("issuer") is not None and item.get("issuer") not in depts:
+                p.append(
+                    f"{where}: issuer: {item.get('issuer')!r} must be one of the item's departments {depts}"
+                )
         if item.get("line") not in line_codes:
             p.append(f"{where}: line: {item.get('line')!r} is not a line in lines.toml")
         statutory = _int(p, where, item, "statutory_days", None, 1, 120)
@@ -435,7 +475,7 @@ def validate(d: Definition) -> list[str]:
         for j, material in enumerate(materials):
             mwhere = f"{where}: material #{j + 1}"
             names.append(_text(p, mwhere, material, "name"))
-            _optional_text(p, mwhere, material, "form")
+            _optional_text(p, mwhere, material, "form", "requirement")
             _int(p, mwhere, material, "originals", 1, 0, 99)
             _int(p, mwhere, material, "copies", 0, 0, 99)
             required = _bool(p, mwhere, material, "required", True)
@@ -545,6 +585,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         settings["kiosk"] = d.kiosk
     if d.devices:
         settings["devices"] = [{**entry, "id": str(entry["id"]).strip().upper()} for entry in d.devices]
+    if d.documents:
+        settings["documents"] = d.documents
     if d.displays:
         settings["displays"] = [{**entry, "id": display_id(entry["id"])} for entry in d.displays]
     c.sync(
@@ -581,7 +623,20 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
             c.deactivated += 1
 
     depts = _upsert(
-        s, Department, hall_id, "code", {x["code"]: {"name": x["name"]} for x in d.departments}, c
+        s,
+        Department,
+        hall_id,
+        "code",
+        {
+            x["code"]: {
+                "name": x["name"],
+                "office": x.get("office", ""),
+                "seal": x.get("seal", ""),
+                "abbr": x.get("abbr", ""),
+            }
+            for x in d.departments
+        },
+        c,
     )
     lines = _upsert(
         s,
@@ -670,6 +725,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
             "commitment_allowed": x.get("commitment_allowed", False),
             "fee": x.get("fee", ""),
             "basis": x.get("basis", ""),
+            "kind": item_kind(x.get("kind", "licence")),
+            "issuer": x.get("issuer") or x["departments"][0],
         }
     items = _upsert(s, ServiceItem, hall_id, "code", item_values, c)
 
@@ -707,6 +764,7 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
                 "tolerable": m.get("tolerable", False),
                 "commitment": m.get("commitment", False),
                 "form": m.get("form", ""),
+                "requirement": m.get("requirement", ""),
                 "active": True,
             }
             row = existing_materials.get(key)

@@ -22,7 +22,7 @@ import random
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -51,6 +51,7 @@ from window_terminal.db.models import (
     Ticket,
     Visit,
     Window,
+    stored_id,
 )
 from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
@@ -138,6 +139,7 @@ class MaterialInfo:
     tolerable: bool
     commitment: bool
     form: str
+    requirement: str = ""  # what the catalogue requires (seal, originals to check, validity)
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,15 @@ def item_info(engine: Engine, hall_id: int, ref: str | int) -> ItemInfo:
             commitment_allowed=item.commitment_allowed,
             materials=tuple(
                 MaterialInfo(
-                    m.id or 0, m.name, m.originals, m.copies, m.required, m.tolerable, m.commitment, m.form
+                    m.id or 0,
+                    m.name,
+                    m.originals,
+                    m.copies,
+                    m.required,
+                    m.tolerable,
+                    m.commitment,
+                    m.form,
+                    m.requirement,
                 )
                 for m in _materials(s, item.id)  # type: ignore[arg-type]  # a stored row: the id is set
             ),
@@ -325,7 +335,10 @@ def _snapshot(
             {
                 "name": m.name,
                 "form": m.form,
-                "reason": r.note or ("材料不合格" if r.status == "defective" else "未提交"),
+                "requirement": m.requirement,
+                "status": r.status,
+                "note": r.note,
+                "reason": missing_reason(r.status, r.note),
             }
             for m, r in ordered
             if r.status in ("missing", "defective") and r.in_notice
@@ -359,6 +372,13 @@ def _snapshot(
     }
 
 
+def missing_reason(status: str, note: str) -> str:
+    """Why a material is on the one-time notice: not handed in / not as required, and the clerk's note
+    on what exactly to correct (Art. 32: the notice says *what* must be supplemented)."""
+    what = "不符合要求" if status == "defective" else "未提交"
+    return f"{what}：{note}" if note else what
+
+
 def _visit(unit: Unit, case: Case, purpose: str, ticket_id: int | None, window: Window | None) -> Visit:
     visit = Visit(
         hall_id=unit.hall_id,
@@ -386,12 +406,16 @@ def _visit_count(session: Session, case_id: int) -> int:
 
 
 def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
-    """Set the acceptance dates and hand the case to its departments."""
+    """Set the acceptance dates and hand the case to its departments.
+
+    Past Art. 32's notice limit the application already counts as accepted from the day the
+    materials were received: it is then dated (and every deadline counted) from ``received_on``.
+    """
     unit = ctx.unit
     case.status = "accepted"
     case.outcome = outcome
     case.accepted_at = unit.now
-    case.accepted_on = unit.today
+    case.accepted_on = case.received_on if case.deemed_accepted else unit.today
     both = HallDeadlines.load(unit.session, unit.hall_id, unit.today).of_case(case, ctx.item)
     case.promised_date = both.promised.date
     case.statutory_date = both.statutory.date
@@ -425,7 +449,13 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
     unit.session.flush()
     unit.emit(
         "case.accepted",
-        {"case_no": case.case_no, "outcome": outcome, "promised_date": case.promised_date.isoformat()},
+        {
+            "case_no": case.case_no,
+            "outcome": outcome,
+            "accepted_on": case.accepted_on.isoformat(),
+            "deemed": case.deemed_accepted,
+            "promised_date": case.promised_date.isoformat(),
+        },
         window_id=ctx.window.id if ctx.window else None,
     )
     unit.emit(
@@ -433,6 +463,115 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
         {"case_no": case.case_no, "case_id": case.id, "departments": [d.code for d in departments]},
         window_id=ctx.window.id if ctx.window else None,
     )
+
+
+def _override_manager(engine: Engine, hall_id: int, override: Override | None) -> int | None:
+    """The staff id of the manager authorising ``override`` (PIN and role checked); None without one."""
+    if override is None:
+        return None
+    from window_terminal.core.staff import login
+
+    if not override.reason.strip():
+        raise DomainError("管理员授权须填写原因", "a manager override needs a reason", code="override_reason")
+    manager = login(engine, hall_id, override.manager_code, override.pin)
+    access.require(
+        access.Acting(code=manager.code, role=manager.role, staff_id=manager.id, name=manager.name),
+        "case.override_once",
+    )
+    return manager.id
+
+
+def _actor_is_manager(unit: Unit) -> bool:
+    staff = unit.session.get(Staff, unit.staff_id) if unit.staff_id else None
+    return staff is not None and staff.role == "manager"
+
+
+def _breach(
+    unit: Unit,
+    case: Case,
+    route: str,
+    materials: Sequence[str],
+    *,
+    manager_id: int | None,
+    override: Override | None,
+) -> None:
+    """Art. 32/72: a one-time notice the law does not allow, recorded as a breach on the day it happens."""
+    case.notice_breach = True
+    unit.emit(
+        "case.notice_breach",
+        {
+            "case_no": case.case_no,
+            "route": route,  # second_notice | earlier_case | late_notice
+            "manager_id": manager_id if manager_id is not None else unit.staff_id,
+            "manager": override.manager_code if override else None,
+            "reason": override.reason.strip() if override else "",
+            "materials": list(materials),
+        },
+    )
+
+
+def _late_notice_limit(unit: Unit, case: Case) -> date | None:
+    """Art. 32: the last day of the notice limit of a submission still without an outcome, once it
+    has passed (the application is then deemed accepted from ``received_on``); None otherwise."""
+    if case.status != "submitted":
+        return None
+    service = HallDeadlines.load(unit.session, unit.hall_id, unit.today)
+    if not service.deemed_accepted(case.received_on):
+        return None
+    return service.notice(case.received_on).date
+
+
+def _deem(unit: Unit, case: Case, limit: date) -> None:
+    """Record Art. 32's deemed acceptance: accepted as of the receipt date (``_accept`` dates it)."""
+    case.deemed_accepted = True
+    unit.emit(
+        "case.deemed_accepted",
+        {
+            "case_no": case.case_no,
+            "received_on": case.received_on.isoformat(),
+            "notice_due": limit.isoformat(),
+            "deemed_on": (limit + timedelta(days=1)).isoformat(),
+        },
+    )
+
+
+def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) -> Case | None:
+    """The first case of the same applicant and item still awaiting its supplement: its notice is the
+    one "once" refers to (Art. 32 holds per applicant and item, not only per case record)."""
+    query = select(Case).where(
+        Case.hall_id == hall_id, Case.item_id == item_id, Case.status == "notice_issued"
+    )
+    if who.id_number:
+        query = query.where(Case.id_type == who.id_type, Case.id_number == who.id_number)
+    else:
+        query = query.where(Case.applicant_name == who.name, Case.phone == who.phone)
+    return session.execute(query.order_by(Case.id).limit(1)).scalars().first()
+
+
+def _earlier_view(session: Session, earlier: Case) -> dict[str, Any]:
+    """The earlier case and its one-time notice, as the clerk is shown them."""
+    notice = session.execute(
+        select(Document.number)
+        .where(Document.case_id == earlier.id, Document.kind == "one_time_notice")
+        .order_by(Document.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    names = (
+        session.execute(
+            select(Material.name)
+            .join(CaseMaterial, CaseMaterial.material_id == Material.id)
+            .where(CaseMaterial.case_id == earlier.id, CaseMaterial.in_notice)
+            .order_by(Material.position, Material.id)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "case_no": earlier.case_no,
+        "notice": notice,
+        "received_on": earlier.received_on.isoformat(),
+        "materials": list(names),
+    }
 
 
 def _rows(session: Session, case_id: int) -> list[CaseMaterial]:
@@ -448,6 +587,8 @@ def _apply_outcome(
     reason: str,
     reason_kind: str,
     competent_office: str,
+    override: Override | None = None,
+    manager_id: int | None = None,
 ) -> Document:
     unit = ctx.unit
     if outcome not in OUTCOMES:
@@ -489,6 +630,33 @@ def _apply_outcome(
                 "no material is marked missing or defective: the one-time notice must list what to supply",
                 code="nothing_missing",
             )
+        earlier = unit.session.get(Case, case.earlier_case_id) if case.earlier_case_id else None
+        if earlier is not None and earlier.status == "notice_issued":
+            told = {r.material_id for r in _rows(unit.session, stored_id(earlier)) if r.in_notice}
+            new_items = [m for m in missing if m.id not in told]
+            if new_items:
+                seen = _earlier_view(unit.session, earlier)
+                if override is None:
+                    raise DomainError(
+                        f"该申请人此前已就本事项出具一次性告知书 {seen['notice'] or ''}（办件 {earlier.case_no}，"
+                        f"告知补正：{'、'.join(seen['materials'])}）：依{ART32}，补正内容须一次性告知，"
+                        f"不得以新办件再次告知“{'、'.join(m.name for m in new_items)}”。请按原告知书办理补正；"
+                        "如确需再次告知，请大厅管理员授权",
+                        f"this applicant already has a one-time notice {seen['notice'] or ''} for this item "
+                        f"(case {earlier.case_no}: {', '.join(seen['materials'])}); under Art. 32 everything "
+                        "is notified once, not again through a new case: take the supplement on the earlier "
+                        "case, or have a hall manager authorise a second notice",
+                        code="notice_once_applicant",
+                    )
+                _breach(
+                    unit,
+                    case,
+                    "earlier_case",
+                    [m.name for m in new_items],
+                    manager_id=manager_id,
+                    override=override,
+                )
+                notes.append(f"经大厅管理员授权再次告知（原因：{override.reason.strip()}）。")
         for m in missing:
             rows[m.id].in_notice = True  # type: ignore[index]  # a stored row: the id is set
         case.status = "notice_issued"
@@ -554,6 +722,9 @@ def _apply_outcome(
     unit.session.flush()
     payload = _snapshot(ctx, case, list(rows.values()), notes=notes)
     payload["reason_kind"] = reason_kind if outcome == "non_acceptance" else ""
+    if outcome == "non_acceptance":
+        payload["reason"] = lookup.note(reason)  # as typed: the notice states the legal ground itself
+    payload["deemed"] = case.deemed_accepted
     return issue_document(
         unit,
         kind,
@@ -644,13 +815,20 @@ def submit(
     reason: str = "",
     reason_kind: str = "",
     competent_office: str = "",
+    override: Override | None = None,
     request_id: str | None = None,
 ) -> CaseResult:
     """A first submission at the counter: creates the case, records the visit, applies ``outcome``.
 
-    ``outcome=None`` only receives the materials (the office then has 5 working days to decide:
-    see ``pending_notice_cases`` and ``conclude``).
+    ``outcome=None`` only receives the materials and issues the 收件凭证 (receipt of materials), whose
+    date starts Art. 32's clock: the office then has 5 working days to decide (``pending_notice_cases``,
+    ``conclude``; past them ``apply_deemed_acceptances``).
+
+    A case for an applicant and item that already await a supplement is linked to that earlier case
+    (``CaseResult.extra["earlier"]``): a one-time notice on it may not ask for anything the earlier
+    notice did not (Art. 32 "once"), except by a manager's ``override`` — recorded as a breach.
     """
+    manager_id = _override_manager(engine, hall_id, override)
 
     def action(unit: Unit) -> CaseResult:
         who = _normalized(applicant, unit.today, "申请人")
@@ -683,11 +861,18 @@ def submit(
             staff_id=unit.staff_id,
             request_id=unit.request_id,
         )
+        earlier = _earlier_case(unit.session, unit.hall_id, stored_id(ctx.item), who)
+        case.earlier_case_id = earlier.id if earlier else None
         unit.session.add(case)
         unit.session.flush()
         unit.emit(
             "case.submitted",
-            {"case_no": case.case_no, "item": ctx.item.code, "ticket_id": ticket_id},
+            {
+                "case_no": case.case_no,
+                "item": ctx.item.code,
+                "ticket_id": ticket_id,
+                "earlier_case": earlier.case_no if earlier else None,
+            },
             window_id=ctx.window.id if ctx.window else None,
         )
         _visit(unit, case, "submit", ticket_id, ctx.window)
@@ -706,6 +891,7 @@ def submit(
                     )
                 )
             unit.session.flush()
+            document = _receipt(ctx, case)
         else:
             document = _apply_outcome(
                 ctx,
@@ -715,10 +901,35 @@ def submit(
                 reason=reason,
                 reason_kind=reason_kind,
                 competent_office=competent_office,
+                override=override,
+                manager_id=manager_id,
             )
-        return _result(unit.session, case, document)
+        result = _result(unit.session, case, document)
+        if earlier is not None:
+            result.extra["earlier"] = _earlier_view(unit.session, earlier)
+        return result
 
     return _run(engine, hall_id, "case.submit", action, request_id, actor)
+
+
+def _receipt(ctx: _Ctx, case: Case) -> Document:
+    """收件凭证: materials taken in without an outcome on the spot; its date starts Art. 32's clock."""
+    unit = ctx.unit
+    payload = _snapshot(ctx, case, _rows(unit.session, stored_id(case)))
+    limit = HallDeadlines.load(unit.session, unit.hall_id, unit.today).notice(case.received_on)
+    payload["dates"]["notice_due"] = limit.date.isoformat()
+    payload["notice_limit_days"] = HallDeadlines.load(
+        unit.session, unit.hall_id, unit.today
+    ).thresholds.notice_limit_days
+    payload["received_at"] = to_local(case.received_at, unit.timezone).isoformat(timespec="seconds")
+    return issue_document(
+        unit,
+        "materials_receipt",
+        payload,
+        case_id=case.id,
+        ticket_id=case.ticket_id,
+        window_id=ctx.window.id if ctx.window else None,
+    )
 
 
 def _case(session: Session, hall_id: int, ref: str) -> Case:
@@ -737,9 +948,17 @@ def conclude(
     reason: str = "",
     reason_kind: str = "",
     competent_office: str = "",
+    override: Override | None = None,
     request_id: str | None = None,
 ) -> CaseResult:
-    """The outcome for a submission received earlier without one (within the 5 working days)."""
+    """The outcome for a submission received earlier without one.
+
+    Within Art. 32's five working days any outcome. Past them the application already counts as
+    accepted from the day the materials were received: ``accept``/``deficiency`` are dated from that
+    day (and so is every deadline); a one-time notice or a non-acceptance is refused to a clerk — a
+    hall manager (signed in, or by ``override``) may still record one, counted as a breach.
+    """
+    manager_id = _override_manager(engine, hall_id, override)
 
     def action(unit: Unit) -> CaseResult:
         case = _case(unit.session, unit.hall_id, case_ref)
@@ -749,6 +968,24 @@ def conclude(
                 f"case {case.case_no} already has an outcome",
             )
         ctx = _context(unit, case.item_id, window)
+        limit = _late_notice_limit(unit, case)
+        late_breach = False
+        if limit is not None:
+            if outcome in ("notice", "non_acceptance"):
+                if override is None and not _actor_is_manager(unit):
+                    raise DomainError(
+                        f"办件 {case.case_no} 于{case.received_on:%Y-%m-%d}收件，告知期限已于"
+                        f"{limit:%Y-%m-%d}届满：依{ART32}，逾期未告知的，自收到申请材料之日起即为受理，"
+                        "不能再出具一次性告知书或不予受理通知书。请予以受理（受理日期为收件日）；"
+                        "如确需补记，请大厅管理员办理（记为违规）",
+                        f"case {case.case_no} was received on {case.received_on}; the notice limit ended on "
+                        f"{limit}: under Art. 32 it already counts as accepted from the receipt date. Accept "
+                        "it (dated from the receipt); only a hall manager may still record a notice, as a breach",
+                        code="deemed_accepted",
+                    )
+                late_breach = True
+            else:
+                _deem(unit, case, limit)
         given = list(materials) or [
             MaterialCheck(r.material_id, r.status, r.originals, r.copies, r.note)
             for r in _rows(unit.session, case.id)  # type: ignore[arg-type]  # a stored row: the id is set
@@ -762,10 +999,64 @@ def conclude(
             reason=reason,
             reason_kind=reason_kind,
             competent_office=competent_office,
+            override=override,
+            manager_id=manager_id,
         )
+        if late_breach:
+            _breach(
+                unit,
+                case,
+                "late_notice",
+                [m.name for m in _gaps(ctx, checks)[0]],
+                manager_id=manager_id,
+                override=override,
+            )
         return _result(unit.session, case, document)
 
     return _run(engine, hall_id, "case.conclude", action, request_id, actor)
+
+
+def apply_deemed_acceptances(
+    engine: Engine, hall_id: int, *, actor: str | None, request_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Art. 32: every submission whose notice limit has passed without an outcome is accepted as of
+    its receipt date — recorded (``case.deemed_accepted``), handed off, and an acceptance notice dated
+    from the receipt issued. Safe to run any time (the board, ``wt case deem``, a daily timer)."""
+
+    def action(unit: Unit) -> list[dict[str, Any]]:
+        done = []
+        pending = (
+            unit.session.execute(
+                select(Case).where(Case.hall_id == unit.hall_id, Case.status == "submitted").order_by(Case.id)
+            )
+            .scalars()
+            .all()
+        )
+        for case in pending:
+            limit = _late_notice_limit(unit, case)
+            if limit is None:
+                continue
+            ctx = _context(unit, case.item_id, None)
+            _deem(unit, case, limit)
+            _accept(ctx, case, "accepted")
+            payload = _snapshot(ctx, case, _rows(unit.session, stored_id(case)))
+            payload["deemed"] = True
+            document = issue_document(
+                unit, "acceptance_notice", payload, case_id=case.id, ticket_id=case.ticket_id
+            )
+            done.append(
+                {
+                    "case_no": case.case_no,
+                    "received_on": case.received_on.isoformat(),
+                    "notice_due": limit.isoformat(),
+                    "accepted_on": case.received_on.isoformat(),
+                    "promised_date": case.promised_date.isoformat() if case.promised_date else None,
+                    "document": document.number,
+                }
+            )
+        return done
+
+    return access.run_as(engine, hall_id, "case.deem", action, actor, request_id=request_id)
 
 
 def supplement(
@@ -786,20 +1077,7 @@ def supplement(
     A material not on the notice cannot be declared missing now (Art. 32: notify everything once);
     a manager ``override`` allows a second notice and records it as a breach.
     """
-    manager_id = None
-    if override is not None:
-        from window_terminal.core.staff import login
-
-        if not override.reason.strip():
-            raise DomainError(
-                "管理员授权须填写原因", "a manager override needs a reason", code="override_reason"
-            )
-        manager = login(engine, hall_id, override.manager_code, override.pin)
-        access.require(
-            access.Acting(code=manager.code, role=manager.role, staff_id=manager.id, name=manager.name),
-            "case.override_once",
-        )
-        manager_id = manager.id
+    manager_id = _override_manager(engine, hall_id, override)
 
     def action(unit: Unit) -> CaseResult:
         case = _case(unit.session, unit.hall_id, case_ref)
@@ -845,16 +1123,13 @@ def supplement(
         if new_missing:
             for m in new_missing:
                 rows[m.id].in_notice = True  # type: ignore[index]  # a stored row: the id is set
-            case.notice_breach = True
-            unit.emit(
-                "case.notice_breach",
-                {
-                    "case_no": case.case_no,
-                    "manager_id": manager_id,
-                    "manager": override.manager_code if override else None,
-                    "reason": override.reason.strip() if override else "",
-                    "materials": [m.name for m in new_missing],
-                },
+            _breach(
+                unit,
+                case,
+                "second_notice",
+                [m.name for m in new_missing],
+                manager_id=manager_id,
+                override=override,
             )
             unit.session.flush()
             payload = _snapshot(

@@ -36,13 +36,14 @@ from window_terminal.core.deadlines import (
     hall_today,
     suspensions_by_case,
 )
-from window_terminal.core.document_store import issue_document
+from window_terminal.core.document_store import TITLES, issue_document
 from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
     OPEN_TASK_STATES,
     case_light,
     task_lights,
 )
+from window_terminal.db.clock import to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import (
     Case,
@@ -225,6 +226,9 @@ def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | N
         "agent": mask_name(case.agent_name) if case.agent_name else "",
         "received_on": case.received_on.isoformat(),
         "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+        "deemed_accepted": case.deemed_accepted,
+        "notice_breach": case.notice_breach,
+        "earlier_case_id": case.earlier_case_id,
         "promised_date": promised,
         "statutory_date": statutory,
         "provisional": bool(provisional),
@@ -429,7 +433,16 @@ def _decide_case_if_done(unit: Unit, case: Case) -> list[str]:
             "court": settings.get("court", ""),
         }
         documents.append(issue_document(unit, "refusal_notice", payload, case_id=case.id).number)
-    elif not _result_blocked(case):
+    else:
+        item = s.get(ServiceItem, case.item_id)
+        if item is not None and item.kind == "licence":
+            # Art. 38(1): a written decision to grant; Art. 44: the licence within ten working days
+            payload = _document_base(unit, case)
+            payload["dates"]["issue_by"] = (
+                HallDeadlines.load(s, unit.hall_id, unit.today).result_issue(unit.today).date.isoformat()
+            )
+            documents.append(issue_document(unit, "approval_decision", payload, case_id=case.id).number)
+    if case.decision == "approved" and not _result_blocked(case):
         window = s.get(Window, case.window_id) if case.window_id else None
         documents.append(
             _completion_notice(
@@ -656,7 +669,19 @@ def suspend(
                 task, case, dept, kind=kind, reason=lookup.note(reason), expected_days=int(expected_days)
             ),
         )
-        return _result(task, case)
+        # Art. 45: the applicant is told in writing the time that does not count
+        payload = _document_base(unit, case)
+        payload["dates"].pop("decided", None)
+        payload["suspension"] = {
+            "kind": kind,
+            "kind_name": SUSPENSION_KINDS[kind][0],
+            "reason": lookup.note(reason),
+            "expected_days": int(expected_days),
+            "started_on": unit.today.isoformat(),
+            "department": dept,
+        }
+        notice = issue_document(unit, "suspension_notice", payload, case_id=case.id)
+        return _result(task, case, [notice.number])
 
     return _command(engine, hall_id, "review.suspend", action, request_id, actor)
 
@@ -725,7 +750,9 @@ def extend(
     actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Extend the time limit once, by at most the law's allowance, with an approver and a reason."""
+    """Extend the time limit once, by at most the law's allowance, with an approver and a reason —
+    only while the statutory period runs (Art. 42); issues the 延期通知书 telling the applicant why and
+    the new dates."""
     if not lookup.note(approver):
         raise DomainError(
             "延期须经负责人批准：请填写批准人",
@@ -757,6 +784,18 @@ def extend(
                 f"case {case.case_no} was already extended: the law allows one extension",
                 code="already_extended",
             )
+        item = s.get(ServiceItem, case.item_id)
+        assert item is not None
+        intervals = suspensions_by_case(s, [stored_id(case)]).get(stored_id(case), [])
+        before = HallDeadlines.load(s, unit.hall_id, unit.today).of_case(case, item, intervals)
+        if unit.today > before.statutory.date:
+            raise DomainError(
+                f"办件 {case.case_no} 的法定期限已于{before.statutory.date:%Y-%m-%d}届满：依《行政许可法》"
+                "第四十二条，延期须在法定期限内决定并告知申请人，期满后不能再延期",
+                f"case {case.case_no}'s statutory period ended on {before.statutory.date}: under Art. 42 an "
+                "extension is decided and told to the applicant within the period, not after it",
+                code="period_over",
+            )
         s.add(
             Extension(
                 hall_id=unit.hall_id,
@@ -783,12 +822,27 @@ def extend(
                 "statutory_date": str(case.statutory_date),
             },
         )
+        payload = _document_base(unit, case)
+        payload["dates"].pop("decided", None)
+        payload["dates"]["promised"] = str(case.promised_date)
+        payload["dates"]["statutory"] = str(case.statutory_date)
+        payload["provisional"] = case.deadline_provisional
+        payload["extension"] = {
+            "days": int(days),
+            "approver": lookup.note(approver),
+            "reason": lookup.note(reason),
+            "statutory_before": before.statutory.date.isoformat(),
+            "promised_before": before.promised.date.isoformat(),
+            "joint": allowance == JOINT_EXTENSION_DAYS,
+        }
+        notice = issue_document(unit, "extension_notice", payload, case_id=case.id)
         return {
             "case_no": case.case_no,
             "extension_days": case.extension_days,
             "promised_date": str(case.promised_date),
             "statutory_date": str(case.statutory_date),
             "provisional": case.deadline_provisional,
+            "documents": [notice.number],
         }
 
     return _command(engine, hall_id, "case.extend", action, request_id, actor)
@@ -884,10 +938,13 @@ def record_posted(
     case_ref: str | int,
     tracking_no: str,
     *,
+    address: str = "",
     actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The result was posted (EMS): records the tracking number, issues the notice, completes the case."""
+    """The result was posted (EMS): records the tracking number, issues the notice and the 送达回证
+    (proof of delivery: what was served, to whom, where, how, when; signed by the recipient and the
+    server), completes the case."""
     tracking = lookup.note(tracking_no)
     if not tracking:
         raise DomainError("请填写邮件单号", "give the postal tracking number", code="tracking_required")
@@ -899,6 +956,25 @@ def record_posted(
         documents = []
         if case.decision == "approved":
             documents.append(_completion_notice(unit, case, method="post", window=None, tracking_no=tracking))
+        served = s.execute(
+            select(Document.number, Document.kind)
+            .where(
+                Document.case_id == case.id,
+                Document.kind.in_(("approval_decision", "refusal_notice", "completion_notice")),
+            )
+            .order_by(Document.id)
+        ).all()
+        payload = _document_base(unit, case)
+        payload["dates"].pop("decided", None)
+        payload["delivery"] = {
+            "method": "post",
+            "tracking_no": tracking,
+            "address": lookup.note(address),
+            "documents": [{"number": n, "title": TITLES[k]} for n, k in served if n not in documents]
+            + [{"number": n, "title": TITLES["completion_notice"]} for n in documents],
+            "sent_at": to_local(unit.now, unit.timezone).isoformat(timespec="seconds"),
+        }
+        documents.append(issue_document(unit, "service_receipt", payload, case_id=case.id).number)
         case.status = "completed"
         case.completed_at = unit.now
         case.delivery = "post"

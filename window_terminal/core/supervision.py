@@ -7,7 +7,7 @@ What is watched, and against which deadline:
 * ``supplement`` — a case accepted with minor deficiencies (容缺) whose deferred materials have not
   arrived: ``case.supplement_deadline``;
 * ``notice``     — a submission still waiting on its one-time notice (status ``submitted`` without an
-  outcome, or ``notice_issued``): Art. 32's five working days from ``received_on``
+  outcome; once the notice is issued the clock has stopped): Art. 32's five working days from ``received_on``
   (``thresholds.notice_limit_days``).
 
 Case deadlines are never trusted from the stored columns: they are recomputed from ``accepted_on`` with
@@ -189,9 +189,9 @@ def watch(
             # the date printed on the deficiency-acceptance notice is what the applicant was told
             deadline = service.stored(case.supplement_deadline)
             out.append(_entry("supplement", case, item, joined, deadline, service, status=case.status))
-        if "notice" in kinds and (
-            (case.status == "submitted" and case.outcome is None) or case.status == "notice_issued"
-        ):
+        # Art. 32's clock runs only until the notice (or another outcome) is issued: a case whose
+        # notice went out in time waits on the applicant, and is nobody's lateness.
+        if "notice" in kinds and case.status == "submitted" and case.outcome is None:
             deadline = service.notice(case.received_on)
             out.append(_entry("notice", case, item, joined, deadline, service, status=case.status))
     out.sort(key=lambda e: (_LIGHT_ORDER[e["light"]], e["deadline"], KINDS.index(e["kind"]), e["case_no"]))

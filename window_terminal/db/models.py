@@ -67,6 +67,9 @@ class Department(Table, table=True):
     hall_id: int = Field(foreign_key="hall.id", index=True)
     code: str = Field(max_length=40)
     name: str
+    office: str = ""  # the issuing office named on its documents (出具机关); "" → the hall's office
+    seal: str = ""  # the seal under which it issues (印章名称); "" → the office
+    abbr: str = ""  # the office's short name in document numbers (机关代字), e.g. 锦审批
     active: bool = True
 
 
@@ -138,6 +141,8 @@ class ServiceItem(Table, table=True):
     commitment_allowed: bool = False
     fee: str = ""
     basis: str = ""
+    kind: str = "licence"  # licence (行政许可) | public_service (公共服务) | other (其他行政权力)
+    issuer: str = ""  # the department code whose office issues the item's documents ("" → the first)
     active: bool = True
 
 
@@ -161,6 +166,7 @@ class Material(Table, table=True):
     tolerable: bool = False
     commitment: bool = False
     form: str = ""
+    requirement: str = ""  # what is needed (seal, originals to check, validity): printed on the notice
     active: bool = True
 
 
@@ -364,6 +370,10 @@ class Case(Table, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     commitment: bool = False
     notice_breach: bool = False  # a second, different one-time notice was issued by override
+    deemed_accepted: bool = False  # Art. 32: no notice within the limit → accepted as of receipt
+    earlier_case_id: int | None = (
+        None  # the case of the same applicant+item awaiting a supplement (soft link)
+    )
     reason: str = ""  # non-acceptance / refusal reason
     competent_office: str = ""
     request_id: str | None = None

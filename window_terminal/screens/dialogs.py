@@ -60,15 +60,16 @@ class AskDialog(LocalizedKeys, ModalScreen[str | None]):
     DEFAULT_CSS = DIALOG_CSS.format(name="AskDialog")
     BINDINGS = [("escape", "cancel", tr_lazy("取消", "Cancel"))]
 
-    def __init__(self, title: str, placeholder: str = "") -> None:
+    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
+        self.value = value
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, classes="title")
-            yield Input(placeholder=self.placeholder, id="ask")
+            yield Input(value=self.value, placeholder=self.placeholder, id="ask")
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:

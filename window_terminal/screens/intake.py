@@ -85,7 +85,11 @@ class MaterialsTable(DataTable):
             key_display="[",
             group=_COPIES,
         ),
+        Binding("n", "note", tr_lazy("补正说明", "Correction note")),
     ]
+
+    def action_note(self) -> None:
+        self.screen.edit_note(self.cursor_row)  # type: ignore[attr-defined]
 
     def action_cycle(self) -> None:
         self.screen.cycle_material(self.cursor_row)  # type: ignore[attr-defined]
@@ -599,6 +603,37 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         self.say("")
         self._show_check(check)
 
+    def edit_note(self, row: int) -> None:
+        """N on a material: the clerk's specific correction (printed on the one-time notice beside
+        the catalogue's requirement, Art. 32: say *what* must be supplemented)."""
+        from window_terminal.screens.dialogs import AskDialog
+
+        if self.item is None or not (0 <= row < len(self.item.materials)):
+            return
+        material = self.item.materials[row]
+        check = next(c for c in self.checks if c.material_id == material.id)
+        need = material.requirement or material.form
+
+        def typed(note: str | None) -> None:
+            if note is None:
+                return
+            check.note = note
+            if check.status not in ("missing", "defective"):
+                check.status = "defective"  # a note says what to correct: the material is not as required
+                self._show_check(check)
+            self.changed()
+            self.say(tr(f"已记录“{material.name}”的补正说明：{note}", f"note for {material.name!r}: {note}"))
+
+        self.app.push_screen(
+            AskDialog(
+                tr(f"“{material.name}”补正说明", f"Correction note for {material.name}")
+                + (f"\n{tr('要求', 'required')}：{need}" if need else ""),
+                tr("如：第3栏漏填门牌号；复印件未加盖公章", "e.g. box 3 lacks the house number"),
+                value=check.note,
+            ),
+            typed,
+        )
+
     def change_count(self, row: int, originals: int, copies: int) -> None:
         if self.item is None or not (0 <= row < len(self.item.materials)):
             return
@@ -924,10 +959,19 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
             return
         self.done = True
         drafts.remove_draft(self.app.settings.drafts_path, self.draft_key)  # type: ignore[attr-defined]
+        earlier = result.extra.get("earlier")
         self.say(
             tr(
                 f"办件编号 {result.case_no}，文书 {result.document_number}",
                 f"case {result.case_no}, document {result.document_number}",
+            )
+            + (
+                tr(
+                    f"；同一申请人本事项已有一次性告知书 {earlier['notice']}（办件 {earlier['case_no']}）",
+                    f"; this applicant already has one-time notice {earlier['notice']} (case {earlier['case_no']})",
+                )
+                if earlier
+                else ""
             )
         )
         # The issued document, previewed exactly as stored: P prints it, D saves a PDF.

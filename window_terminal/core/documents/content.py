@@ -14,12 +14,17 @@ from typing import Any
 from .errors import DocumentError
 
 NOTICE_KINDS: dict[str, str] = {
+    "materials_receipt": "收件凭证",
     "acceptance_notice": "受理通知书",
     "one_time_notice": "一次性告知书",
     "deficiency_acceptance_notice": "容缺受理通知书",
     "non_acceptance_notice": "不予受理通知书",
     "completion_notice": "办结通知书",
     "refusal_notice": "不予行政许可决定书",
+    "approval_decision": "准予行政许可决定书",
+    "extension_notice": "延期通知书",
+    "suspension_notice": "暂停计时告知书",
+    "service_receipt": "送达回证",
 }
 TICKET_KIND = "ticket"
 KINDS: dict[str, str] = {**NOTICE_KINDS, TICKET_KIND: "排队小票"}
@@ -29,6 +34,9 @@ QR_HINT = "扫码或凭查询码查询办理进度"
 TICKET_HINT = "过号请重新取号"
 LAW = "《中华人民共和国行政许可法》"
 CN_DIGITS = "一二三四五六七八九十"
+#: the legal ground of each non-acceptance reason, as the notice states it (a reason saying the same
+#: is not printed twice)
+RESTATED = {"no_licence_needed": "不需要取得行政许可", "not_competent": "不属于本机关职权范围"}
 
 
 # --- blocks -------------------------------------------------------------------------------------
@@ -87,6 +95,7 @@ class Notice:
     window: str | None  # "3号窗口"
     clerk: str | None
     receipt_line: bool = True  # applicant signs for receipt
+    seal: str = ""  # the seal it is issued under (印章名称); "" → the office
 
 
 @dataclass(frozen=True)
@@ -204,7 +213,11 @@ def _window_label(value: Any) -> str | None:
 
 
 def qr_payload(snapshot: Mapping[str, Any]) -> str | None:
-    """What the QR code encodes: the query code; for a ticket without one, ``"<number>-<ticket_id>"``."""
+    """What the QR code encodes: the hall's query address for the case (``qr_url``, fixed when issued),
+    else the bare query code; for a ticket without one, ``"<number>-<ticket_id>"``."""
+    url = _str(snapshot.get("qr_url"))
+    if url:
+        return url
     code = _str(snapshot.get("query_code"))
     if code:
         return code
@@ -227,6 +240,19 @@ class _Builder:
         self.dates = _map(snap.get("dates"))
         self.item = _map(snap.get("item"))
         self.applicant = _map(snap.get("applicant"))
+        # a licence (行政许可) cites the Administrative Licensing Law; other items their own basis.
+        # Snapshots from before items had a kind were all treated as licences.
+        self.licence = _str(self.item.get("kind")) in ("", "licence")
+        self.basis = _str(self.item.get("basis"))
+
+    def cite(self, article: str, *, basis: bool = True) -> str:
+        """The ground: the Licensing Law's ``article`` for a licence, else the item's own basis
+        (``basis=False``: nothing, where only the Licensing Law would say so — deemed acceptance)."""
+        if self.licence:
+            return f"根据{LAW}{article}的规定，"
+        if not basis:
+            return ""
+        return f"根据{self.basis}等有关规定，" if self.basis else "根据有关规定，"
 
     # building blocks
     def heading(self, title: str) -> str:
@@ -270,6 +296,8 @@ class _Builder:
                 Field("证件号码", _str(agent.get("id_number"))),
             ]
         fields.append(Field("申请事项", self.item_name, wide=True))
+        if self.basis:
+            fields.append(Field("办理依据", self.basis, wide=True))
         if _str(item.get("code")) or _str(self.snap.get("case_no")):
             fields += [
                 Field("事项编码", _str(item.get("code"))),
@@ -380,11 +408,46 @@ class _Builder:
                 self.text(f"{i}. {n}")
 
 
+def _receipt(b: _Builder) -> None:
+    """收件凭证: materials taken in, no outcome on the spot. Its date starts Art. 32's clock."""
+    received = cn_datetime(b.snap.get("received_at")) or cn_date(b.dates.get("received"))
+    days = b.snap.get("notice_limit_days") or 5
+    due = cn_date(b.dates.get("notice_due"))
+    b.text(
+        f"本机关于{received}收到你（单位）提交的“{b.item_name}”申请材料，将对申请材料进行审查。"
+        "本凭证仅证明本机关收到上列材料，不是受理通知书。"
+    )
+    b.received_materials()
+    b.text(
+        f"申请材料不齐全或者不符合法定形式的，本机关将在收到申请材料之日起{days}个工作日内"
+        + (f"（即{due}前）" if due else "")
+        + f"一次告知需要补正的全部内容；逾期不告知的，{b.cite('第三十二条第一款第（四）项', basis=False)}"
+        "自收到申请材料之日起即为受理。",
+        strong=True,
+    )
+    fields = [Field("收件时间", received)]
+    if due:
+        fields.append(Field("告知期限", f"{due}前（{days}个工作日）"))
+    b.blocks.append(FieldGrid(tuple(fields), heading=b.heading("收件及告知期限")))
+
+
 def _acceptance(b: _Builder) -> None:
     accepted = cn_date(b.dates.get("accepted"))
+    if b.snap.get("deemed"):
+        received = cn_date(b.dates.get("received"))
+        b.text(
+            f"{b.received_phrase}提交的“{b.item_name}”申请，本机关未在收到申请材料之日起五个工作日内"
+            f"一次告知需要补正的全部内容。{b.cite('第三十二条第一款第（四）项', basis=False)}"
+            f"自收到申请材料之日（{received}）起即为受理，办理期限自该日起计算。"
+        )
+        b.time_limits_sentence()
+        b.received_materials()
+        b.commitments()
+        b.dates_section()
+        return
     b.text(
-        f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，申请材料齐全、符合法定形式。根据{LAW}"
-        f"第三十二条第一款第（五）项的规定，本机关决定予以受理"
+        f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，申请材料齐全、符合法定形式。"
+        f"{b.cite('第三十二条第一款第（五）项')}本机关决定予以受理"
         + (f"，受理日期为{accepted}。" if accepted else "。")
     )
     b.time_limits_sentence()
@@ -396,12 +459,12 @@ def _acceptance(b: _Builder) -> None:
 def _one_time(b: _Builder) -> None:
     missing = [_map(m) for m in _list(b.snap.get("materials_missing"))]
     b.text(
-        f"{b.received_phrase}提交的“{b.item_name}”申请，申请材料不齐全或者不符合法定形式。根据{LAW}"
-        f"第三十二条第一款第（四）项的规定，现将需要补正的全部内容（共{len(missing)}项）一次性告知如下："
+        f"{b.received_phrase}提交的“{b.item_name}”申请，申请材料不齐全或者不符合法定形式。"
+        f"{b.cite('第三十二条第一款第（四）项')}现将需要补正的全部内容（共{len(missing)}项）一次性告知如下："
     )
     deadline = b.computed("supplement_deadline")
     rows = tuple(
-        (str(i), _str(m.get("name")), _str(m.get("form")), _str(m.get("reason")))
+        (str(i), _str(m.get("name")), requirement_text(m), _str(m.get("reason")))
         for i, m in enumerate(missing, 1)
     )
     b.blocks.append(
@@ -410,8 +473,8 @@ def _one_time(b: _Builder) -> None:
             (
                 Column("序号", 1, "center"),
                 Column("材料名称", 5.2),
-                Column("要求形式", 3.2),
-                Column("补正原因及要求", 5.6),
+                Column("材料要求", 4.8),
+                Column("补正原因及说明", 4.2),
             ),
             rows,
             footer=f"请于{deadline}前补正上述全部材料。" if deadline else None,
@@ -424,6 +487,12 @@ def _one_time(b: _Builder) -> None:
         "本告知书所列为需要补正的全部内容，本机关不再要求补正本告知书以外的材料。"
         f"请按上述要求补正全部材料后，携带本告知书到{where}提交；补正材料齐全、符合法定形式的，本机关依法予以受理。"
     )
+
+
+def requirement_text(material: Mapping[str, Any]) -> str:
+    """What the catalogue requires of a material: its form and its requirement, in one cell."""
+    parts = [_str(material.get("form")), _str(material.get("requirement"))]
+    return "；".join(_sentence(p) for p in parts if p) or "按办事指南要求提交"
 
 
 def _deficiency(b: _Builder) -> None:
@@ -455,14 +524,16 @@ def _non_acceptance(b: _Builder) -> None:
     reason = _sentence(_str(b.snap.get("reason")))
     kind = _str(b.snap.get("reason_kind"))
     office = _str(b.snap.get("competent_office"))
+    if reason and RESTATED.get(kind, "\0") in reason:
+        reason = ""  # the clerk's reason only restates the legal ground the notice states anyway
     lead = f"{b.received_phrase}提交的“{b.item_name}”申请，经审查，"
     if kind == "no_licence_needed":
         lead += (f"{reason}，" if reason else "") + (
-            f"该申请事项依法不需要取得行政许可。根据{LAW}第三十二条第一款第（一）项的规定，本机关决定不予受理。"
+            f"该申请事项依法不需要取得行政许可。{b.cite('第三十二条第一款第（一）项')}本机关决定不予受理。"
         )
     elif kind == "not_competent":
         lead += (f"{reason}，" if reason else "") + (
-            f"该申请事项依法不属于本机关职权范围。根据{LAW}第三十二条第一款第（二）项的规定，本机关决定不予受理。"
+            f"该申请事项依法不属于本机关职权范围。{b.cite('第三十二条第一款第（二）项')}本机关决定不予受理。"
         )
         if office:
             lead += f"请向{office}提出申请。"
@@ -519,7 +590,8 @@ def _refusal(b: _Builder) -> None:
         f"{b.received_phrase}提出的“{b.item_name}”申请，本机关"
         + (f"已于{accepted}依法受理。" if accepted else "已依法受理。")
         + (f"经审查，{reason}。" if reason else "")
-        + f"根据{LAW}第三十八条第二款的规定，本机关决定不予行政许可。"
+        + f"{b.cite('第三十八条第二款')}本机关决定不予"
+        + ("行政许可。" if b.licence else "办理。")
     )
     office = _str(b.snap.get("competent_office"))
     if office:
@@ -528,7 +600,107 @@ def _refusal(b: _Builder) -> None:
     b.appeal("决定书")
 
 
+def _accepted_lead(b: _Builder) -> str:
+    accepted = cn_date(b.dates.get("accepted"))
+    return f"{b.received_phrase}提出的“{b.item_name}”申请，本机关" + (
+        f"已于{accepted}依法受理。" if accepted else "已依法受理。"
+    )
+
+
+def _approval(b: _Builder) -> None:
+    """准予行政许可决定书 (Art. 38(1)); the licence is issued within ten working days (Art. 44)."""
+    issue_by = cn_date(b.dates.get("issue_by"))
+    b.text(
+        _accepted_lead(b) + "经审查，你（单位）的申请符合法定条件、标准。"
+        f"{b.cite('第三十八条第一款')}本机关决定准予行政许可。"
+    )
+    b.text(
+        "本机关将自作出本决定之日起十个工作日内"
+        + (f"（即{issue_by}前）" if issue_by else "")
+        + "向你（单位）颁发、送达行政许可证件"
+        + (f"（{LAW}第四十四条）" if b.licence else "")
+        + "。请凭本决定书和有效身份证件领取，或按约定方式送达。"
+    )
+    b.dates_section(limits=False)
+
+
+def _extension(b: _Builder) -> None:
+    """延期通知书 (Art. 42): the reason, the approver, the days, the new dates — told within the period."""
+    e = _map(b.snap.get("extension"))
+    before = cn_date(e.get("statutory_before"))
+    article = "第四十二条第二款" if e.get("joint") else "第四十二条第一款"
+    b.text(
+        _accepted_lead(b)
+        + f"因{_sentence(_str(e.get('reason')))}，本机关不能在法定期限"
+        + (f"（{before}）" if before else "")
+        + f"内作出决定。经本机关负责人批准，{b.cite(article)}办理期限延长{e.get('days')}个工作日，现将延长期限的理由告知你（单位）。"
+    )
+    fields = (
+        Field("延期理由", _str(e.get("reason")), wide=True),
+        Field("批准人", _str(e.get("approver"))),
+        Field("延长期限", f"{e.get('days')}个工作日"),
+        Field("原法定办结期限", before),
+        Field("延期后法定办结期限", b.computed("statutory")),
+        Field("原承诺办结日期", cn_date(e.get("promised_before"))),
+        Field("延期后承诺办结日期", b.computed("promised")),
+    )
+    b.blocks.append(FieldGrid(fields, heading=b.heading("延期情况")))
+
+
+def _suspension(b: _Builder) -> None:
+    """暂停计时告知书 / 特别程序告知书 (Art. 45): what does not count, from when, for how long."""
+    sp = _map(b.snap.get("suspension"))
+    what = _str(sp.get("kind_name")) or "特别程序"
+    start = cn_date(sp.get("started_on"))
+    days = sp.get("expected_days")
+    b.text(
+        _accepted_lead(b)
+        + f"因需要进行{what}（{_sentence(_str(sp.get('reason')))}），本机关"
+        + (f"自{start}起" if start else "")
+        + "暂停计算办理期限"
+        + (f"，预计需要{days}个工作日" if days else "")
+        + f"。{b.cite('第四十五条')}{what}所需时间不计算在办理期限内。"
+        f"{what}结束后恢复计算办理期限，本机关将告知调整后的办结日期。"
+    )
+    fields = (
+        Field("特别程序", what),
+        Field("暂停计时起始日", start),
+        Field("预计所需时间", f"{days}个工作日" if days else ""),
+        Field("事由", _str(sp.get("reason")), wide=True),
+    )
+    b.blocks.append(FieldGrid(fields, heading=b.heading("不计算在办理期限内的时间")))
+
+
+def _service_receipt(b: _Builder) -> None:
+    """送达回证: the documents served, the recipient, the address, the method, the time, signatures."""
+    d = _map(b.snap.get("delivery"))
+    served = [_map(x) for x in _list(d.get("documents"))]
+    b.text(f"本机关就“{b.item_name}”申请，以邮寄方式向你（单位）送达下列文书：")
+    b.blocks.append(
+        Table(
+            b.heading(f"送达文书（共{len(served)}件）"),
+            (Column("序号", 1, "center"), Column("文书名称", 6), Column("文号", 6)),
+            tuple((str(i), _str(x.get("title")), _str(x.get("number"))) for i, x in enumerate(served, 1)),
+        )
+    )
+    fields = (
+        Field("受送达人", _str(b.applicant.get("name"))),
+        Field("送达方式", "邮寄送达"),
+        Field("送达地址", _str(d.get("address")) or "申请时登记的送达地址", wide=True),
+        Field("邮件单号", _str(d.get("tracking_no"))),
+        Field("交寄时间", cn_datetime(d.get("sent_at"))),
+        Field("送达人", _str(b.snap.get("clerk"))),
+    )
+    b.blocks.append(FieldGrid(fields, heading=b.heading("送达情况")))
+    b.text("请受送达人收到上列文书后在本回证上签名（单位加盖公章）并注明签收日期，将本回证寄回本机关。")
+
+
 _BUILDERS = {
+    "materials_receipt": _receipt,
+    "approval_decision": _approval,
+    "extension_notice": _extension,
+    "suspension_notice": _suspension,
+    "service_receipt": _service_receipt,
     "acceptance_notice": _acceptance,
     "one_time_notice": _one_time,
     "deficiency_acceptance_notice": _deficiency,
@@ -576,6 +748,7 @@ def build_notice(snapshot: Mapping[str, Any]) -> Notice:
         query_code=_str(snapshot.get("query_code")) or None,
         window=_window_label(snapshot.get("window")),
         clerk=_str(snapshot.get("clerk")) or None,
+        seal=_str(snapshot.get("seal")),
     )
 
 

@@ -191,3 +191,134 @@ def load_cjk_font(configured: str | os.PathLike[str] | None = None) -> CjkFont:
 def find_cjk_font(configured: str | os.PathLike[str] | None = None) -> Path:
     """The path of the first Chinese font that reportlab can really embed (see module docstring)."""
     return load_cjk_font(configured).path
+
+
+# --- the fallback chain: characters the main font lacks (CJK Extension B and beyond) ---------------
+
+FALLBACK_ENV_VAR = "WT_CJK_FALLBACK_FONTS"
+
+#: TrueType fonts tried, in order, for a character the main font lacks. Debian's ``fonts-hanazono``
+#: (花園明朝 A and B) covers CJK Unified Ideographs with Extensions A–F, e.g. U+20BB7 𠮷.
+FALLBACK_FONT_PATHS: list[Path] = [
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),
+    Path("/usr/share/fonts/truetype/unifont/unifont.ttf"),
+    Path("C:/Windows/Fonts/simsunb.ttf"),
+    Path("/Library/Fonts/Arial Unicode.ttf"),
+]
+
+#: characters that need no glyph: spacing and layout controls
+_NO_GLYPH = frozenset("\n\r\t\u00a0\u200b\u200c\u200d\ufeff")
+
+_cmaps: dict[str, frozenset[int]] = {}
+_fallbacks: dict[str, CjkFont] = {}
+
+
+@dataclass(frozen=True)
+class FontChain:
+    """The main font and its fallbacks, with the characters each can draw."""
+
+    primary: CjkFont
+    fallbacks: tuple[CjkFont, ...]
+
+    def font_for(self, ch: str) -> str | None:
+        """The name of the first font in the chain with a glyph for ``ch`` (None: no font has one)."""
+        if ch in _NO_GLYPH or ch == " ":
+            return self.primary.name
+        code = ord(ch)
+        for font in (self.primary, *self.fallbacks):
+            if code in _cmaps.get(font.name, frozenset()):
+                return font.name
+        return None
+
+    def missing(self, text: str) -> list[str]:
+        """The characters of ``text`` no font of the chain can draw, each once, in order."""
+        return list(dict.fromkeys(ch for ch in text if self.font_for(ch) is None))
+
+    def missing_in_primary(self, text: str) -> list[str]:
+        """Characters the main font lacks (drawn straight on the page, where no fallback applies)."""
+        return list(dict.fromkeys(ch for ch in text if self.font_for(ch) != self.primary.name))
+
+
+def _cmap_of(font: CjkFont) -> None:
+    if font.name not in _cmaps:
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        face = TTFont(font.name + "-cmap", str(font.path), subfontIndex=font.subfont_index).face
+        _cmaps[font.name] = frozenset(face.charToGlyph)
+
+
+def _register_fallback(path: Path) -> CjkFont | None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    key = str(path.resolve()) if path.is_file() else ""
+    if not key:
+        return None
+    if key in _fallbacks:
+        return _fallbacks[key]
+    name = "WTFB-" + hashlib.sha1(key.encode()).hexdigest()[:10]
+    try:
+        font = TTFont(name, key)
+    except Exception as exc:  # a damaged or CFF font must not stop the chain
+        log.info("skipping fallback font %s: %s", path, exc)
+        return None
+    pdfmetrics.registerFont(font)
+    _cmaps[name] = frozenset(font.face.charToGlyph)
+    found = CjkFont(name=name, path=path, subfont_index=0)
+    _fallbacks[key] = found
+    return found
+
+
+def load_font_chain(configured: str | os.PathLike[str] | None = None) -> FontChain:
+    """The main Chinese font (:func:`load_cjk_font`) and the installed fallbacks
+    (``$WT_CJK_FALLBACK_FONTS``, ``os.pathsep``-separated, then :data:`FALLBACK_FONT_PATHS`)."""
+    primary = load_cjk_font(configured)
+    with _lock:
+        _cmap_of(primary)
+        paths = [Path(p) for p in os.environ.get(FALLBACK_ENV_VAR, "").split(os.pathsep) if p.strip()]
+        chain = []
+        for path in [*paths, *FALLBACK_FONT_PATHS]:
+            font = _register_fallback(path)
+            if font is not None and font.path != primary.path and font not in chain:
+                chain.append(font)
+    return FontChain(primary, tuple(chain))
+
+
+def glyph_problem(chars: list[str]) -> tuple[str, str]:
+    """(zh, en) message naming characters no font can draw, and the fix."""
+    listed = "、".join(f"“{ch}”（U+{ord(ch):04X}）" for ch in chars)
+    listed_en = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in chars)
+    zh = (
+        f"文书中的字符 {listed} 没有任何已安装字体可以显示，出具会丢字，已拒绝出具。"
+        "请安装包含该字的字体（如 `apt-get install fonts-hanazono`，收录扩展B区等生僻字），"
+        f"或将其 TrueType 字体文件路径加入环境变量 {FALLBACK_ENV_VAR}，然后重新出具。"
+    )
+    en = (
+        f"no installed font can draw {listed_en}: the document would lose the character, so it was not "
+        "issued. Install a font that has it (e.g. `apt-get install fonts-hanazono` for CJK Extension B), "
+        f"or add its TrueType file to {FALLBACK_ENV_VAR}, then issue again."
+    )
+    return zh, en
+
+
+def undrawable(
+    texts: list[str], plain: list[str], configured: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Characters of ``texts`` that no font of the chain can draw, and of ``plain`` (drawn straight
+    on the page: the number, the seal) that the main font cannot draw. The fallbacks are loaded only
+    when the main font lacks a character."""
+    primary = load_cjk_font(configured)
+    with _lock:
+        _cmap_of(primary)
+    have = _cmaps[primary.name]
+    odd = [
+        ch
+        for ch in dict.fromkeys("".join(texts) + "".join(plain))
+        if ch not in _NO_GLYPH and ord(ch) not in have
+    ]
+    if not odd:
+        return []
+    chain = load_font_chain(configured)
+    plain_chars = set("".join(plain))
+    return [ch for ch in odd if ch in plain_chars or chain.font_for(ch) is None]

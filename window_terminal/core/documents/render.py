@@ -20,6 +20,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import ttfonts as _ttfonts
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -35,13 +36,51 @@ from reportlab.platypus import paragraph as _paragraph
 from reportlab.platypus.flowables import HRFlowable
 
 from . import content as c
-from .fonts import load_cjk_font
+from .fonts import FontChain, load_font_chain
 
 # reportlab's CJK line breaking knows the Japanese "cannot start a line" characters but not the
 # Chinese full-width comma, colon, semicolon etc.; without them a line may begin with "，".
 _CN_NO_LINE_START = "，；：？！、。）》」』”’％"
 if not set(_CN_NO_LINE_START) <= set(_paragraph.ALL_CANNOT_START):
     _paragraph.ALL_CANNOT_START = _paragraph.ALL_CANNOT_START + _CN_NO_LINE_START
+
+
+def _utf16_hex(code: int) -> str:
+    return chr(code).encode("utf-16-be").hex().upper()
+
+
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode CMap writes ``<%04X>``, a broken entry for a character beyond the BMP
+    (𠮷 U+20BB7 came out as ``<20BB7>``: text extraction and search lost it). The PDF reference wants
+    UTF-16BE, a surrogate pair there: ``<D842DFB7>``."""
+    entries = [f"<{i:02X}> <{_utf16_hex(v)}>" for i, v in enumerate(subset)]
+    return "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo",
+            f"<< /Registry ({fontname})",
+            f"/Ordering ({fontname})",
+            "/Supplement 0",
+            ">> def",
+            f"/CMapName /{fontname} def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            f"<00> <{len(subset) - 1:02X}>",
+            "endcodespacerange",
+            f"{len(subset)} beginbfchar",
+            *entries,
+            "endbfchar",
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
+        ]
+    )
+
+
+_ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 NBSP = "\u00a0"
 BLANK_DATE = f"{NBSP * 6}年{NBSP * 4}月{NBSP * 4}日"
 
@@ -140,9 +179,33 @@ class _Styles:
         self.qr_hint = ps("qr_hint", fontSize=8, leading=10, alignment=TA_CENTER)
 
 
+#: the fallback chain of each main font (by its reportlab name), set by :func:`render_pdf`
+_CHAINS: dict[str, FontChain] = {}
+
+
+def markup(text: str, font: str) -> str:
+    """``text`` as paragraph markup: escaped, and every run of characters the main ``font`` lacks set
+    in the first fallback font that has them (e.g. 𠮷 U+20BB7 in 花園明朝), so nothing prints blank."""
+    chain = _CHAINS.get(font)
+    if chain is None:
+        return escape(text)
+    out: list[str] = []
+    run, run_font = "", font
+    for ch in text:
+        wanted = chain.font_for(ch) or font
+        if wanted != run_font and run:
+            out.append(escape(run) if run_font == font else f'<font name="{run_font}">{escape(run)}</font>')
+            run = ""
+        run_font = wanted
+        run += ch
+    if run:
+        out.append(escape(run) if run_font == font else f'<font name="{run_font}">{escape(run)}</font>')
+    return "".join(out)
+
+
 def _p(text: str, style: ParagraphStyle, bold: bool = False) -> Paragraph:
     cls = BoldParagraph if bold else Paragraph
-    return cls(escape(text), style)
+    return cls(markup(text, style.fontName), style)
 
 
 _CELL_STYLE = [
@@ -271,7 +334,7 @@ def _footer_block(notice: c.Notice, st: _Styles, width: float) -> Flowable:
             Spacer(1, 6),
             _p(f"签收日期：{BLANK_DATE}", st.foot),
         ]
-    seal = SealArea(st.font, notice.office, notice.issued_date, seal_w - 4)
+    seal = SealArea(st.font, notice.seal or notice.office, notice.issued_date, seal_w - 4)
     table = Table(
         [[qr_cell, info, seal]],
         colWidths=[qr_w, info_w, seal_w],
@@ -322,7 +385,9 @@ def _notice_story(notice: c.Notice, st: _Styles, width: float) -> list[Flowable]
 
 
 def _font_name(font: str | os.PathLike[str] | None) -> str:
-    return load_cjk_font(font).name
+    chain = load_font_chain(font)
+    _CHAINS[chain.primary.name] = chain
+    return chain.primary.name
 
 
 def _render_notice(notice: c.Notice, font: str) -> bytes:

@@ -44,6 +44,19 @@ _COMMON: dict[str, Any] = {
 }
 
 _SAMPLES: dict[str, dict[str, Any]] = {
+    "materials_receipt": {
+        **_COMMON,
+        "kind": "materials_receipt",
+        "number": "锦审批收〔2026〕第0012号",
+        "received_at": "2026-11-21T10:32:05+08:00",
+        "notice_limit_days": 5,
+        "materials_received": [
+            {"name": "食品经营许可申请书", "originals": 1, "copies": 0},
+            {"name": "营业执照", "originals": 0, "copies": 1},
+            {"name": "法定代表人身份证明", "originals": 0, "copies": 1},
+        ],
+        "dates": {"received": "2026-11-21", "notice_due": "2026-11-27"},
+    },
     "acceptance_notice": {
         **_COMMON,
         "kind": "acceptance_notice",
@@ -74,7 +87,12 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             {"name": "营业执照", "originals": 0, "copies": 1},
         ],
         "materials_missing": [
-            {"name": "法定代表人身份证明", "form": "复印件1份（核验原件）", "reason": "未提交"},
+            {
+                "name": "法定代表人身份证明",
+                "form": "复印件1份（核验原件）",
+                "requirement": "有效期内的身份证件原件，现场核验后退回",
+                "reason": "未提交",
+            },
             {
                 "name": "经营场所平面布局图",
                 "form": "原件1份，标明尺寸及功能分区",
@@ -147,6 +165,71 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "reason": "经现场核查，经营场所与有毒、有害场所及其他污染源的距离不符合《食品经营许可审查通则》的要求",
         "dates": {"received": "2026-11-21", "accepted": "2026-11-21", "decided": "2026-12-03"},
         "appeal": _APPEAL,
+    },
+    "approval_decision": {
+        **_COMMON,
+        "kind": "approval_decision",
+        "number": "锦审批准许〔2026〕第0009号",
+        "issued_at": "2026-11-26T15:40:00+08:00",
+        "dates": {
+            "received": "2026-11-21",
+            "accepted": "2026-11-21",
+            "decided": "2026-11-26",
+            "issue_by": "2026-12-10",
+        },
+    },
+    "extension_notice": {
+        **_COMMON,
+        "kind": "extension_notice",
+        "number": "锦审批延〔2026〕第0002号",
+        "issued_at": "2026-12-15T11:00:00+08:00",
+        "dates": {
+            "received": "2026-11-21",
+            "accepted": "2026-11-21",
+            "promised": "2026-12-11",
+            "statutory": "2027-01-04",
+        },
+        "provisional": True,
+        "extension": {
+            "days": 10,
+            "approver": "李明（分管副局长）",
+            "reason": "需对经营场所进行现场核查，核查需协调多个部门",
+            "statutory_before": "2026-12-18",
+            "promised_before": "2026-11-27",
+            "joint": False,
+        },
+    },
+    "suspension_notice": {
+        **_COMMON,
+        "kind": "suspension_notice",
+        "number": "锦审批停〔2026〕第0004号",
+        "issued_at": "2026-11-24T09:30:00+08:00",
+        "dates": {"received": "2026-11-21", "accepted": "2026-11-21"},
+        "suspension": {
+            "kind": "inspection",
+            "kind_name": "现场核查",
+            "reason": "核查经营场所布局与申请材料是否一致",
+            "expected_days": 3,
+            "started_on": "2026-11-24",
+            "department": "SCJG",
+        },
+    },
+    "service_receipt": {
+        **_COMMON,
+        "kind": "service_receipt",
+        "number": "锦审批送〔2026〕第0015号",
+        "issued_at": "2026-11-27T10:05:00+08:00",
+        "dates": {"received": "2026-11-21", "accepted": "2026-11-21"},
+        "delivery": {
+            "method": "post",
+            "tracking_no": "EMS1234567890",
+            "address": "四川省成都市锦江区东大街下东大街段100号",
+            "documents": [
+                {"number": "锦审批准许〔2026〕第0009号", "title": "准予行政许可决定书"},
+                {"number": "锦审批结〔2026〕第0015号", "title": "办结通知书"},
+            ],
+            "sent_at": "2026-11-27T10:05:00+08:00",
+        },
     },
     "ticket": {
         "kind": "ticket",

@@ -169,7 +169,7 @@ def _notice_text(n: c.Notice, width: int) -> str:
     if n.receipt_line:
         out.append(_pad("申请人（代理人）签收：", width // 2) + "签收日期：　　年　　月　　日")
     out.append("")
-    seal = f"{n.office}（盖章）"
+    seal = f"{n.seal or n.office}（盖章）"
     date_line = n.issued_date or "　　年　　月　　日"
     right = max(display_width(seal), display_width(date_line)) + 2
     out.append(_pad("", width - right) + _pad(seal, right, "center").rstrip())

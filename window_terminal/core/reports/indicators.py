@@ -26,10 +26,12 @@ promised date recomputed by :mod:`core.deadlines` (suspensions and extensions in
 ``promised_ahead`` (before it), ``promised_on`` (on it), ``promised_past`` (after it);
 ``promised_kept_pct`` = (ahead + on) / decided.
 
-**Art. 32** (行政许可法第三十二条): ``notice_breaches`` = cases received in the period with a second,
-different one-time notice (a manager override); ``deemed_acceptances`` = cases received in the period
-whose first one-time notice came after the notice limit, or which by the period's last day still had
-neither a notice nor an outcome past that limit — the application counts as accepted from receipt.
+**Art. 32** (行政许可法第三十二条), each counted on the day it happens, so a past day's report never
+changes: ``notice_breaches`` = ``case.notice_breach`` events in the period (a second, different notice by
+a manager override, a notice through a new case of the same applicant and item, a notice after the
+limit); ``deemed_acceptances`` = cases whose notice limit ended the day before a day of the period with no
+outcome document (notice, acceptance, non-acceptance) issued by then — the application counts as
+accepted from receipt.
 
 Per department (the first department of the case's item), and good rate per line, window and clerk.
 """
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
@@ -163,27 +165,13 @@ def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> l
         decided_on = clock.local_day(case.decided_at, p.tz)
         add(dept, "ahead" if decided_on < promised else "on" if decided_on == promised else "past")
 
-    # Art. 32: breaches and deemed acceptances of the cases received in the period
-    first_notice = (
-        "(SELECT MIN(d.issued_at) FROM document d WHERE d.case_id = c.id AND d.kind = 'one_time_notice')"
-    )
-    for item_id, received_on, breach, outcome, notice_at in session.execute(
-        text(
-            f'SELECT c.item_id, c.received_on, c.notice_breach, c.outcome, {first_notice} FROM "case" c '
-            "WHERE c.hall_id = :hall AND c.received_on >= :d1 AND c.received_on <= :d2"
-        ),
-        q,
-    ).all():
-        dept = dept_of_item.get(int(item_id))
-        if breach:
-            add(dept, "breaches")
-        limit = deadlines.notice(_day(received_on)).date
-        notice = _instant(notice_at)
-        if notice is not None:
-            if clock.local_day(notice, p.tz) > limit:
-                add(dept, "deemed")
-        elif outcome is None and p.d2 > limit:
-            add(dept, "deemed")
+    # Art. 32, each counted on the day it happens so a past report never changes: a breach (a
+    # second or late notice) on the day of its event; a deemed acceptance on the first day after the
+    # notice limit, when no outcome document had been issued by the limit's last day.
+    for case_item, n in breaches_by_item(session, q).items():
+        add(dept_of_item.get(case_item), "breaches", n)
+    for item_id in deemed_items(session, p, deadlines):
+        add(dept_of_item.get(item_id), "deemed")
 
     # 最多跑一次
     for item_id, visits in session.execute(
@@ -329,6 +317,76 @@ def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> l
         }
     _add_good_rates(session, q, queue)
     return [headline, by_department]
+
+
+OUTCOME_DOCUMENTS = (
+    "one_time_notice",
+    "acceptance_notice",
+    "deficiency_acceptance_notice",
+    "non_acceptance_notice",
+)
+#: how far before the period a case may have been received and still fall deemed inside it (five
+#: working days across the longest holiday, with room to spare)
+DEEMED_LOOKBACK_DAYS = 40
+
+
+def breaches_by_item(session: Session, q: dict[str, Any]) -> dict[int, int]:
+    """Art. 32 breaches (``case.notice_breach`` events) in the period ``q[t1, t2)``, per service item."""
+    from window_terminal.db.models import Case, Event
+
+    found: dict[int, int] = defaultdict(int)
+    payloads = (
+        session.execute(
+            select(Event.payload).where(
+                Event.hall_id == q["hall"],
+                Event.kind == "case.notice_breach",
+                Event.created_at >= q["t1"],
+                Event.created_at < q["t2"],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    numbers = [str((payload or {}).get("case_no", "")) for payload in payloads]
+    items = dict(
+        session.execute(
+            select(Case.case_no, Case.item_id).where(
+                Case.hall_id == q["hall"], Case.case_no.in_(numbers or [""])
+            )
+        ).all()
+    )
+    for number in numbers:
+        if number in items:
+            found[int(items[number])] += 1
+    return found
+
+
+def deemed_items(session: Session, p: _Period, deadlines: Any) -> list[int]:
+    """The item of every case deemed accepted (Art. 32) on a day of the period: the day after its
+    notice limit, with no outcome document issued by the limit's last day, up to the hall's today."""
+    from window_terminal.core.deadlines import hall_today
+
+    today = hall_today(session, p.hall_id)
+    kinds = ", ".join(f"'{k}'" for k in OUTCOME_DOCUMENTS)
+    first_outcome = (
+        f"(SELECT MIN(d.issued_at) FROM document d WHERE d.case_id = c.id AND d.kind IN ({kinds}))"
+    )
+    out = []
+    for item_id, received_on, outcome_at in session.execute(
+        text(
+            f'SELECT c.item_id, c.received_on, {first_outcome} FROM "case" c '
+            "WHERE c.hall_id = :hall AND c.received_on >= :d0 AND c.received_on <= :d2"
+        ),
+        {**p.params(), "d0": p.d1 - timedelta(days=DEEMED_LOOKBACK_DAYS)},
+    ).all():
+        limit = deadlines.notice(_day(received_on)).date
+        deemed_on = limit + timedelta(days=1)
+        if not (p.d1 <= deemed_on <= p.d2) or deemed_on > today:
+            continue
+        outcome = _instant(outcome_at)
+        if outcome is None or clock.local_day(outcome, p.tz) > limit:
+            out.append(int(item_id))
+    return out
 
 
 def _day(value: Any) -> date:

@@ -11,7 +11,7 @@ Definitions (days are the hall's local service days; timestamps are naive UTC):
 - Tickets are grouped by their current line (after any transfer), the window and clerk that called them,
   and the local hour they were issued (arrivals) / finished (served).
 - Cases: accepted = ``accepted_on`` in the period; notices = one-time notice documents issued in the period;
-  breaches = cases received in the period with ``notice_breach``; deficiency acceptances = accepted in the
+  breaches = ``case.notice_breach`` events in the period (the day each breach happened); deficiency acceptances = accepted in the
   period with outcome ``deficiency``, of which overdue = supplement deadline on or before the period's last
   day and no supplement received by the end of that deadline day; commitments = accepted in the period
   with ``commitment``; non-acceptances = non-acceptance notices issued in the period, by ``reason_kind``;
@@ -456,6 +456,8 @@ def _light_counts(session: Session, p: _Period) -> dict[str, int]:
 
 
 def _case_tables(session: Session, p: _Period) -> list[Table]:
+    from window_terminal.core.reports.indicators import breaches_by_item
+
     q = p.params()
     accepted = (
         'SELECT COUNT(*) FROM "case" WHERE hall_id = :hall AND accepted_on >= :d1 AND accepted_on <= :d2'
@@ -488,12 +490,7 @@ def _case_tables(session: Session, p: _Period) -> list[Table]:
         (
             "notice_breaches",
             tr("违反一次性告知", "one-time rule breaches"),
-            _scalar(
-                session,
-                'SELECT COUNT(*) FROM "case" WHERE hall_id = :hall AND notice_breach '
-                "AND received_on >= :d1 AND received_on <= :d2",
-                q,
-            ),
+            sum(breaches_by_item(session, q).values()),
         ),
         (
             "deficiency_acceptances",
