@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -299,6 +300,8 @@ def test_an_idle_window_and_a_long_wait_raise_alerts(engine, hall, db_url):
 
     alerts = asyncio.run(run())
     assert "商事登记 最长等候" in alerts and "2号窗口空闲" in alerts
+    # the wait as the lines table shows it (45:xx), not "45 分钟" beside a table saying 45:03
+    assert re.search(r"最长等候 45:\d\d，超过目标 \d+ 分钟", alerts), alerts
 
 
 # --- looks ---------------------------------------------------------------------------------------

@@ -434,16 +434,18 @@ class HallView:
         out: list[Alert] = []
         hall_target = int(self.threshold("wait_target_minutes"))
         for code, line in self.lines.items():
-            longest = self.longest_wait_s(code, now_utc) // 60
+            longest_s = self.longest_wait_s(code, now_utc)
+            longest = longest_s // 60
             target = min(hall_target, line.target_wait_min) if line.target_wait_min else hall_target
             if self.waiting(code) and longest > target:
                 level = "red" if longest > 2 * target else "yellow"
+                shown = minutes_seconds(longest_s)  # as the lines table shows it (m:ss, h:mm:ss)
                 out.append(
                     Alert(
                         level,
                         f"wait:{code}",
-                        f"{line.name} 最长等候 {longest} 分钟，超过目标 {target} 分钟",
-                        f"{line.name}: longest wait {longest} min, over the {target} min target",
+                        f"{line.name} 最长等候 {shown}，超过目标 {target} 分钟",
+                        f"{line.name}: longest wait {shown}, over the {target} min target",
                     )
                 )
                 continue
