@@ -296,16 +296,37 @@ def test_acceptance_on_national_day_eve_skips_the_golden_week(engine, hall):
     assert r.promised_date == "2025-10-16"
 
 
-def test_submissions_without_outcome_are_flagged_as_the_five_days_run_out(engine, hall):
+def test_submissions_without_outcome_are_flagged_as_the_five_days_run_out(engine, hall, hall_clock):
+    # Received Fri 2026-02-13. Spring Festival: Feb 15-23 off, Sat Feb 14 and Sat Feb 28 are make-up
+    # working days. Five working days: Feb 14, 24, 25, 26, 27 — the notice is due Fri Feb 27 (five
+    # calendar days would give Feb 18). The light is yellow from 2 working days left (yellow_days).
     item, mats = checks(engine, hall, "GA-0001")
+    hall_clock.set(datetime(2026, 2, 13, 9, 30))
     r = ik.submit(
         engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome=None, actor="C001"
     )
-    rows = ik.pending_notice_cases(engine, hall.id)
-    assert [x["case_no"] for x in rows] == [r.case_no] and rows[0]["state"] in ("ok", "due_soon")
-    clock.set_offset(timedelta(days=14))
-    assert ik.pending_notice_cases(engine, hall.id)[0]["state"] == "deemed_accepted"
-    clock.set_offset(timedelta(0))
+    seen = []
+    for day in (
+        date(2026, 2, 13),
+        date(2026, 2, 18),
+        date(2026, 2, 24),
+        date(2026, 2, 25),
+        date(2026, 2, 27),
+        date(2026, 2, 28),
+    ):
+        hall_clock.set(datetime.combine(day, datetime.min.time()).replace(hour=9))
+        rows = ik.pending_notice_cases(engine, hall.id)
+        assert [x["case_no"] for x in rows] == [r.case_no]
+        assert (rows[0]["received_on"], rows[0]["notice_due"]) == ("2026-02-13", "2026-02-27")
+        seen.append((day.day, rows[0]["working_days_left"], rows[0]["state"]))
+    assert seen == [
+        (13, 5, "ok"),
+        (18, 4, "ok"),  # inside the holiday: Feb 14 counted, nothing since
+        (24, 3, "ok"),
+        (25, 2, "due_soon"),
+        (27, 0, "due_soon"),  # the last day is still on time
+        (28, -1, "deemed_accepted"),  # the make-up Saturday after it: too late
+    ]
     done = ik.conclude(engine, hall.id, r.case_no, "accept", actor="C001")
     assert done.status == "accepted" and ik.pending_notice_cases(engine, hall.id) == []
 
