@@ -360,3 +360,189 @@ def test_postgres_fast_path_calls_the_same_tickets_with_the_same_events_as_the_p
     assert fast_results == py_results
     assert fast_events == py_events
     assert fast_tickets == py_tickets
+
+
+# --- every state change is on the event log (issue 20) ---------------------------------------------
+#
+# The screens, the board and the hall TV follow the event log, not the ticket rows: a change that
+# reaches the row but not the log is invisible everywhere else. Each step below asserts the ticket's
+# state AND exactly the events the step appended (kind, number, status, window, and the extras that
+# matter), in order.
+
+
+def _events_since(engine, hall, seq):
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Event).where(Event.hall_id == hall.id, Event.seq > seq).order_by(Event.seq)
+        ).scalars()
+        return [(e.seq, e.kind, e.payload) for e in rows]
+
+
+class _Log:
+    def __init__(self, engine, hall):
+        self.engine, self.hall = engine, hall
+        self.seq = max((seq for seq, _, _ in _events_since(engine, hall, 0)), default=0)  # from now on
+
+    def expect(self, wanted):
+        """The events since the last check, as (kind, {key: value}) with only the keys named."""
+        got = _events_since(self.engine, self.hall, self.seq)
+        if got:
+            self.seq = got[-1][0]
+        shown = [
+            (kind, {k: payload.get(k) for k in keys}) for (_, kind, payload), (_, keys) in zip(got, wanted)
+        ]
+        assert [kind for _, kind, _ in got] == [kind for kind, _ in wanted], got
+        assert shown == wanted, got
+
+    def state(self, number):
+        with read_session(self.engine) as s:
+            t = s.execute(
+                select(Ticket).where(Ticket.hall_id == self.hall.id, Ticket.number == number)
+            ).scalar_one()
+            return t.status, t.recall_count
+
+
+def test_automatic_no_show_after_too_many_recalls_is_on_the_event_log(engine, hall):
+    open_window(engine, hall, 2)
+    log = _Log(engine, hall)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    log.expect([("ticket.issued", {"number": "A001", "status": "waiting", "people_ahead": 0})])
+    q.call_next(engine, hall.id, 2, actor="C002")
+    log.expect([("ticket.called", {"number": "A001", "status": "called", "window": 2})])
+    for n in (1, 2, 3):
+        q.recall(engine, hall.id, 2, actor="C002")
+        assert log.state("A001") == ("called", n)
+        log.expect(
+            [
+                (
+                    "ticket.recalled",
+                    {"number": "A001", "window": 2, "recalls": n, "text": "请A001号到2号窗口办理"},
+                )
+            ]
+        )
+    q.recall(engine, hall.id, 2, actor="C002")  # the fourth: over the hall's limit of 3
+    assert log.state("A001") == ("no_show", 3)
+    log.expect(
+        [
+            (
+                "ticket.no_show",
+                {"number": "A001", "status": "no_show", "window": 2, "automatic": True, "recalls": 3},
+            )
+        ]
+    )
+    assert q.window_in_hand(engine, hall.id, 2) is None
+
+
+def test_every_ticket_state_change_appends_its_event(engine, hall):
+    open_window(engine, hall, 2)
+    log = _Log(engine, hall)
+    for _ in range(4):
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    log.expect([("ticket.issued", {"number": f"A00{n}", "people_ahead": n - 1}) for n in (1, 2, 3, 4)])
+
+    steps = [
+        (
+            lambda: q.call_next(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "called",
+            [("ticket.called", {"number": "A001", "status": "called", "window": 2})],
+        ),
+        (
+            lambda: q.start_service(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "serving",
+            [("ticket.started", {"number": "A001", "status": "serving", "window": 2})],
+        ),
+        (
+            lambda: q.park(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "parked",
+            [("ticket.parked", {"number": "A001", "status": "parked", "window": 2})],
+        ),
+        (
+            lambda: q.call_ticket(engine, hall.id, 2, "A001", actor="C002"),
+            "A001",
+            "called",
+            [("ticket.called_back", {"number": "A001", "status": "called", "window": 2})],
+        ),
+        (
+            lambda: q.start_service(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "serving",
+            [("ticket.started", {"number": "A001", "status": "serving"})],
+        ),
+        (
+            lambda: q.finish(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "done",
+            [("ticket.finished", {"number": "A001", "status": "done", "window": 2})],
+        ),
+        (
+            lambda: q.call_next(engine, hall.id, 2, actor="C002"),
+            "A002",
+            "called",
+            [("ticket.called", {"number": "A002", "status": "called", "window": 2})],
+        ),
+        (
+            lambda: q.no_show(engine, hall.id, 2, actor="C002"),
+            "A002",
+            "no_show",
+            [("ticket.no_show", {"number": "A002", "status": "no_show", "window": 2})],
+        ),
+        (
+            lambda: q.call_next(engine, hall.id, 2, actor="C002"),
+            "A003",
+            "called",
+            [("ticket.called", {"number": "A003", "status": "called"})],
+        ),
+        (
+            lambda: q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口", actor="C002"),
+            "A003",
+            "waiting",
+            [
+                (
+                    "ticket.transferred",
+                    {
+                        "number": "A003",
+                        "status": "waiting",
+                        "from_line": "BIZ",
+                        "to_line": "SOC",
+                        "reason": "走错窗口",
+                        "window": 2,
+                    },
+                )
+            ],
+        ),
+        (
+            lambda: q.move_forward(engine, hall.id, "A004", reason="老人", actor="M001"),
+            "A004",
+            "waiting",
+            [("ticket.moved_forward", {"number": "A004", "status": "waiting", "reason": "老人"})],
+        ),
+        (
+            lambda: q.cancel(engine, hall.id, "A004", reason="离开", actor="M001"),
+            "A004",
+            "cancelled",
+            [("ticket.cancelled", {"number": "A004", "status": "cancelled", "reason": "离开"})],
+        ),
+    ]
+    for act, number, status, events in steps:
+        act()
+        assert log.state(number)[0] == status, events
+        log.expect(events)
+
+
+def test_calling_the_next_while_serving_finishes_the_one_in_hand_on_the_log_first(engine, hall):
+    open_window(engine, hall, 2)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
+    q.start_service(engine, hall.id, 2, actor="C002")
+    log = _Log(engine, hall)
+    q.call_next(engine, hall.id, 2, actor="C002")
+    log.expect(
+        [
+            ("ticket.finished", {"number": "A001", "status": "done", "window": 2}),
+            ("ticket.called", {"number": "A002", "status": "called", "window": 2}),
+        ]
+    )

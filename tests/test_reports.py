@@ -67,6 +67,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             staff=None,
             transfers=0,
             day=DAY,
+            latest_call=None,
         ):
             s.add(
                 Ticket(
@@ -81,7 +82,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
                     queue_key=queue_key_at(issued),
                     status=status,
                     issued_at=issued,
-                    called_at=called,
+                    called_at=latest_call or called,  # a recall or a call-back moves called_at only
                     first_called_at=called,
                     started_at=started,
                     finished_at=finished,
@@ -93,10 +94,16 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
 
         a, b = clerks[0], clerks[1]
         ticket(biz, 1, utc(1, 0), "done", utc(1, 10), utc(1, 11), utc(1, 21), 1, a)  # wait 10, service 10
-        ticket(biz, 2, utc(1, 5), "done", utc(1, 35), utc(1, 36), utc(1, 56), 1, a)  # wait 30, service 20
-        ticket(biz, 3, utc(1, 20), "no_show", utc(1, 25), window=2, staff=b, transfers=1)  # wait 5
+        # The wait is measured from the FIRST call: recalls and call-backs move called_at, not the wait.
+        # recalled at 01:45 → still a wait of 30 (15 more would be counted from the latest call)
+        ticket(biz, 2, utc(1, 5), "done", utc(1, 35), utc(1, 36), utc(1, 56), 1, a, latest_call=utc(1, 45))
+        # recalled three times, the last at 01:31, then a no-show: wait 5, not 11
+        ticket(
+            biz, 3, utc(1, 20), "no_show", utc(1, 25), window=2, staff=b, transfers=1, latest_call=utc(1, 31)
+        )
         ticket(biz, 4, utc(2, 0), "cancelled")
-        ticket(food, 1, utc(2, 10), "done", utc(2, 12), utc(2, 12), utc(2, 52), 2, b)  # wait 2, service 40
+        # parked and called back at 02:40: wait 2, not 30; service 40 from the first start
+        ticket(food, 1, utc(2, 10), "done", utc(2, 12), utc(2, 12), utc(2, 52), 2, b, latest_call=utc(2, 40))
         ticket(
             biz,
             1,
