@@ -129,7 +129,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         Binding("w", "window_lines", tr_lazy("窗口业务线", "Window lines")),
         Binding("f", "move_forward", tr_lazy("提前办理", "Move forward")),
         Binding("b", "broadcast", tr_lazy("大厅公告", "Broadcast")),
-        Binding("tab", "focus_next", tr_lazy("切换表格", "Next table"), show=False),
+        Binding("tab", "app.focus_next", tr_lazy("切换表格", "Next table"), show=False),
         Binding("q", "app.quit", tr_lazy("退出", "Quit")),
     ]
     DEFAULT_CSS = """
