@@ -69,7 +69,9 @@ HOMES: dict[str, Home] = {
             "keeps or hidden or blank or document_person or boundaries or private_file",
         ),
     ),
-    "workdays": Home("window_terminal/core/workdays.py", ("tests/test_deadlines.py",)),
+    "workdays": Home(
+        "window_terminal/core/workdays.py", ("tests/test_deadlines.py", "tests/test_deadline_service.py")
+    ),
     "deadlines": Home(
         "window_terminal/core/deadlines.py", ("tests/test_deadlines.py", "tests/test_deadline_service.py")
     ),
