@@ -306,3 +306,84 @@ def test_the_result_is_issued_ten_working_days_after_a_decision_before_labour_da
     # decided Tue Apr 28: Apr 29, 30 (2), May 1-5 off, May 6-8 (5), Sat May 9 (6), 11-14 (10)
     assert result_issue_deadline(CAL, D("2026-04-28")) == Deadline(D("2026-05-14"), False)
     assert result_issue_deadline(CAL, D("2026-04-28"), 3).date == D("2026-05-06")
+
+
+def test_the_halls_service_applies_each_rule_with_the_halls_thresholds() -> None:
+    from window_terminal.db.models import ServiceItem
+
+    thresholds = Thresholds(yellow_days=3, notice_limit_days=4, rectification_days=12)
+    svc = HallDeadlines(CAL, thresholds, D("2026-06-24"))
+    # notice: 4 working days after Thu Jun 18 → Jun 22, 23, 24, Thu Jun 25
+    assert svc.notice(D("2026-06-18")) == Deadline(D("2026-06-25"), False)
+    assert not svc.deemed_accepted(D("2026-06-18"))  # Jun 24: still inside
+    assert HallDeadlines(CAL, thresholds, D("2026-06-26")).deemed_accepted(D("2026-06-18"))
+    assert svc.supplement(D("2026-09-23"), None) == Deadline(D("2026-10-08"), False)
+    assert svc.supplement(D("2026-09-23"), D("2026-09-30")).date == D("2026-09-30")
+    # rectification: 12 working days after Fri Sep 18 → Sun Sep 20 (1) … Oct 8, 9, Sat Oct 10 (11), Oct 12
+    assert svc.rectification(D("2026-09-18")) == Deadline(D("2026-10-12"), False)
+    assert svc.result_issue(D("2026-04-28")) == Deadline(D("2026-05-14"), False)
+    assert svc.stored(D("2026-06-26")) == Deadline(D("2026-06-26"), False)
+    assert svc.stored(D("2031-06-26")) == Deadline(D("2031-06-26"), True)  # a year the package lacks
+    reading = svc.read(svc.notice(D("2026-06-18")))
+    assert (reading.deadline, reading.remaining_working_days, reading.light) == (D("2026-06-25"), 1, "yellow")
+    assert reading.provisional is False
+    assert read_light(CAL, Deadline(D("2031-06-26"), True), D("2031-06-20"), 2).provisional is True
+
+    item = ServiceItem(promised_days=5, statutory_days=20)
+    received_only = Case(received_on=D("2026-04-02"), accepted_on=None, extension_days=None)
+    both = svc.of_case(received_only, item)  # not accepted yet: counted from receipt
+    assert (both.promised.date, both.statutory.date) == (D("2026-04-10"), D("2026-05-06"))
+    extended = Case(received_on=D("2026-04-01"), accepted_on=D("2026-04-02"), extension_days=10)
+    both = svc.of_case(extended, item, [(D("2026-04-07"), D("2026-04-08"))])
+    assert (both.promised.date, both.statutory.date) == (D("2026-04-28"), D("2026-05-21"))
+    # an open suspension ends on the service's today (not the real date)
+    open_ = HallDeadlines(CAL, thresholds, D("2026-09-29")).of_case(
+        Case(received_on=D("2026-09-23"), accepted_on=D("2026-09-23"), extension_days=0),
+        item,
+        [(D("2026-09-24"), None)],
+    )
+    assert open_.promised.date == D("2026-10-12")
+
+
+def test_a_supplement_due_on_the_promised_day_keeps_that_day() -> None:
+    # five working days after Mon Mar 2 is Mon Mar 9; promised the same day: either way Mar 9,
+    # and a provisional promised date stays provisional
+    assert supplement_deadline(CAL, D("2026-03-02"), D("2026-03-09")) == Deadline(D("2026-03-09"), False)
+    far = supplement_deadline(CAL, D("2031-03-03"), D("2031-03-04"))
+    assert far == Deadline(D("2031-03-04"), True)
+
+
+def test_suspensions_are_read_with_their_ends(engine, hall) -> None:
+    from window_terminal.core.deadlines import suspensions_by_case
+    from window_terminal.db.models import Suspension
+
+    set_clock_to(D("2026-03-02"))
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=D("2026-03-02"))
+    with write_session(engine) as s:
+        s.add(
+            Suspension(
+                hall_id=hall.id,
+                case_id=case.id,
+                kind="inspection",
+                reason="送检",
+                started_on=D("2026-03-04"),
+                ended_on=D("2026-03-06"),
+            )
+        )
+        s.add(
+            Suspension(
+                hall_id=hall.id,
+                case_id=case.id,
+                kind="hearing",
+                reason="听证",
+                started_on=D("2026-03-10"),
+                ended_on=None,
+            )
+        )
+    with read_session(engine) as s:
+        found = suspensions_by_case(s, [case.id])
+        assert sorted(found[case.id], key=lambda iv: iv[0]) == [
+            (D("2026-03-04"), D("2026-03-06")),
+            (D("2026-03-10"), None),
+        ]
+        assert dict(suspensions_by_case(s, [])) == {}
