@@ -391,3 +391,153 @@ def test_counter_view_keeps_a_ticket_called_before_midnight_in_hand(engine, hall
     assert q.window_in_hand(engine, hall.id, 2).number == called.number
     with pytest.raises(DomainError):  # and queueing agrees that it is still in hand
         q.call_next(engine, hall.id, 2, actor="C002")
+
+
+# --- the one-time rule, value by value (issue 20) ---------------------------------------------------
+
+
+def _rows(engine, case_id):
+    from window_terminal.db.models import Material
+
+    with read_session(engine) as s:
+        return {
+            name: (row.status, row.in_notice, row.originals, row.copies, row.supplemented_at is not None)
+            for row, name in s.execute(
+                select(CaseMaterial, Material.name)
+                .join(Material, Material.id == CaseMaterial.material_id)
+                .where(CaseMaterial.case_id == case_id)
+            ).all()
+        }
+
+
+def test_a_partial_supplement_keeps_the_notice_open_until_the_last_listed_material(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    by_name = {m.name: m for m in item.materials}
+    ident, home, form = by_name["申请人身份证件"], by_name["合法稳定住所证明"], by_name["居住证申领登记表"]
+    before = _rows(engine, first.case_id)
+    assert before["申请人身份证件"][:2] == ("defective", True) and before["合法稳定住所证明"][:2] == (
+        "missing",
+        True,
+    )
+    assert before["居住证申领登记表"][:2] == ("received", False)
+
+    # brings the ID card only; also says the (received, unlisted) form is now "defective": ignored
+    part = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(ident.id, "received"), ik.MaterialCheck(form.id, "received", note="换新表")],
+        actor="C001",
+    )
+    assert (part.status, part.document, part.visits, part.notice_breach) == ("notice_issued", None, 2, False)
+    rows = _rows(engine, first.case_id)
+    # a received material without counts takes the item's own (originals, copies); supplemented_at is set
+    assert rows["申请人身份证件"] == ("received", True, ident.originals, ident.copies, True)
+    assert rows["合法稳定住所证明"] == ("missing", True, 0, 0, False)
+    assert rows["居住证申领登记表"] == before["居住证申领登记表"]  # not on the notice: untouched
+    with read_session(engine) as s:
+        partial = s.execute(select(Event).where(Event.kind == "case.supplement_partial")).scalar_one()
+    assert partial.payload == {"case_no": first.case_no, "still_missing": 1}
+
+    done = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(home.id, "received", originals=2, copies=3)],
+        actor="C001",
+    )
+    assert (done.status, done.outcome, done.visits) == ("accepted", "accepted", 3)
+    assert done.document["kind"] == "acceptance_notice"
+    assert _rows(engine, first.case_id)["合法稳定住所证明"] == ("received", True, 2, 3, True)
+
+
+def test_the_frozen_notice_names_the_new_materials_and_writes_nothing(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    by_name = {m.name: m for m in item.materials}
+    new = [
+        ik.MaterialCheck(by_name["居住证申领登记表"].id, "defective"),
+        ik.MaterialCheck(by_name["申请人身份证件"].id, "missing"),
+    ]
+    with pytest.raises(DomainError) as err:
+        ik.supplement(engine, hall.id, first.case_no, new, actor="C001")
+    assert err.value.code == "notice_frozen"
+    assert err.value.zh == (
+        "“居住证申领登记表、申请人身份证件”不在已出具的一次性告知书中：依《行政许可法》第三十二条，"
+        "补正材料须一次性告知，不得再次要求新的材料；如确需再次告知，请大厅管理员授权"
+    )
+    assert err.value.en == (
+        "居住证申领登记表, 申请人身份证件 not on the one-time notice already issued: under Art. 32 of the "
+        "Administrative Licensing Law everything must be notified once; a hall manager must authorise a second notice"
+    )
+    # a listed material may still be reported missing again: that is no new requirement
+    again = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(by_name["合法稳定住所证明"].id, "missing")],
+        actor="C001",
+    )
+    assert (again.status, again.notice_breach, again.visits) == ("notice_issued", False, 2)
+    with pytest.raises(DomainError) as err:  # an override needs a reason before anything else
+        ik.supplement(
+            engine, hall.id, first.case_no, new, override=ik.Override("M001", "1234", "  "), actor="C001"
+        )
+    assert (err.value.code, err.value.zh) == ("override_reason", "管理员授权须填写原因")
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
+        assert (
+            s.execute(
+                select(func.count()).select_from(Event).where(Event.kind == "case.notice_breach")
+            ).scalar_one()
+            == 0
+        )
+
+
+def test_a_supplement_is_refused_once_the_case_is_no_longer_awaiting_one(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001")
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+    )
+    with pytest.raises(DomainError) as err:
+        ik.supplement(engine, hall.id, r.case_no, [], actor="C001")
+    assert (err.value.code, err.value.zh, err.value.en) == (
+        "bad_state",
+        f"办件 {r.case_no} 当前状态为 accepted，不是待补正",
+        f"case {r.case_no} is accepted, not awaiting a supplement",
+    )
+
+
+def test_a_notice_lists_every_missing_and_defective_material_and_freezes_them(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
+    with pytest.raises(DomainError) as err:  # nothing marked: no notice
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=checks(engine, hall, "GA-0001")[1],
+            outcome="notice",
+            actor="C001",
+        )
+    assert (err.value.code, err.value.zh) == (
+        "nothing_missing",
+        "没有标记为缺少或不合格的材料：一次性告知书须列明需补正的全部材料",
+    )
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    assert (r.status, r.outcome) == ("notice_issued", None)
+    assert r.document["notes"] == ["本告知书一次性告知需补正的全部材料；补齐后即予受理。"]
+    with read_session(engine) as s:
+        event = s.execute(select(Event).where(Event.kind == "case.notice_issued")).scalar_one()
+    assert event.payload["materials"] == ["申请人身份证件", "合法稳定住所证明"]
+    assert {name for name, row in _rows(engine, r.case_id).items() if row[1]} == {
+        "申请人身份证件",
+        "合法稳定住所证明",
+    }
