@@ -174,7 +174,8 @@ def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, 
     assert breach.payload["reason"] == "表格版本更新" and breach.payload["manager"] == "M001"
 
 
-def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall):
+def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall, hall_clock):
+    hall_clock.set(datetime(2026, 9, 23, 10, 0))  # Wed; Sep 25-27 and Oct 1-7 off
     item, mats = checks(engine, hall, "SCJG-0006", 与食品经营相适应="deferred")
     r = ik.submit(
         engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency", actor="C001"
@@ -182,7 +183,9 @@ def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(eng
     assert r.status == "accepted" and r.outcome == "deficiency"
     doc = r.document
     assert doc["kind"] == "deficiency_acceptance_notice" and len(doc["materials_deferred"]) == 1
-    assert doc["dates"]["supplement_deadline"] <= doc["dates"]["promised"]
+    # five working days (promised, and 容缺): Sep 24, 28, 29, 30, Oct 8 (was: "supplement <= promised")
+    assert (doc["dates"]["supplement_deadline"], doc["dates"]["promised"]) == ("2026-10-08", "2026-10-08")
+    assert (r.supplement_deadline, r.promised_date) == ("2026-10-08", "2026-10-08")
     after = ik.record_supplement(engine, hall.id, r.case_no, actor="C001")
     assert after.visits == 2
     with read_session(engine) as s:
