@@ -546,3 +546,64 @@ def test_calling_the_next_while_serving_finishes_the_one_in_hand_on_the_log_firs
             ("ticket.called", {"number": "A002", "status": "called", "window": 2}),
         ]
     )
+
+
+# --- the calling rule's reads, exactly (issue 20) ---------------------------------------------------
+
+
+def _second_hall(engine, tmp_path):
+    """Another hall in the same database (a copy of queue/ under another code), to show that every
+    read of the queue stays inside its own hall."""
+    import shutil
+
+    from tests.conftest import QUEUE
+    from window_terminal.core.hall import load_hall, resolve_hall
+
+    folder = tmp_path / "queue2"
+    shutil.copytree(QUEUE, folder)
+    text = (folder / "hall.toml").read_text(encoding="utf-8")
+    (folder / "hall.toml").write_text(
+        text.replace('code = "jinjiang"', 'code = "other"', 1), encoding="utf-8"
+    )
+    load_hall(engine, folder)
+    return resolve_hall(engine, "other")
+
+
+def test_waiting_by_line_counts_waiting_callable_and_oldest_of_this_hall_only(engine, hall, tmp_path):
+    from window_terminal.db.models import Line
+
+    other = _second_hall(engine, tmp_path)
+    for _ in range(3):
+        q.take_ticket(engine, other.id, "BIZ", actor="C001")  # another hall's queue: never counted here
+    open_window(engine, hall, 2)
+    a1 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    a2 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    a3 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    c1 = q.take_ticket(engine, hall.id, "SOC", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")  # A001 leaves the waiting state
+    with read_session(engine) as s:
+        lines = dict(s.execute(select(Line.code, Line.id).where(Line.hall_id == hall.id)).all())
+        tickets = {t.number: t for t in s.execute(select(Ticket).where(Ticket.hall_id == hall.id)).scalars()}
+        at_a3 = tickets[a3.number].eligible_at
+        got = q.waiting_by_line(s, hall.id, at_a3)
+        assert set(got) == {lines["BIZ"], lines["SOC"]}
+        biz = got[lines["BIZ"]]
+        assert (biz.waiting, biz.callable_now, biz.oldest) == (2, 2, tickets[a2.number].issued_at)
+        # one microsecond before A003's time, only A002 may be called; SOC's C001 came later still
+        earlier = q.waiting_by_line(s, hall.id, at_a3 - timedelta(microseconds=1))
+        assert (earlier[lines["BIZ"]].waiting, earlier[lines["BIZ"]].callable_now) == (2, 1)
+        assert (earlier[lines["SOC"]].waiting, earlier[lines["SOC"]].callable_now) == (1, 0)
+        assert got[lines["SOC"]].oldest == tickets[c1.number].issued_at
+        assert a1.number == "A001"
+
+
+def test_people_ahead_and_the_wait_estimate_count_this_line_only(engine, hall, tmp_path):
+    other = _second_hall(engine, tmp_path)
+    q.take_ticket(engine, other.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "SOC", actor="C001")  # another line: not ahead
+    ahead = [q.take_ticket(engine, hall.id, "BIZ", actor="C001").people_ahead for _ in range(4)]
+    assert ahead == [0, 1, 2, 3]
+    assert q.estimate_wait_minutes(6, 7.5, 2) == 22  # 6 × 7.5 / 2 = 22.5 → 22 (round half to even)
+    assert q.estimate_wait_minutes(5, 7.0, 2) == 18  # 17.5 → 18
+    assert q.estimate_wait_minutes(3, 10.0, 0) == 30  # no window open counts as one
+    assert q.estimate_wait_minutes(0, 10.0, 3) == 0
