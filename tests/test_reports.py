@@ -374,3 +374,59 @@ def test_the_overdue_table_shows_words_on_screen_and_keeps_codes_in_files(
     with open(tmp_path / "overdue.csv", encoding="utf-8-sig", newline="") as fh:
         lights = {row[0] for row in csv.reader(fh) if row and row[0] in ("red", "yellow", "红灯", "黄灯")}
     assert lights == {"red"}
+
+
+def test_good_rates_count_level_three_as_good_by_line_window_and_clerk(
+    engine: Engine, hall: HallRef, seeded
+) -> None:
+    # Two more ratings, tied to BIZ A001 of the day (window 1, clerk a): a 3 (基本满意: good) and a 2.
+    with Session(engine) as s:
+        biz = s.exec(select(Line).where(Line.hall_id == hall.id, Line.code == "BIZ")).scalars().one()
+        a001 = (
+            s.exec(select(Ticket).where(Ticket.line_id == biz.id, Ticket.seq == 1, Ticket.service_day == DAY))
+            .scalars()
+            .one()
+        )
+        clerk = s.exec(select(Staff).where(Staff.code == seeded["clerk_a"])).scalars().one()
+        s.add(
+            Rating(
+                hall_id=hall.id,
+                level=3,
+                ticket_id=a001.id,
+                window_id=a001.window_id,
+                staff_id=clerk.id,
+                at=utc(9),
+            )
+        )
+        s.add(Rating(hall_id=hall.id, level=2, window_id=a001.window_id, staff_id=clerk.id, at=utc(9, 5)))
+        s.add(
+            Rating(hall_id=hall.id, level=5, staff_id=clerk.id, at=utc(1, day=21))
+        )  # the next day: not counted
+        s.commit()
+    report = period_report(engine, hall.id, DAY, DAY)
+    head = {r["figure"]: r["value"] for r in report.table("headline").rows}
+    assert (head["ratings"], head["good_rate_pct"]) == (5, 60.0)  # 5, 5, 3 good of 5, 5, 1, 3, 2
+    by_clerk = {r["clerk"]: r for r in report.table("by_clerk").rows}
+    assert (by_clerk[seeded["clerk_a"]]["ratings"], by_clerk[seeded["clerk_a"]]["good_rate_pct"]) == (5, 60.0)
+    by_line = {r["line"]: r for r in report.table("by_line").rows}
+    assert (by_line["BIZ"]["ratings"], by_line["BIZ"]["good_rate_pct"]) == (
+        1,
+        100.0,
+    )  # only the 3 has a ticket
+    assert (by_line["FOOD"]["ratings"], by_line["FOOD"]["good_rate_pct"]) == (0, None)
+    by_window = {r["window"]: r for r in report.table("by_window").rows}
+    assert (by_window[1]["ratings"], by_window[1]["good_rate_pct"]) == (2, 50.0)
+    assert (by_window[2]["ratings"], by_window[2]["good_rate_pct"]) == (0, None)
+    # the 合计 rows are the hall's own figures, not averages of the rows above
+    total = report.table("by_line").total
+    assert (total["issued"], total["wait_median_min"], total["ratings"], total["good_rate_pct"]) == (
+        5,
+        7.5,
+        5,
+        60.0,
+    )
+    hours = report.table("by_hour").total
+    assert (hours["arrivals"], hours["served_in_hour"], hours["wait_max_min"]) == (5, 3, 30.0)
+    levels = report.table("ratings")
+    assert {r["level"]: r["count"] for r in levels.rows} == {5: 2, 4: 0, 3: 1, 2: 1, 1: 1}
+    assert (levels.total["count"], levels.total["pct"]) == (5, 100.0)
