@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from window_terminal.core import queueing as q
 from window_terminal.db import clock
@@ -607,3 +607,24 @@ def test_people_ahead_and_the_wait_estimate_count_this_line_only(engine, hall, t
     assert q.estimate_wait_minutes(5, 7.0, 2) == 18  # 17.5 → 18
     assert q.estimate_wait_minutes(3, 10.0, 0) == 30  # no window open counts as one
     assert q.estimate_wait_minutes(0, 10.0, 3) == 0
+
+
+def test_a_window_calls_only_from_the_active_lines_it_serves(engine, hall):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Line
+
+    open_window(engine, hall, 2)  # window 2 serves BIZ only
+    open_window(engine, hall, 1, "C001")  # window 1 serves BIZ ×2 and GEN
+    soc = q.take_ticket(engine, hall.id, "SOC", actor="C001")  # the oldest, but no window here serves SOC
+    gen = q.take_ticket(engine, hall.id, "GEN", actor="C001")
+    biz = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == biz.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    assert q.call_next(engine, hall.id, 2, actor="C002") is None  # SOC and GEN are not its lines
+    with write_session(engine) as s:  # GEN is withdrawn from the hall (inactive): nothing to call
+        s.execute(update(Line).where(Line.hall_id == hall.id, Line.code == "GEN").values(active=False))
+    assert q.call_next(engine, hall.id, 1, actor="C001") is None
+    with write_session(engine) as s:
+        s.execute(update(Line).where(Line.hall_id == hall.id, Line.code == "GEN").values(active=True))
+    assert q.call_next(engine, hall.id, 1, actor="C001").number == gen.number
+    assert q.ticket_info(engine, hall.id, soc.id).status == "waiting"
