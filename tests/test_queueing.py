@@ -628,3 +628,82 @@ def test_a_window_calls_only_from_the_active_lines_it_serves(engine, hall):
         s.execute(update(Line).where(Line.hall_id == hall.id, Line.code == "GEN").values(active=True))
     assert q.call_next(engine, hall.id, 1, actor="C001").number == gen.number
     assert q.ticket_info(engine, hall.id, soc.id).status == "waiting"
+
+
+def _set_policy(engine, hall, code, policy, every):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Line
+
+    with write_session(engine) as s:
+        s.execute(
+            update(Line)
+            .where(Line.hall_id == hall.id, Line.code == code)
+            .values(priority_policy=policy, priority_every=every)
+        )
+
+
+@pytest.mark.parametrize(
+    ("policy", "every", "expected"),
+    [
+        ("strict", 3, "P0 P1 P2 P3 N0 N1"),
+        ("none", 3, "N0 N1 P0 P1 P2 P3"),
+        ("interleave", 1, "P0 N0 P1 N1 P2 P3"),
+        ("interleave", 0, "P0 N0 P1 N1 P2 P3"),  # 0 reads as 1: never a run of zero
+        ("interleave", 2, "P0 P1 N0 P2 P3 N1"),
+    ],
+)
+def test_each_priority_policy_calls_in_its_own_order(engine, hall, policy, every, expected):
+    _set_policy(engine, hall, "BIZ", policy, every)
+    open_window(engine, hall, 2)
+    normal = [q.take_ticket(engine, hall.id, "BIZ", actor="C001").number for _ in range(2)]
+    priority = [
+        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人", actor="C001").number
+        for _ in range(4)
+    ]
+    names = {number: f"N{i}" for i, number in enumerate(normal)} | {
+        number: f"P{i}" for i, number in enumerate(priority)
+    }
+    order = []
+    for _ in range(6):
+        order.append(names[q.call_next(engine, hall.id, 2, actor="C002").number])
+        q.start_service(engine, hall.id, 2, actor="C002")
+    assert " ".join(order) == expected
+
+
+@pytest.mark.parametrize(("policy", "first"), [("interleave", "BIZ"), ("strict", "BIZ"), ("none", "GEN")])
+def test_a_privileged_head_wins_across_lines_unless_its_line_ignores_priority(engine, hall, policy, first):
+    _set_policy(engine, hall, "BIZ", policy, 3)
+    open_window(engine, hall, 1, "C001")  # BIZ ×2, GEN ×1
+    clock.set_offset(timedelta(minutes=-30))
+    gen = q.take_ticket(engine, hall.id, "GEN", actor="C001")  # waited 30 min × 1
+    clock.set_offset(timedelta(0))
+    biz = q.take_ticket(
+        engine, hall.id, "BIZ", kind="priority", priority_reason="军人", actor="C001"
+    )  # just now
+    called = q.call_next(engine, hall.id, 1, actor="C001").number
+    assert called == {"BIZ": biz.number, "GEN": gen.number}[first]
+
+
+def test_the_wait_estimate_divides_by_the_open_active_windows_serving_the_line(engine, hall):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Line, Window
+
+    with read_session(engine) as s:
+        avg = s.execute(
+            select(Line.avg_service_minutes).where(Line.hall_id == hall.id, Line.code == "BIZ")
+        ).scalar_one()
+    for _ in range(4):
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    # BIZ is served by windows 1, 2, 3 and 5; open 1, 2, 3 and 4 (4 serves FOOD only), pause 3,
+    # withdraw 2 (inactive): only window 1 counts
+    for number in (1, 2, 3, 4):
+        open_window(engine, hall, number, f"C00{number}")
+    q.set_window_status(engine, hall.id, 3, "paused", actor="C003")
+    with write_session(engine) as s:
+        s.execute(update(Window).where(Window.hall_id == hall.id, Window.number == 2).values(active=False))
+    fifth = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert (fifth.people_ahead, fifth.estimated_wait_minutes) == (4, round(4 * avg / 1))
+    with write_session(engine) as s:
+        s.execute(update(Window).where(Window.hall_id == hall.id, Window.number == 2).values(active=True))
+    sixth = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert (sixth.people_ahead, sixth.estimated_wait_minutes) == (5, round(5 * avg / 2))
