@@ -207,7 +207,7 @@ def test_deficiency_is_refused_when_a_core_material_is_missing_or_not_tolerable(
         )
     assert err.value.code == "deferral_not_allowed"
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="deferred")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as err:  # (was: any DomainError)
         ik.submit(
             engine,
             hall.id,
@@ -217,6 +217,7 @@ def test_deficiency_is_refused_when_a_core_material_is_missing_or_not_tolerable(
             outcome="deficiency",
             actor="C001",
         )
+    assert err.value.code == "deferral_not_allowed"
 
 
 def test_commitment_replaces_the_proof_and_is_recorded(engine, hall):
@@ -237,7 +238,7 @@ def test_commitment_replaces_the_proof_and_is_recorded(engine, hall):
 
 def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hall):
     item, mats = checks(engine, hall, "GA-0001")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as err:  # (was: any DomainError)
         ik.submit(
             engine,
             hall.id,
@@ -248,6 +249,7 @@ def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hal
             reason_kind="not_competent",
             actor="C001",
         )
+    assert err.value.code == "competent_office"
     r = ik.submit(
         engine,
         hall.id,
@@ -543,4 +545,127 @@ def test_a_notice_lists_every_missing_and_defective_material_and_freezes_them(en
     assert {name for name, row in _rows(engine, r.case_id).items() if row[1]} == {
         "申请人身份证件",
         "合法稳定住所证明",
+    }
+
+
+REFUSED_OUTCOMES = [
+    (
+        "GA-0001",
+        {"合法稳定住所证明": "missing"},
+        "accept",
+        {},
+        "materials_incomplete",
+        "材料不齐（合法稳定住所证明）：请出具一次性告知书，或对可容缺材料办理容缺受理",
+        "materials incomplete (合法稳定住所证明): issue a one-time notice, or accept with deferred tolerable materials",
+    ),
+    (
+        "GA-0001",
+        {"合法稳定住所证明": "deferred"},
+        "deficiency",
+        {},
+        "deferral_not_allowed",
+        "“合法稳定住所证明”不在容缺清单内：只有可容缺材料可以后补",
+        "'合法稳定住所证明' is not a tolerable material: only those may be supplied later",
+    ),
+    (
+        "SCJG-0006",
+        {"营业执照": "missing"},
+        "deficiency",
+        {},
+        "core_missing",
+        "核心材料不齐（营业执照）：不能容缺受理，请出具一次性告知书",
+        "core materials missing (营业执照): issue a one-time notice instead",
+    ),
+    (
+        "SCJG-0006",
+        {},
+        "deficiency",
+        {},
+        "nothing_deferred",
+        "没有标记为容缺（后补）的材料：材料齐全时请直接受理",
+        "no material is marked deferred: accept the case directly",
+    ),
+    (
+        "GA-0001",
+        {},
+        "non_acceptance",
+        {"reason_kind": "other"},
+        "reason_kind",
+        "请选择不予受理的理由：不需要取得行政许可，或不属于本机关职权范围",
+        "choose the reason for non-acceptance: one of ('no_licence_needed', 'not_competent')",
+    ),
+    (
+        "GA-0001",
+        {},
+        "non_acceptance",
+        {"reason_kind": "not_competent", "competent_office": "  "},
+        "competent_office",
+        "不属于本机关职权范围时须告知有权机关：请填写有权机关名称",
+        "when the matter is another office's competence, name that office",
+    ),
+    (
+        "GA-0001",
+        {},
+        "approve",
+        {},
+        "refused",
+        "办理结果 approve 无效",
+        "outcome must be one of ('accept', 'notice', 'deficiency', 'non_acceptance')",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "statuses", "outcome", "extra", "err_code", "zh", "en"),
+    REFUSED_OUTCOMES,
+    ids=[row[4] for row in REFUSED_OUTCOMES],
+)
+def test_each_refused_outcome_says_exactly_why_and_writes_nothing(
+    engine, hall, code, statuses, outcome, extra, err_code, zh, en
+):
+    item, mats = checks(engine, hall, code, **statuses)
+    with pytest.raises(DomainError) as err:
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome=outcome,
+            actor="C001",
+            **extra,
+        )
+    assert (err.value.code, err.value.zh, err.value.en) == (err_code, zh, en)
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+
+
+def test_accepting_with_a_deferred_material_names_it_and_a_non_acceptance_gives_its_reason(engine, hall):
+    item, mats = checks(engine, hall, "SCJG-0006", 与食品经营相适应="deferred")
+    deferred = next(m.name for m in item.materials if m.name.startswith("与食品经营相适应"))
+    with pytest.raises(DomainError) as err:
+        ik.submit(
+            engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+        )
+    assert err.value.zh == f"材料不齐（{deferred}）：请出具一次性告知书，或对可容缺材料办理容缺受理"
+    assert f"materials incomplete ({deferred})" in err.value.en
+    reasons = {}
+    for kind in ("no_licence_needed", "not_competent"):
+        item, mats = checks(engine, hall, "GA-0001")
+        r = ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome="non_acceptance",
+            reason_kind=kind,
+            competent_office="市公安局",
+            actor="C001",
+        )
+        assert (r.status, r.outcome, r.document["reason_kind"]) == ("not_accepted", "not_accepted", kind)
+        reasons[kind] = r.document["reason"]
+    assert reasons == {
+        "no_licence_needed": "申请事项依法不需要取得行政许可",
+        "not_competent": "申请事项不属于本机关职权范围，请向市公安局申请",
     }
