@@ -37,7 +37,7 @@ KINDS = (
     "refusal_notice",
     "ticket",
 )
-ID_NUMBER = "51010419900307123X"
+ID_NUMBER = "510104199003071237"  # valid: its check digit is right (was 123X, which fails it)
 
 
 def payload_for(kind: str, **changes: Any) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def test_case_status_by_query_code_shows_progress_without_the_id_number(engine, 
 
     data = json.loads(wt(cli_env, "case", "status", code.lower(), "--json").output)
     assert data["case_no"] == "JJ20261121-0031" and data["status_zh"] == "已受理"
-    assert data["applicant"] == "张**" and data["id_number"] == "5101**********123X"
+    assert data["applicant"] == "张**" and data["id_number"] == "5101**********1237"
     assert data["visits"] == 1
     assert [d["number"] for d in data["documents"]] == [number]
     # (was: a light checked to be one of the three, and only if there was a deadline at all)
