@@ -477,3 +477,9 @@ def test_the_hall_calendar_reads_the_halls_own_overrides(engine, hall) -> None:
         cal = hall_calendar(s, hall.id)
     assert cal.is_workday(D("2026-03-07")) and not cal.is_workday(D("2026-03-09"))
     assert cal.add_working_days(D("2026-03-06"), 2) == Deadline(D("2026-03-10"), False)
+
+
+def test_a_guessed_day_in_an_earlier_year_keeps_the_deadline_provisional() -> None:
+    # Tue Dec 31 2030 is a guess; Jan 1 and Jan 2 2031 are known by override: still provisional.
+    cal = WorkCalendar({D("2031-01-01"): False, D("2031-01-02"): True})
+    assert cal.add_working_days(D("2030-12-30"), 2) == Deadline(D("2031-01-02"), True)
