@@ -111,8 +111,7 @@ HOMES: dict[str, Home] = {
             "x__set_totals",
             "x__light_counts",
             "x__sqlite_percentile",
-            "x_ticket_stats_sql",
-            "x_grouped_stats_sql",
+            "x_ticket_stats_sql",  # (grouped_stats_sql is PostgreSQL's GROUPING SETS: not on SQLite)
         ),
     ),
     "indicators": Home(
