@@ -65,6 +65,9 @@ DEADLINE_TESTS = (
     "not well_under_a_second",
 )
 
+# (the CLI tests of test_reports.py start `wt` processes, 15-30 s each, and test no aggregate)
+REPORT_TESTS = ("tests/test_reports.py", "-k", "not cli")
+
 HOMES: dict[str, Home] = {
     "idcheck": Home("window_terminal/core/idcheck.py", ("tests/test_idcheck.py",)),
     # The masking rules only: the every-surface tests of test_privacy.py render screens and PDFs.
@@ -104,7 +107,7 @@ HOMES: dict[str, Home] = {
     # The report's aggregates: waiting and service times, percentiles, rates.
     "reports": Home(
         "window_terminal/core/reports/queries.py",
-        ("tests/test_reports.py",),
+        REPORT_TESTS,
         (
             "x__minutes",
             "x__stat_row",
@@ -116,7 +119,7 @@ HOMES: dict[str, Home] = {
     ),
     "indicators": Home(
         "window_terminal/core/reports/indicators.py",
-        ("tests/test_reports.py",),
+        REPORT_TESTS,
         ("x_pct", "x__add_good_rates", "x__rating_counts"),
     ),
 }
