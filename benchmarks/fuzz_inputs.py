@@ -182,14 +182,14 @@ def run_inputs(url: str, label: str, total: int, seed: int, database_only: bool)
     return found
 
 
-def run_screens(keys: int, seed: int) -> tuple[dict[str, int], int]:
+def run_screens(keys: int, seed: int, burst: int, screens: list[str]) -> tuple[dict[str, int], int]:
     from tests import monkey
     from window_terminal.config import Settings
     from window_terminal.core.hall import resolve_hall
 
     steps: dict[str, int] = {}
     crashes = 0
-    for screen in monkey.SCREENS:
+    for screen in screens:
         with scratch_sqlite() as screen_url:
             engine, _ = prepare_hall(screen_url)
             with tempfile.TemporaryDirectory() as drafts:
@@ -198,13 +198,14 @@ def run_screens(keys: int, seed: int) -> tuple[dict[str, int], int]:
                 )
                 monkey.prepare(stage)
                 start = time.monotonic()
-                done, problems = asyncio.run(monkey.monkey(stage, screen, seed=seed, keys=keys))
+                done, problems = asyncio.run(monkey.monkey(stage, screen, seed=seed, keys=keys, burst=burst))
             engine.dispose()
         steps[screen] = done
         crashes += len(problems)
         for problem in problems:
             print(f"[screens] {screen}: {problem}", flush=True)
-        print(f"[screens] {screen}: {done} keys, {time.monotonic() - start:.0f} s", flush=True)
+        seconds = time.monotonic() - start
+        print(f"[screens] {screen}: {done} keys, {seconds:.0f} s ({done / seconds:.0f} keys/s)", flush=True)
     return steps, crashes
 
 
@@ -214,23 +215,35 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10_000, help="random keys per screen")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=20,
+        help="keys typed before waiting for the app to go idle (1: Pilot's one key at a time, ~25 keys/s)",
+    )
+    parser.add_argument("--screens-only", action="store_true", help="skip the input properties")
+    parser.add_argument("--screen", action="append", help="monkey only this screen (repeatable)")
     args = parser.parse_args()
 
     from tests import fuzz_kit as k
 
     started = time.monotonic()
     totals = {"crashes": 0, "partial_writes": 0}
-    with scratch_sqlite() as url:
-        for key, value in run_inputs(url, "sqlite", args.inputs, args.seed, False).items():
-            totals[key] += value
-    if not args.no_postgres:
+    if not args.screens_only:
+        with scratch_sqlite() as url:
+            for key, value in run_inputs(url, "sqlite", args.inputs, args.seed, False).items():
+                totals[key] += value
+    if not args.no_postgres and not args.screens_only:
         try:
             with scratch_postgres("wt_fuzz") as url:
                 for key, value in run_inputs(url, "postgres", args.inputs // 10, args.seed, True).items():
                     totals[key] += value
         except Exception as exc:  # noqa: BLE001  # no PostgreSQL here: say so, keep the SQLite figures
             print(f"[postgres] skipped: {type(exc).__name__}: {exc}", flush=True)
-    steps, screen_crashes = run_screens(args.keys, args.seed)
+    from tests import monkey
+
+    screens = args.screen or list(monkey.SCREENS)
+    steps, screen_crashes = run_screens(args.keys, args.seed, args.burst, screens)
     print(
         json.dumps(
             {"seconds": round(time.monotonic() - started), "per_input": dict(k.INPUTS), "per_screen": steps}

@@ -306,3 +306,25 @@ def test_a_list_where_the_hall_definition_wants_text_is_named_not_stored(env):
     assert 'hall.toml: [hall]: office: must be text in quotes, like office = "…", not 1' in err.value.problems
     assert any(": material #1: form: must be text in quotes" in p for p in err.value.problems)
     assert any(p.startswith("windows.toml: [[window]] #1: name: must be text") for p in err.value.problems)
+
+
+def test_a_device_whose_kind_or_name_is_a_list_is_named_not_a_crash(env):
+    # Shrunk (benchmarks/fuzz_inputs.py, hall_definition): [[device]] kind = [] crashed validate()
+    # with TypeError (unhashable type: 'list') when it was looked up among the device kinds.
+    from window_terminal.core.hall import HallDefinitionError, read_definition
+
+    docs = k.hall_documents(QUEUE)
+    docs["hall.toml"]["device"][0]["kind"] = []
+    docs["hall.toml"]["device"][1]["name"] = ["x"]
+    docs["hall.toml"]["device"][1]["window"] = True
+    k.hall_definition_property(env, docs, True)
+    folder = env.tmp / "devices"
+    for name, doc in docs.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(k.toml_document(doc), encoding="utf-8")
+    with pytest.raises(HallDefinitionError) as err:
+        read_definition(folder)
+    problems = err.value.problems
+    assert any("[[device]] #1: kind: must be one of" in p and "not []" in p for p in problems), problems
+    assert any("[[device]] #2: name: must be text" in p for p in problems), problems
+    assert any("[[device]] #2: window: True is not a window number" in p for p in problems), problems

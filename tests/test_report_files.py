@@ -225,7 +225,17 @@ def test_the_demo_history_is_what_the_rules_make(sqlite_url: str) -> None:
     from window_terminal.core.deadlines import HallDeadlines
     from window_terminal.core.demo import build_demo
     from window_terminal.db.engine import make_engine, read_session
-    from window_terminal.db.models import Case, CaseMaterial, Document, Hall, ReviewTask, ServiceItem, Visit
+    from window_terminal.db.models import (
+        Case,
+        CaseMaterial,
+        Document,
+        Event,
+        Hall,
+        ReviewTask,
+        ServiceItem,
+        Ticket,
+        Visit,
+    )
 
     engine = make_engine(sqlite_url)
     build_demo(engine, QUEUE, days=3)
@@ -259,6 +269,27 @@ def test_the_demo_history_is_what_the_rules_make(sqlite_url: str) -> None:
                 # no applicant is sent to an office that has nothing to do with the item
                 assert d.payload["reason_kind"] == "no_licence_needed" or d.payload["competent_office"]
         assert s.execute(select(func.count()).select_from(ReviewTask)).scalar_one() > 0
+        # The queue's history was played through the queue engine: every ticket's life is in the event
+        # log every screen follows (a bulk insert of ticket rows left the log with none of it).
+        tickets = s.execute(select(Ticket.id, Ticket.status, Ticket.transfer_count)).all()
+        events: dict[str, set[int]] = {}
+        for kind, payload in s.execute(select(Event.kind, Event.payload).where(Event.kind.like("ticket.%"))):
+            events.setdefault(kind, set()).add(payload["ticket_id"])
+        assert len(tickets) > 300
+        assert events["ticket.issued"] == {t.id for t in tickets}
+        for status, kind in (
+            ("done", "ticket.finished"),
+            ("no_show", "ticket.no_show"),
+            ("cancelled", "ticket.cancelled"),
+        ):
+            ended = {t.id for t in tickets if t.status == status}
+            assert ended <= events.get(kind, set()), status
+            assert ended or status == "cancelled", status  # served and no-shows every day
+        assert {t.id for t in tickets if t.status == "done"} <= events["ticket.started"] & events[
+            "ticket.called"
+        ]
+        assert {t.id for t in tickets if t.transfer_count} == events["ticket.transferred"] != set()
+        assert "demo.history_generated" not in {k for (k,) in s.execute(select(Event.kind).distinct())}
     report = period_report(engine, hall_id, days[0], days[-1] + timedelta(days=0), kind="range")
     head = {r["figure"]: r["value"] for r in report.table("headline").rows}
     assert head["ratings"] > 0 and head["decided"] > 0 and head["one_visit_rate_pct"] is not None

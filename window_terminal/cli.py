@@ -52,6 +52,7 @@ class Context:
     language: str | None = None
     _settings: Settings | None = None
     _engine: Engine | None = None
+    _schema_checked: bool = False
     _hall: HallRef | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -70,7 +71,7 @@ class Context:
             from window_terminal.db.engine import make_engine
 
             self._engine = make_engine(self.settings.database_url)
-        if check_schema:
+        if check_schema and not self._schema_checked:  # once per command, however many reads it makes
             from window_terminal.config import default_database_url
             from window_terminal.db.migrate import current_revision, ensure_current, upgrade
 
@@ -80,6 +81,7 @@ class Context:
             ):
                 upgrade(self._engine)  # the embedded default is created on first use
             ensure_current(self._engine)
+            self._schema_checked = True
         return self._engine
 
     def signed_in(self) -> SignedIn:
@@ -259,7 +261,14 @@ def demo(
         engine = c.engine(check_schema=False)
         upgrade(engine)
         folder = path or demo_hall_folder()
-        return build_demo(engine, folder, days=days, seed=seed, if_empty=if_empty)
+        return build_demo(
+            engine,
+            folder,
+            days=days,
+            seed=seed,
+            if_empty=if_empty,
+            progress=lambda line: typer.echo(f"demo: {line}", err=True),  # a day takes seconds
+        )
 
     result = run(ctx, go)
     typer.echo(json.dumps(result, ensure_ascii=False))

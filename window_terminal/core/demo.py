@@ -1,7 +1,8 @@
 """``wt demo``: the shipped hall, staff at the windows, a live queue and some history.
 
-History (``--days N`` working days before today): each day's queue is simulated in memory (arrivals,
-windows serving first come first served) and its tickets written in one set-based insert; then the
+History (``--days N`` working days before today): each day's queue is played through the queue engine
+(kiosk tickets, windows calling with the hall's calling rule, starting, finishing, transferring,
+recalling) with the database clock moved to the moment of each key press; then the
 day's cases, documents, material checks, visits, back-office decisions, pickups, ratings and
 rectifications are made by the domain's own functions (``intake``, ``review``, ``ratings``) with the
 database clock moved to the moment each happened — so every notice says what the rules make it say,
@@ -14,12 +15,13 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
 from window_terminal.core import queueing
 from window_terminal.core.deadlines import HallDeadlines
@@ -41,7 +43,6 @@ from window_terminal.db.models import (
     Window,
     WindowLine,
 )
-from window_terminal.db.unit import Unit, run_command
 
 OPEN_HOUR, CLOSE_HOUR = 9, 17
 
@@ -52,8 +53,16 @@ def arrival_rate(hour: float) -> float:
 
 
 def build_demo(
-    engine: Engine, path: Path, *, days: int = 1, seed: int = 7, if_empty: bool = False
+    engine: Engine,
+    path: Path,
+    *,
+    days: int = 1,
+    seed: int = 7,
+    if_empty: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """Load the hall at ``path``, play ``days`` working days of history through the domain's
+    functions, and leave today's live queue; ``progress`` hears a line per day played."""
     with read_session(engine) as s:
         existing = s.execute(select(func.count()).select_from(Hall)).scalar_one()
     if if_empty and existing:
@@ -80,8 +89,11 @@ def build_demo(
                 history.insert(0, day)
         agenda = _Agenda()
         try:
-            for day in history:
-                generated += simulate_day(engine, hall_id, day, tz, rng, agenda)
+            for number, day in enumerate(history, 1):
+                played = simulate_day(engine, hall_id, day, tz, rng, agenda)
+                generated += played
+                if progress:
+                    progress(f"{number}/{len(history)} {day.isoformat()}: {played} tickets")
         finally:
             clock.set_offset(timedelta(0))
         generated += _live_queue(engine, hall_id, rng)
@@ -196,25 +208,36 @@ def _catalogue(engine: Engine, hall_id: int) -> dict[str, Any]:
 def simulate_day(
     engine: Engine, hall_id: int, day: date, tz: str, rng: random.Random, agenda: _Agenda
 ) -> int:
-    """One working day simulated in memory and written in one transaction (set-based inserts).
+    """One working day, played through the queue engine with the database clock at each moment.
 
-    Arrivals peak mid-morning and mid-afternoon; each window serves its lines first come, first served,
-    with the line's own service time; some tickets are no-shows, cancelled or were transferred from
-    the wrong line; about a third of the served tickets lodge a case (accepted, deficiency, commitment,
-    one-time notice, non-acceptance), which is handed off, decided and completed as the days pass;
+    Arrivals peak mid-morning and mid-afternoon and take their ticket at the kiosk; each staffed
+    window opens, calls with the hall's own calling rule (``queueing.call_next``), starts, finishes
+    with the line's service time, and closes at the end of the day; some tickets are no-shows after a
+    recall, some were taken on the wrong line and are transferred keeping their place, and those still
+    waiting at closing time are cancelled. Every row and every event is what the engine writes for the
+    same key presses. Then about a fifth of the served tickets lodge a case (accepted, deficiency,
+    commitment, one-time notice, non-acceptance), handed off, decided and completed as the days pass;
     ratings follow visits, and bad ratings open rectifications.
     """
     cat = _catalogue(engine, hall_id)
     lines, serves, staffed = cat["lines"], cat["serves"], cat["staffed"]
+    line_of = {line.code: line_id for line_id, line in lines.items()}
+    people = cat["people"]
+    window_no, codes = people["windows"], people["codes"]
+    kiosk = people["kiosk"] or codes[staffed[0][1]]
+    closer = people["managers"][0] if people["managers"] else codes[staffed[0][1]]
     start = clock.local_midnight_utc(day, tz) + timedelta(hours=OPEN_HOUR)
     end = start + timedelta(hours=CLOSE_HOUR - OPEN_HOUR)
     line_ids = sorted(lines)
     weights = [3 if lines[i].code in ("BIZ", "SOC", "GEN") else 1 for i in line_ids]
-    waiting: dict[int, list[tuple[datetime, int]]] = {i: [] for i in line_ids}
-    tickets: list[dict[str, Any]] = []
-    seqs: dict[int, int] = {}
-    heap: list[tuple[datetime, int, str, Any]] = []
-    counter = 0
+    agenda_q: list[tuple[datetime, int, str, Any]] = []
+    order = 0
+
+    def at(moment: datetime, what: str, data: Any) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(agenda_q, (moment, order, what, data))
+
     moment = start
     while True:
         hour = OPEN_HOUR + (moment - start).total_seconds() / 3600
@@ -222,92 +245,109 @@ def simulate_day(
         if moment >= end:
             break
         line_id = rng.choices(line_ids, weights)[0]
-        seqs[line_id] = seqs.get(line_id, 0) + 1
-        line = lines[line_id]
         wrong = rng.random() < 0.03
-        original = rng.choice(line_ids) if wrong else line_id
-        priority = rng.random() < 0.05
-        tickets.append(
+        items = cat["items"].get(line_id)
+        at(
+            moment,
+            "arrive",
             {
-                "hall_id": hall_id,
-                "service_day": day,
-                "line_id": line_id,
-                "original_line_id": original,
-                "line_code_at_issue": line.code,
-                "seq": seqs[line_id],
-                "number": f"{line.prefix}{seqs[line_id]:03d}",
-                "kind": "priority" if priority else "normal",
-                "priority_reason": "老年人" if priority else "",
-                "eligible_at": moment,
-                "queue_key": queueing.queue_key_at(moment),
-                "status": "waiting",
-                "issued_at": moment,
-                "transfer_count": 1 if wrong and original != line_id else 0,
-                "recall_count": 0,
-                "note": "",
-                "service_item_id": rng.choice(cat["items"][line_id]).id
-                if cat["items"].get(line_id)
-                else None,
-            }
+                "line": line_id,
+                "taken_on": rng.choice(line_ids) if wrong else line_id,
+                "priority": rng.random() < 0.05,
+                "item": rng.choice(items).id if items else None,
+            },
         )
-        heapq.heappush(waiting[line_id], (moment, len(tickets) - 1))
     for window_id, clerk in staffed:
-        counter += 1
-        heapq.heappush(
-            heap, (start + timedelta(seconds=rng.uniform(0, 120)), counter, "free", (window_id, clerk))
-        )
-    # Windows free up; each takes the earliest ticket already issued in its lines.
-    while heap:
-        moment, _, _, (window_id, clerk) = heapq.heappop(heap)
-        if moment > end + timedelta(minutes=45):
-            continue
-        best = None
-        for line_id in serves[window_id]:
-            queue = waiting[line_id]
-            if queue and queue[0][0] <= moment and (best is None or queue[0][0] < best[0]):
-                best = (queue[0][0], line_id)
-        counter += 1
-        if best is None:
-            heapq.heappush(
-                heap, (moment + timedelta(minutes=rng.uniform(0.5, 2)), counter, "free", (window_id, clerk))
+        at(start - timedelta(minutes=rng.uniform(1, 10)), "open", (window_id, clerk))
+    issued = 0
+    wrong_line: dict[str, str] = {}  # ticket number -> the line its holder really needs
+    idle: dict[int, Any] = {}  # windows with nobody to call, by id: they call when someone arrives
+
+    def wake(line_id: int, moment: datetime) -> None:
+        for window_id in [w for w in idle if line_id in serves[w]]:
+            at(moment + timedelta(seconds=rng.uniform(5, 30)), "free", idle.pop(window_id))
+
+    while agenda_q:
+        moment, _, what, data = heapq.heappop(agenda_q)
+        _at(engine, moment)
+        if what == "arrive":
+            wanted = lines[data["line"]].code
+            ticket = queueing.take_ticket(
+                engine,
+                hall_id,
+                lines[data["taken_on"]].code,
+                kind="priority" if data["priority"] else "normal",
+                priority_reason="老年人" if data["priority"] else "",
+                service_item_id=data["item"] if data["taken_on"] == data["line"] else None,
+                actor=kiosk,
             )
+            issued += 1
+            if data["taken_on"] != data["line"]:
+                wrong_line[ticket.number] = wanted
+            wake(data["taken_on"], moment)
             continue
-        _, index = heapq.heappop(waiting[best[1]])
-        t = tickets[index]
-        t.update(called_at=moment, first_called_at=moment, window_id=window_id, staff_id=clerk)
-        if rng.random() < 0.05:
-            t.update(status="no_show", recall_count=2)
-            heapq.heappush(heap, (moment + timedelta(minutes=1.5), counter, "free", (window_id, clerk)))
-            continue
-        avg = float(lines[best[1]].avg_service_minutes)
-        service = max(1.0, rng.gauss(avg, avg / 3))
-        begin = moment + timedelta(seconds=rng.uniform(15, 60))
-        t.update(status="done", started_at=begin, finished_at=begin + timedelta(minutes=service))
-        heapq.heappush(
-            heap,
-            (t["finished_at"] + timedelta(seconds=rng.uniform(10, 60)), counter, "free", (window_id, clerk)),
-        )
-    for line_queue in waiting.values():  # still waiting at closing time: they gave up
-        for _, index in line_queue:
-            tickets[index]["status"] = "cancelled"
-            tickets[index]["note"] = "闭厅未办理"
-    keys = set().union(*(t.keys() for t in tickets)) if tickets else set()
-    rows = [{k: t.get(k) for k in keys} for t in tickets]
-
-    def action(unit: Unit) -> dict[str, int]:
-        if rows:
-            unit.session.execute(insert(Ticket), rows)
-        ids = dict(
-            unit.session.execute(
-                select(Ticket.number, Ticket.id).where(Ticket.hall_id == hall_id, Ticket.service_day == day)
-            ).all()
-        )
-        unit.emit("demo.history_generated", {"day": day.isoformat(), "tickets": len(rows)})
-        return ids
-
-    ids = run_command(engine, hall_id, "demo.history", action)
+        window_id, clerk = data
+        number, code = window_no[window_id], codes[clerk]
+        if what == "open":
+            queueing.set_window_status(engine, hall_id, number, "open", actor=code)
+            at(start + timedelta(seconds=rng.uniform(0, 120)), "free", data)
+        elif what == "free":
+            if moment > end + timedelta(minutes=45):
+                queueing.set_window_status(engine, hall_id, number, "closed", actor=code)
+                continue
+            called = queueing.call_next(engine, hall_id, number, actor=code)
+            if called is None:
+                idle[window_id] = data
+            elif called.number in wrong_line:
+                # taken on the wrong line: sent to the right one, keeping its place (只设路标)
+                target = wrong_line.pop(called.number)
+                queueing.transfer(
+                    engine, hall_id, target, window_number=number, reason="取错号", actor=code
+                )
+                wake(line_of[target], moment)
+                at(moment + timedelta(seconds=rng.uniform(20, 60)), "free", data)
+            elif rng.random() < 0.05:
+                at(moment + timedelta(seconds=rng.uniform(30, 60)), "recall", data)
+            else:
+                at(moment + timedelta(seconds=rng.uniform(15, 60)), "start", data)
+        elif what == "recall":
+            queueing.recall(engine, hall_id, number, actor=code)
+            at(moment + timedelta(seconds=rng.uniform(30, 60)), "no_show", data)
+        elif what == "no_show":
+            queueing.no_show(engine, hall_id, number, actor=code)
+            at(moment + timedelta(seconds=rng.uniform(10, 40)), "free", data)
+        elif what == "start":
+            in_hand = queueing.start_service(engine, hall_id, number, actor=code)
+            avg = next(float(ln.avg_service_minutes) for ln in lines.values() if ln.code == in_hand.line)
+            at(moment + timedelta(minutes=max(1.0, rng.gauss(avg, avg / 3))), "finish", data)
+        elif what == "finish":
+            queueing.finish(engine, hall_id, number, actor=code)
+            at(moment + timedelta(seconds=rng.uniform(10, 60)), "free", data)
+    _at(engine, end + timedelta(minutes=45))
+    for window_id, clerk in idle.values():  # the rest close at the end of the day
+        queueing.set_window_status(engine, hall_id, window_no[window_id], "closed", actor=codes[clerk])
+    _at(engine, end + timedelta(hours=1))
+    while left := queueing.waiting_tickets(engine, hall_id):  # still waiting at closing time: gone home
+        for waiting in left:
+            queueing.cancel(engine, hall_id, waiting["id"], reason="闭厅未办理", actor=closer)
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(
+                Ticket.id,
+                Ticket.number,
+                Ticket.status,
+                Ticket.line_id,
+                Ticket.window_id,
+                Ticket.staff_id,
+                Ticket.started_at,
+                Ticket.finished_at,
+                Ticket.service_item_id,
+            ).where(Ticket.hall_id == hall_id, Ticket.service_day == day)
+        ).all()
+    tickets = [dict(r._mapping) for r in rows]
+    ids = {t["number"]: t["id"] for t in tickets}
     _cases_for_day(engine, hall_id, day, tz, rng, tickets, ids, cat, agenda)
-    return len(rows)
+    return issued
 
 
 def _person(rng: random.Random) -> tuple[str, str, str]:
@@ -352,11 +392,9 @@ def _people(engine: Engine, hall_id: int) -> dict[str, Any]:
         ).all()
         windows = dict(s.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all())
         hall = s.get(Hall, hall_id)
-        rating_devices = [
-            str(d["id"]).upper()
-            for d in ((hall.settings if hall else None) or {}).get("devices") or []
-            if d.get("kind") == "rating"
-        ]
+        devices = ((hall.settings if hall else None) or {}).get("devices") or []
+        rating_devices = [str(d["id"]).upper() for d in devices if d.get("kind") == "rating"]
+        kiosks = [str(d["id"]).upper() for d in devices if d.get("kind") == "kiosk"]
         materials: dict[int, list[Any]] = {}
         for m in s.execute(
             select(Material)
@@ -374,6 +412,8 @@ def _people(engine: Engine, hall_id: int) -> dict[str, Any]:
         "reviewers": reviewers,
         # the applicants rate on the windows' rating screen (a hall.toml device), else the clerk records it
         "rater": f"device:{rating_devices[0]}" if rating_devices else None,
+        # arrivals take their ticket at the hall's kiosk (a hall.toml device), else a clerk hands it out
+        "kiosk": f"device:{kiosks[0]}" if kiosks else None,
         "windows": windows,
         "materials": materials,
     }
@@ -477,7 +517,7 @@ def _cases_for_day(
             for task_id, dept in tasks:
                 reviewer = people["reviewers"].get(dept)
                 review.claim(engine, hall_id, task_id, actor=reviewer)
-                if rng.random() < 0.03:
+                if rng.random() < 0.03:  # a refusal decides the whole case: the other tasks close
                     review.refuse(
                         engine,
                         hall_id,
@@ -485,6 +525,7 @@ def _cases_for_day(
                         "申请材料与实际情况不符，经核查不予许可",
                         actor=reviewer,
                     )
+                    break
                 else:
                     review.approve(
                         engine, hall_id, task_id, note="材料齐全，符合法定条件，同意", actor=reviewer

@@ -154,10 +154,14 @@ def _devices(p: list[str], entries: Any, windows: list[int]) -> None:
         ids.append(
             _text(p, where, {**entry, "id": str(entry.get("id", "")).strip().upper()}, "id", pattern=CODE)
         )
-        if entry.get("kind") not in DEVICE_KINDS:
-            p.append(f"{where}: kind: must be one of {', '.join(DEVICE_KINDS)}, not {entry.get('kind')!r}")
+        kind = entry.get("kind")
+        if not isinstance(kind, str) or kind not in DEVICE_KINDS:  # a list is not a kind (nor hashable)
+            p.append(f"{where}: kind: must be one of {', '.join(DEVICE_KINDS)}, not {kind!r}")
+        _optional_text(p, where, entry, "name")
         window = entry.get("window")
-        if window is not None and (not isinstance(window, int) or window not in windows):
+        if window is not None and (
+            isinstance(window, bool) or not isinstance(window, int) or window not in windows
+        ):
             p.append(f"{where}: window: {window!r} is not a window number in windows.toml")
     _unique(p, "hall.toml [[device]]", "id", ids)
 

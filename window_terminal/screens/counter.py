@@ -26,7 +26,7 @@ from window_terminal.core.hallview import window_state_word
 from window_terminal.errors import DomainError
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
-from window_terminal.screens.live import follow_feed
+from window_terminal.screens.live import follow_feed, release_long_lived, settle_long_lived
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import run_call
 from window_terminal.widgets.tables import add_columns, sync_row
@@ -171,6 +171,9 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         self.refresh_view()
         self.set_interval(1.0, self.tick)
 
+    def on_unmount(self) -> None:
+        release_long_lived()
+
     # --- reading --------------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
@@ -207,6 +210,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         if not self.feed_started:
             self.feed_started = True
             follow_feed(self, self.app.engine, self.app.hall.id, after=int(view["event_seq"]))  # type: ignore[attr-defined]
+            settle_long_lived()  # a full collection stalled an F2 by 100+ ms about once in 50 calls
         lines = self.query_one("#lines", DataTable)
         recent = self.query_one("#recent", DataTable)
         with self.app.batch_update():
