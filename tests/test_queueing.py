@@ -707,3 +707,14 @@ def test_the_wait_estimate_divides_by_the_open_active_windows_serving_the_line(e
         s.execute(update(Window).where(Window.hall_id == hall.id, Window.number == 2).values(active=True))
     sixth = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     assert (sixth.people_ahead, sixth.estimated_wait_minutes) == (5, round(5 * avg / 2))
+
+
+def test_a_ticket_is_callable_from_the_very_instant_it_becomes_eligible(engine, hall):
+    from window_terminal.db.models import Line
+
+    taken = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    with read_session(engine) as s:
+        line = s.execute(select(Line).where(Line.hall_id == hall.id, Line.code == "BIZ")).scalar_one()
+        eligible = s.get(Ticket, taken.id).eligible_at
+        assert q._line_head(s, line, eligible).id == taken.id
+        assert q._line_head(s, line, eligible - timedelta(microseconds=1)) is None
