@@ -718,3 +718,16 @@ def test_a_ticket_is_callable_from_the_very_instant_it_becomes_eligible(engine, 
         eligible = s.get(Ticket, taken.id).eligible_at
         assert q._line_head(s, line, eligible).id == taken.id
         assert q._line_head(s, line, eligible - timedelta(microseconds=1)) is None
+
+
+def test_the_line_is_called_by_place_not_by_arrival_and_only_waiting_tickets_are_ahead(engine, hall):
+    open_window(engine, hall, 2)
+    a1, a2, a3 = (q.take_ticket(engine, hall.id, "BIZ", actor="C001") for _ in range(3))
+    q.move_forward(engine, hall.id, a3.number, reason="孕妇", actor="M001")  # its place, not its id
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == a3.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    # A003 is being served, A001 and A002 wait: a new ticket has exactly those two ahead
+    assert q.take_ticket(engine, hall.id, "BIZ", actor="C001").people_ahead == 2
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == a1.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == a2.number
