@@ -124,6 +124,11 @@ def test_notice_then_return_visit_accepts_the_same_case_with_two_visits(engine, 
     back = [ik.MaterialCheck(m["material_id"], "received") for m in view.materials if m["in_notice"]]
     done = ik.supplement(engine, hall.id, first.case_no, back, window=6, actor="C001")
     assert done.case_no == first.case_no and done.status == "accepted" and done.visits == 2
+    with read_session(engine) as s:  # the return visit is recorded at window 6
+        from window_terminal.db.models import Window
+
+        at = s.execute(select(Visit.purpose, Window.number).join(Window, Window.id == Visit.window_id)).all()
+        assert sorted(tuple(r) for r in at) == [("submit", 6), ("supplement", 6)]
     assert done.document["kind"] == "acceptance_notice"
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 1
@@ -172,6 +177,9 @@ def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, 
     with read_session(engine) as s:
         breach = s.execute(select(Event).where(Event.kind == "case.notice_breach")).scalar_one()
     assert breach.payload["reason"] == "表格版本更新" and breach.payload["manager"] == "M001"
+    with read_session(engine) as s:
+        m001 = s.execute(select(Staff.id).where(Staff.hall_id == hall.id, Staff.code == "M001")).scalar_one()
+    assert breach.payload["manager_id"] == m001
 
 
 def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall, hall_clock):
@@ -493,7 +501,11 @@ def test_the_frozen_notice_names_the_new_materials_and_writes_nothing(engine, ha
         ik.supplement(
             engine, hall.id, first.case_no, new, override=ik.Override("M001", "1234", "  "), actor="C001"
         )
-    assert (err.value.code, err.value.zh) == ("override_reason", "管理员授权须填写原因")
+    assert (err.value.code, err.value.zh, err.value.en) == (
+        "override_reason",
+        "管理员授权须填写原因",
+        "a manager override needs a reason",
+    )
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
         assert (
