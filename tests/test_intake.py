@@ -179,7 +179,22 @@ def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, 
     assert breach.payload["reason"] == "表格版本更新" and breach.payload["manager"] == "M001"
     with read_session(engine) as s:
         m001 = s.execute(select(Staff.id).where(Staff.hall_id == hall.id, Staff.code == "M001")).scalar_one()
-    assert breach.payload["manager_id"] == m001
+    assert breach.payload == {
+        "case_no": first.case_no,
+        "manager_id": m001,
+        "manager": "M001",
+        "reason": "表格版本更新",
+        "materials": ["居住证申领登记表"],
+    }
+    assert r.document["notes"] == ["经大厅管理员授权再次告知（原因：表格版本更新）。"]
+    with read_session(engine) as s:
+        from window_terminal.db.models import Document
+
+        doc_case = s.execute(
+            select(Document.case_id).where(Document.number == r.document_number)
+        ).scalar_one()
+        purposes = sorted(s.execute(select(Visit.purpose)).scalars())
+    assert doc_case == r.case_id and purposes == ["submit", "supplement"]
 
 
 def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall, hall_clock):
