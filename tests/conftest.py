@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -163,6 +163,33 @@ def _reset_clock() -> Iterator[None]:
     clock.set_offset(timedelta(0))
     yield
     clock.set_offset(timedelta(0))
+
+
+class HallClock:
+    """The database clock, moved so that the hall's local time reads ``local`` (no mock: the real
+    database still answers ``now``; only the offset every reader adds is set, see db/clock.py)."""
+
+    def __init__(self, engine: Engine, timezone: str) -> None:
+        self.engine = engine
+        self.timezone = timezone
+
+    def set(self, local: datetime) -> None:
+        from window_terminal.db.clock import db_now, zone
+        from window_terminal.db.engine import read_session
+
+        clock.set_offset(timedelta(0))
+        with read_session(self.engine) as s:
+            real = db_now(s)
+        target = local.replace(tzinfo=zone(self.timezone)).astimezone(UTC).replace(tzinfo=None)
+        clock.set_offset(target - real)
+
+
+@pytest.fixture
+def hall_clock(engine: Engine, hall: HallRef) -> HallClock:
+    """``hall_clock.set(datetime(2026, 1, 5, 23, 59))``: the hall's local time (Asia/Shanghai) by the
+    database clock. Tests of "today" set it on both sides of local midnight, and between 00:00 and
+    08:00 local, where the UTC date is still yesterday's."""
+    return HallClock(engine, hall.timezone)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def make_accepted_case(
     *,
     accepted_on: date,
     applicant_name: str = "张晓梅",
-    id_number: str = "510104199003071234",
+    id_number: str = "510104199003071237",  # a valid number: the check digit is exercised (issue 20)
     phone: str = "13812345678",
     outcome: str = "accepted",
     supplement_deadline: date | None = None,

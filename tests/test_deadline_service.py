@@ -15,7 +15,10 @@ from tests.factories import SINGLE_DEPT_ITEM, make_accepted_case, make_submitted
 from window_terminal.core import case_status, review, supervision
 from window_terminal.core.deadlines import (
     DEFICIENCY_DAYS,
+    EXTENSION_DAYS,
+    JOINT_EXTENSION_DAYS,
     RESULT_ISSUE_DAYS,
+    Deadline,
     HallDeadlines,
     Thresholds,
     case_deadlines,
@@ -205,3 +208,182 @@ def test_hall_deadlines_take_today_from_the_database_clock(engine, hall, day) ->
     set_clock_to(D(day))
     with read_session(engine) as s:
         assert HallDeadlines.load(s, hall.id).today == D(day)
+
+
+# --- every deadline kind over the 2026 holidays, counted by hand (issue 20) ---------------------------
+#
+# The 2026 arrangement (State Council notice; chinesecalendar 1.11 agrees, checked day by day):
+# New Year Jan 1-3 (Sun Jan 4 works); Spring Festival Feb 15-23 (Sat Feb 14, Sat Feb 28 work);
+# Qingming Apr 4-6; Labour Day May 1-5 (Sat May 9 works); Dragon Boat Jun 19-21; Mid-Autumn
+# Sep 25-27 (Sun Sep 20 works); National Day Oct 1-7 (Sat Oct 10 works).
+
+
+def test_the_2026_arrangement_is_what_the_calendar_uses() -> None:
+    weekday_holidays, weekend_workdays = [], []
+    day = D("2026-01-01")
+    while day.year == 2026:
+        if day.weekday() < 5 and not CAL.is_workday(day):
+            weekday_holidays.append(day.isoformat()[5:])
+        if day.weekday() >= 5 and CAL.is_workday(day):
+            weekend_workdays.append(day.isoformat()[5:])
+        day = date.fromordinal(day.toordinal() + 1)
+    assert weekday_holidays == [
+        "01-01", "01-02",
+        "02-16", "02-17", "02-18", "02-19", "02-20", "02-23",
+        "04-06",
+        "05-01", "05-04", "05-05",
+        "06-19",
+        "09-25",
+        "10-01", "10-02", "10-05", "10-06", "10-07",
+    ]  # fmt: skip
+    assert weekend_workdays == ["01-04", "02-14", "02-28", "05-09", "09-20", "10-10"]
+
+
+def test_promised_and_statutory_dates_over_qingming_and_labour_day_2026() -> None:
+    # accepted Thu Apr 2: Apr 3 (1), Apr 4-6 off, Apr 7-10 (2-5) → promised Fri Apr 10;
+    # Apr 13-17 (6-10), 20-24 (11-15), 27-30 (16-19), May 1-5 off, Wed May 6 (20) → statutory
+    both = case_deadlines(CAL, D("2026-04-02"), 5, 20)
+    assert (both.promised, both.statutory) == (
+        Deadline(D("2026-04-10"), False),
+        Deadline(D("2026-05-06"), False),
+    )
+
+
+def test_an_extension_adds_ten_and_a_joint_extension_fifteen_working_days_2026() -> None:
+    # +10: promised 15 → Fri Apr 24; statutory 30: May 6 (20), 7, 8, Sat May 9 (23), 11-15, 18, Tue May 19 (30)
+    ext = case_deadlines(CAL, D("2026-04-02"), 5, 20, extension_days=EXTENSION_DAYS)
+    assert (ext.promised.date, ext.statutory.date) == (D("2026-04-24"), D("2026-05-19"))
+    # +15: promised 20 → May 6; statutory 35: May 7, 8, 9 (23), 11-15 (28), 18-22 (33), 25, Tue May 26
+    joint = case_deadlines(CAL, D("2026-04-02"), 5, 20, extension_days=JOINT_EXTENSION_DAYS)
+    assert (joint.promised.date, joint.statutory.date) == (D("2026-05-06"), D("2026-05-26"))
+    assert (EXTENSION_DAYS, JOINT_EXTENSION_DAYS) == (10, 15)  # Art. 42 (1) and (2)
+
+
+def test_a_closed_suspension_skips_its_working_days_only_2026() -> None:
+    # suspended Tue Apr 7 - Wed Apr 8: Apr 3 (1), Apr 9, 10, 13, Tue Apr 14 (5); statutory two days later
+    both = case_deadlines(CAL, D("2026-04-02"), 5, 20, suspensions=[(D("2026-04-07"), D("2026-04-08"))])
+    assert (both.promised.date, both.statutory.date) == (D("2026-04-14"), D("2026-05-08"))
+
+
+def test_an_open_suspension_through_mid_autumn_and_national_day_2026() -> None:
+    # accepted Wed Sep 23, suspended from Thu Sep 24, still open on Tue Sep 29: Sep 30 (1), Oct 1-7 off,
+    # Oct 8, 9, Sat Oct 10 (4), Mon Oct 12 (5); statutory: Oct 13-16, 19-23, 26-30, Mon Nov 2 (20)
+    both = case_deadlines(
+        CAL, D("2026-09-23"), 5, 20, suspensions=[(D("2026-09-24"), None)], today=D("2026-09-29")
+    )
+    assert (both.promised.date, both.statutory.date) == (D("2026-10-12"), D("2026-11-02"))
+
+
+def test_the_notice_limit_over_the_dragon_boat_festival_2026() -> None:
+    # received Thu Jun 18: Jun 19-21 off, Jun 22-26 (1-5) → Fri Jun 26 (calendar days: Jun 23)
+    due = notice_deadline(CAL, D("2026-06-18"), 5)
+    assert due == Deadline(D("2026-06-26"), False)
+    assert not deemed_accepted(CAL, D("2026-06-18"), 5, D("2026-06-26"))
+    assert deemed_accepted(CAL, D("2026-06-18"), 5, D("2026-06-27"))
+    readings = [read_light(CAL, due, D(day), 2) for day in ("2026-06-18", "2026-06-24", "2026-06-26")]
+    assert [(r.remaining_working_days, r.light) for r in readings] == [
+        (5, "green"),
+        (2, "yellow"),
+        (0, "yellow"),
+    ]
+    late = [read_light(CAL, due, D(day), 2) for day in ("2026-06-27", "2026-06-29", "2026-06-30")]
+    assert [(r.remaining_working_days, r.light) for r in late] == [(-1, "red"), (-1, "red"), (-2, "red")]
+
+
+def test_the_supplement_date_over_mid_autumn_and_national_day_2026() -> None:
+    # accepted Wed Sep 23: Sep 24 (1), Sep 25-27 off, Sep 28, 29, 30 (4), Oct 1-7 off, Thu Oct 8 (5)
+    assert supplement_deadline(CAL, D("2026-09-23"), None) == Deadline(D("2026-10-08"), False)
+    assert supplement_deadline(CAL, D("2026-09-23"), D("2026-09-30")).date == D("2026-09-30")  # capped
+    assert supplement_deadline(CAL, D("2026-09-23"), D("2026-10-08")).date == D("2026-10-08")  # equal: kept
+
+
+def test_rectification_counts_both_make_up_days_of_the_autumn_2026() -> None:
+    # opened Fri Sep 18: Sun Sep 20 (1), 21-24 (5), 28-30 (8), Oct 8, 9, Sat Oct 10 (11), 12-15 (15)
+    assert rectification_deadline(CAL, D("2026-09-18"), 15) == Deadline(D("2026-10-15"), False)
+
+
+def test_the_result_is_issued_ten_working_days_after_a_decision_before_labour_day_2026() -> None:
+    # decided Tue Apr 28: Apr 29, 30 (2), May 1-5 off, May 6-8 (5), Sat May 9 (6), 11-14 (10)
+    assert result_issue_deadline(CAL, D("2026-04-28")) == Deadline(D("2026-05-14"), False)
+    assert result_issue_deadline(CAL, D("2026-04-28"), 3).date == D("2026-05-06")
+
+
+def test_the_halls_service_applies_each_rule_with_the_halls_thresholds() -> None:
+    from window_terminal.db.models import ServiceItem
+
+    thresholds = Thresholds(yellow_days=3, notice_limit_days=4, rectification_days=12)
+    svc = HallDeadlines(CAL, thresholds, D("2026-06-24"))
+    # notice: 4 working days after Thu Jun 18 → Jun 22, 23, 24, Thu Jun 25
+    assert svc.notice(D("2026-06-18")) == Deadline(D("2026-06-25"), False)
+    assert not svc.deemed_accepted(D("2026-06-18"))  # Jun 24: still inside
+    assert HallDeadlines(CAL, thresholds, D("2026-06-26")).deemed_accepted(D("2026-06-18"))
+    assert svc.supplement(D("2026-09-23"), None) == Deadline(D("2026-10-08"), False)
+    assert svc.supplement(D("2026-09-23"), D("2026-09-30")).date == D("2026-09-30")
+    # rectification: 12 working days after Fri Sep 18 → Sun Sep 20 (1) … Oct 8, 9, Sat Oct 10 (11), Oct 12
+    assert svc.rectification(D("2026-09-18")) == Deadline(D("2026-10-12"), False)
+    assert svc.result_issue(D("2026-04-28")) == Deadline(D("2026-05-14"), False)
+    assert svc.stored(D("2026-06-26")) == Deadline(D("2026-06-26"), False)
+    assert svc.stored(D("2031-06-26")) == Deadline(D("2031-06-26"), True)  # a year the package lacks
+    reading = svc.read(svc.notice(D("2026-06-18")))
+    assert (reading.deadline, reading.remaining_working_days, reading.light) == (D("2026-06-25"), 1, "yellow")
+    assert reading.provisional is False
+    assert read_light(CAL, Deadline(D("2031-06-26"), True), D("2031-06-20"), 2).provisional is True
+
+    item = ServiceItem(promised_days=5, statutory_days=20)
+    received_only = Case(received_on=D("2026-04-02"), accepted_on=None, extension_days=None)
+    both = svc.of_case(received_only, item)  # not accepted yet: counted from receipt
+    assert (both.promised.date, both.statutory.date) == (D("2026-04-10"), D("2026-05-06"))
+    extended = Case(received_on=D("2026-04-01"), accepted_on=D("2026-04-02"), extension_days=10)
+    both = svc.of_case(extended, item, [(D("2026-04-07"), D("2026-04-08"))])
+    assert (both.promised.date, both.statutory.date) == (D("2026-04-28"), D("2026-05-21"))
+    # an open suspension ends on the service's today (not the real date)
+    open_ = HallDeadlines(CAL, thresholds, D("2026-09-29")).of_case(
+        Case(received_on=D("2026-09-23"), accepted_on=D("2026-09-23"), extension_days=0),
+        item,
+        [(D("2026-09-24"), None)],
+    )
+    assert open_.promised.date == D("2026-10-12")
+
+
+def test_a_supplement_due_on_the_promised_day_keeps_that_day() -> None:
+    # five working days after Mon Mar 2 is Mon Mar 9; promised the same day: either way Mar 9,
+    # and a provisional promised date stays provisional
+    assert supplement_deadline(CAL, D("2026-03-02"), D("2026-03-09")) == Deadline(D("2026-03-09"), False)
+    far = supplement_deadline(CAL, D("2031-03-03"), D("2031-03-04"))
+    assert far == Deadline(D("2031-03-04"), True)
+
+
+def test_suspensions_are_read_with_their_ends(engine, hall) -> None:
+    from window_terminal.core.deadlines import suspensions_by_case
+    from window_terminal.db.models import Suspension
+
+    set_clock_to(D("2026-03-02"))
+    case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=D("2026-03-02"))
+    with write_session(engine) as s:
+        s.add(
+            Suspension(
+                hall_id=hall.id,
+                case_id=case.id,
+                kind="inspection",
+                reason="送检",
+                started_on=D("2026-03-04"),
+                ended_on=D("2026-03-06"),
+            )
+        )
+        s.add(
+            Suspension(
+                hall_id=hall.id,
+                case_id=case.id,
+                kind="hearing",
+                reason="听证",
+                started_on=D("2026-03-10"),
+                ended_on=None,
+            )
+        )
+    with read_session(engine) as s:
+        found = suspensions_by_case(s, [case.id])
+        assert sorted(found[case.id], key=lambda iv: iv[0]) == [
+            (D("2026-03-04"), D("2026-03-06")),
+            (D("2026-03-10"), None),
+        ]
+        assert dict(suspensions_by_case(s, [])) == {}

@@ -22,6 +22,14 @@ D = date.fromisoformat
 CAL = WorkCalendar()
 
 
+@pytest.fixture(autouse=True)
+def _nothing_remembered_from_another_test() -> None:
+    """The calendar memoises its deadlines and years; a result computed by an earlier test must not
+    stand in for this test's own computation (mutation testing forks after the first run)."""
+    CAL._add_cached.cache_clear()
+    CAL._years.clear()
+
+
 def test_package_years_cover_2025_and_2026_so_current_deadlines_are_not_marked_provisional() -> None:
     years = package_year_range()
     assert 2025 in years and 2026 in years
@@ -181,8 +189,9 @@ def test_open_suspension_started_today_stops_at_least_today() -> None:
 
 
 def test_open_suspension_without_today_uses_the_real_date_and_never_ends_before_it() -> None:
+    # Mar 4 counted (1); suspended from Mar 5 through the real today; the other 4 come after today.
     due = CAL.add_working_days(D("2025-03-03"), 5, suspensions=[(D("2025-03-05"), None)])
-    assert due.date > date.today()
+    assert due.date == CAL.add_working_days(date.today(), 4).date  # (was: "some date after today")
 
 
 @pytest.mark.parametrize(
@@ -243,17 +252,26 @@ def test_hall_override_wins_over_the_package() -> None:
 
 
 @pytest.mark.parametrize(
-    "day",
-    [date.min, date.max, D("1900-01-01"), D("2003-12-31"), D("2100-06-15"), D("2031-02-28")],
+    ("day", "due", "provisional"),
+    [
+        # Outside the package's years (2004-2026 in 1.11): Monday-Friday, 30 of them = 6 weeks on.
+        (date.min, date(1, 2, 12), True),  # 0001-01-01 is a Monday
+        (D("1900-01-01"), D("1900-02-12"), True),  # a Monday too
+        (D("2100-06-15"), D("2100-07-27"), True),  # a Tuesday
+        (D("2031-02-28"), D("2031-04-11"), True),  # a Friday
+        (date.max, date.max, True),  # nothing after 9999-12-31
+        # Into 2004, the package's first year: Jan 1 off; Sat Jan 17 and Sun Jan 18 worked for the
+        # Spring Festival (Jan 22-28 off): Jan 2 (1), 5-9, 12-16 (11), 17, 18 (13), 19-21 (16),
+        # 29, 30 (18), Feb 2-6, 9-13 (28), 16, Tue Feb 17 (30). Every counted day is known.
+        (D("2003-12-31"), D("2004-02-17"), False),
+    ],
 )
-def test_odd_or_far_away_dates_never_crash_the_calendar(day: date) -> None:
-    CAL.is_workday(day)
-    CAL.is_known(day)
-    CAL.next_workday(day)
-    CAL.working_days_between(D("2025-06-01"), day)
-    CAL.remaining_working_days(day, D("2025-06-01"))
+def test_odd_or_far_away_dates_give_exact_deadlines(day: date, due: date, provisional: bool) -> None:
+    # (was: "never crash", asserting only ``result.date >= day``)
     result = CAL.add_working_days(day, 20, extension_days=10, suspensions=[(day, None)], today=day)
-    assert result.date >= day
+    assert result == Deadline(due, provisional)
+    assert CAL.is_known(day) is (day.year in package_year_range())
+    assert CAL.is_workday(day) and CAL.next_workday(day) == day  # each of these is a weekday
 
 
 def test_deadline_beyond_year_9999_is_reported_as_the_last_date_and_provisional() -> None:
@@ -368,3 +386,100 @@ def test_fast_counting_agrees_with_counting_day_by_day() -> None:
         assert got.date == expected
         if days and not suspended:
             assert cal.working_days_between(start, got.date) == days
+
+
+# --- exact counts where only the arithmetic can be wrong (found by mutation testing, issue 20) --------
+
+
+def test_package_years_end_where_the_package_data_ends() -> None:
+    import chinese_calendar
+
+    from window_terminal.core import workdays
+
+    years = workdays._compute_package_years()
+    assert years.start == 2004 and years.step == 1 and 2026 in years
+    chinese_calendar.is_workday(date(years.stop - 1, 6, 1))  # the last year is known to the package
+    with pytest.raises(NotImplementedError):
+        chinese_calendar.is_workday(date(years.stop, 6, 1))  # the next is not
+
+
+def test_plain_weekday_years_are_counted_exactly() -> None:
+    # 2031 starts on a Wednesday: 52 weeks + 1 day = 261 weekdays; 2032 (leap) on a Thursday: 262.
+    assert CAL.working_days_between(D("2030-12-31"), D("2031-12-31")) == 261
+    assert CAL.working_days_between(D("2030-12-31"), D("2032-12-31")) == 523
+    assert CAL.working_days_between(D("2031-01-01"), D("2031-01-31")) == 22
+    # every span inside a plain year against a day-by-day count (all residues of the week)
+    start = D("2031-03-02")
+    for lo in range(7):
+        for length in range(15):
+            a = start + timedelta(days=lo)
+            b = a + timedelta(days=length)
+            by_hand = sum((a + timedelta(days=i)).weekday() < 5 for i in range(1, length + 1))
+            assert CAL.working_days_between(a, b) == by_hand, (a, b)
+
+
+def test_counting_backwards_starts_the_day_after_the_earlier_date() -> None:
+    # Mon Mar 9 .. Wed Mar 11 2026: Tue and Wed lie after the Monday
+    assert CAL.working_days_between(D("2026-03-11"), D("2026-03-09")) == -2
+    assert CAL.working_days_between(D("2026-03-09"), D("2026-03-11")) == 2
+    assert CAL.remaining_working_days(D("2026-03-11"), D("2026-03-09")) == -2
+
+
+def test_overlapping_and_adjacent_suspensions_are_merged() -> None:
+    from window_terminal.core.workdays import _merge
+
+    assert _merge([(7, 9), (1, 2), (3, 4), (9, 12), (20, 21)]) == ((1, 4), (7, 12), (20, 21))
+    assert _merge([]) == ()
+
+
+def test_the_last_year_of_the_calendar_is_searched_too() -> None:
+    assert CAL.add_working_days(D("9999-12-01"), 1) == Deadline(D("9999-12-02"), True)
+    assert CAL.add_working_days(date.max, 1) == Deadline(date.max, True)  # nothing after it
+    closed = WorkCalendar({date.max: False})
+    assert closed.next_workday(date.max) == date.max  # none found: date.max, not a crash
+
+
+def test_an_override_on_december_31_of_an_unpublished_year_makes_that_day_known() -> None:
+    cal = WorkCalendar({D("2031-12-31"): True})
+    assert cal.add_working_days(D("2031-12-30"), 1) == Deadline(D("2031-12-31"), False)
+    assert cal.add_working_days(D("2031-12-29"), 2) == Deadline(D("2031-12-31"), True)  # Dec 30 guessed
+    both = WorkCalendar({D("2031-12-30"): True, D("2031-12-31"): True})
+    assert both.add_working_days(D("2031-12-29"), 2) == Deadline(D("2031-12-31"), False)
+
+
+def test_an_on_the_spot_item_in_an_unpublished_year_is_provisional() -> None:
+    assert CAL.add_working_days(D("2031-01-03"), 0) == Deadline(D("2031-01-03"), True)  # a Friday
+    assert CAL.add_working_days(D("2031-01-04"), 0) == Deadline(D("2031-01-06"), True)  # Sat → Mon
+    assert CAL.add_working_days(D("2026-01-03"), 0) == Deadline(D("2026-01-04"), False)  # Sun works
+
+
+def test_package_days_are_known_without_an_override() -> None:
+    assert CAL.is_known(D("2026-05-01")) and CAL.is_known(D("2004-01-01"))
+    assert not CAL.is_known(D("2003-12-31"))
+
+
+def test_bad_input_says_what_is_wrong() -> None:
+    with pytest.raises(TypeError, match="must be a date, got '2026-01-01'"):
+        WorkCalendar({"2026-01-01": False})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match=r"must not be negative: 5 \+ -6 working days"):
+        CAL.add_working_days(D("2026-03-02"), 5, extension_days=-6)
+
+
+def test_the_hall_calendar_reads_the_halls_own_overrides(engine, hall) -> None:
+    from window_terminal.core.workdays import hall_calendar
+    from window_terminal.db.engine import read_session, write_session
+    from window_terminal.db.models import CalendarOverride
+
+    with write_session(engine) as s:
+        s.add(CalendarOverride(hall_id=hall.id, day=D("2026-03-07"), workday=True))  # a Saturday
+        s.add(CalendarOverride(hall_id=hall.id, day=D("2026-03-09"), workday=False))  # a Monday
+    with read_session(engine) as s:
+        cal = hall_calendar(s, hall.id)
+    assert cal.is_workday(D("2026-03-07")) and not cal.is_workday(D("2026-03-09"))
+    assert cal.add_working_days(D("2026-03-06"), 2) == Deadline(D("2026-03-10"), False)
+
+
+def test_a_guessed_day_in_an_earlier_year_keeps_the_deadline_provisional() -> None:
+    # Tue Dec 31 2030 is a guess; Jan 1 and Jan 2 2031 are known by override: still provisional.
+    cal = WorkCalendar({D("2031-01-01"): False, D("2031-01-02"): True})
+    assert cal.add_working_days(D("2030-12-30"), 2) == Deadline(D("2031-01-02"), True)

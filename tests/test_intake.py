@@ -124,6 +124,11 @@ def test_notice_then_return_visit_accepts_the_same_case_with_two_visits(engine, 
     back = [ik.MaterialCheck(m["material_id"], "received") for m in view.materials if m["in_notice"]]
     done = ik.supplement(engine, hall.id, first.case_no, back, window=6, actor="C001")
     assert done.case_no == first.case_no and done.status == "accepted" and done.visits == 2
+    with read_session(engine) as s:  # the return visit is recorded at window 6
+        from window_terminal.db.models import Window
+
+        at = s.execute(select(Visit.purpose, Window.number).join(Window, Window.id == Visit.window_id)).all()
+        assert sorted(tuple(r) for r in at) == [("submit", 6), ("supplement", 6)]
     assert done.document["kind"] == "acceptance_notice"
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 1
@@ -172,9 +177,28 @@ def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, 
     with read_session(engine) as s:
         breach = s.execute(select(Event).where(Event.kind == "case.notice_breach")).scalar_one()
     assert breach.payload["reason"] == "表格版本更新" and breach.payload["manager"] == "M001"
+    with read_session(engine) as s:
+        m001 = s.execute(select(Staff.id).where(Staff.hall_id == hall.id, Staff.code == "M001")).scalar_one()
+    assert breach.payload == {
+        "case_no": first.case_no,
+        "manager_id": m001,
+        "manager": "M001",
+        "reason": "表格版本更新",
+        "materials": ["居住证申领登记表"],
+    }
+    assert r.document["notes"] == ["经大厅管理员授权再次告知（原因：表格版本更新）。"]
+    with read_session(engine) as s:
+        from window_terminal.db.models import Document
+
+        doc_case = s.execute(
+            select(Document.case_id).where(Document.number == r.document_number)
+        ).scalar_one()
+        purposes = sorted(s.execute(select(Visit.purpose)).scalars())
+    assert doc_case == r.case_id and purposes == ["submit", "supplement"]
 
 
-def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall):
+def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(engine, hall, hall_clock):
+    hall_clock.set(datetime(2026, 9, 23, 10, 0))  # Wed; Sep 25-27 and Oct 1-7 off
     item, mats = checks(engine, hall, "SCJG-0006", 与食品经营相适应="deferred")
     r = ik.submit(
         engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="deficiency", actor="C001"
@@ -182,7 +206,9 @@ def test_deficiency_acceptance_defers_tolerable_materials_until_a_supplement(eng
     assert r.status == "accepted" and r.outcome == "deficiency"
     doc = r.document
     assert doc["kind"] == "deficiency_acceptance_notice" and len(doc["materials_deferred"]) == 1
-    assert doc["dates"]["supplement_deadline"] <= doc["dates"]["promised"]
+    # five working days (promised, and 容缺): Sep 24, 28, 29, 30, Oct 8 (was: "supplement <= promised")
+    assert (doc["dates"]["supplement_deadline"], doc["dates"]["promised"]) == ("2026-10-08", "2026-10-08")
+    assert (r.supplement_deadline, r.promised_date) == ("2026-10-08", "2026-10-08")
     after = ik.record_supplement(engine, hall.id, r.case_no, actor="C001")
     assert after.visits == 2
     with read_session(engine) as s:
@@ -204,7 +230,7 @@ def test_deficiency_is_refused_when_a_core_material_is_missing_or_not_tolerable(
         )
     assert err.value.code == "deferral_not_allowed"
     item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="deferred")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as err:  # (was: any DomainError)
         ik.submit(
             engine,
             hall.id,
@@ -214,6 +240,7 @@ def test_deficiency_is_refused_when_a_core_material_is_missing_or_not_tolerable(
             outcome="deficiency",
             actor="C001",
         )
+    assert err.value.code == "deferral_not_allowed"
 
 
 def test_commitment_replaces_the_proof_and_is_recorded(engine, hall):
@@ -234,7 +261,7 @@ def test_commitment_replaces_the_proof_and_is_recorded(engine, hall):
 
 def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hall):
     item, mats = checks(engine, hall, "GA-0001")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as err:  # (was: any DomainError)
         ik.submit(
             engine,
             hall.id,
@@ -245,6 +272,7 @@ def test_non_acceptance_names_the_competent_office_and_appeal_rights(engine, hal
             reason_kind="not_competent",
             actor="C001",
         )
+    assert err.value.code == "competent_office"
     r = ik.submit(
         engine,
         hall.id,
@@ -296,16 +324,37 @@ def test_acceptance_on_national_day_eve_skips_the_golden_week(engine, hall):
     assert r.promised_date == "2025-10-16"
 
 
-def test_submissions_without_outcome_are_flagged_as_the_five_days_run_out(engine, hall):
+def test_submissions_without_outcome_are_flagged_as_the_five_days_run_out(engine, hall, hall_clock):
+    # Received Fri 2026-02-13. Spring Festival: Feb 15-23 off, Sat Feb 14 and Sat Feb 28 are make-up
+    # working days. Five working days: Feb 14, 24, 25, 26, 27 — the notice is due Fri Feb 27 (five
+    # calendar days would give Feb 18). The light is yellow from 2 working days left (yellow_days).
     item, mats = checks(engine, hall, "GA-0001")
+    hall_clock.set(datetime(2026, 2, 13, 9, 30))
     r = ik.submit(
         engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome=None, actor="C001"
     )
-    rows = ik.pending_notice_cases(engine, hall.id)
-    assert [x["case_no"] for x in rows] == [r.case_no] and rows[0]["state"] in ("ok", "due_soon")
-    clock.set_offset(timedelta(days=14))
-    assert ik.pending_notice_cases(engine, hall.id)[0]["state"] == "deemed_accepted"
-    clock.set_offset(timedelta(0))
+    seen = []
+    for day in (
+        date(2026, 2, 13),
+        date(2026, 2, 18),
+        date(2026, 2, 24),
+        date(2026, 2, 25),
+        date(2026, 2, 27),
+        date(2026, 2, 28),
+    ):
+        hall_clock.set(datetime.combine(day, datetime.min.time()).replace(hour=9))
+        rows = ik.pending_notice_cases(engine, hall.id)
+        assert [x["case_no"] for x in rows] == [r.case_no]
+        assert (rows[0]["received_on"], rows[0]["notice_due"]) == ("2026-02-13", "2026-02-27")
+        seen.append((day.day, rows[0]["working_days_left"], rows[0]["state"]))
+    assert seen == [
+        (13, 5, "ok"),
+        (18, 4, "ok"),  # inside the holiday: Feb 14 counted, nothing since
+        (24, 3, "ok"),
+        (25, 2, "due_soon"),
+        (27, 0, "due_soon"),  # the last day is still on time
+        (28, -1, "deemed_accepted"),  # the make-up Saturday after it: too late
+    ]
     done = ik.conclude(engine, hall.id, r.case_no, "accept", actor="C001")
     assert done.status == "accepted" and ik.pending_notice_cases(engine, hall.id) == []
 
@@ -370,3 +419,280 @@ def test_counter_view_keeps_a_ticket_called_before_midnight_in_hand(engine, hall
     assert q.window_in_hand(engine, hall.id, 2).number == called.number
     with pytest.raises(DomainError):  # and queueing agrees that it is still in hand
         q.call_next(engine, hall.id, 2, actor="C002")
+
+
+# --- the one-time rule, value by value (issue 20) ---------------------------------------------------
+
+
+def _rows(engine, case_id):
+    from window_terminal.db.models import Material
+
+    with read_session(engine) as s:
+        return {
+            name: (row.status, row.in_notice, row.originals, row.copies, row.supplemented_at is not None)
+            for row, name in s.execute(
+                select(CaseMaterial, Material.name)
+                .join(Material, Material.id == CaseMaterial.material_id)
+                .where(CaseMaterial.case_id == case_id)
+            ).all()
+        }
+
+
+def test_a_partial_supplement_keeps_the_notice_open_until_the_last_listed_material(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    by_name = {m.name: m for m in item.materials}
+    ident, home, form = by_name["申请人身份证件"], by_name["合法稳定住所证明"], by_name["居住证申领登记表"]
+    before = _rows(engine, first.case_id)
+    assert before["申请人身份证件"][:2] == ("defective", True) and before["合法稳定住所证明"][:2] == (
+        "missing",
+        True,
+    )
+    assert before["居住证申领登记表"][:2] == ("received", False)
+
+    # brings the ID card only; also says the (received, unlisted) form is now "defective": ignored
+    part = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(ident.id, "received"), ik.MaterialCheck(form.id, "received", note="换新表")],
+        actor="C001",
+    )
+    assert (part.status, part.document, part.visits, part.notice_breach) == ("notice_issued", None, 2, False)
+    rows = _rows(engine, first.case_id)
+    # a received material without counts takes the item's own (originals, copies); supplemented_at is set
+    assert rows["申请人身份证件"] == ("received", True, ident.originals, ident.copies, True)
+    assert rows["合法稳定住所证明"] == ("missing", True, 0, 0, False)
+    assert rows["居住证申领登记表"] == before["居住证申领登记表"]  # not on the notice: untouched
+    with read_session(engine) as s:
+        partial = s.execute(select(Event).where(Event.kind == "case.supplement_partial")).scalar_one()
+    assert partial.payload == {"case_no": first.case_no, "still_missing": 1}
+
+    done = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(home.id, "received", originals=2, copies=3)],
+        actor="C001",
+    )
+    assert (done.status, done.outcome, done.visits) == ("accepted", "accepted", 3)
+    assert done.document["kind"] == "acceptance_notice"
+    assert _rows(engine, first.case_id)["合法稳定住所证明"] == ("received", True, 2, 3, True)
+
+
+def test_the_frozen_notice_names_the_new_materials_and_writes_nothing(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    by_name = {m.name: m for m in item.materials}
+    new = [
+        ik.MaterialCheck(by_name["居住证申领登记表"].id, "defective"),
+        ik.MaterialCheck(by_name["申请人身份证件"].id, "missing"),
+    ]
+    with pytest.raises(DomainError) as err:
+        ik.supplement(engine, hall.id, first.case_no, new, actor="C001")
+    assert err.value.code == "notice_frozen"
+    assert err.value.zh == (
+        "“居住证申领登记表、申请人身份证件”不在已出具的一次性告知书中：依《行政许可法》第三十二条，"
+        "补正材料须一次性告知，不得再次要求新的材料；如确需再次告知，请大厅管理员授权"
+    )
+    assert err.value.en == (
+        "居住证申领登记表, 申请人身份证件 not on the one-time notice already issued: under Art. 32 of the "
+        "Administrative Licensing Law everything must be notified once; a hall manager must authorise a second notice"
+    )
+    # a listed material may still be reported missing again: that is no new requirement
+    again = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(by_name["合法稳定住所证明"].id, "missing")],
+        actor="C001",
+    )
+    assert (again.status, again.notice_breach, again.visits) == ("notice_issued", False, 2)
+    with pytest.raises(DomainError) as err:  # an override needs a reason before anything else
+        ik.supplement(
+            engine, hall.id, first.case_no, new, override=ik.Override("M001", "1234", "  "), actor="C001"
+        )
+    assert (err.value.code, err.value.zh, err.value.en) == (
+        "override_reason",
+        "管理员授权须填写原因",
+        "a manager override needs a reason",
+    )
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
+        assert (
+            s.execute(
+                select(func.count()).select_from(Event).where(Event.kind == "case.notice_breach")
+            ).scalar_one()
+            == 0
+        )
+
+
+def test_a_supplement_is_refused_once_the_case_is_no_longer_awaiting_one(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001")
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+    )
+    with pytest.raises(DomainError) as err:
+        ik.supplement(engine, hall.id, r.case_no, [], actor="C001")
+    assert (err.value.code, err.value.zh, err.value.en) == (
+        "bad_state",
+        f"办件 {r.case_no} 当前状态为 accepted，不是待补正",
+        f"case {r.case_no} is accepted, not awaiting a supplement",
+    )
+
+
+def test_a_notice_lists_every_missing_and_defective_material_and_freezes_them(engine, hall):
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
+    with pytest.raises(DomainError) as err:  # nothing marked: no notice
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=checks(engine, hall, "GA-0001")[1],
+            outcome="notice",
+            actor="C001",
+        )
+    assert (err.value.code, err.value.zh) == (
+        "nothing_missing",
+        "没有标记为缺少或不合格的材料：一次性告知书须列明需补正的全部材料",
+    )
+    r = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    assert (r.status, r.outcome) == ("notice_issued", None)
+    assert r.document["notes"] == ["本告知书一次性告知需补正的全部材料；补齐后即予受理。"]
+    with read_session(engine) as s:
+        event = s.execute(select(Event).where(Event.kind == "case.notice_issued")).scalar_one()
+    assert event.payload["materials"] == ["申请人身份证件", "合法稳定住所证明"]
+    assert {name for name, row in _rows(engine, r.case_id).items() if row[1]} == {
+        "申请人身份证件",
+        "合法稳定住所证明",
+    }
+
+
+REFUSED_OUTCOMES = [
+    (
+        "GA-0001",
+        {"合法稳定住所证明": "missing"},
+        "accept",
+        {},
+        "materials_incomplete",
+        "材料不齐（合法稳定住所证明）：请出具一次性告知书，或对可容缺材料办理容缺受理",
+        "materials incomplete (合法稳定住所证明): issue a one-time notice, or accept with deferred tolerable materials",
+    ),
+    (
+        "GA-0001",
+        {"合法稳定住所证明": "deferred"},
+        "deficiency",
+        {},
+        "deferral_not_allowed",
+        "“合法稳定住所证明”不在容缺清单内：只有可容缺材料可以后补",
+        "'合法稳定住所证明' is not a tolerable material: only those may be supplied later",
+    ),
+    (
+        "SCJG-0006",
+        {"营业执照": "missing"},
+        "deficiency",
+        {},
+        "core_missing",
+        "核心材料不齐（营业执照）：不能容缺受理，请出具一次性告知书",
+        "core materials missing (营业执照): issue a one-time notice instead",
+    ),
+    (
+        "SCJG-0006",
+        {},
+        "deficiency",
+        {},
+        "nothing_deferred",
+        "没有标记为容缺（后补）的材料：材料齐全时请直接受理",
+        "no material is marked deferred: accept the case directly",
+    ),
+    (
+        "GA-0001",
+        {},
+        "non_acceptance",
+        {"reason_kind": "other"},
+        "reason_kind",
+        "请选择不予受理的理由：不需要取得行政许可，或不属于本机关职权范围",
+        "choose the reason for non-acceptance: one of ('no_licence_needed', 'not_competent')",
+    ),
+    (
+        "GA-0001",
+        {},
+        "non_acceptance",
+        {"reason_kind": "not_competent", "competent_office": "  "},
+        "competent_office",
+        "不属于本机关职权范围时须告知有权机关：请填写有权机关名称",
+        "when the matter is another office's competence, name that office",
+    ),
+    (
+        "GA-0001",
+        {},
+        "approve",
+        {},
+        "refused",
+        "办理结果 approve 无效",
+        "outcome must be one of ('accept', 'notice', 'deficiency', 'non_acceptance')",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "statuses", "outcome", "extra", "err_code", "zh", "en"),
+    REFUSED_OUTCOMES,
+    ids=[row[4] for row in REFUSED_OUTCOMES],
+)
+def test_each_refused_outcome_says_exactly_why_and_writes_nothing(
+    engine, hall, code, statuses, outcome, extra, err_code, zh, en
+):
+    item, mats = checks(engine, hall, code, **statuses)
+    with pytest.raises(DomainError) as err:
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome=outcome,
+            actor="C001",
+            **extra,
+        )
+    assert (err.value.code, err.value.zh, err.value.en) == (err_code, zh, en)
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+
+
+def test_accepting_with_a_deferred_material_names_it_and_a_non_acceptance_gives_its_reason(engine, hall):
+    item, mats = checks(engine, hall, "SCJG-0006", 与食品经营相适应="deferred")
+    deferred = next(m.name for m in item.materials if m.name.startswith("与食品经营相适应"))
+    with pytest.raises(DomainError) as err:
+        ik.submit(
+            engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="accept", actor="C001"
+        )
+    assert err.value.zh == f"材料不齐（{deferred}）：请出具一次性告知书，或对可容缺材料办理容缺受理"
+    assert f"materials incomplete ({deferred})" in err.value.en
+    reasons = {}
+    for kind in ("no_licence_needed", "not_competent"):
+        item, mats = checks(engine, hall, "GA-0001")
+        r = ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            item=item.code,
+            materials=mats,
+            outcome="non_acceptance",
+            reason_kind=kind,
+            competent_office="市公安局",
+            actor="C001",
+        )
+        assert (r.status, r.outcome, r.document["reason_kind"]) == ("not_accepted", "not_accepted", kind)
+        reasons[kind] = r.document["reason"]
+    assert reasons == {
+        "no_licence_needed": "申请事项依法不需要取得行政许可",
+        "not_competent": "申请事项不属于本机关职权范围，请向市公安局申请",
+    }

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import socket
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from tests.conftest import QUEUE
+from tests.factories import set_clock_to
 from window_terminal.config import Settings
 from window_terminal.core.document_store import get_document, issue_document
 from window_terminal.core.documents import sample_snapshot
@@ -35,7 +37,7 @@ KINDS = (
     "refusal_notice",
     "ticket",
 )
-ID_NUMBER = "51010419900307123X"
+ID_NUMBER = "510104199003071237"  # valid: its check digit is right (was 123X, which fails it)
 
 
 def payload_for(kind: str, **changes: Any) -> dict[str, Any]:
@@ -279,15 +281,21 @@ def make_case(engine: Engine, hall: HallRef) -> tuple[str, str]:
 
 
 def test_case_status_by_query_code_shows_progress_without_the_id_number(engine, hall, cli_env):
+    set_clock_to(date(2026, 3, 2))  # accepted Mon Mar 2: GA-0001 promises 7 working days
     code, number = make_case(engine, hall)
 
     data = json.loads(wt(cli_env, "case", "status", code.lower(), "--json").output)
     assert data["case_no"] == "JJ20261121-0031" and data["status_zh"] == "已受理"
-    assert data["applicant"] == "张**" and data["id_number"] == "5101**********123X"
+    assert data["applicant"] == "张**" and data["id_number"] == "5101**********1237"
     assert data["visits"] == 1
     assert [d["number"] for d in data["documents"]] == [number]
-    if data["deadline"] is not None:
-        assert data["deadline"]["light"] in ("green", "yellow", "red")
+    # (was: a light checked to be one of the three, and only if there was a deadline at all)
+    deadline = data["deadline"]
+    assert (deadline["deadline"], deadline["remaining_working_days"], deadline["light"]) == (
+        "2026-03-11",
+        7,
+        "green",
+    )
 
     text = wt(cli_env, "case", "status", "JJ20261121-0031")
     assert text.exit_code == 0, text.output

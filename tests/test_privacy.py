@@ -80,6 +80,41 @@ def test_a_document_person_carries_the_full_name_and_masked_numbers() -> None:
     assert privacy.masked_person("", "resident_id", "", "") is None  # no agent
 
 
+def test_the_mask_boundaries_are_exact() -> None:
+    # one past each boundary: 7 characters of address, 5 digits of phone
+    assert mask_address("成都市锦江区红") == "成都市锦江区****"
+    assert mask_phone("12345") == "*2345"
+    # a letter or a Chinese character among the digits is hidden too, separators stay
+    assert mask_phone("028-8445-2345x") == "***-****-2345*"
+    assert mask_phone("8445转2345") == "****" + "*" + "2345"
+
+
+def test_a_private_file_is_written_whole_for_this_user_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    target = tmp_path / "drafts" / "deep" / "walkin.json"
+    assert privacy.write_private_file(target, "张晓梅 11010519491231002X") == target
+    assert target.read_text(encoding="utf-8") == "张晓梅 11010519491231002X"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    # an earlier file readable by others is replaced by a 0600 one, whatever the umask
+    target.chmod(0o644)
+    old = os.umask(0)
+    try:
+        privacy.write_private_file(target, "second")
+    finally:
+        os.umask(old)
+    assert target.read_text(encoding="utf-8") == "second"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == ["walkin.json"]  # no temporary left
+    # a write that fails leaves the old file as it was and no temporary file
+    with pytest.raises(UnicodeEncodeError):
+        privacy.write_private_file(target, "bad \ud800")
+    assert target.read_text(encoding="utf-8") == "second"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["walkin.json"]
+
+
 # --- the same person on every surface -------------------------------------------------------------
 
 

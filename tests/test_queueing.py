@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from window_terminal.core import queueing as q
 from window_terminal.db import clock
@@ -360,3 +360,374 @@ def test_postgres_fast_path_calls_the_same_tickets_with_the_same_events_as_the_p
     assert fast_results == py_results
     assert fast_events == py_events
     assert fast_tickets == py_tickets
+
+
+# --- every state change is on the event log (issue 20) ---------------------------------------------
+#
+# The screens, the board and the hall TV follow the event log, not the ticket rows: a change that
+# reaches the row but not the log is invisible everywhere else. Each step below asserts the ticket's
+# state AND exactly the events the step appended (kind, number, status, window, and the extras that
+# matter), in order.
+
+
+def _events_since(engine, hall, seq):
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Event).where(Event.hall_id == hall.id, Event.seq > seq).order_by(Event.seq)
+        ).scalars()
+        return [(e.seq, e.kind, e.payload) for e in rows]
+
+
+class _Log:
+    def __init__(self, engine, hall):
+        self.engine, self.hall = engine, hall
+        self.seq = max((seq for seq, _, _ in _events_since(engine, hall, 0)), default=0)  # from now on
+
+    def expect(self, wanted):
+        """The events since the last check, as (kind, {key: value}) with only the keys named."""
+        got = _events_since(self.engine, self.hall, self.seq)
+        if got:
+            self.seq = got[-1][0]
+        shown = [
+            (kind, {k: payload.get(k) for k in keys}) for (_, kind, payload), (_, keys) in zip(got, wanted)
+        ]
+        assert [kind for _, kind, _ in got] == [kind for kind, _ in wanted], got
+        assert shown == wanted, got
+
+    def state(self, number):
+        with read_session(self.engine) as s:
+            t = s.execute(
+                select(Ticket).where(Ticket.hall_id == self.hall.id, Ticket.number == number)
+            ).scalar_one()
+            return t.status, t.recall_count
+
+
+def test_automatic_no_show_after_too_many_recalls_is_on_the_event_log(engine, hall):
+    open_window(engine, hall, 2)
+    log = _Log(engine, hall)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    log.expect([("ticket.issued", {"number": "A001", "status": "waiting", "people_ahead": 0})])
+    q.call_next(engine, hall.id, 2, actor="C002")
+    log.expect([("ticket.called", {"number": "A001", "status": "called", "window": 2})])
+    for n in (1, 2, 3):
+        q.recall(engine, hall.id, 2, actor="C002")
+        assert log.state("A001") == ("called", n)
+        log.expect(
+            [
+                (
+                    "ticket.recalled",
+                    {"number": "A001", "window": 2, "recalls": n, "text": "请A001号到2号窗口办理"},
+                )
+            ]
+        )
+    q.recall(engine, hall.id, 2, actor="C002")  # the fourth: over the hall's limit of 3
+    assert log.state("A001") == ("no_show", 3)
+    log.expect(
+        [
+            (
+                "ticket.no_show",
+                {"number": "A001", "status": "no_show", "window": 2, "automatic": True, "recalls": 3},
+            )
+        ]
+    )
+    assert q.window_in_hand(engine, hall.id, 2) is None
+
+
+def test_every_ticket_state_change_appends_its_event(engine, hall):
+    open_window(engine, hall, 2)
+    log = _Log(engine, hall)
+    for _ in range(4):
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    log.expect([("ticket.issued", {"number": f"A00{n}", "people_ahead": n - 1}) for n in (1, 2, 3, 4)])
+
+    steps = [
+        (
+            lambda: q.call_next(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "called",
+            [("ticket.called", {"number": "A001", "status": "called", "window": 2})],
+        ),
+        (
+            lambda: q.start_service(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "serving",
+            [("ticket.started", {"number": "A001", "status": "serving", "window": 2})],
+        ),
+        (
+            lambda: q.park(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "parked",
+            [("ticket.parked", {"number": "A001", "status": "parked", "window": 2})],
+        ),
+        (
+            lambda: q.call_ticket(engine, hall.id, 2, "A001", actor="C002"),
+            "A001",
+            "called",
+            [("ticket.called_back", {"number": "A001", "status": "called", "window": 2})],
+        ),
+        (
+            lambda: q.start_service(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "serving",
+            [("ticket.started", {"number": "A001", "status": "serving"})],
+        ),
+        (
+            lambda: q.finish(engine, hall.id, 2, actor="C002"),
+            "A001",
+            "done",
+            [("ticket.finished", {"number": "A001", "status": "done", "window": 2})],
+        ),
+        (
+            lambda: q.call_next(engine, hall.id, 2, actor="C002"),
+            "A002",
+            "called",
+            [("ticket.called", {"number": "A002", "status": "called", "window": 2})],
+        ),
+        (
+            lambda: q.no_show(engine, hall.id, 2, actor="C002"),
+            "A002",
+            "no_show",
+            [("ticket.no_show", {"number": "A002", "status": "no_show", "window": 2})],
+        ),
+        (
+            lambda: q.call_next(engine, hall.id, 2, actor="C002"),
+            "A003",
+            "called",
+            [("ticket.called", {"number": "A003", "status": "called"})],
+        ),
+        (
+            lambda: q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口", actor="C002"),
+            "A003",
+            "waiting",
+            [
+                (
+                    "ticket.transferred",
+                    {
+                        "number": "A003",
+                        "status": "waiting",
+                        "from_line": "BIZ",
+                        "to_line": "SOC",
+                        "reason": "走错窗口",
+                        "window": 2,
+                    },
+                )
+            ],
+        ),
+        (
+            lambda: q.move_forward(engine, hall.id, "A004", reason="老人", actor="M001"),
+            "A004",
+            "waiting",
+            [("ticket.moved_forward", {"number": "A004", "status": "waiting", "reason": "老人"})],
+        ),
+        (
+            lambda: q.cancel(engine, hall.id, "A004", reason="离开", actor="M001"),
+            "A004",
+            "cancelled",
+            [("ticket.cancelled", {"number": "A004", "status": "cancelled", "reason": "离开"})],
+        ),
+    ]
+    for act, number, status, events in steps:
+        act()
+        assert log.state(number)[0] == status, events
+        log.expect(events)
+
+
+def test_calling_the_next_while_serving_finishes_the_one_in_hand_on_the_log_first(engine, hall):
+    open_window(engine, hall, 2)
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")
+    q.start_service(engine, hall.id, 2, actor="C002")
+    log = _Log(engine, hall)
+    q.call_next(engine, hall.id, 2, actor="C002")
+    log.expect(
+        [
+            ("ticket.finished", {"number": "A001", "status": "done", "window": 2}),
+            ("ticket.called", {"number": "A002", "status": "called", "window": 2}),
+        ]
+    )
+
+
+# --- the calling rule's reads, exactly (issue 20) ---------------------------------------------------
+
+
+def _second_hall(engine, tmp_path):
+    """Another hall in the same database (a copy of queue/ under another code), to show that every
+    read of the queue stays inside its own hall."""
+    import shutil
+
+    from tests.conftest import QUEUE
+    from window_terminal.core.hall import load_hall, resolve_hall
+
+    folder = tmp_path / "queue2"
+    shutil.copytree(QUEUE, folder)
+    text = (folder / "hall.toml").read_text(encoding="utf-8")
+    (folder / "hall.toml").write_text(
+        text.replace('code = "jinjiang"', 'code = "other"', 1), encoding="utf-8"
+    )
+    load_hall(engine, folder)
+    return resolve_hall(engine, "other")
+
+
+def test_waiting_by_line_counts_waiting_callable_and_oldest_of_this_hall_only(engine, hall, tmp_path):
+    from window_terminal.db.models import Line
+
+    other = _second_hall(engine, tmp_path)
+    for _ in range(3):
+        q.take_ticket(engine, other.id, "BIZ", actor="C001")  # another hall's queue: never counted here
+    open_window(engine, hall, 2)
+    a1 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    a2 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    a3 = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    c1 = q.take_ticket(engine, hall.id, "SOC", actor="C001")
+    q.call_next(engine, hall.id, 2, actor="C002")  # A001 leaves the waiting state
+    with read_session(engine) as s:
+        lines = dict(s.execute(select(Line.code, Line.id).where(Line.hall_id == hall.id)).all())
+        tickets = {t.number: t for t in s.execute(select(Ticket).where(Ticket.hall_id == hall.id)).scalars()}
+        at_a3 = tickets[a3.number].eligible_at
+        got = q.waiting_by_line(s, hall.id, at_a3)
+        assert set(got) == {lines["BIZ"], lines["SOC"]}
+        biz = got[lines["BIZ"]]
+        assert (biz.waiting, biz.callable_now, biz.oldest) == (2, 2, tickets[a2.number].issued_at)
+        # one microsecond before A003's time, only A002 may be called; SOC's C001 came later still
+        earlier = q.waiting_by_line(s, hall.id, at_a3 - timedelta(microseconds=1))
+        assert (earlier[lines["BIZ"]].waiting, earlier[lines["BIZ"]].callable_now) == (2, 1)
+        assert (earlier[lines["SOC"]].waiting, earlier[lines["SOC"]].callable_now) == (1, 0)
+        assert got[lines["SOC"]].oldest == tickets[c1.number].issued_at
+        assert a1.number == "A001"
+
+
+def test_people_ahead_and_the_wait_estimate_count_this_line_only(engine, hall, tmp_path):
+    other = _second_hall(engine, tmp_path)
+    q.take_ticket(engine, other.id, "BIZ", actor="C001")
+    q.take_ticket(engine, hall.id, "SOC", actor="C001")  # another line: not ahead
+    ahead = [q.take_ticket(engine, hall.id, "BIZ", actor="C001").people_ahead for _ in range(4)]
+    assert ahead == [0, 1, 2, 3]
+    assert q.estimate_wait_minutes(6, 7.5, 2) == 22  # 6 × 7.5 / 2 = 22.5 → 22 (round half to even)
+    assert q.estimate_wait_minutes(5, 7.0, 2) == 18  # 17.5 → 18
+    assert q.estimate_wait_minutes(3, 10.0, 0) == 30  # no window open counts as one
+    assert q.estimate_wait_minutes(0, 10.0, 3) == 0
+
+
+def test_a_window_calls_only_from_the_active_lines_it_serves(engine, hall):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Line
+
+    open_window(engine, hall, 2)  # window 2 serves BIZ only
+    open_window(engine, hall, 1, "C001")  # window 1 serves BIZ ×2 and GEN
+    soc = q.take_ticket(engine, hall.id, "SOC", actor="C001")  # the oldest, but no window here serves SOC
+    gen = q.take_ticket(engine, hall.id, "GEN", actor="C001")
+    biz = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == biz.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    assert q.call_next(engine, hall.id, 2, actor="C002") is None  # SOC and GEN are not its lines
+    with write_session(engine) as s:  # GEN is withdrawn from the hall (inactive): nothing to call
+        s.execute(update(Line).where(Line.hall_id == hall.id, Line.code == "GEN").values(active=False))
+    assert q.call_next(engine, hall.id, 1, actor="C001") is None
+    with write_session(engine) as s:
+        s.execute(update(Line).where(Line.hall_id == hall.id, Line.code == "GEN").values(active=True))
+    assert q.call_next(engine, hall.id, 1, actor="C001").number == gen.number
+    assert q.ticket_info(engine, hall.id, soc.id).status == "waiting"
+
+
+def _set_policy(engine, hall, code, policy, every):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Line
+
+    with write_session(engine) as s:
+        s.execute(
+            update(Line)
+            .where(Line.hall_id == hall.id, Line.code == code)
+            .values(priority_policy=policy, priority_every=every)
+        )
+
+
+@pytest.mark.parametrize(
+    ("policy", "every", "expected"),
+    [
+        ("strict", 3, "P0 P1 P2 P3 N0 N1"),
+        ("none", 3, "N0 N1 P0 P1 P2 P3"),
+        ("interleave", 1, "P0 N0 P1 N1 P2 P3"),
+        ("interleave", 0, "P0 N0 P1 N1 P2 P3"),  # 0 reads as 1: never a run of zero
+        ("interleave", 2, "P0 P1 N0 P2 P3 N1"),
+    ],
+)
+def test_each_priority_policy_calls_in_its_own_order(engine, hall, policy, every, expected):
+    _set_policy(engine, hall, "BIZ", policy, every)
+    open_window(engine, hall, 2)
+    normal = [q.take_ticket(engine, hall.id, "BIZ", actor="C001").number for _ in range(2)]
+    priority = [
+        q.take_ticket(engine, hall.id, "BIZ", kind="priority", priority_reason="老年人", actor="C001").number
+        for _ in range(4)
+    ]
+    names = {number: f"N{i}" for i, number in enumerate(normal)} | {
+        number: f"P{i}" for i, number in enumerate(priority)
+    }
+    order = []
+    for _ in range(6):
+        order.append(names[q.call_next(engine, hall.id, 2, actor="C002").number])
+        q.start_service(engine, hall.id, 2, actor="C002")
+    assert " ".join(order) == expected
+
+
+@pytest.mark.parametrize(("policy", "first"), [("interleave", "BIZ"), ("strict", "BIZ"), ("none", "GEN")])
+def test_a_privileged_head_wins_across_lines_unless_its_line_ignores_priority(engine, hall, policy, first):
+    _set_policy(engine, hall, "BIZ", policy, 3)
+    open_window(engine, hall, 1, "C001")  # BIZ ×2, GEN ×1
+    clock.set_offset(timedelta(minutes=-30))
+    gen = q.take_ticket(engine, hall.id, "GEN", actor="C001")  # waited 30 min × 1
+    clock.set_offset(timedelta(0))
+    biz = q.take_ticket(
+        engine, hall.id, "BIZ", kind="priority", priority_reason="军人", actor="C001"
+    )  # just now
+    called = q.call_next(engine, hall.id, 1, actor="C001").number
+    assert called == {"BIZ": biz.number, "GEN": gen.number}[first]
+
+
+def test_the_wait_estimate_divides_by_the_open_active_windows_serving_the_line(engine, hall):
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Line, Window
+
+    with read_session(engine) as s:
+        avg = s.execute(
+            select(Line.avg_service_minutes).where(Line.hall_id == hall.id, Line.code == "BIZ")
+        ).scalar_one()
+    for _ in range(4):
+        q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    # BIZ is served by windows 1, 2, 3 and 5; open 1, 2, 3 and 4 (4 serves FOOD only), pause 3,
+    # withdraw 2 (inactive): only window 1 counts
+    for number in (1, 2, 3, 4):
+        open_window(engine, hall, number, f"C00{number}")
+    q.set_window_status(engine, hall.id, 3, "paused", actor="C003")
+    with write_session(engine) as s:
+        s.execute(update(Window).where(Window.hall_id == hall.id, Window.number == 2).values(active=False))
+    fifth = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert (fifth.people_ahead, fifth.estimated_wait_minutes) == (4, round(4 * avg / 1))
+    with write_session(engine) as s:
+        s.execute(update(Window).where(Window.hall_id == hall.id, Window.number == 2).values(active=True))
+    sixth = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert (sixth.people_ahead, sixth.estimated_wait_minutes) == (5, round(5 * avg / 2))
+
+
+def test_a_ticket_is_callable_from_the_very_instant_it_becomes_eligible(engine, hall):
+    from window_terminal.db.models import Line
+
+    taken = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    with read_session(engine) as s:
+        line = s.execute(select(Line).where(Line.hall_id == hall.id, Line.code == "BIZ")).scalar_one()
+        eligible = s.get(Ticket, taken.id).eligible_at
+        assert q._line_head(s, line, eligible).id == taken.id
+        assert q._line_head(s, line, eligible - timedelta(microseconds=1)) is None
+
+
+def test_the_line_is_called_by_place_not_by_arrival_and_only_waiting_tickets_are_ahead(engine, hall):
+    open_window(engine, hall, 2)
+    a1, a2, a3 = (q.take_ticket(engine, hall.id, "BIZ", actor="C001") for _ in range(3))
+    q.move_forward(engine, hall.id, a3.number, reason="孕妇", actor="M001")  # its place, not its id
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == a3.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    # A003 is being served, A001 and A002 wait: a new ticket has exactly those two ahead
+    assert q.take_ticket(engine, hall.id, "BIZ", actor="C001").people_ahead == 2
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == a1.number
+    q.start_service(engine, hall.id, 2, actor="C002")
+    assert q.call_next(engine, hall.id, 2, actor="C002").number == a2.number

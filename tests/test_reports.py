@@ -67,6 +67,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
             staff=None,
             transfers=0,
             day=DAY,
+            latest_call=None,
         ):
             s.add(
                 Ticket(
@@ -81,7 +82,7 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
                     queue_key=queue_key_at(issued),
                     status=status,
                     issued_at=issued,
-                    called_at=called,
+                    called_at=latest_call or called,  # a recall or a call-back moves called_at only
                     first_called_at=called,
                     started_at=started,
                     finished_at=finished,
@@ -93,10 +94,16 @@ def _seed(engine: Engine, hall: HallRef) -> dict[str, int]:
 
         a, b = clerks[0], clerks[1]
         ticket(biz, 1, utc(1, 0), "done", utc(1, 10), utc(1, 11), utc(1, 21), 1, a)  # wait 10, service 10
-        ticket(biz, 2, utc(1, 5), "done", utc(1, 35), utc(1, 36), utc(1, 56), 1, a)  # wait 30, service 20
-        ticket(biz, 3, utc(1, 20), "no_show", utc(1, 25), window=2, staff=b, transfers=1)  # wait 5
+        # The wait is measured from the FIRST call: recalls and call-backs move called_at, not the wait.
+        # recalled at 01:45 → still a wait of 30 (15 more would be counted from the latest call)
+        ticket(biz, 2, utc(1, 5), "done", utc(1, 35), utc(1, 36), utc(1, 56), 1, a, latest_call=utc(1, 45))
+        # recalled three times, the last at 01:31, then a no-show: wait 5, not 11
+        ticket(
+            biz, 3, utc(1, 20), "no_show", utc(1, 25), window=2, staff=b, transfers=1, latest_call=utc(1, 31)
+        )
         ticket(biz, 4, utc(2, 0), "cancelled")
-        ticket(food, 1, utc(2, 10), "done", utc(2, 12), utc(2, 12), utc(2, 52), 2, b)  # wait 2, service 40
+        # parked and called back at 02:40: wait 2, not 30; service 40 from the first start
+        ticket(food, 1, utc(2, 10), "done", utc(2, 12), utc(2, 12), utc(2, 52), 2, b, latest_call=utc(2, 40))
         ticket(
             biz,
             1,
@@ -289,7 +296,7 @@ def test_clerk_and_overdue_reports_name_the_right_people(engine: Engine, hall: H
     assert (a["issued"], a["served"], a["cases_accepted"], a["ratings"], a["bad_ratings"]) == (2, 2, 4, 3, 1)
     masked = overdue_report(engine, hall.id).tables[0].rows
     assert {r["case_no"] for r in masked} >= {"JJ20261120-0002", "JJ20261120-0007"}
-    assert all(r["phone"] in ("", "138****5678") and "三丰" not in r["applicant"] for r in masked)
+    assert [(r["phone"], r["applicant"]) for r in masked] == [("138****5678", "张**")] * len(masked)
     plain = overdue_report(engine, hall.id, include_personal_data=True).tables[0].rows
     assert any(r["applicant"] == "张三丰" for r in plain)
 
@@ -380,3 +387,59 @@ def test_the_overdue_table_shows_words_on_screen_and_keeps_codes_in_files(
     with open(tmp_path / "overdue.csv", encoding="utf-8-sig", newline="") as fh:
         lights = {row[0] for row in csv.reader(fh) if row and row[0] in ("red", "yellow", "红灯", "黄灯")}
     assert lights == {"red"}
+
+
+def test_good_rates_count_level_three_as_good_by_line_window_and_clerk(
+    engine: Engine, hall: HallRef, seeded
+) -> None:
+    # Two more ratings, tied to BIZ A001 of the day (window 1, clerk a): a 3 (基本满意: good) and a 2.
+    with Session(engine) as s:
+        biz = s.exec(select(Line).where(Line.hall_id == hall.id, Line.code == "BIZ")).scalars().one()
+        a001 = (
+            s.exec(select(Ticket).where(Ticket.line_id == biz.id, Ticket.seq == 1, Ticket.service_day == DAY))
+            .scalars()
+            .one()
+        )
+        clerk = s.exec(select(Staff).where(Staff.code == seeded["clerk_a"])).scalars().one()
+        s.add(
+            Rating(
+                hall_id=hall.id,
+                level=3,
+                ticket_id=a001.id,
+                window_id=a001.window_id,
+                staff_id=clerk.id,
+                at=utc(9),
+            )
+        )
+        s.add(Rating(hall_id=hall.id, level=2, window_id=a001.window_id, staff_id=clerk.id, at=utc(9, 5)))
+        s.add(
+            Rating(hall_id=hall.id, level=5, staff_id=clerk.id, at=utc(1, day=21))
+        )  # the next day: not counted
+        s.commit()
+    report = period_report(engine, hall.id, DAY, DAY)
+    head = {r["figure"]: r["value"] for r in report.table("headline").rows}
+    assert (head["ratings"], head["good_rate_pct"]) == (5, 60.0)  # 5, 5, 3 good of 5, 5, 1, 3, 2
+    by_clerk = {r["clerk"]: r for r in report.table("by_clerk").rows}
+    assert (by_clerk[seeded["clerk_a"]]["ratings"], by_clerk[seeded["clerk_a"]]["good_rate_pct"]) == (5, 60.0)
+    by_line = {r["line"]: r for r in report.table("by_line").rows}
+    assert (by_line["BIZ"]["ratings"], by_line["BIZ"]["good_rate_pct"]) == (
+        1,
+        100.0,
+    )  # only the 3 has a ticket
+    assert (by_line["FOOD"]["ratings"], by_line["FOOD"]["good_rate_pct"]) == (0, None)
+    by_window = {r["window"]: r for r in report.table("by_window").rows}
+    assert (by_window[1]["ratings"], by_window[1]["good_rate_pct"]) == (2, 50.0)
+    assert (by_window[2]["ratings"], by_window[2]["good_rate_pct"]) == (0, None)
+    # the 合计 rows are the hall's own figures, not averages of the rows above
+    total = report.table("by_line").total
+    assert (total["issued"], total["wait_median_min"], total["ratings"], total["good_rate_pct"]) == (
+        5,
+        7.5,
+        5,
+        60.0,
+    )
+    hours = report.table("by_hour").total
+    assert (hours["arrivals"], hours["served_in_hour"], hours["wait_max_min"]) == (5, 3, 30.0)
+    levels = report.table("ratings")
+    assert {r["level"]: r["count"] for r in levels.rows} == {5: 2, 4: 0, 3: 1, 2: 1, 1: 1}
+    assert (levels.total["count"], levels.total["pct"]) == (5, 100.0)
