@@ -185,6 +185,7 @@ def test_a_manager_override_allows_a_second_notice_recorded_as_a_breach(engine, 
         "manager": "M001",
         "reason": "表格版本更新",
         "materials": ["居住证申领登记表"],
+        "route": "second_notice",  # an override on the same case (issue 14: the linked-case route is another)
     }
     assert r.document["notes"] == ["经大厅管理员授权再次告知（原因：表格版本更新）。"]
     with read_session(engine) as s:
@@ -691,8 +692,7 @@ def test_accepting_with_a_deferred_material_names_it_and_a_non_acceptance_gives_
             actor="C001",
         )
         assert (r.status, r.outcome, r.document["reason_kind"]) == ("not_accepted", "not_accepted", kind)
-        reasons[kind] = r.document["reason"]
-    assert reasons == {
-        "no_licence_needed": "申请事项依法不需要取得行政许可",
-        "not_competent": "申请事项不属于本机关职权范围，请向市公安局申请",
-    }
+        reasons[kind] = (r.document["reason"], r.document["competent_office"])
+    # No reason typed: the document keeps the clerk's words only (none), and the notice states the legal
+    # ground of the kind once (issue 14: a default reason printed the sentence twice).
+    assert reasons == {"no_licence_needed": ("", "市公安局"), "not_competent": ("", "市公安局")}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -111,10 +111,10 @@ def _window_paused(engine, hall, app) -> None:
     assert ticket(engine, hall, "A001").status == "waiting"
 
 
-def _on_screen(name: str) -> Callable[[Any, Any, Any], None]:
+def _on_screen(name: str, status: str = "called") -> Callable[[Any, Any, Any], None]:
     def check(engine, hall, app) -> None:
         assert type(app.screen).__name__ == name
-        assert ticket(engine, hall, "A001").status == "called"  # nothing else moved
+        assert ticket(engine, hall, "A001").status == status  # nothing else moved
 
     return check
 
@@ -134,7 +134,7 @@ COUNTER: dict[str, Row] = {
     "Park": Row("serving", check=_a001("parked")),
     "Call back": Row("parked", ["enter"], _a001("called")),
     "Pause/open": Row("waiting", check=_window_paused),
-    "Intake": Row("called", check=_on_screen("IntakeScreen")),
+    "Intake": Row("called", check=_on_screen("IntakeScreen", "serving")),  # opening it starts service
     "Case": Row("called", check=_on_screen("AskDialog")),
     "Quit": Row("waiting", check=_quit),
 }
@@ -221,7 +221,7 @@ BACKOFFICE: dict[str, tuple[bool, list[list[str]], Callable[[Any, Any, Any], Non
     "Approve": (True, [[*"同意", "enter"], ["enter"]], _task("approved")),
     "Refuse": (True, [[*"场所不符合要求", "enter"], ["enter"]], _task("refused")),
     "Return": (True, [[*"补正营业执照", "enter"]], _task("returned")),
-    "Suspend/resume": (True, [[*_fill("送检", "3"), "enter"]], _suspended),
+    "Clock": (True, [[*_fill("送检", "3"), "enter"]], _suspended),  # suspend / resume the clock
     "Extend": (True, [[*_fill("张主任", "情况复杂"), "enter"]], _extended),
     "Refresh": (True, [], _unchanged),
     "Quit": (True, [], _unchanged),
@@ -321,6 +321,32 @@ def _untouched(engine, hall, app) -> None:
         )
 
 
+async def _confirm(app, pilot) -> None:
+    """Pausing a window and closing a line are asked first (issue 15): the confirm button has focus."""
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+    await pilot.press("enter")
+
+
+async def _fill_booking(app, pilot) -> None:
+    from textual.widgets import Input
+
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "PromptModal")
+    app.screen.query_one("#f-line", Input).value = "BIZ"
+    app.screen.query_one("#f-date", Input).value = (
+        app.screen_stack[-2].now().date() + timedelta(days=1)
+    ).isoformat()
+    app.screen.query_one("#f-time", Input).value = "10:00"
+    await pilot.press("enter", "enter", "enter", *"张三", "enter", "enter")
+
+
+def _booked(engine, hall, app) -> None:
+    from window_terminal.db.models import Appointment
+
+    with read_session(engine) as s:
+        booked = s.execute(select(Appointment.name)).scalars().all()
+    assert booked == ["张三"]
+
+
 async def _fill_move_forward(app, pilot) -> None:
     app.screen.query_one("#f-ticket").value = "A002"
     app.screen.query_one("#f-reason").value = "孕妇"
@@ -339,12 +365,14 @@ async def _fill_broadcast(app, pilot) -> None:
 
 BOARD: dict[str, tuple[str | None, Any, Callable[[Any, Any, Any], None]]] = {
     # label: (table focused first, how the dialog is filled, check)
-    "Open/close line": ("#lines", None, _line_closed),
-    "Pause/open window": ("#windows", None, _board_window_paused),
-    "Window lines": ("#windows", _fill_lines, _window_lines),
-    "Move forward": (None, _fill_move_forward, _moved_forward),
-    "Broadcast": (None, _fill_broadcast, _broadcast),
-    # Tab went nowhere until issue 20: the screen's binding named "focus_next", which only the app has.
+    "Line on/off": ("#lines", _confirm, _line_closed),
+    "Pause window": ("#windows", _confirm, _board_window_paused),
+    "Lines": ("#windows", _fill_lines, _window_lines),
+    "Forward": (None, _fill_move_forward, _moved_forward),
+    "Notice": (None, _fill_broadcast, _broadcast),
+    "Book": ("#lines", _fill_booking, _booked),
+    # Tab went nowhere until issues 15 and 20: the binding named "focus_next", which only the app has.
+    "Switch": ("#lines", None, _focus_moved),
     "Next table": ("#lines", None, _focus_moved),
     "Quit": (None, None, _board_quit),
 }

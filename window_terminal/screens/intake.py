@@ -85,7 +85,8 @@ class MaterialsTable(DataTable):
             key_display="[",
             group=_COPIES,
         ),
-        Binding("n", "note", tr_lazy("补正说明", "Correction note")),
+        # shown on the material's detail line under the table (the footer is full at 80 columns)
+        Binding("n", "note", tr_lazy("补正说明", "Correction note"), show=False),
     ]
 
     def action_note(self) -> None:
@@ -561,7 +562,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         keys = " ".join(
             f"{key}{tr(zh, en)}" for key, state, zh, en in STATE_KEYS if state in self._allowed(material)
         )
-        detail.update(f"{material.name}  [dim]{keys}[/dim]")
+        note = f"N{tr('补正说明', ' correction note')}"
+        detail.update(f"{material.name}  [dim]{keys} {note}[/dim]")
 
     def _allowed(self, material: intake.MaterialInfo) -> list[str]:
         assert self.item is not None
