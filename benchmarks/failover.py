@@ -171,6 +171,14 @@ def run(callers: int = 3, before: float = 4.0, after: float = 8.0, tickets: int 
         )
         for p in procs:
             p.start()
+        # the load is running before the kill: every counter has had a call answered (a process takes
+        # seconds to start on a loaded machine, and a kill before any call would catch nothing)
+        started = time.time() + GIVE_UP_S
+        while time.time() < started and not all(
+            any(r["outcome"] == "ok" for r in _rows(work / f"counter{w}.jsonl"))
+            for w in range(1, callers + 1)
+        ):
+            time.sleep(0.2)
         time.sleep(before)
         status_before = _status(url)
         killed_at = time.time()
