@@ -27,10 +27,16 @@ def test_the_standby_takes_over_and_no_call_is_lost_or_made_twice():
         if os.environ.get("WT_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"WT_REQUIRE_POSTGRES=1 but the failover cluster cannot start: {reason}")
         pytest.skip(reason)
-    result = run(callers=3, before=3.0, after=2.0)
+    for _ in range(2):  # a kill that happened to catch no command in flight proves nothing: once more
+        result = run(callers=3, before=3.0, after=2.0)
+        if result["calls_retried"] >= 1:
+            break
     assert result["lost_calls"] == 0, result
     assert result["duplicate_calls"] == 0, result
-    assert result["calls_retried"] >= 1, "no call was caught in the failover: the test proved nothing"
+    assert result["calls_retried"] >= 1, (
+        "no call was caught in the failover: the test proved nothing",
+        result,
+    )
     assert result["recovery_s"] is not None, "no call succeeded on the new primary"
     assert all(r["outcome"] == "refused" and r["text"] for r in result["refused"]), result["refused"]
     assert result["follower_ok"], result
