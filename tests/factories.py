@@ -164,6 +164,9 @@ def set_clock_to(day: date, hour: int = 10) -> None:
     target = local_midnight_utc(day, "Asia/Shanghai") + timedelta(hours=hour)
     clock.set_offset(timedelta(0))
     real = datetime.utcnow()  # noqa: DTZ003 - only to compute an offset from the database's clock
+    # SQLite's clock has milliseconds (truncated): read to the microsecond here, a call made within
+    # the same millisecond saw a time just before ``target`` (an appointment's slot not yet begun)
+    real = real.replace(microsecond=real.microsecond // 1000 * 1000)
     clock.set_offset(target - real)
 
 
