@@ -361,7 +361,7 @@ def simulate_day(
             at(moment + timedelta(seconds=rng.uniform(10, 40)), "free", data)
         elif what == "start":
             in_hand = queueing.start_service(engine, hall_id, number, actor=code)
-            avg = next(float(ln.avg_service_minutes) for ln in lines.values() if ln.code == in_hand.line)
+            avg = float(lines[line_of[in_hand.line]].avg_service_minutes)
             at(moment + timedelta(minutes=max(1.0, rng.gauss(avg, avg / 3))), "finish", data)
         elif what == "finish":
             queueing.finish(engine, hall_id, number, actor=code)
