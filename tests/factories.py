@@ -193,3 +193,36 @@ def approve(
 
     review.claim(engine, hall_id, task_id, actor=actor)
     return review.approve(engine, hall_id, task_id, note=note, actor=actor)
+
+
+def seed_appointment(
+    engine: Engine, hall_id: int, line_code: str, slot_start: datetime, *, minutes: int = 30
+) -> str:
+    """A booking whose slot starts at any instant ``slot_start`` (naive UTC); its check-in code.
+
+    The booking rules (slots on the hall's grid, in the future, not full) live in
+    ``core.appointments.book`` and are tested in test_appointments.py; tests of the calling rule
+    need a slot a few minutes either side of the database's clock, so they seed the row here."""
+    from window_terminal.core import lookup
+    from window_terminal.db.models import Appointment
+
+    def action(unit: Unit) -> str:
+        line = lookup.line(unit.session, unit.hall_id, line_code)
+        count = unit.session.execute(
+            select(func.count()).select_from(Appointment).where(Appointment.hall_id == unit.hall_id)
+        ).scalar_one()
+        code = f"Y{line.prefix}{count + 1:05d}"
+        unit.session.add(
+            Appointment(
+                hall_id=unit.hall_id,
+                code=code,
+                line_id=line.id,
+                slot_start=slot_start,
+                slot_end=slot_start + timedelta(minutes=minutes),
+                source="cli",
+            )
+        )
+        unit.emit("appointment.booked", {"code": code, "line": line.code})  # (no instant: runs are compared)
+        return code
+
+    return run_command(engine, hall_id, "appointment.book", action)

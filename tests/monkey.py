@@ -250,7 +250,9 @@ async def monkey(stage: Stage, name: str, *, seed: int, keys: int, burst: int = 
     except Exception as exc:  # an exception that reached the app: the crash this looks for
         where = traceback.extract_tb(exc.__traceback__)[-3:]  # where it broke, for the shrunk test
         at = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where))
-        problems.append(f"{name} (seed {seed}) crashed after {done} keys: {type(exc).__name__}: {exc} at {at}")
+        problems.append(
+            f"{name} (seed {seed}) crashed after {done} keys: {type(exc).__name__}: {exc} at {at}"
+        )
     finally:
         work.failure_text, work.reconnecting_text = original  # type: ignore[assignment]
     problems.extend(f"{name}: a core call failed: {f}" for f in dict.fromkeys(stage.failures))

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlmodel import Session
 
+from tests.factories import seed_appointment
 from window_terminal.core import queueing as q
 from window_terminal.db import clock
 from window_terminal.db.engine import DatabaseError, read_session, write_session
@@ -74,7 +75,7 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
         if kind == "appointment":
             # some not callable yet; none checked in more than the grace minutes after its slot (a no-show)
             slot = now + timedelta(minutes=rng.choice((-14, -8, 30)))
-            code = q.book_appointment(engine, hall.id, rng.choice(("BIZ", "GEN")), slot, actor="C001")["code"]
+            code = seed_appointment(engine, hall.id, rng.choice(("BIZ", "GEN")), slot)
             taken.append(
                 q.take_ticket(engine, hall.id, kind="appointment", appointment_code=code, actor="C001")
             )

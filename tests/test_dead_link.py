@@ -173,3 +173,85 @@ def test_the_hall_display_says_connection_lost_on_a_dead_link_and_catches_up(pg_
     finally:
         engine.dispose()
         direct.dispose()
+
+
+def _gave_up(app, group: str) -> bool:
+    """The screen's press ended "unconfirmed": no worker of ``group`` runs and its request id is kept."""
+    running = any(w.group == group and not w.is_finished for w in app.workers)
+    return not running and bool(getattr(app.screen, "unconfirmed", None))
+
+
+def test_a_decision_or_a_manager_command_caught_in_a_dead_link_runs_once(pg_url, hole, tmp_path):
+    """The back office's approval and the board's broadcast, each caught in a dead link, run exactly
+    once: retried with the same request id while the link is dead, or repeated with it after."""
+    from datetime import date, datetime
+
+    from tests.factories import SINGLE_DEPT_ITEM, make_accepted_case, set_clock_to, tasks_of
+    from tests.test_backoffice_screen import settle
+
+    proxy, proxied = hole
+    direct = make_engine(pg_url)
+    hall = resolve_hall(direct, None)
+    set_clock_to(date(2026, 3, 10))
+    case = make_accepted_case(direct, hall.id, SINGLE_DEPT_ITEM, accepted_on=date(2026, 3, 9))
+    engine = make_engine(proxied)
+    settings = Settings(database_url=proxied, drafts_dir=str(tmp_path / "drafts"))
+
+    def approved() -> bool:
+        return tasks_of(direct, case.id)["SCJG"].status == "approved"
+
+    async def decide() -> None:
+        app = make_app(
+            "backoffice",
+            settings=settings,
+            engine=engine,
+            hall=hall,
+            department="SCJG",
+            staff_code="R001",
+            now=lambda: datetime(2026, 3, 10, 10, 0),
+        )
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            await settle(pilot)
+            assert tasks_of(direct, case.id)["SCJG"].status == "claimed"
+            proxy.stop()
+            await pilot.press("a", *"同意", "enter", "enter")  # the decision is caught in the dead link
+            await wait_until(pilot, lambda: "同一请求编号" in text_of(app, "#message"), timeout=30)
+            proxy.resume()
+            await wait_until(pilot, lambda: approved() or _gave_up(app, "action"), timeout=60)
+            if not approved():  # the retry gave up first (a slow machine): the same press again
+                await pilot.press("a", *"同意", "enter", "enter")
+                await wait_until(pilot, approved, timeout=60)
+            await wait_until(pilot, lambda: "已同意" in text_of(app, "#message"), timeout=60)
+
+    def broadcasts() -> int:
+        return _count(direct, hall.id, "hall.broadcast")
+
+    async def broadcast() -> None:
+        app = make_app("board", settings=settings, engine=engine, hall=hall, staff_code="M001")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: app.screen.view is not None, timeout=30)
+            proxy.stop()
+            await pilot.press("b")
+            await pilot.pause()
+            await pilot.press(*"请带好身份证", "enter")
+            await wait_until(pilot, lambda: "同一请求编号" in text_of(app, "#message"), timeout=30)
+            proxy.resume()
+            await wait_until(pilot, lambda: broadcasts() == 1 or _gave_up(app, "board-action"), timeout=60)
+            if broadcasts() == 0:  # the same command again: its request id repeats
+                await pilot.press("b")
+                await pilot.pause()
+                await pilot.press(*"请带好身份证", "enter")
+                await wait_until(pilot, lambda: broadcasts() == 1, timeout=60)
+            await wait_until(pilot, lambda: "公告已发布" in text_of(app, "#message"), timeout=60)
+
+    try:
+        asyncio.run(decide())
+        assert _count(direct, hall.id, "review.approved") == 1
+        assert tasks_of(direct, case.id)["SCJG"].reason == "同意"
+        asyncio.run(broadcast())
+        assert broadcasts() == 1
+    finally:
+        engine.dispose()
+        direct.dispose()

@@ -696,3 +696,87 @@ def test_accepting_with_a_deferred_material_names_it_and_a_non_acceptance_gives_
     # No reason typed: the document keeps the clerk's words only (none), and the notice states the legal
     # ground of the kind once (issue 14: a default reason printed the sentence twice).
     assert reasons == {"no_licence_needed": ("", "市公安局"), "not_competent": ("", "市公安局")}
+
+
+def test_a_supplement_that_completes_the_notice_records_the_ticket_window_and_acceptance(engine, hall):
+    """The return visit's ticket and window are kept on the visit, on the acceptance notice and on its
+    events; the notice says why the case is now accepted; a retry with the same request id is the
+    same supplement, not a second visit."""
+    from window_terminal.db.models import Document, Window
+
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing", 申请人身份证件="defective")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    by_name = {m.name: m for m in item.materials}
+    ident, home = by_name["申请人身份证件"], by_name["合法稳定住所证明"]
+    # the listed ID card is still defective: the notice stays open and says how many are still missing
+    still = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(ident.id, "defective", note="已过有效期"), ik.MaterialCheck(home.id, "received")],
+        actor="C001",
+    )
+    assert (still.status, still.document, still.visits) == ("notice_issued", None, 2)
+    assert _rows(engine, first.case_id)["申请人身份证件"] == ("defective", True, 0, 0, False)
+    with read_session(engine) as s:
+        note = s.execute(
+            select(CaseMaterial.note).where(
+                CaseMaterial.case_id == first.case_id, CaseMaterial.material_id == ident.id
+            )
+        ).scalar_one()
+        partial = s.execute(select(Event).where(Event.kind == "case.supplement_partial")).scalar_one()
+    assert note == "已过有效期" and partial.payload == {"case_no": first.case_no, "still_missing": 1}
+
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    request = str(uuid.uuid4())
+    done = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(ident.id, "received", originals=1, copies=2)],
+        window=6,
+        ticket_id=ticket.id,
+        actor="C001",
+        request_id=request,
+    )
+    assert (done.status, done.outcome, done.visits) == ("accepted", "accepted", 3)
+    assert done.document["kind"] == "acceptance_notice"
+    assert done.document["notes"] == ["补正材料已收齐，予以受理。"]
+    assert {m["name"] for m in done.document["materials_missing"]} == set()
+    again = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(ident.id, "received", originals=1, copies=2)],
+        window=6,
+        ticket_id=ticket.id,
+        actor="C001",
+        request_id=request,
+    )
+    assert again == done  # the stored answer of the first attempt
+    assert _rows(engine, first.case_id)["申请人身份证件"] == ("received", True, 1, 2, True)
+    with read_session(engine) as s:
+        window6 = s.execute(
+            select(Window.id).where(Window.hall_id == hall.id, Window.number == 6)
+        ).scalar_one()
+        visits = s.execute(select(Visit.purpose, Visit.ticket_id, Visit.window_id).order_by(Visit.id)).all()
+        doc = s.execute(select(Document).where(Document.number == done.document_number)).scalar_one()
+        issued = s.execute(
+            select(Event).where(
+                Event.kind == "document.issued", Event.payload["number"].as_string() == doc.number
+            )
+        ).scalar_one()
+        last_visit = s.execute(
+            select(Event).where(Event.kind == "case.visit").order_by(Event.id.desc()).limit(1)
+        ).scalar_one()
+    assert [tuple(v) for v in visits] == [
+        ("submit", None, None),
+        ("supplement", None, None),
+        ("supplement", ticket.id, window6),
+    ]
+    assert (doc.kind, doc.case_id, doc.ticket_id) == ("acceptance_notice", first.case_id, ticket.id)
+    assert issued.window_id == window6 and issued.payload["ticket_id"] == ticket.id
+    assert last_visit.payload == {"case_no": first.case_no, "purpose": "supplement", "ticket_id": ticket.id}
+    assert last_visit.window_id == window6

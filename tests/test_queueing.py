@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.factories import seed_appointment
 from window_terminal.core import queueing as q
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
@@ -95,7 +96,7 @@ def test_appointment_is_callable_from_its_slot_not_before(engine, hall):
     open_window(engine, hall, 2)
     with read_session(engine) as s:
         now = clock.db_now(s)
-    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=30), actor="C001")
+    booked = {"code": seed_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=30))}
     walk_in = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     appt = q.take_ticket(engine, hall.id, kind="appointment", appointment_code=booked["code"], actor="C001")
     assert appt.kind == "appointment"
@@ -261,7 +262,7 @@ def _scripted_counter_day(engine, hall):
     open_window(engine, hall, 2)
     with read_session(engine) as s:
         now = clock.db_now(s)
-    booked = q.book_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=5), actor="C001")
+    booked = {"code": seed_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=5))}
     clock.set_offset(timedelta(minutes=-10))
     q.take_ticket(engine, hall.id, "GEN", actor="C001")
     clock.set_offset(timedelta(minutes=-4))

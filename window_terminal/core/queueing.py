@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
@@ -516,44 +516,6 @@ def _next_number(session: Session, hall_id: int, line_id: int, day: date) -> int
         insert(TicketCounter).values(hall_id=hall_id, line_id=line_id, service_day=day, last_seq=1)
     )
     return 1
-
-
-def book_appointment(
-    engine: Engine,
-    hall_id: int,
-    line_code: str,
-    slot_start: datetime,
-    *,
-    minutes: int = 30,
-    name: str = "",
-    phone: str = "",
-    code: str | None = None,
-    actor: str | None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """Book a slot (slot_start naive UTC); returns the check-in code the kiosk accepts."""
-
-    def action(unit: Unit) -> dict[str, Any]:
-        line = _line(unit.session, unit.hall_id, line_code)
-        count = unit.session.execute(
-            select(func.count()).select_from(Appointment).where(Appointment.hall_id == unit.hall_id)
-        ).scalar_one()
-        new_code = lookup.code(code or f"Y{line.prefix}{count + 1:05d}")
-        unit.session.add(
-            Appointment(
-                hall_id=unit.hall_id,
-                code=new_code,
-                line_id=line.id,  # type: ignore[arg-type]  # a stored row: the id is set
-                slot_start=slot_start,
-                slot_end=slot_start + timedelta(minutes=minutes),
-                name=name,
-                phone=phone,
-            )
-        )
-        unit.emit("appointment.booked", {"code": new_code, "line": line.code})
-        return {"code": new_code, "line": line.code, "slot_start": slot_start.isoformat()}
-
-    return access.run_as(engine, hall_id, "appointment.book", action, actor, request_id=request_id)
 
 
 # --- calling ------------------------------------------------------------------------------------

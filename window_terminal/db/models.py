@@ -107,7 +107,7 @@ class WindowLine(Table, table=True):
     __tablename__ = "window_line"
     hall_id: int = Field(foreign_key="hall.id", index=True)
     window_id: int = Field(foreign_key="window.id", primary_key=True)
-    line_id: int = Field(foreign_key="line.id", primary_key=True)
+    line_id: int = Field(foreign_key="line.id", primary_key=True, index=True)  # the windows of a line (0011)
     weight: int = 1
 
 

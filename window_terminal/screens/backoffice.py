@@ -23,7 +23,7 @@ from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.work import run_call
+from window_terminal.screens.work import pending_text, pressed_once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 LIGHT_STYLE = {"green": "bold white on green", "yellow": "bold black on yellow", "red": "bold white on red"}
@@ -167,6 +167,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
         self.department = lookup.code(department)
         self.staff_code = staff_code
         self.rows: dict[str, dict[str, Any]] = {}
+        self.unconfirmed: dict[str, str] = {}  # decision key -> request id of an unconfirmed press
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -296,7 +297,14 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
         run_call(
             self,
-            lambda: fn(engine, hall_id, *args, **kwargs),
+            # exactly once: caught in a lost connection it is retried with the same request id, and
+            # the same decision pressed again after an unconfirmed end repeats that id
+            pressed_once(
+                self.unconfirmed,
+                f"{fn.__name__}:{args!r}:{sorted(kwargs.items())!r}",
+                lambda request_id: fn(engine, hall_id, *args, request_id=request_id, **kwargs),
+                retrying=lambda: self.app.call_from_thread(self.say, pending_text(), True),
+            ),
             done=finished,
             failed=lambda text: self.say(text, True),
             group="action",

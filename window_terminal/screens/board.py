@@ -23,7 +23,7 @@ from window_terminal.i18n import tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, release_long_lived, settle_long_lived, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.work import run_call
+from window_terminal.screens.work import pending_text, pressed_once, run_call
 from window_terminal.widgets.tables import LiveTable, add_columns, sync_row
 
 LINE_COLUMNS = [
@@ -165,6 +165,7 @@ class BoardScreen(LocalizedKeys, Screen[None]):
         self.view: hallview.HallView | None = None
         self._lights: str = ""
         self._shown: dict[str, object] = {}  # what each side widget shows: set again only when it differs
+        self.unconfirmed: dict[str, str] = {}  # command key -> request id of a press whose end is unknown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -374,7 +375,10 @@ class BoardScreen(LocalizedKeys, Screen[None]):
 
         def go() -> None:
             self.run_action_worker(
-                lambda e, h: queueing.set_line_open(e, h, code, opened, actor=self.staff_code),
+                f"line:{code}:{opened}",
+                lambda e, h, rid: queueing.set_line_open(
+                    e, h, code, opened, actor=self.staff_code, request_id=rid
+                ),
                 tr(
                     f"{code} 已{'开放' if opened else '停止'}取号",
                     f"line {code} {'opened' if opened else 'closed'}",
@@ -408,7 +412,10 @@ class BoardScreen(LocalizedKeys, Screen[None]):
 
         def go() -> None:
             self.run_action_worker(
-                lambda e, h: queueing.set_window_status(e, h, int(number), status, actor=self.staff_code),
+                f"window:{number}:{status}",
+                lambda e, h, rid: queueing.set_window_status(
+                    e, h, int(number), status, actor=self.staff_code, request_id=rid
+                ),
                 tr(
                     f"{number}号窗口已{'暂停' if status == 'paused' else '开放'}",
                     f"window {number}: {status}",
@@ -449,7 +456,10 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 self._say(str(exc), error=True)
                 return
             self.run_action_worker(
-                lambda e, h: queueing.set_window_lines(e, h, int(number), parsed, actor=self.staff_code),
+                f"window-lines:{number}:{parsed}",
+                lambda e, h, rid: queueing.set_window_lines(
+                    e, h, int(number), parsed, actor=self.staff_code, request_id=rid
+                ),
                 tr(f"{number}号窗口业务线已更新", f"window {number} lines changed"),
             )
 
@@ -476,7 +486,10 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 return
             ticket, reason = values["ticket"], values["reason"]
             self.run_action_worker(
-                lambda e, h: queueing.move_forward(e, h, ticket, reason=reason, actor=self.staff_code),
+                f"forward:{ticket}:{reason}",
+                lambda e, h, rid: queueing.move_forward(
+                    e, h, ticket, reason=reason, actor=self.staff_code, request_id=rid
+                ),
                 tr(f"{lookup.code(ticket)} 已提前", f"{lookup.code(ticket)} moved forward"),
             )
 
@@ -499,7 +512,8 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 return
             message = values["message"]
             self.run_action_worker(
-                lambda e, h: queueing.broadcast(e, h, message, actor=self.staff_code),
+                f"broadcast:{message}",
+                lambda e, h, rid: queueing.broadcast(e, h, message, actor=self.staff_code, request_id=rid),
                 tr(
                     "公告已发布" if message else "公告已清除",
                     "broadcast sent" if message else "broadcast cleared",
@@ -529,14 +543,21 @@ class BoardScreen(LocalizedKeys, Screen[None]):
                 return
             engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
 
-            def book() -> dict[str, Any]:
+            def book(request_id: str) -> dict[str, Any]:
                 day, start = appointments.parse_slot(values["date"], values["time"])
                 booking = appointments.Booking(values["line"], day, start, values["name"], values["phone"])
-                return appointments.book(engine, hall_id, booking, source="board", actor=self.staff_code)
+                return appointments.book(
+                    engine, hall_id, booking, source="board", actor=self.staff_code, request_id=request_id
+                )
 
             run_call(
                 self,
-                book,
+                pressed_once(
+                    self.unconfirmed,
+                    "book:" + "|".join(values[k] for k in ("line", "date", "time", "name", "phone")),
+                    book,
+                    retrying=lambda: self.app.call_from_thread(self._say, pending_text(), error=True),
+                ),
                 done=lambda r: self._say(
                     tr(
                         f"已预约 {r['line']} {r['slot']}，签到码 {r['code']}",
@@ -565,11 +586,19 @@ class BoardScreen(LocalizedKeys, Screen[None]):
             done,
         )
 
-    def run_action_worker(self, action: Any, done_text: str) -> None:
+    def run_action_worker(self, key: str, action: Any, done_text: str) -> None:
+        """Run a manager's command ``action(engine, hall_id, request_id)`` exactly once: caught in a
+        lost connection it is retried with the same request id, and pressed again with the same
+        ``key`` (the command and its arguments) after an unconfirmed end it repeats that id."""
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
         run_call(
             self,
-            lambda: action(engine, hall_id),
+            pressed_once(
+                self.unconfirmed,
+                key,
+                lambda request_id: action(engine, hall_id, request_id),
+                retrying=lambda: self.app.call_from_thread(self._say, pending_text(), error=True),
+            ),
             done=lambda _: self._say(done_text),
             failed=lambda text: self._say(text, error=True),
             group="board-action",

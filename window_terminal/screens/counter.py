@@ -34,7 +34,7 @@ from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, refused_text, release_long_lived, settle_long_lived
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
-from window_terminal.screens.work import pressed_once, run_call
+from window_terminal.screens.work import pending_text, pressed_once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
 STATUS_TEXT = {
@@ -62,15 +62,6 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("case_lookup", "c", "办件查询（回访/补正/取件）", "Case look-up"),
 ]
 DB_ACTIONS = {a for a, *_ in ACTIONS}
-
-
-def pending_text() -> str:
-    """What the clerk reads while a command caught in a lost connection is retried."""
-    return tr(
-        "连接中断：刚才的操作未确认，正在以同一请求编号重试（不会重复办理）…",
-        "connection lost: the last action is not confirmed, retrying with the same request id "
-        "(it never runs twice)…",
-    )
 
 
 def _t(pair: tuple[str, str]) -> str:

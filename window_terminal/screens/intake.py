@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from window_terminal.core import drafts, intake
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
-from window_terminal.screens.work import run_call
+from window_terminal.screens.work import pending_text, pressed_once, run_call
 from window_terminal.widgets.lists import ChoiceList
 from window_terminal.widgets.tables import add_columns
 
@@ -182,6 +182,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         self.in_notice: set[int] = set()
         self.id_type = "resident_id"
         self.request_id = uuid.uuid4().hex
+        self.unconfirmed: dict[str, str] = {}  # command -> request id of a send whose end is unknown
         self.busy = False
         self.done = False
         self.index: Any = None
@@ -878,21 +879,36 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         app = self.app
         ticket_ref = f"#{self.ticket['ticket_id']}" if self.ticket else ""
         self.submit(
-            lambda: queueing.transfer(
+            "transfer",
+            lambda request_id: queueing.transfer(
                 app.engine,  # type: ignore[attr-defined]
                 app.hall.id,  # type: ignore[attr-defined]
                 line_code,
                 ticket_ref=ticket_ref,
                 reason=tr("不属本窗口业务，转号办理", "belongs to another line"),
                 actor=self.staff_code,
-                request_id=self.request_id + "-transfer",
+                request_id=request_id,
             ),
             self.transferred,
         )
 
-    def submit(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Send the form's outcome once: further outcome keys wait until it succeeded or failed."""
-        run_call(self, call, done=done, failed=self.failed, group="intake-send", busy=True)
+    def submit(self, key: str, call: Callable[[str], Any], done: Callable[[Any], None]) -> None:
+        """Send the form's outcome ``call(request_id)`` exactly once: further outcome keys wait until
+        it succeeded or failed; caught in a lost connection it is retried with the same request id,
+        and sent again after an unconfirmed end it repeats that id (``key``: which command)."""
+        run_call(
+            self,
+            pressed_once(
+                self.unconfirmed,
+                key,
+                call,
+                retrying=lambda: self.app.call_from_thread(self.say, pending_text()),
+            ),
+            done=done,
+            failed=self.failed,
+            group="intake-send",
+            busy=True,
+        )
 
     def transferred(self, info: Any) -> None:
         self.done = True
@@ -908,7 +924,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     def send(self, outcome: str, extra: dict[str, Any]) -> None:
         app = self.app
         self.submit(
-            lambda: intake.submit(
+            "submit",
+            lambda request_id: intake.submit(
                 app.engine,  # type: ignore[attr-defined]
                 app.hall.id,  # type: ignore[attr-defined]
                 applicant=self.applicant(),
@@ -922,7 +939,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 reason=extra.get("reason", ""),
                 reason_kind=extra.get("reason_kind", ""),
                 competent_office=extra.get("competent_office", ""),
-                request_id=self.request_id,
+                request_id=request_id,
             ),
             self.finished,
         )
@@ -930,7 +947,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     def send_supplement(self, override: intake.Override | None) -> None:
         app = self.app
         self.submit(
-            lambda: intake.supplement(
+            "supplement",
+            lambda request_id: intake.supplement(
                 app.engine,  # type: ignore[attr-defined]
                 app.hall.id,  # type: ignore[attr-defined]
                 self.case_no or "",
@@ -939,7 +957,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 actor=self.staff_code,
                 ticket_id=self.ticket["ticket_id"] if self.ticket else None,
                 override=override,
-                request_id=uuid.uuid4().hex,
+                request_id=request_id,
             ),
             self.finished,
         )

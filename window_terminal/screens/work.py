@@ -57,6 +57,15 @@ def unconfirmed(exc: BaseException) -> DomainError:
     return error
 
 
+def pending_text() -> str:
+    """What a person reads while a command caught in a lost connection is retried."""
+    return tr(
+        "连接中断：刚才的操作未确认，正在以同一请求编号重试（不会重复办理）…",
+        "connection lost: the last action is not confirmed, retrying with the same request id "
+        "(it never runs twice)…",
+    )
+
+
 def pressed_once(
     pending: dict[str, str],
     key: str,
