@@ -50,10 +50,10 @@ for i in range(count):
     time.sleep(rng.uniform(lo, hi))
     window = windows[i % len(windows)]
     start = time.monotonic()  # measure.now(): one clock for every process
-    info = queueing.call_next(engine, hall.id, window)
+    info = queueing.call_next(engine, hall.id, window, actor="M001")
     returned = time.monotonic()
     print(json.dumps({"number": info.number, "window": window, "start": start, "returned": returned}), flush=True)
-    queueing.start_service(engine, hall.id, window)  # the next call there finishes this one
+    queueing.start_service(engine, hall.id, window, actor="M001")  # the next call there finishes this one
 """
 
 PEER = r"""

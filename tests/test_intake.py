@@ -780,3 +780,42 @@ def test_a_supplement_that_completes_the_notice_records_the_ticket_window_and_ac
     assert issued.window_id == window6 and issued.payload["ticket_id"] == ticket.id
     assert last_visit.payload == {"case_no": first.case_no, "purpose": "supplement", "ticket_id": ticket.id}
     assert last_visit.window_id == window6
+
+
+def test_a_second_notice_under_override_freezes_the_new_material_and_keeps_the_ticket(engine, hall):
+    """After a manager's second notice the new material is on the notice like the first ones: its
+    return is checked, and the case is accepted once both are brought."""
+    from window_terminal.db.models import Document
+
+    item, mats = checks(engine, hall, "GA-0001", 合法稳定住所证明="missing")
+    first = ik.submit(
+        engine, hall.id, applicant=ZHANG, item=item.code, materials=mats, outcome="notice", actor="C001"
+    )
+    by_name = {m.name: m for m in item.materials}
+    home, form = by_name["合法稳定住所证明"], by_name["居住证申领登记表"]
+    ticket = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    second = ik.supplement(
+        engine,
+        hall.id,
+        first.case_no,
+        [ik.MaterialCheck(form.id, "defective", note="旧版表格")],
+        override=ik.Override("M001", "1234", "表格版本更新"),
+        ticket_id=ticket.id,
+        actor="C001",
+    )
+    assert (second.status, second.notice_breach) == ("notice_issued", True)
+    rows = _rows(engine, first.case_id)
+    assert rows["居住证申领登记表"] == ("defective", True, 0, 0, False)  # now on the notice
+    assert rows["合法稳定住所证明"] == ("missing", True, 0, 0, False)
+    with read_session(engine) as s:
+        doc = s.execute(select(Document).where(Document.number == second.document_number)).scalar_one()
+    assert (doc.kind, doc.ticket_id, doc.case_id) == ("one_time_notice", ticket.id, first.case_id)
+    # the new material is listed now: bringing only it keeps the notice open, both close it
+    part = ik.supplement(
+        engine, hall.id, first.case_no, [ik.MaterialCheck(form.id, "received")], actor="C001"
+    )
+    assert (part.status, part.document, part.notice_breach) == ("notice_issued", None, True)
+    done = ik.supplement(
+        engine, hall.id, first.case_no, [ik.MaterialCheck(home.id, "received")], actor="C001"
+    )
+    assert (done.status, done.document["kind"], done.visits) == ("accepted", "acceptance_notice", 4)

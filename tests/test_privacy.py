@@ -204,6 +204,15 @@ def test_a_counter_notice_shows_the_same_masked_numbers(engine, hall, cli_env) -
     _never_whole(text, wt(cli_env, "doc", "show", number, "--json"))
 
 
+def test_the_document_list_names_each_applicant_by_the_masked_name(engine, hall, cli_env) -> None:  # type: ignore[no-untyped-def]
+    number = _accept_at_the_counter(engine, hall)
+    listed = json.loads(wt(cli_env, "doc", "list", "--json"))
+    assert [(r["number"], r["applicant"]) for r in listed] == [(number, MASKED_NAME)]
+    table = wt(cli_env, "doc", "list")
+    assert MASKED_NAME in table and NAME not in table
+    _never_whole(table)
+
+
 def test_a_back_office_notice_shows_the_same_masked_numbers(engine, hall, cli_env) -> None:  # type: ignore[no-untyped-def]
     from window_terminal.core import review
 

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select
 
 from window_terminal.core import access, lookup
 from window_terminal.core.document_store import TITLES, get_document
+from window_terminal.core.privacy import mask_name
 from window_terminal.db.clock import local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case, Document, Hall, Window
@@ -387,7 +388,8 @@ def document_row(document: Document, case_no: str | None, timezone: str) -> dict
         "kind": document.kind,
         "title": payload.get("title") or TITLES.get(document.kind, document.kind),
         "case_no": case_no,
-        "applicant": applicant.get("name", "") if isinstance(applicant, dict) else "",
+        # a list shows many people at once: the one masking rule (the document itself keeps the name)
+        "applicant": mask_name(applicant.get("name", "")) if isinstance(applicant, dict) else "",
         "issued_at": to_local(document.issued_at, timezone).isoformat(timespec="seconds"),
         "printed_count": document.printed_count,
         "last_print_error": document.last_print_error,
