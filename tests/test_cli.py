@@ -93,3 +93,10 @@ def test_the_language_option_speaks_english_in_reports_too(cli_env):
     english = wt(cli_env, "--lang", "en", "report", "overdue").stdout
     assert "Near and past deadline" in english and "临期与超期" not in english
     assert "Near and past deadline" in wt({**cli_env, "WT_LANGUAGE": "en"}, "report", "overdue").stdout
+
+
+def test_a_ticket_is_printed_in_the_chosen_language(cli_env):
+    chinese = wt(cli_env, "ticket", "take", "BIZ").stdout
+    assert "A001" in chinese and "等候" in chinese and "前面 0 人" in chinese and "waiting" not in chinese
+    english = wt(cli_env, "--lang", "en", "ticket", "show", "A001").stdout
+    assert "A001" in english and "waiting" in english and "0 ahead" in english and "等候" not in english

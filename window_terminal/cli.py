@@ -366,12 +366,17 @@ def _print_ticket(info: Any) -> None:
     if info is None:
         Console().print("[yellow]没有等候的号 / nobody is waiting[/]")
         return
+    from window_terminal.core.queueing import TICKET_STATES
+    from window_terminal.i18n import tr
+
     data = info.as_dict() if hasattr(info, "as_dict") else info
-    parts = [f"[bold]{data['number']}[/] {data['line_name']} ({data['line']})", data["status"]]
+    status = tr(*TICKET_STATES.get(data["status"], (data["status"], data["status"])))
+    parts = [f"[bold]{data['number']}[/] {data['line_name']} ({data['line']})", status]
     if data.get("window"):
-        parts.append(f"→ {data['window']}号窗口")
+        parts.append(tr(f"→ {data['window']}号窗口", f"→ window {data['window']}"))
     if data.get("people_ahead") is not None:
-        parts.append(f"前面 {data['people_ahead']} 人, 约 {data['estimated_wait_minutes']} 分钟")
+        ahead, minutes = data["people_ahead"], data["estimated_wait_minutes"]
+        parts.append(tr(f"前面 {ahead} 人，约 {minutes} 分钟", f"{ahead} ahead, about {minutes} min"))
     Console().print("  ".join(parts))
 
 

@@ -56,6 +56,16 @@ T = TypeVar("T", bound="TicketInfo | None")  # what a queue command returns
 IN_HAND = ("called", "serving")
 PRIVILEGED = ("priority", "appointment")
 KINDS = ("normal", "priority", "appointment")
+# What a person reads for a ticket's status (zh, en): the counter, the CLI and every other surface.
+TICKET_STATES = {
+    "waiting": ("等候", "waiting"),
+    "called": ("已呼叫", "called"),
+    "serving": ("办理中", "serving"),
+    "parked": ("挂起", "parked"),
+    "done": ("已办结", "done"),
+    "no_show": ("过号", "no-show"),
+    "cancelled": ("已取消", "cancelled"),
+}
 WINDOW_STATES = ("open", "paused", "closed")
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {

@@ -37,15 +37,7 @@ from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import pending_text, pressed_once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
 
-STATUS_TEXT = {
-    "waiting": ("等候", "waiting"),
-    "called": ("已呼叫", "called"),
-    "serving": ("办理中", "serving"),
-    "parked": ("挂起", "parked"),
-    "done": ("已办结", "done"),
-    "no_show": ("过号", "no-show"),
-    "cancelled": ("已取消", "cancelled"),
-}
+STATUS_TEXT = queueing.TICKET_STATES
 
 # (action, key, zh, en): every counter action (the palette lists the screen's keys: screens/palette.py)
 ACTIONS: list[tuple[str, str, str, str]] = [
