@@ -1121,6 +1121,7 @@ def supplement(
         still = [r for r in rows.values() if r.in_notice and r.status in ("missing", "defective")]
         document = None
         if new_missing:
+            assert override is not None  # refused above without one
             for m in new_missing:
                 rows[m.id].in_notice = True  # type: ignore[index]  # a stored row: the id is set
             _breach(
@@ -1136,7 +1137,7 @@ def supplement(
                 ctx,
                 case,
                 list(rows.values()),
-                notes=[f"经大厅管理员授权再次告知（原因：{override.reason.strip() if override else ''}）。"],
+                notes=[f"经大厅管理员授权再次告知（原因：{override.reason.strip()}）。"],
             )
             document = issue_document(unit, "one_time_notice", payload, case_id=case.id, ticket_id=ticket_id)
         elif not still:
