@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
+import stat
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -113,6 +115,26 @@ def test_a_private_file_is_written_whole_for_this_user_only(tmp_path) -> None:  
         privacy.write_private_file(target, "bad \ud800")
     assert target.read_text(encoding="utf-8") == "second"
     assert sorted(p.name for p in target.parent.iterdir()) == ["walkin.json"]
+
+
+def test_a_private_file_is_never_readable_by_others_even_while_it_is_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The temporary file is created 0600: another user cannot open it during the write (and keep the
+    descriptor) before the chmod that follows. Seen by the mode of the file at the moment it is
+    written, with the umask letting everything through."""
+    seen: list[int] = []
+    real_fdopen = os.fdopen
+
+    def spying_fdopen(fd, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", spying_fdopen)
+    old = os.umask(0)
+    try:
+        privacy.write_private_file(tmp_path / "drafts" / "walkin.json", "秘密")
+    finally:
+        os.umask(old)
+    assert seen == [0o600]
 
 
 # --- the same person on every surface -------------------------------------------------------------
