@@ -6,7 +6,7 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -443,3 +443,41 @@ def test_good_rates_count_level_three_as_good_by_line_window_and_clerk(
     levels = report.table("ratings")
     assert {r["level"]: r["count"] for r in levels.rows} == {5: 2, 4: 0, 3: 1, 2: 1, 1: 1}
     assert (levels.total["count"], levels.total["pct"]) == (5, 100.0)
+
+
+def test_every_total_row_is_the_whole_hall_s_own_figure(engine: Engine, hall: HallRef, seeded) -> None:
+    """The 合计 rows, exactly: the hall's queue row (a median of the hall, not of the rows above),
+    the headline's ratings, the sums of arrivals and services by hour, of ratings and refusals."""
+    report = period_report(engine, hall.id, DAY, DAY)
+    (hall_row,) = report.table("queue_total").rows
+    head = {r["figure"]: r["value"] for r in report.table("headline").rows}
+    assert (head["ratings"], head["good_rate_pct"]) == (3, 66.7)  # 5, 5 and 1
+    for key, first in (("by_line", "line"), ("by_window", "window"), ("by_clerk", "clerk")):
+        assert report.table(key).total == {first: "全厅合计", **hall_row, "ratings": 3, "good_rate_pct": 66.7}
+    assert report.table("by_hour").total == {
+        "hour": "全厅合计",
+        "arrivals": 5,
+        "served_in_hour": 3,
+        "wait_mean_min": 11.75,
+        "wait_median_min": 7.5,
+        "wait_p90_min": 24.0,
+        "wait_max_min": 30.0,
+    }
+    assert report.table("ratings").total == {"label": "合计", "count": 3, "pct": 100.0}
+    assert report.table("non_acceptance").total == {"label": "合计", "count": 1}
+    empty = period_report(engine, hall.id, date(2026, 1, 5), date(2026, 1, 5))
+    assert [empty.table(k).total for k in ("by_line", "by_window", "by_clerk", "by_hour")] == [None] * 4
+    assert empty.table("ratings").total == {"label": "合计", "count": 0, "pct": None}
+    assert empty.table("non_acceptance").total == {"label": "合计", "count": 0}
+
+
+def test_every_open_case_shows_red_once_its_deadline_is_long_past(
+    engine: Engine, hall: HallRef, seeded
+) -> None:
+    """Sixty days on, the seed's three open accepted cases (one accepted, two in review) are all red;
+    the decided, refused and unaccepted ones are not counted."""
+    later = DAY + timedelta(days=60)
+    cases = {
+        r["figure"]: r["value"] for r in period_report(engine, hall.id, later, later).table("cases").rows
+    }
+    assert (cases["overdue_yellow"], cases["overdue_red"]) == (0, 3)
