@@ -139,10 +139,7 @@ class Deadline:
 
 @dataclass(frozen=True)
 class _Year:
-    first: int  # ordinal of Jan 1
-    last: int  # ordinal of Dec 31
     workdays: tuple[int, ...]  # sorted ordinals of the working days
-    package_known: bool
     overrides: tuple[int, ...]  # sorted ordinals of the days the hall overrides
 
 
@@ -273,10 +270,7 @@ class WorkCalendar:
             if works:
                 workdays.append(ordinal)
         built = _Year(
-            first=first,
-            last=last,
             workdays=tuple(workdays),
-            package_known=flags is not None,
             overrides=tuple(sorted(o for o in overrides if first <= o <= last)),
         )
         self._years[year] = built
