@@ -481,3 +481,21 @@ def test_every_open_case_shows_red_once_its_deadline_is_long_past(
         r["figure"]: r["value"] for r in period_report(engine, hall.id, later, later).table("cases").rows
     }
     assert (cases["overdue_yellow"], cases["overdue_red"]) == (0, 3)
+
+
+def test_the_line_window_and_clerk_tables_end_with_ratings_and_good_rate_in_both_languages(
+    engine: Engine, hall: HallRef, seeded
+) -> None:
+    from window_terminal.i18n import language, set_language
+
+    before = language()
+    try:
+        for lang, headers in (("zh", ("评价数", "好评率%")), ("en", ("ratings", "good %"))):
+            set_language(lang)
+            report = period_report(engine, hall.id, DAY, DAY)
+            for key, first in (("by_line", "line"), ("by_window", "window"), ("by_clerk", "clerk")):
+                columns = report.table(key).columns
+                assert columns[0][0] == first and len({k for k, _ in columns}) == len(columns)
+                assert columns[-2:] == [("ratings", headers[0]), ("good_rate_pct", headers[1])]
+    finally:
+        set_language(before)

@@ -113,7 +113,7 @@ def _rating_counts(session: Session, q: dict[str, Any], group: str) -> dict[Any,
 
 def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> list[Table]:
     """The headline table and the per-department table; adds the good rate to the line, window and
-    clerk tables in ``queue`` (by key) where they are present."""
+    clerk tables in ``queue`` (by key)."""
     from window_terminal.core.deadlines import HallDeadlines, suspensions_by_case
     from window_terminal.core.reports.queries import Table
     from window_terminal.db.models import Case, ServiceItem
@@ -412,11 +412,9 @@ def _add_good_rates(session: Session, q: dict[str, Any], queue: dict[str, Table]
         "by_clerk": "SELECT id, code FROM staff WHERE hall_id = :hall",
     }
     for key, (expr, column) in groups.items():
-        table = queue.get(key)
-        if table is None:
-            continue
+        table = queue[key]
         names: dict[Any, Any] = dict(session.execute(text(lookups[key]), q).all())
-        counts = {names.get(g, g): v for g, v in _rating_counts(session, q, expr).items() if g is not None}
+        counts = {names[g]: v for g, v in _rating_counts(session, q, expr).items() if g is not None}
         for row in table.rows:
             n, good = counts.get(row[column], (0, 0))
             row["ratings"] = n
