@@ -732,3 +732,21 @@ def test_the_line_is_called_by_place_not_by_arrival_and_only_waiting_tickets_are
     assert q.call_next(engine, hall.id, 2, actor="C002").number == a1.number
     q.start_service(engine, hall.id, 2, actor="C002")
     assert q.call_next(engine, hall.id, 2, actor="C002").number == a2.number
+
+
+def test_a_privileged_ticket_is_told_only_the_privileged_ahead_where_they_go_first(engine, hall):
+    """On a line that calls the priority lane first (strict or interleave), a 绿色通道 ticket is told
+    how many privileged tickets are ahead of it — not the normal ones it will pass; on a line that
+    calls them in plain order (``none``) it is told everyone ahead. A normal ticket always counts all."""
+    for line in ("GEN", "BIZ", "TAX"):  # strict, interleave, none (queue/lines.toml)
+        for _ in range(3):
+            q.take_ticket(engine, hall.id, line, actor="C001")
+    told = {}
+    for line in ("GEN", "BIZ", "TAX"):
+        first = q.take_ticket(engine, hall.id, line, kind="priority", priority_reason="老年人", actor="C001")
+        second = q.take_ticket(engine, hall.id, line, kind="priority", priority_reason="军人", actor="C001")
+        normal = q.take_ticket(engine, hall.id, line, actor="C001")
+        told[line] = (first.people_ahead, second.people_ahead, normal.people_ahead)
+        # the same figure when the ticket is looked up later, not only on its slip
+        assert q.ticket_info(engine, hall.id, second.id).people_ahead == second.people_ahead
+    assert told == {"GEN": (0, 1, 5), "BIZ": (0, 1, 5), "TAX": (3, 4, 5)}
