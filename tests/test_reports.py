@@ -499,3 +499,17 @@ def test_the_line_window_and_clerk_tables_end_with_ratings_and_good_rate_in_both
                 assert columns[-2:] == [("ratings", headers[0]), ("good_rate_pct", headers[1])]
     finally:
         set_language(before)
+
+
+def test_the_total_rows_are_labelled_in_english_too(engine: Engine, hall: HallRef, seeded) -> None:
+    from window_terminal.i18n import language, set_language
+
+    before = language()
+    set_language("en")
+    try:
+        report = period_report(engine, hall.id, DAY, DAY)
+    finally:
+        set_language(before)
+    labels = [report.table("by_line").total["line"], report.table("by_hour").total["hour"]]
+    labels += [report.table("ratings").total["label"], report.table("non_acceptance").total["label"]]
+    assert labels == ["whole hall", "whole hall", "total", "total"]
