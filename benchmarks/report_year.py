@@ -335,6 +335,7 @@ def main() -> None:
                 "ratio": max(s["ratio"] for s in sizes),
                 "figures_match": all(s["figures_match"] for s in sizes),
                 "target_ratio": TARGET_RATIO,
+                "all_passed": all(s["figures_match"] and s["ratio"] <= TARGET_RATIO for s in sizes),
             }
         )
     )
