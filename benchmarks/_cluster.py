@@ -239,3 +239,20 @@ class FailoverCluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+        self._kill_strays()
+
+    def _kill_strays(self) -> None:
+        """Kill what outlived its postmaster: a background worker that does not notice the
+        postmaster's death (the monitor's healthcheck worker) keeps itself and the logger alive.
+        Every server process works in its data folder, under ``base``."""
+        base = str(self.base.resolve())
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if cwd == base or cwd.startswith(base + os.sep):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry.name), signal.SIGKILL)
