@@ -367,10 +367,10 @@ def _print_ticket(info: Any) -> None:
         Console().print("[yellow]没有等候的号 / nobody is waiting[/]")
         return
     from window_terminal.core.queueing import TICKET_STATES
-    from window_terminal.i18n import tr
+    from window_terminal.i18n import tr, tr_code
 
     data = info.as_dict() if hasattr(info, "as_dict") else info
-    status = tr(*TICKET_STATES.get(data["status"], (data["status"], data["status"])))
+    status = tr_code(TICKET_STATES, data["status"])
     parts = [f"[bold]{data['number']}[/] {data['line_name']} ({data['line']})", status]
     if data.get("window"):
         parts.append(tr(f"→ {data['window']}号窗口", f"→ window {data['window']}"))

@@ -18,6 +18,13 @@ def tr(zh: str, en: str) -> str:
     return en if _language == "en" else zh
 
 
+def tr_code(words: dict[str, tuple[str, str]], code: str) -> str:
+    """The words for ``code`` in a table of (zh, en) pairs — a status, a kind — or the code itself
+    when the table does not know it."""
+    zh, en = words.get(code, (code, code))
+    return tr(zh, en)
+
+
 class LazyText(str):
     """A text written at import time but shown later: its value is the Chinese, ``en`` the English.
 

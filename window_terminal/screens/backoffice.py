@@ -19,7 +19,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from window_terminal.core import lookup, review
 from window_terminal.db import feed
-from window_terminal.i18n import tr, tr_lazy
+from window_terminal.i18n import tr, tr_code, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, show_connection
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
@@ -238,7 +238,7 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
                     "case": r["case_no"],
                     "item": r["item"][:8],
                     "applicant": r["applicant"],
-                    "status": tr(*review.TASK_STATES.get(r["status"], (r["status"], r["status"])))
+                    "status": tr_code(review.TASK_STATES, r["status"])
                     + (f"·{r['reviewer']}" if r["reviewer"] else ""),
                 }
                 sync_row(table, key, list(cells.values()))
@@ -500,9 +500,7 @@ def render_detail(d: dict[str, Any]) -> Text:
         text.append(f"{value}\n")
     text.append(tr("审批部门\n", "Departments\n"), style="bold")
     for t in d["tasks"]:
-        text.append(
-            f"  {t['department']} {tr(*review.TASK_STATES.get(t['status'], (t['status'], t['status'])))}\n"
-        )
+        text.append(f"  {t['department']} {tr_code(review.TASK_STATES, t['status'])}\n")
     text.append(tr("材料\n", "Materials\n"), style="bold")
     for m in d["materials"]:
         mark = "✓" if m["status"] in ("received", "commitment") else "…"
@@ -510,6 +508,6 @@ def render_detail(d: dict[str, Any]) -> Text:
     if d["suspensions"]:
         text.append(tr("暂停计时\n", "Suspensions\n"), style="bold")
         for s in d["suspensions"]:
-            kind = tr(*review.SUSPENSION_KINDS.get(s["kind"], (s["kind"], s["kind"])))
+            kind = tr_code(review.SUSPENSION_KINDS, s["kind"])
             text.append(f"  {kind} {s['started_on']}–{s['ended_on'] or tr('至今', 'now')} {s['reason']}\n")
     return text

@@ -30,14 +30,12 @@ from window_terminal.core import intake, queueing, review
 from window_terminal.core.case_status import STATUS_LABELS
 from window_terminal.core.hallview import minutes_seconds, window_state_word
 from window_terminal.errors import DomainError
-from window_terminal.i18n import language, tr, tr_lazy
+from window_terminal.i18n import language, tr, tr_code, tr_lazy
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.live import follow_feed, refused_text, release_long_lived, settle_long_lived
 from window_terminal.screens.messages import ConnectionChanged, HallEvents
 from window_terminal.screens.work import pending_text, pressed_once, run_call
 from window_terminal.widgets.tables import add_columns, sync_row
-
-STATUS_TEXT = queueing.TICKET_STATES
 
 # (action, key, zh, en): every counter action (the palette lists the screen's keys: screens/palette.py)
 ACTIONS: list[tuple[str, str, str, str]] = [
@@ -206,7 +204,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
                 sync_row(
                     recent,
                     str(t["ticket_id"]),
-                    [t["number"], t["line"], _t(STATUS_TEXT[t["status"]]), called],
+                    [t["number"], t["line"], _t(queueing.TICKET_STATES[t["status"]]), called],
                 )
             self.show_current()
 
@@ -246,7 +244,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
             else ""
         )
         panel.update(
-            f"[b]{ticket['number']}[/b]   {ticket['line']}   {_t(STATUS_TEXT[ticket['status']])}{recalls}\n"
+            f"[b]{ticket['number']}[/b]   {ticket['line']}   {_t(queueing.TICKET_STATES[ticket['status']])}{recalls}\n"
             f"{tr('已用时', 'Elapsed')} {elapsed}\n"
             f"[dim]I {tr('受理', 'intake')} · F {tr('办结', 'finish')} · T {tr('转移', 'transfer')} · "
             f"P {tr('挂起', 'park')} · B {tr('回呼', 'call back')} · W {tr('暂停', 'pause')}[/dim]"
@@ -591,7 +589,7 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         options = [
             (
                 c["case_no"],
-                f"{c['case_no']}  {c['item']}  {tr(*CASE_STATUS.get(c['status'], (c['status'], c['status'])))}",
+                f"{c['case_no']}  {c['item']}  {tr_code(CASE_STATUS, c['status'])}",
             )
             for c in found
         ]
@@ -693,11 +691,10 @@ def case_summary(view: intake.CaseView) -> str:
     from window_terminal.core.privacy import mask_id_number
 
     case = view.case
-    status = CASE_STATUS.get(case["status"], (case["status"], case["status"]))
     lines = [
         f"{tr('事项', 'Item')}：{view.item.name}（{view.item.code}）",
         f"{tr('申请人', 'Applicant')}：{case['applicant_name']}  {mask_id_number(case['id_number'])}",
-        f"{tr('状态', 'Status')}：{tr(*status)}   {tr('查询码', 'Query code')}：{case['query_code']}",
+        f"{tr('状态', 'Status')}：{tr_code(CASE_STATUS, case['status'])}   {tr('查询码', 'Query code')}：{case['query_code']}",
         f"{tr('收件日期', 'Received')}：{case['received_on']}   {tr('承诺办结', 'Promised')}：{case['promised_date'] or '-'}",
         f"{tr('跑动次数', 'Visits')}：{len(view.visits)}",
     ]

@@ -17,7 +17,7 @@ from typing import Any
 
 from window_terminal.core.reports.indicators import UNITS
 from window_terminal.core.reports.queries import Report, Table
-from window_terminal.i18n import tr
+from window_terminal.i18n import tr, tr_code
 
 COUNT, MINUTES, PERCENT, DECIMAL2 = "#,##0", "0.0", '0.0"%"', "0.00"
 RED_FILL, YELLOW_FILL = "FFC7CE", "FFEB9C"
@@ -37,7 +37,7 @@ _UNIT_FORMATS = {"count": COUNT, "pct": PERCENT, "min": MINUTES}
 
 
 def report_title(report: Report) -> str:
-    return tr(*KIND_TITLES.get(report.kind, (report.kind, report.kind)))
+    return tr_code(KIND_TITLES, report.kind)
 
 
 def period_text(report: Report) -> str:
