@@ -211,7 +211,7 @@ def seed_appointment(
         count = unit.session.execute(
             select(func.count()).select_from(Appointment).where(Appointment.hall_id == unit.hall_id)
         ).scalar_one()
-        code = f"Y{line.prefix}{count + 1:05d}"
+        code = f"SEED{count + 1:04d}"  # a stage's own code: the product's numbering is core.appointments'
         unit.session.add(
             Appointment(
                 hall_id=unit.hall_id,
