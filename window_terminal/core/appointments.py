@@ -26,13 +26,13 @@ from sqlmodel import Session
 
 from window_terminal.core import access, lookup
 from window_terminal.core.idcheck import check_phone
+from window_terminal.core.queueing import DEFAULT_THRESHOLDS, threshold
 from window_terminal.db.clock import db_now, local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Appointment, Hall, Line, Ticket
 from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
 
-DEFAULTS = {"appointment_slot_minutes": 30, "appointment_capacity": 2, "appointment_grace_minutes": 15}
 STATE_WORDS = {
     "booked": ("已预约", "booked"),
     "checked_in": ("已签到", "checked in"),
@@ -51,14 +51,10 @@ CSV_COLUMNS = {
 }
 
 
-def setting(settings: dict[str, Any], key: str) -> Any:
-    return (settings.get("thresholds") or {}).get(key, DEFAULTS[key])
-
-
 def capacity(settings: dict[str, Any], line_code: str) -> int:
-    value = setting(settings, "appointment_capacity")
+    value = threshold(settings, "appointment_capacity")
     if isinstance(value, dict):
-        return int(value.get(line_code) or value.get("default") or DEFAULTS["appointment_capacity"])
+        return int(value.get(line_code) or value.get("default") or DEFAULT_THRESHOLDS["appointment_capacity"])
     return int(value)
 
 
@@ -90,7 +86,7 @@ def state(appointment: Appointment, now: datetime, settings: dict[str, Any]) -> 
         return "cancelled"
     if appointment.ticket_id is not None:
         return "checked_in"
-    grace = timedelta(minutes=int(setting(settings, "appointment_grace_minutes")))
+    grace = timedelta(minutes=int(threshold(settings, "appointment_grace_minutes")))
     return "no_show" if now > appointment.slot_start + grace else "booked"
 
 
@@ -110,7 +106,7 @@ def check_in_refusal(appointment: Appointment, now: datetime, settings: dict[str
             code="appointment_day",
         )
     if state(appointment, now, settings) == "no_show":
-        grace = int(setting(settings, "appointment_grace_minutes"))
+        grace = int(threshold(settings, "appointment_grace_minutes"))
         raise DomainError(
             f"预约 {appointment.code}（{shown:%H:%M}）已超过{grace}分钟未签到，按过号处理：请取普通号",
             f"appointment {appointment.code} ({shown:%H:%M}) is more than {grace} minutes late "
@@ -130,7 +126,7 @@ class Booking:
 
 
 def _slot_start(unit: Unit, booking: Booking) -> datetime:
-    minutes = max(1, int(setting(unit.settings, "appointment_slot_minutes")))
+    minutes = max(1, int(threshold(unit.settings, "appointment_slot_minutes")))
     if (booking.start.hour * 60 + booking.start.minute) % minutes:
         raise DomainError(
             f"{booking.start:%H:%M} 不是预约时段的开始：时段每{minutes}分钟一个（如 09:00、09:{minutes % 60:02d}）",
@@ -147,7 +143,7 @@ def _book(unit: Unit, booking: Booking, source: str) -> dict[str, Any]:
     s = unit.session
     line = lookup.line(s, unit.hall_id, booking.line)
     start = _slot_start(unit, booking)
-    minutes = max(1, int(setting(unit.settings, "appointment_slot_minutes")))
+    minutes = max(1, int(threshold(unit.settings, "appointment_slot_minutes")))
     if start + timedelta(minutes=minutes) <= unit.now:
         raise DomainError(
             f"{booking.day} {booking.start:%H:%M} 的时段已经过去：请选择以后的时段",

@@ -83,6 +83,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "announce_max_age_seconds": 120,  # a call older than this when it reaches a TV is shown, not said
     "voice_speed": 150,  # espeak-ng words per minute for the call text
     "display_stale_seconds": 15,  # the board flags a hall TV silent this long
+    "appointment_slot_minutes": 30,  # booking slots: length, bookings per slot (a number, or per
+    "appointment_capacity": 2,  # line: {BIZ = 3, default = 2}), and minutes late before a no-show
+    "appointment_grace_minutes": 15,
 }
 
 

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from window_terminal.core.queueing import threshold
 from window_terminal.db import clock
 from window_terminal.i18n import tr
 
@@ -224,7 +225,7 @@ def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> l
     total = queue.get("queue_total")
     total_row = total.rows[0] if total is not None and total.rows else {}
     served = int(total_row.get("served") or 0)
-    target = int((p.settings.get("thresholds") or {}).get("wait_target_minutes", 20))
+    target = int(threshold(p.settings, "wait_target_minutes"))
     values: dict[str, Any] = {
         "ratings": hall.ratings,
         "good_rate_pct": pct(hall.good, hall.ratings),

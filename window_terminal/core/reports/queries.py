@@ -33,6 +33,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from window_terminal.core.privacy import mask_name, mask_phone
+from window_terminal.core.queueing import threshold
 from window_terminal.db import clock
 from window_terminal.db.engine import read_session
 from window_terminal.i18n import tr
@@ -224,7 +225,7 @@ class _Period:
 
     def params(self, **extra: Any) -> dict[str, Any]:
         offset = _utc_offset_seconds(self.d1, self.tz)
-        target = int((self.settings.get("thresholds") or {}).get("wait_target_minutes", 20)) * 60
+        target = int(threshold(self.settings, "wait_target_minutes")) * 60
         return {
             "hall": self.hall_id,
             "d1": self.d1,
