@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -158,9 +158,18 @@ def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WT_DATA_DIR", str(tmp_path / "wt-data"))
 
 
+# The day every snapshot is taken on: a snapshot shows case numbers, dates and waits, so its clock is
+# injected (a Monday, 10:00 in the hall's time zone), never the day the suite happens to run.
+SNAPSHOT_DAY = date(2026, 12, 7)
+
+
 @pytest.fixture(autouse=True)
-def _reset_clock() -> Iterator[None]:
+def _reset_clock(request: pytest.FixtureRequest) -> Iterator[None]:
     clock.set_offset(timedelta(0))
+    if "snap_compare" in request.fixturenames:
+        from tests.factories import set_clock_to
+
+        set_clock_to(SNAPSHOT_DAY)  # a test may still set its own day after this
     yield
     clock.set_offset(timedelta(0))
 
