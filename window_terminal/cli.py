@@ -152,12 +152,13 @@ def run(ctx: typer.Context, fn):
     """Run a domain call, turning refusals into a clear message and exit code 2."""
     from window_terminal.config import ConfigError
     from window_terminal.db.engine import DatabaseError
+    from window_terminal.db.storage import StorageFault
     from window_terminal.errors import DomainError
 
     c = _ctx(ctx)
     try:
         return fn(c)
-    except DomainError as exc:
+    except (DomainError, StorageFault) as exc:
         raise fail(exc.text(c.settings.language)) from None
     except (ConfigError, DatabaseError) as exc:
         raise fail(str(exc)) from None

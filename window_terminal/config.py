@@ -31,6 +31,7 @@ ENV_KEYS = {
     "voice_pack": "WT_VOICE_PACK",
     "session_dir": "WT_SESSION_DIR",
     "session_idle_minutes": "WT_SESSION_IDLE_MINUTES",
+    "backup_dir": "WT_BACKUP_DIR",
 }
 
 
@@ -67,6 +68,7 @@ class Settings:
     voice_pack: str | None = None  # the hall TV's recorded call segments (a folder of WAV files)
     session_dir: str | None = None  # where `wt login` keeps this OS user's session
     session_idle_minutes: int | None = None  # sign out after this long idle (default: end of the day)
+    backup_dir: str | None = None  # where `wt db backup` keeps the SQLite hall's copies (another disk!)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -76,6 +78,10 @@ class Settings:
     @property
     def session_path(self) -> Path:
         return Path(self.session_dir) if self.session_dir else data_dir() / "session"
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else data_dir() / "backups"
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})

@@ -3,7 +3,17 @@
 Modules import heavy things (textual, sqlalchemy) inside the command functions only.
 """
 
-AREAS = ("staff", "counter", "backoffice", "screens", "reports", "documents", "audit", "appointments")
+AREAS = (
+    "staff",
+    "counter",
+    "backoffice",
+    "screens",
+    "reports",
+    "documents",
+    "audit",
+    "appointments",
+    "backups",
+)
 
 
 def shared_group(app, name: str, help: str):

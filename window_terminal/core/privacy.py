@@ -131,10 +131,18 @@ def masked_person(name: str, id_type: str, id_number: str, phone: str) -> dict[s
     }
 
 
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_private_file(path: Path, text: str) -> Path:
     """Write a local file that holds personal data or a credential (an intake draft, a sign-in
     session): readable and writable by this OS user only (0600, its folder 0700), written whole or
-    not at all (a temporary file renamed over it)."""
+    not at all (a temporary file, synced to the disk, renamed over it; the folder synced too)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -142,8 +150,11 @@ def write_private_file(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
+            out.flush()
+            os.fsync(out.fileno())  # on the disk before it replaces the old one: a power cut leaves one whole
         os.chmod(tmp, 0o600)  # whatever the umask or an earlier file's mode
         os.replace(tmp, path)
+        _sync_folder(path.parent)  # the rename itself survives a power cut
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from window_terminal.db.engine import DatabaseError
 from window_terminal.db.retry import configuration_problem, reconnect_delay
+from window_terminal.db.storage import ensure_sound, storage_fault
 
 if TYPE_CHECKING:  # alembic is imported only when migrating
     from alembic.config import Config
@@ -119,6 +120,8 @@ def reach(
         try:
             return current_revision(engine)
         except Exception as exc:
+            if fault := storage_fault(exc):  # waiting will not mend a damaged file or free the disk
+                raise fault from exc
             cause = " ".join(str(getattr(exc, "orig", None) or exc).split())
             problem = configuration_problem(exc)
             if problem:
@@ -144,9 +147,11 @@ def reach(
 def ensure_current(
     engine: Engine, *, wait: float | None = 0.0, on_wait: Callable[[str, float], object] | None = None
 ) -> None:
-    """Refuse to work on a database that is behind (or ahead of) this program's schema; wait for
-    one that does not answer yet as :func:`reach` says."""
+    """Refuse to work on a database that is behind (or ahead of) this program's schema, or whose file
+    is damaged (db/storage.py: a command must not write into it); wait for one that does not answer
+    yet as :func:`reach` says."""
     current = reach(engine, wait=wait, on_wait=on_wait)
+    ensure_sound(engine)
     head = head_revision()
     if current != head:
         where = "empty" if current is None else f"at revision {current}"

@@ -6,7 +6,8 @@ hall of counters does not hammer a database that is restarting.
 
 A database that is down, restarting, failing over or behind a dead link comes back by itself, so
 callers wait and retry. A refused password, a missing permission, an unknown database or role, or a
-malformed URL does not: :func:`configuration_problem` names those, and callers say so and stop.
+malformed URL does not, nor a damaged database file or a full disk (db/storage.py):
+:func:`configuration_problem` names those, and callers say so and stop.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def reconnect_delay(attempt: int) -> float:
 
 def configuration_problem(exc: BaseException) -> str | None:
     """What is wrong, when ``exc`` is an error that waiting will not fix; None when it may pass."""
+    from window_terminal.db.storage import storage_fault
+
+    if fault := storage_fault(exc):  # a damaged file, a full disk: named by db/storage.py
+        return fault.en
     seen: BaseException | None = exc
     while seen is not None:
         state = getattr(seen, "sqlstate", None)

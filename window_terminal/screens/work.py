@@ -36,12 +36,15 @@ from textual.worker import Worker, get_current_worker
 from window_terminal.core.documents.errors import DocumentError
 from window_terminal.db import links
 from window_terminal.db.retry import configuration_problem, reconnect_delay
+from window_terminal.db.storage import StorageFault
 from window_terminal.errors import DomainError, first_line
 from window_terminal.i18n import language, tr
 
 T = TypeVar("T")
-# Refusals carry their own words in both languages; the same call would be refused again.
-REFUSALS = (DomainError, DocumentError)
+# Refusals carry their own words in both languages; the same call would be refused again. A damaged
+# database file or a full disk (db/storage.py) is one too: nothing was written, and waiting will not
+# mend it — never "connection lost".
+REFUSALS = (DomainError, DocumentError, StorageFault)
 COMMAND_RETRY_S = 12.0  # a command caught in a lost connection is retried (same request id) this long
 
 
