@@ -12,18 +12,20 @@ import asyncio
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from benchmarks._common import free_port
-from tests.conftest import DEMO_PIN, TEST_PIN
+from benchmarks._common import free_port, sign_in_on_this_pc
+from tests.conftest import TEST_PIN
 from window_terminal.core import queueing as q
 
 CHROMIUM = "/usr/bin/chromium"
@@ -115,6 +117,7 @@ async def _page_text_and_screenshot(
                     await asyncio.sleep(0.5)
                     result = await cdp("Runtime.evaluate", expression=READ_TERMINAL, returnByValue=True)
                     text = str(result.get("result", {}).get("value") or "")
+                assert "工作人员登录" in text, f"the browser was not asked to sign in; it shows: {text[:500]}"
 
                 async def key(name: str, code: int, typed: str = "") -> None:
                     await asyncio.sleep(0.05)
@@ -159,18 +162,18 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
             )
         pytest.skip("Debian's chromium is not installed")
     from window_terminal.core.hall import resolve_hall
-    from window_terminal.core.staff import change_pin
     from window_terminal.db.engine import make_engine
 
     engine = make_engine(sqlite_url)
     hall = resolve_hall(engine, None)
-    change_pin(engine, hall.id, "M001", DEMO_PIN, TEST_PIN)  # the manager has signed in before
     q.set_window_status(engine, hall.id, 3, "open", actor="C003")
     q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
     env.update(
         WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml"), TEXTUAL_ANIMATIONS="none"
     )
+    # the manager is signed in on the PC that runs the server: a browser must still sign in itself
+    sign_in_on_this_pc(sqlite_url, tmp_path / "data", "M001", TEST_PIN)
     port, devtools = free_port(), free_port()
     server = subprocess.Popen(
         [
@@ -192,6 +195,12 @@ def test_the_board_in_a_browser_shows_the_called_number(sqlite_url: str, tmp_pat
     browser = None
     try:
         _wait_port(port, 30)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
+        here = f"http://127.0.0.1:{port}/"
+        outside = [
+            u for u in re.findall(r'(?:href|src)="((?:https?:)?//[^"]*)"', page) if not u.startswith(here)
+        ]
+        assert not outside, f"the board's page loads from outside the hall: {outside}"
         called = q.call_next(engine, hall.id, 3, actor="C003")
         assert called is not None
         browser = subprocess.Popen(

@@ -207,12 +207,15 @@ def _launch(ctx: typer.Context, screen: str, **options: Any) -> None:
 def screen_plan(c: Context, screen: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The first screen and its options. A staff screen opens for the person signed in on this PC
     (`wt login`) when their role may use it, and otherwise starts with the sign-in screen, which then
-    opens it; a public device's screen (kiosk, rating) runs as a device of the hall definition."""
+    opens it (always, with ``sign_in_here``: each browser of `wt serve board`); a public device's
+    screen (kiosk, rating) runs as a device of the hall definition."""
     from window_terminal.core import access
     from window_terminal.errors import DomainError
 
     options = dict(options)
     if screen in access.STAFF_SCREENS:
+        if options.pop("sign_in_here", False):  # a browser's session: its own sign-in, never this PC's
+            return "home", {**options, "target": screen}
         try:
             signed = c.signed_in()
         except DomainError:

@@ -11,11 +11,19 @@ def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
 
     @app.command("board")
-    def board(ctx: typer.Context) -> None:
+    def board(
+        ctx: typer.Context,
+        sign_in_here: bool = typer.Option(
+            False,
+            "--sign-in-here",
+            hidden=True,
+            help="Always start with the sign-in screen: never the session of this PC (`wt serve board`).",
+        ),
+    ) -> None:
         """The hall manager's board: every line and window live, alerts, and the fixes."""
         from window_terminal.cli import _launch
 
-        _launch(ctx, "board")
+        _launch(ctx, "board", sign_in_here=sign_in_here)
 
     @app.command("display")
     def display(ctx: typer.Context) -> None:
