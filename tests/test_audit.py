@@ -405,3 +405,59 @@ def test_an_event_log_written_before_the_chain_is_chained_by_the_upgrade(empty_u
         assert verify_chain(engine, hall_id).intact
     finally:
         engine.dispose()
+
+
+def test_three_tamperings_at_once_are_all_named_in_one_run_with_a_consistent_head(engine, hall, cli_env):
+    """Altered in the middle, deleted further on, one slipped in at the end: one verify names all
+    three, in order, and its head pairs one event's number with that event's hash."""
+    _a_morning(engine, hall.id)
+    seqs = _seqs(engine, hall.id)
+    altered, deleted = seqs[3], seqs[7]
+    _behind_the_back(
+        engine,
+        "UPDATE event SET staff_id = COALESCE(staff_id, 0) + 1 WHERE hall_id = :h AND seq = :s",
+        h=hall.id,
+        s=altered,
+    )
+    _behind_the_back(engine, "DELETE FROM event WHERE hall_id = :h AND seq = :s", h=hall.id, s=deleted)
+    _behind_the_back(
+        engine,
+        "INSERT INTO event (hall_id, seq, kind, payload, created_at, hash)"
+        " VALUES (:h, :seq, 'staff.unlock', '{}', :at, :hash)",
+        h=hall.id,
+        seq=seqs[-1] + 1,
+        at=datetime(2026, 12, 1, 9, 0, 0),
+        hash="0" * 64,
+    )
+    report = verify_chain(engine, hall.id)
+    assert [(p.kind, p.seq) for p in report.problems] == [
+        ("altered", altered),
+        ("deleted", deleted),
+        ("inserted", seqs[-1] + 1),
+    ], report.text("en")
+    with read_session(engine) as s:
+        stored = s.execute(
+            select(Event.hash).where(Event.hall_id == hall.id, Event.seq == report.head_seq)
+        ).scalar_one()
+    assert report.head_hash == stored  # the head is one event's pair, never a number beside another's hash
+    english = wt(cli_env, "--lang", "en", "audit", "verify", "--json", check=False)
+    said = json.loads(english.stdout)
+    assert english.returncode == 1
+    assert [p["kind"] for p in said["problems"]] == ["altered", "deleted", "inserted"]
+    seq, _, digest = said["head"].partition(":")
+    assert (int(seq), digest) == (report.head_seq, report.head_hash)
+
+
+def test_a_deleted_run_of_events_is_named_once_as_a_range(engine, hall):
+    _a_morning(engine, hall.id)
+    seqs = _seqs(engine, hall.id)
+    _behind_the_back(
+        engine,
+        "DELETE FROM event WHERE hall_id = :h AND seq BETWEEN :a AND :b",
+        h=hall.id,
+        a=seqs[2],
+        b=seqs[5],
+    )
+    report = verify_chain(engine, hall.id)
+    assert [(p.kind, p.seq) for p in report.problems] == [("deleted", seqs[2])], report.text("en")
+    assert f"#{seqs[2]}–#{seqs[5]}" in report.problems[0].en

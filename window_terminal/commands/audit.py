@@ -170,8 +170,8 @@ def audit_verify(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Check the event log's hash chain: exit 0 when intact, 1 naming the first event altered,
-    deleted or inserted."""
+    """Check the event log's hash chain: exit 0 when intact, 1 naming every event altered, deleted or
+    inserted."""
     from window_terminal.cli import Context, run
 
     def go(c: Context) -> int:
@@ -180,22 +180,25 @@ def audit_verify(
         anchor = parse_anchor(expect) if expect else None
         report = verify_chain(c.engine(), c.hall().id, expect=anchor)
         if as_json:
-            problem = report.problem
+            problems = [
+                {
+                    "kind": p.kind,
+                    "seq": p.seq,
+                    "event_id": p.event_id,
+                    "message": p.text(c.settings.language),
+                }
+                for p in report.problems
+            ]
             typer.echo(
                 json.dumps(
                     {
                         "hall": report.hall_code,
                         "intact": report.intact,
                         "checked": report.checked,
-                        "head": f"{report.head_seq}:{report.head_hash}",
-                        "problem": None
-                        if problem is None
-                        else {
-                            "kind": problem.kind,
-                            "seq": problem.seq,
-                            "event_id": problem.event_id,
-                            "message": problem.text(c.settings.language),
-                        },  # fmt: skip
+                        "counter": report.counter,
+                        "head": f"{report.head_seq}:{report.head_hash}",  # one event's number and hash
+                        "problem": problems[0] if problems else None,
+                        "problems": problems,
                     },
                     ensure_ascii=False,
                 )

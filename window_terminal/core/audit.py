@@ -5,7 +5,7 @@ The event log is the audit trail: every event carries its actor (``staff_id``, o
 ``device``), the window where it applies and the database time. Each event is hashed over its
 content and the previous event's hash in its hall (the canonical text and the hash: ``db/chain.py``;
 on PostgreSQL the same in SQL, migration 0008). ``verify_chain`` walks a hall's log in order and
-names the first event that was altered, deleted or inserted behind the application's back.
+names every event that was altered, deleted or inserted behind the application's back.
 
 What the chain can tell: an event whose content changed (its hash no longer matches), an event
 missing from the middle or the end of the log (a gap in the numbers, or the log ends before the
@@ -37,7 +37,7 @@ from window_terminal.errors import DomainError, NotFound
 
 @dataclass(frozen=True)
 class Break:
-    """The first place the chain does not hold: ``kind`` is altered | deleted | inserted."""
+    """One place the chain does not hold: ``kind`` is altered | deleted | inserted."""
 
     kind: str
     seq: int
@@ -52,18 +52,32 @@ class Break:
 @dataclass(frozen=True)
 class ChainReport:
     hall_code: str
-    checked: int  # events checked
-    head_seq: int  # the hall's counter
-    head_hash: str  # the hash of the last event checked (to note elsewhere and pass back later)
-    problem: Break | None
+    checked: int  # events read
+    counter: int  # the hall's event counter
+    head_seq: int  # the last event of the hall's own chain (within its counter) …
+    head_hash: str  # … and its hash: one event's pair, to note elsewhere and pass back later
+    problems: tuple[Break, ...] = ()  # every break, in the log's order
 
     @property
     def intact(self) -> bool:
-        return self.problem is None
+        return not self.problems
+
+    @property
+    def problem(self) -> Break | None:
+        """The first break."""
+        return self.problems[0] if self.problems else None
 
     def text(self, language: str = "zh") -> str:
-        if self.problem is not None:
-            return self.problem.text(language)
+        if self.problems:
+            lines = [p.text(language) for p in self.problems]
+            if len(lines) == 1:
+                return lines[0]
+            head = (
+                f"大厅 {self.hall_code} 的事件日志有 {len(lines)} 处断裂："
+                if language == "zh"
+                else f"hall {self.hall_code}: the event log breaks in {len(lines)} places:"
+            )
+            return "\n".join([head, *(f"  {n}. {line}" for n, line in enumerate(lines, 1))])
         if language == "zh":
             return (
                 f"大厅 {self.hall_code} 的事件日志完整：共 {self.checked} 条事件，哈希链无断裂；"
@@ -140,15 +154,21 @@ def _altered(e: _Stored) -> Break:
     )
 
 
-def _deleted(seq: int, following: _Stored | None) -> Break:
+def _deleted(seq: int, following: _Stored | None, last: int | None = None) -> Break:
+    """Events ``seq`` … ``last`` (default: just ``seq``) are missing."""
     after_zh = f"（其后为 #{following.seq}）" if following else "（日志末尾）"
     after_en = f" (the next is #{following.seq})" if following else " (at the end of the log)"
+    if last is None or last == seq:
+        what_zh, what_en = f"第 #{seq} 号事件被删除", f"event #{seq} was deleted"
+    else:
+        what_zh = f"第 #{seq}–#{last} 号事件（{last - seq + 1} 条）被删除"
+        what_en = f"events #{seq}–#{last} ({last - seq + 1}) were deleted"
     return Break(
         "deleted",
         seq,
         None,
-        f"第 #{seq} 号事件被删除{after_zh}：日志编号在此中断。请从备份恢复并查明谁改动了数据库",
-        f"event #{seq} was deleted{after_en}: the log's numbers break here. "
+        f"{what_zh}{after_zh}：日志编号在此中断。请从备份恢复并查明谁改动了数据库",
+        f"{what_en}{after_en}: the log's numbers break here. "
         "Restore it from a backup and find out who changed the database",
     )
 
@@ -164,30 +184,30 @@ def _inserted(e: _Stored, why_zh: str, why_en: str) -> Break:
     )
 
 
-def _first_wrong(
-    hall_id: int, e: _Stored, prev: str, last: _Stored | None, before_last: str, after: _Stored | None
-) -> Break:
-    """``e`` does not fit the chain: altered, or inserted with the events after it renumbered —
-    then the chain is whole without the inserted one (``e`` itself, or ``last`` when its forger
-    hashed it to fit and ``e`` is the renumbered event that came after)."""
+class _Lookahead:
+    """The stored events one by one, with a look at the next (a year's log is never held whole)."""
 
-    def fits_one_place_back(event: _Stored | None, prev_hash: str) -> bool:
-        return (
-            event is not None
-            and event.hash is not None
-            and event.hash_after(hall_id, prev_hash, seq=event.seq - 1) == event.hash
-        )
+    def __init__(self, events: Iterator[_Stored]) -> None:
+        self._events = events
+        self._next: _Stored | None = next(events, None)
 
-    why = ("去掉它后，后面的事件与哈希链重新吻合", "without it the events after it fit the chain again")
-    if last is not None and fits_one_place_back(e, before_last):
-        return _inserted(last, *why)
-    if fits_one_place_back(after, prev):
-        return _inserted(e, *why)
-    return _altered(e)
+    def __iter__(self) -> Iterator[_Stored]:
+        while self._next is not None:
+            current, self._next = self._next, next(self._events, None)
+            yield current
+
+    def peek(self) -> _Stored | None:
+        return self._next
 
 
 def verify_chain(engine: Engine, hall_id: int, *, expect: tuple[int, str] | None = None) -> ChainReport:
-    """Walk the hall's log in ``seq`` order in one snapshot; the first break, if any.
+    """Walk the hall's log in ``seq`` order in one snapshot; every break, in order.
+
+    After a break the walk takes up the chain again where it can, so one run names every event that
+    was altered, deleted or inserted: an altered event still carries the hash the next one was chained
+    to (the walk goes on from it); after a gap the first event left cannot be checked against the
+    deleted one before it (the walk goes on from it); an event inserted with the rest renumbered shifts
+    every later number by one (the walk checks them at their old numbers).
 
     ``expect`` = (seq, hash) noted from an earlier report: that event must still carry that hash."""
     with snapshot_session(engine) as session:
@@ -197,47 +217,101 @@ def verify_chain(engine: Engine, hall_id: int, *, expect: tuple[int, str] | None
         if hall is None:
             raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
         code, counter, recorded_head = hall[0], int(hall[1] or 0), hall[2] or ""
-        prev, expected_seq, checked, problem = GENESIS, 1, 0, None
+        problems: list[Break] = []
+        prev, expected_seq, checked = GENESIS, 1, 0
+        shift = 0  # events inserted with the rest renumbered, so far
         last: _Stored | None = None  # the event before, and the hash before it
         before_last = GENESIS
-        events = _stored_events(session, hall_id)
+        head: _Stored | None = None
         expect_seen = expect is None
+        events = _Lookahead(_stored_events(session, hall_id))
         for e in events:
-            if e.seq > counter:
-                problem = _inserted(
-                    e,
-                    f"编号超出大厅的事件计数 #{counter}",
-                    f"its number is beyond the hall's event counter #{counter}",
+            checked += 1
+            if e.seq > counter:  # not in the hall's own chain: never its head
+                problems.append(
+                    _inserted(
+                        e,
+                        f"编号超出大厅的事件计数 #{counter}",
+                        f"its number is beyond the hall's event counter #{counter}",
+                    )
                 )
-                break
-            if e.seq > expected_seq:
-                problem = _deleted(expected_seq, e)
-                break
-            if e.hash is None or e.hash_after(hall_id, prev) != e.hash:
-                problem = _first_wrong(hall_id, e, prev, last, before_last, next(events, None))
-                break
+                continue
+            head = e
+            after_gap = e.seq > expected_seq
+            if after_gap:
+                problems.append(_deleted(expected_seq, e, e.seq - 1))
+            expected_seq = e.seq + 1
             if expect is not None and e.seq == expect[0]:
                 expect_seen = True
                 if e.hash != expect[1]:
-                    problem = _altered(e)
-                    break
-            last, before_last = e, prev
-            prev, expected_seq, checked = e.hash, e.seq + 1, checked + 1
-        if problem is None and expected_seq <= counter:
-            problem = _deleted(expected_seq, None)
-        if problem is None and recorded_head != prev:
-            problem = Break(
-                "altered",
-                expected_seq - 1,
-                None,
-                f"大厅记录的链头与最后一条事件 #{expected_seq - 1} 的哈希不符：日志末尾被改动",
-                f"the hall's recorded chain head does not match the hash of the last event "
-                f"#{expected_seq - 1}: the end of the log was changed",
+                    problems.append(_altered(e))
+            if e.hash is not None and e.hash_after(hall_id, prev, seq=e.seq - shift) == e.hash:
+                last, before_last, prev = e, prev, e.hash
+                continue
+            if after_gap:  # chained to a deleted event: nothing to check it against; go on from it
+                last, before_last, prev = e, prev, e.hash or prev
+                continue
+            wrong = _first_wrong(hall_id, e, prev, last, before_last, events.peek(), shift)
+            problems.append(wrong)
+            if wrong.kind == "inserted" and wrong.event_id == e.id:
+                shift += 1  # e is the stranger: the chain goes on from the event before it
+            elif wrong.kind == "inserted":
+                shift += 1  # the event before was the stranger: e follows the one before that
+                last, before_last, prev = e, before_last, e.hash or prev
+            else:
+                last, before_last, prev = e, prev, e.hash or prev  # the next was chained to e's hash
+        if expected_seq <= counter:
+            problems.append(_deleted(expected_seq, None, counter))
+        if head is not None and recorded_head != (head.hash or ""):
+            problems.append(
+                Break(
+                    "altered",
+                    head.seq,
+                    None,
+                    f"大厅记录的链头与最后一条事件 #{head.seq} 的哈希不符：日志末尾被改动",
+                    f"the hall's recorded chain head does not match the hash of the last event "
+                    f"#{head.seq}: the end of the log was changed",
+                )
             )
-        if problem is None and not expect_seen:
+        if not expect_seen:
             assert expect is not None
-            problem = _deleted(expect[0], None)
-        return ChainReport(code, checked, counter, prev, problem)
+            problems.append(_deleted(expect[0], None))
+        return ChainReport(
+            code,
+            checked,
+            counter,
+            head.seq if head else 0,
+            (head.hash or "") if head else "",
+            tuple(problems),
+        )
+
+
+def _first_wrong(
+    hall_id: int,
+    e: _Stored,
+    prev: str,
+    last: _Stored | None,
+    before_last: str,
+    after: _Stored | None,
+    shift: int,
+) -> Break:
+    """``e`` does not fit the chain: altered, or inserted with the events after it renumbered —
+    then the chain is whole without the inserted one (``e`` itself, or ``last`` when its forger
+    hashed it to fit and ``e`` is the renumbered event that came after)."""
+
+    def fits_one_place_back(event: _Stored | None, prev_hash: str) -> bool:
+        return (
+            event is not None
+            and event.hash is not None
+            and event.hash_after(hall_id, prev_hash, seq=event.seq - shift - 1) == event.hash
+        )
+
+    why = ("去掉它后，后面的事件与哈希链重新吻合", "without it the events after it fit the chain again")
+    if last is not None and fits_one_place_back(e, before_last):
+        return _inserted(last, *why)
+    if fits_one_place_back(after, prev):
+        return _inserted(e, *why)
+    return _altered(e)
 
 
 def parse_anchor(text: str) -> tuple[int, str]:
