@@ -258,9 +258,9 @@ def test_a_backup_is_private_verified_rotated_and_restores_every_event(sqlite_ur
     path = db_path(sqlite_url)
     flip(path, event_page_offset(path))  # the disk goes bad
     assert wt(env, "ticket", "take", "BIZ").returncode == 2
-    refused = wt(env, "db", "restore", "--to", str(folder))
+    refused = wt(env, "db", "restore", "--in", str(folder))
     assert refused.returncode == 2 and "--yes" in refused.stderr  # never replaces the file unasked
-    restored = wt(env, "db", "restore", "--to", str(folder), "--yes", "--json")
+    restored = wt(env, "db", "restore", "--in", str(folder), "--yes", "--json")
     assert restored.returncode == 0, restored.stderr
     said = json.loads(restored.stdout)
     assert Path(said["replaced_file_kept_as"]).exists()  # the damaged file kept as evidence
@@ -356,7 +356,7 @@ def test_damage_found_once_is_refused_at_once_until_restored(sqlite_url, tmp_pat
     assert first.returncode == 2 and "数据库文件已损坏" in first.stderr, first.stderr
     later = wt(env, "--lang", "en", "queue", "status")  # reads nothing damaged, and still refuses
     assert later.returncode == 2 and "found damaged earlier" in later.stderr, later.stderr
-    assert wt(env, "db", "restore", "--to", str(folder), "--yes").returncode == 0
+    assert wt(env, "db", "restore", "--in", str(folder), "--yes").returncode == 0
     assert wt(env, "queue", "status").returncode == 0
 
 

@@ -32,6 +32,8 @@ ENV_KEYS = {
     "session_dir": "WT_SESSION_DIR",
     "session_idle_minutes": "WT_SESSION_IDLE_MINUTES",
     "backup_dir": "WT_BACKUP_DIR",
+    "pgbackrest_stanza": "WT_PGBACKREST_STANZA",
+    "pgbackrest_config": "WT_PGBACKREST_CONFIG",
 }
 
 
@@ -69,6 +71,8 @@ class Settings:
     session_dir: str | None = None  # where `wt login` keeps this OS user's session
     session_idle_minutes: int | None = None  # sign out after this long idle (default: end of the day)
     backup_dir: str | None = None  # where `wt db backup` keeps the SQLite hall's copies (another disk!)
+    pgbackrest_stanza: str = "wt"  # PostgreSQL: the pgBackRest stanza of the hall's cluster
+    pgbackrest_config: str | None = None  # PostgreSQL: pgbackrest.conf (default: pgBackRest's own)
     extra: dict = field(default_factory=dict)
 
     @property
