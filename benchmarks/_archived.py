@@ -42,8 +42,9 @@ def unavailable() -> str | None:
 
 
 class ArchivedCluster:
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, archive_timeout: int = 60) -> None:
         self.base = base
+        self.archive_timeout = archive_timeout
         self.data = base / "data"
         self.port = _free_ports(1)[0]
         self.config = base / "pgbackrest.conf"
@@ -51,13 +52,13 @@ class ArchivedCluster:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls) -> Iterator[ArchivedCluster]:
+    def started(cls, archive_timeout: int = 60) -> Iterator[ArchivedCluster]:
         reason = unavailable()
         if reason:
             raise RuntimeError(reason)
         base = Path(tempfile.mkdtemp(prefix="wt_archived_"))
         os.chmod(base, 0o755)
-        cluster = cls(base)
+        cluster = cls(base, archive_timeout)
         try:
             cluster.create()
             yield cluster
@@ -134,7 +135,7 @@ class ArchivedCluster:
                 f"unix_socket_directories = '{self.base / 'sock'}'\n"
                 "wal_level = replica\narchive_mode = on\n"
                 f"archive_command = '{archive}'\n"
-                "archive_timeout = 60\nmax_wal_size = 256MB\n"
+                f"archive_timeout = {self.archive_timeout}\nmax_wal_size = 1GB\n"
             )
         self.start()
         self._must(["pgbackrest", f"--config={self.config}", f"--stanza={STANZA}", "stanza-create"])
