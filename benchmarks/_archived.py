@@ -52,7 +52,7 @@ class ArchivedCluster:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, archive_timeout: int = 60) -> Iterator[ArchivedCluster]:
+    def started(cls, archive_timeout: int = 60, **create: str) -> Iterator[ArchivedCluster]:
         reason = unavailable()
         if reason:
             raise RuntimeError(reason)
@@ -60,7 +60,7 @@ class ArchivedCluster:
         os.chmod(base, 0o755)
         cluster = cls(base, archive_timeout)
         try:
-            cluster.create()
+            cluster.create(**create)
             yield cluster
         finally:
             cluster.stop("immediate")
@@ -95,7 +95,9 @@ class ArchivedCluster:
             raise RuntimeError(f"{' '.join(command)} failed: {done.stdout}\n{done.stderr}")
         return done.stdout
 
-    def create(self) -> None:
+    def create(self, extra_conf: str = "", hba: str | None = None) -> None:
+        """Initialise, configure (``extra_conf`` appended to postgresql.conf; ``hba`` replacing
+        pg_hba.conf), start, and create the stanza and the database ``wt``."""
         for folder in ("repo1", "repo2", "log", "lock", "spool", "sock", "wt-data"):
             (self.base / folder).mkdir()
         self.config.write_text(
@@ -135,8 +137,10 @@ class ArchivedCluster:
                 f"unix_socket_directories = '{self.base / 'sock'}'\n"
                 "wal_level = replica\narchive_mode = on\n"
                 f"archive_command = '{archive}'\n"
-                f"archive_timeout = {self.archive_timeout}\nmax_wal_size = 1GB\n"
+                f"archive_timeout = {self.archive_timeout}\nmax_wal_size = 1GB\n{extra_conf}\n"
             )
+        if hba is not None:
+            (self.data / "pg_hba.conf").write_text(hba)
         self.start()
         self._must(["pgbackrest", f"--config={self.config}", f"--stanza={STANZA}", "stanza-create"])
         self.sql("postgres", "CREATE DATABASE wt")
@@ -189,8 +193,10 @@ class ArchivedCluster:
         import psycopg
 
         try:
-            with psycopg.connect(
-                f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}", autocommit=True, connect_timeout=5
+            with psycopg.connect(  # the local socket: whatever pg_hba.conf asks of TCP clients
+                f"postgresql://postgres@/{dbname}?host={self.base / 'sock'}&port={self.port}",
+                autocommit=True,
+                connect_timeout=5,
             ) as conn:
                 cur = conn.execute(statement)
                 return cur.fetchall() if cur.description else []

@@ -33,6 +33,16 @@ _CONFIG_WORDS = (
     ("invalid dsn", "the database URL is malformed"),
     ("invalid integer value", "the database URL is malformed"),
     ('missing "="', "the database URL is malformed"),
+    (
+        "certificate verify failed",
+        "the server's certificate is not signed by the hall's CA: check sslrootcert in the URL (docs/tls.md)",
+    ),
+    (
+        "does not match host name",
+        "the server's certificate names another host: check the URL's host (docs/tls.md)",
+    ),
+    ("root certificate file", "the hall CA's certificate file (sslrootcert) cannot be read (docs/tls.md)"),
+    ("server does not support ssl", "the server does not speak TLS: turn ssl on (docs/tls.md)"),
 )
 
 
