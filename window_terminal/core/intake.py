@@ -113,11 +113,17 @@ def applicant_problems(
     return problems
 
 
-def _normalized(applicant: Applicant, today: date, who: str) -> Applicant:
+APPLICANT = ("申请人", "applicant")
+AGENT = ("代理人", "agent")
+
+
+def _normalized(applicant: Applicant, today: date, who: tuple[str, str]) -> Applicant:
+    """The applicant (or agent) as stored, or the first problem named for whom it is, in each
+    language with that language's word: "申请人：…" / "applicant: …"."""
     problems = applicant_problems(applicant, today=today)
     if problems:
         first = next(iter(problems.values()))
-        raise DomainError(f"{who}：{first.zh}", f"{who}: {first.en}", code=first.code)
+        raise DomainError(f"{who[0]}：{first.zh}", f"{who[1]}: {first.en}", code=first.code)
     return Applicant(
         lookup.typed(applicant.name),
         applicant.id_type,
@@ -831,8 +837,8 @@ def submit(
     manager_id = _override_manager(engine, hall_id, override)
 
     def action(unit: Unit) -> CaseResult:
-        who = _normalized(applicant, unit.today, "申请人")
-        rep = _normalized(agent, unit.today, "代理人") if agent and lookup.typed(agent.name) else None
+        who = _normalized(applicant, unit.today, APPLICANT)
+        rep = _normalized(agent, unit.today, AGENT) if agent and lookup.typed(agent.name) else None
         ctx = _context(unit, item, window)
         checks = _check_materials(ctx, materials)
         if ticket_id is not None:
