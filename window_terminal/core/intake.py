@@ -32,7 +32,7 @@ from window_terminal.core import access, lookup, queueing
 from window_terminal.core.deadlines import HallDeadlines
 from window_terminal.core.document_store import issue_document, next_daily_number
 from window_terminal.core.idcheck import check_id_number, check_phone
-from window_terminal.core.privacy import mask_id_number, mask_phone, masked_person
+from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.db import feed
 from window_terminal.db.clock import db_now, local_day, to_local
 from window_terminal.db.engine import read_session, snapshot_session
@@ -1240,6 +1240,8 @@ class CaseView:
     def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
         data = asdict(self)
         if masked:
+            data["case"]["applicant_name"] = mask_name(data["case"]["applicant_name"])
+            data["case"]["agent_name"] = mask_name(data["case"]["agent_name"])
             data["case"]["id_number"] = mask_id_number(data["case"]["id_number"])
             data["case"]["phone"] = mask_phone(data["case"]["phone"])
             data["case"]["agent_id_number"] = mask_id_number(data["case"]["agent_id_number"])
@@ -1363,7 +1365,7 @@ def list_cases(
                 "case_no": c.case_no,
                 "query_code": c.query_code,
                 "item": name,
-                "applicant": c.applicant_name,
+                "applicant": mask_name(c.applicant_name),
                 "id_number": mask_id_number(c.id_number),
                 "status": c.status,
                 "outcome": c.outcome,
@@ -1403,7 +1405,7 @@ def pending_notice_cases(engine: Engine, hall_id: int) -> list[dict[str, Any]]:
                 {
                     "case_no": case.case_no,
                     "item": item_name,
-                    "applicant": case.applicant_name,
+                    "applicant": mask_name(case.applicant_name),
                     "received_on": case.received_on.isoformat(),
                     "notice_due": due.isoformat(),
                     "working_days_left": left,
