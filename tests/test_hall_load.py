@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import QUEUE
-from window_terminal.core.hall import HallDefinitionError, load_hall, pinyin_keys
+from window_terminal.core.hall import HallDefinitionError, load_hall, pinyin_keys, read_definition
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Event, Line, Material, ServiceItem, Staff, Window
 
@@ -80,7 +80,7 @@ def test_an_edit_updates_rows_and_a_removed_window_is_deactivated(engine, hall, 
             '{ code = "NOPE", weight = 2 }',
             "windows.toml: [[window]] #1: lines: 'NOPE' is not a line in lines.toml",
         ),
-        ("hall.toml", "[thresholds]", "[thresholds\n", "hall.toml: not valid TOML"),
+        ("hall.toml", "[thresholds]", "[thresholds\n", "hall.toml line "),
         ("staff.toml", 'pin = "1234"', 'pin = "12"', "staff.toml: [[staff]] #1: pin: must be 4 to 8 digits"),
         (
             "windows.toml",
@@ -117,6 +117,50 @@ def test_a_bad_definition_names_file_key_and_problem_and_writes_nothing(
     assert counts(engine) == before
     with read_session(engine) as s:
         assert s.execute(select(Line.name).where(Line.code == "TAX")).scalar_one() == "税务"
+
+
+def test_one_missing_bracket_is_one_problem_with_its_line_and_column_not_86(tmp_path):
+    # Found by hand (issue 28): one missing "]" in departments.toml gave the right message and then
+    # 86 false ones ("department 'SCJG' is not in departments.toml" for every staff member and item).
+    folder = copy_queue(tmp_path)
+    path = folder / "departments.toml"
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index("[[department]]")].count("\n") + 1
+    path.write_text(text.replace("[[department]]", "[[department]", 1), encoding="utf-8")
+    with pytest.raises(HallDefinitionError) as err:
+        read_definition(folder)
+    assert err.value.problems == [
+        f"departments.toml line {line}, column 13: not valid TOML: Expected ']]' at the end of an array "
+        "declaration; correct it there (what refers to departments.toml is checked once it reads)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "file", ["hall.toml", "lines.toml", "windows.toml", "staff.toml", "catalogue/ga.toml"]
+)
+def test_a_file_that_does_not_parse_hides_no_problem_of_the_files_that_do(tmp_path, file):
+    folder = copy_queue(tmp_path)
+    path = folder / file
+    path.write_text(path.read_text(encoding="utf-8") + "\n[[oops\n", encoding="utf-8")
+    departments = folder / "departments.toml"  # an independent mistake elsewhere is still reported
+    departments.write_text(
+        departments.read_text(encoding="utf-8").replace('code = "RSJ"', 'code = "rsj!"'), "utf-8"
+    )
+    with pytest.raises(HallDefinitionError) as err:
+        read_definition(folder)
+    problems = err.value.problems
+    assert problems[0].startswith(f"{file} line ") and "not valid TOML" in problems[0], problems
+    assert [p for p in problems[1:] if "rsj!" not in p and "'RSJ'" not in p] == [], problems
+    assert any(p.startswith("departments.toml: [[department]] #2: code: 'rsj!'") for p in problems), problems
+
+
+def test_a_duplicate_prefix_names_both_lines(tmp_path):
+    folder = copy_queue(tmp_path)
+    path = folder / "lines.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('prefix = "C"', 'prefix = "A"', 1), "utf-8")
+    with pytest.raises(HallDefinitionError) as err:
+        read_definition(folder)
+    assert err.value.problems == ["lines.toml: prefix 'A' appears twice: [[line]] #1 BIZ and [[line]] #3 SOC"]
 
 
 def test_pinyin_keys_for_catalogue_search():
