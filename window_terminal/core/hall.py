@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
 from window_terminal.core import lookup
+from window_terminal.core.access import os_user
 from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
 from window_terminal.core.document_store import (
@@ -561,8 +562,11 @@ def demo_hall_folder() -> Path:
     return Path(__file__).resolve().parents[2] / "queue"
 
 
-def load_hall(engine: Engine, path: Path) -> dict[str, Any]:
-    """Validate ``path`` and load it; returns counts of what was created, updated and deactivated."""
+def load_hall(engine: Engine, path: Path, *, loaded_by: str | None = None) -> dict[str, Any]:
+    """Validate ``path`` and load it; returns counts of what was created, updated and deactivated.
+
+    The ``hall.loaded`` event names who loaded: ``loaded_by``, by default the OS user running this
+    (``os:root``, ``access.os_user``) — the hall's staff may not exist yet, so no one can sign in."""
     definition = read_definition(path)
     code = definition.hall["code"]
     with write_session(engine) as session:
@@ -575,7 +579,9 @@ def load_hall(engine: Engine, path: Path) -> dict[str, Any]:
             session.flush()
         hall_id = hall.id
     assert hall_id is not None
-    result = run_command(engine, hall_id, "hall.load", lambda unit: _apply(unit, definition))
+    result = run_command(
+        engine, hall_id, "hall.load", lambda unit: _apply(unit, definition), device=loaded_by or os_user()
+    )
     return {"hall": code, "hall_id": hall_id, **result}
 
 
