@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,50 @@ def test_the_same_calendar_entry_written_twice_is_harmless(engine, hall, tmp_pat
     twice = "\n[[calendar]]\ndate = 2031-05-01\nworkday = false\n" * 2
     path.write_text(path.read_text(encoding="utf-8") + twice, encoding="utf-8")
     load_hall(engine, folder)
+
+
+# --- the demo hall's calendar guess ----------------------------------------------------------------
+
+# The lunar festivals of each year the demo hall guesses (the holiday package does not know the year
+# yet): 春节 (正月初一; 除夕 is the day before), 端午 and 中秋. 清明 is a solar term (the package has it).
+LUNAR_FESTIVALS = {2027: {"春节": date(2027, 2, 6), "端午": date(2027, 6, 9), "中秋": date(2027, 9, 15)}}
+
+
+def statutory_holidays(year: int) -> dict[date, str]:
+    """《全国年节及纪念日放假办法》 Art. 2 as revised in 2024 (国务院令第795号, from 2025-01-01): 元旦 1,
+    春节 4 (除夕 and 正月初一 to 初三 — 除夕 is new), 清明 1, 劳动节 2 (May 1 and 2), 端午 1, 中秋 1, 国庆 3."""
+    import chinese_calendar
+
+    assert year in LUNAR_FESTIVALS, (
+        f"the demo hall guesses {year}: add its lunar festivals to LUNAR_FESTIVALS"
+    )
+    lunar = LUNAR_FESTIVALS[year]
+    spring = lunar["春节"]
+    [qingming] = [d for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))]
+    days = {date(year, 1, 1): "元旦", spring - timedelta(days=1): "除夕", qingming: "清明"}
+    days |= {spring + timedelta(days=n): "春节" for n in range(3)}
+    days |= {
+        date(year, 5, 1): "劳动节",
+        date(year, 5, 2): "劳动节",
+        lunar["端午"]: "端午",
+        lunar["中秋"]: "中秋",
+    }
+    days |= {date(year, 10, d): "国庆" for d in (1, 2, 3)}
+    return days
+
+
+def test_the_demo_calendar_guess_rests_on_every_statutory_holiday_of_the_current_rules():
+    # Found by hand (issue 28): the 2027 guess followed the rule before 2025 (春节 from 正月初一) and
+    # left 除夕, 2027-02-05, a working day.
+    from window_terminal.core.workdays import WorkCalendar, package_year_range
+
+    entries = {date.fromisoformat(str(e["date"])): e["workday"] for e in read_definition(QUEUE).calendar}
+    guessed = {day: workday for day, workday in entries.items() if day.year not in package_year_range()}
+    assert guessed, "the demo hall guesses no year: this test has nothing to check"
+    calendar = WorkCalendar(guessed)
+    assert not calendar.is_workday(date(2027, 2, 5))  # 除夕
+    for year in sorted({day.year for day in guessed}):
+        span = [day for day in guessed if day.year == year]
+        for day, name in sorted(statutory_holidays(year).items()):
+            if min(span) <= day <= max(span):
+                assert not calendar.is_workday(day), f"{day} ({name}) is a statutory holiday"
