@@ -42,6 +42,7 @@ def os_user() -> str:
         name = ""
     return OS_USER_PREFIX + (name or f"uid{os.getuid()}")[:57]  # event.device holds 60 characters
 
+
 ROLES: dict[str, tuple[str, str]] = {
     "clerk": ("窗口工作人员", "counter clerk"),
     "manager": ("大厅管理员", "hall manager"),
