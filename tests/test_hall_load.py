@@ -136,6 +136,14 @@ def test_one_missing_bracket_is_one_problem_with_its_line_and_column_not_86(tmp_
     ]
 
 
+def test_a_missing_file_is_one_problem_too(tmp_path):
+    folder = copy_queue(tmp_path)
+    (folder / "departments.toml").unlink()
+    with pytest.raises(HallDefinitionError) as err:
+        read_definition(folder)
+    assert err.value.problems == ["departments.toml: missing file"]
+
+
 @pytest.mark.parametrize(
     "file", ["hall.toml", "lines.toml", "windows.toml", "staff.toml", "catalogue/ga.toml"]
 )

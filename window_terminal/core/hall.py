@@ -78,7 +78,7 @@ class Definition:
     devices: Any = field(default_factory=list)  # hall.toml [[device]]: the public devices (kiosk, rating)
     displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
     documents: dict[str, Any] = field(default_factory=dict)  # hall.toml [documents]: numbers, QR address
-    # Files that could not be read (not TOML, not UTF-8): what refers into them is not checked, or
+    # Files that could not be read (missing, not TOML, not UTF-8): what refers into them is not checked, or
     # every reference would be reported as missing (one lost bracket gave 86 false errors).
     unreadable: set[str] = field(default_factory=set)
 
@@ -113,8 +113,8 @@ def _toml_error(name: str, exc: tomllib.TOMLDecodeError) -> str:
 def read_definition(path: Path) -> Definition:
     """Parse and validate every file; raise ``HallDefinitionError`` listing all problems.
 
-    A file that cannot be read is named once, with the line and column of its syntax error; the
-    checks that look into it from other files are skipped (``Definition.unreadable``)."""
+    A file that is missing or cannot be read is named once (a syntax error with its line and column);
+    the checks that look into it from other files are skipped (``Definition.unreadable``)."""
     problems: list[str] = []
     unreadable: set[str] = set()
     path = Path(path)
@@ -126,6 +126,7 @@ def read_definition(path: Path) -> Definition:
         if not file.exists():
             if required:
                 problems.append(f"{name}: missing file")
+                unreadable.add(name)
             return {}
         try:
             return tomllib.loads(file.read_text(encoding="utf-8"))
