@@ -850,8 +850,8 @@ def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool 
     by_case = count_cases(items)
     cases = Table(
         "overdue_cases",
-        tr("按办件计（每件一次，取最严重的灯）", "Cases (each once, at its worst light)"),
-        [("light", tr("灯", "light")), ("cases", tr("办件数", "cases"))],
+        tr("按办件计（取最严重的灯）", "By case (its worst light)"),
+        [("light", tr("灯", "light")), ("cases", tr("办件数（每件计一次）", "cases (each once)"))],
         [{"light": light, "cases": by_case[light]} for light in ("red", "yellow")],
         labels={"light": {"yellow": ("黄灯", "yellow"), "red": ("红灯", "red")}},
         styles={"light": {"yellow": "bold yellow", "red": "bold red"}},
