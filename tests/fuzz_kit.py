@@ -167,6 +167,17 @@ def consistency_problems(engine: Engine, hall_id: int) -> list[str]:
     return problems
 
 
+@st.composite
+def credit_codes(draw: st.DrawFn) -> str:
+    """A valid unified social credit code (GB 32100: authority and kind, 6 digits, check character)."""
+    authority = draw(st.sampled_from(sorted(idcheck.CREDIT_CODE_KINDS)))
+    kind = draw(st.sampled_from(idcheck.CREDIT_CODE_KINDS[authority]))
+    region = draw(st.text(alphabet="0123456789", min_size=6, max_size=6))
+    organisation = draw(st.text(alphabet=idcheck.CREDIT_CODE_CHARS, min_size=9, max_size=9))
+    first17 = f"{authority}{kind}{region}{organisation}"
+    return first17 + idcheck.credit_code_check_char(first17)
+
+
 # --- the properties: pure rules ------------------------------------------------------------------
 
 
@@ -182,6 +193,8 @@ def id_number_property(id_type: str, text: str) -> None:
     assert idcheck.check_id_number(id_type, value) == value, "normalising twice changed it"
     if id_type == "resident_id":
         assert re.fullmatch(r"\d{17}[\dX]", value) and idcheck.check_digit(value[:17]) == value[17]
+    if id_type == "credit_code":
+        assert len(value) == 18 and idcheck.credit_code_check_char(value[:17]) == value[17], value
 
 
 def disguised_id_property(number: str, how: list[int]) -> None:

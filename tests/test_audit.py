@@ -461,3 +461,25 @@ def test_a_deleted_run_of_events_is_named_once_as_a_range(engine, hall):
     report = verify_chain(engine, hall.id)
     assert [(p.kind, p.seq) for p in report.problems] == [("deleted", seqs[2])], report.text("en")
     assert f"#{seqs[2]}–#{seqs[5]}" in report.problems[0].en
+
+
+def test_hall_loaded_names_the_os_user_who_loaded_it(engine, hall, cli_env, tmp_path):
+    """Issue 28: ``hall.loaded`` was the one event with no actor. It names the administrator's OS
+    user (no staff member can sign in before the hall's staff are loaded), marked ``os:``."""
+    import getpass
+    import shutil
+
+    from tests.conftest import QUEUE
+
+    [first] = list_events(engine, hall.id, AuditFilter(kinds=("hall.loaded",)))
+    assert first.actor == f"os:{getpass.getuser()}" and first.staff_code is None  # the fixture's load
+    folder = tmp_path / "queue"
+    shutil.copytree(QUEUE, folder)
+    lines = folder / "lines.toml"
+    lines.write_text(lines.read_text(encoding="utf-8").replace('name = "税务"', 'name = "税务服务"'), "utf-8")
+    wt({**cli_env, "LOGNAME": "hallroot", "USER": "hallroot"}, "hall", "load", str(folder))
+    listed = json.loads(wt(cli_env, "audit", "--kind", "hall.loaded", "--format", "json").stdout)
+    assert [e["actor"] for e in listed] == [first.actor, "os:hallroot"]
+    table = wt(cli_env, "audit", "--kind", "hall.loaded").stdout
+    assert "os:hallroot" in table and "device:os" not in table
+    assert verify_chain(engine, hall.id).intact

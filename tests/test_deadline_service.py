@@ -158,7 +158,10 @@ def test_a_working_saturday_loaded_after_acceptance_turns_every_view_red(engine,
     seen = _everywhere(engine, hall.id, case.case_no, D("2026-03-09"))
     assert set(seen.values()) == {"red"}, seen
     summary = supervision.lights_summary(engine, hall.id)
-    assert summary["total"]["red"] == 2  # the case and its one review task
+    # one case: it and its review task are both red, but the board counts cases (was 2, issue 28)
+    assert summary["total"]["red"] == 1 and summary["case"]["red"] == summary["task"]["red"] == 1
+    cases = overdue_report(engine, hall.id).table("overdue_cases")
+    assert {r["light"]: r["cases"] for r in cases.rows} == {"red": 1, "yellow": 0}
     assert f"红灯 {summary['total']['red']}" in _lights_text(engine, hall.id) or (
         f"red {summary['total']['red']}" in _lights_text(engine, hall.id)
     )

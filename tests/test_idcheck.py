@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.fuzz_kit import credit_codes
 from window_terminal.core.idcheck import (
+    CREDIT_CODE_CHARS,
     ID_TYPES,
     birth_date,
+    check_credit_code,
     check_digit,
     check_id_number,
     check_phone,
     check_resident_id,
+    credit_code_check_char,
 )
 from window_terminal.errors import DomainError
 
@@ -272,7 +278,7 @@ def test_each_refusal_says_exactly_what_is_wrong(number: str, code: str, zh: str
 def test_other_id_types_are_checked_for_shape_and_say_so() -> None:
     assert check_id_number("hk_macao_permit", "h1234567801") == "H1234567801"
     assert check_id_number("foreign_permanent", "(abc)-12345") == "(ABC)-12345"
-    assert check_id_number("credit_code", "91510100ma61r2xx0q") == "91510100MA61R2XX0Q"
+    assert check_id_number("credit_code", "91350100m000100y43") == "91350100M000100Y43"
     cases = [
         (
             "driving_licence",
@@ -285,9 +291,9 @@ def test_other_id_types_are_checked_for_shape_and_say_so() -> None:
         (
             "credit_code",
             "9151010",
-            "refused",
-            "统一社会信用代码应为18位字母或数字",
-            "a unified social credit code has 18 letters or digits",
+            "id_length",
+            "统一社会信用代码应为18位，现为7位：请核对",
+            "a unified social credit code has 18 characters, this one has 7: check it",
         ),
         (
             "passport",
@@ -336,3 +342,78 @@ def test_phone_refusals_say_exactly_what_is_wrong() -> None:
     )
     assert check_phone(" 138 0013 8000 ") == "13800138000"
     assert check_phone("０２８-８４４５２３４５") == "028-84452345"  # full-width, read as typed
+
+
+# --- unified social credit codes (统一社会信用代码, GB 32100-2015) ------------------------------------
+
+# Codes printed on real business licences (their check characters verified by hand against the
+# standard's weights): a Fuzhou company commonly cited as the example, Xiaomi and Huawei.
+GENUINE_CREDIT_CODES = ("91350100M000100Y43", "91110108551385082Q", "914403001922038216")
+
+
+@pytest.mark.parametrize("code", GENUINE_CREDIT_CODES)
+def test_genuine_credit_codes_pass_typed_any_way(code: str) -> None:
+    assert check_id_number("credit_code", code) == code
+    assert check_credit_code(code.lower()) == code
+    assert check_credit_code(" ".join([code[:8], code[8:17], code[17]])) == code
+    assert check_credit_code("\u200b" + code.translate({ord(c): ord(c) + 0xFEE0 for c in code})) == code
+
+
+def test_the_check_character_is_computed_with_the_standards_weights() -> None:
+    assert credit_code_check_char("91350100M000100Y4") == "3"
+    assert credit_code_check_char("91110108551385082") == "Q"
+    # a weighted sum divisible by 31 gives "0" (31 - 0 wraps to 0), not an error or a 32nd character
+    assert credit_code_check_char("91350100M000100Y3") == "0"
+    with pytest.raises(ValueError):
+        credit_code_check_char("91350100M000100I4")  # I is not one of the code's 31 characters
+
+
+def test_a_credit_code_with_a_made_up_check_character_is_refused_naming_it() -> None:
+    # Found by hand (issue 28): this code was accepted, only its shape was checked.
+    with pytest.raises(DomainError) as err:
+        check_id_number("credit_code", "91510104MA6C12345X")
+    assert err.value.code == "id_check_digit"
+    assert err.value.zh == "统一社会信用代码校验位不正确，请核对最后一位"
+    assert err.value.en == "unified social credit code check character is wrong; check the last character"
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "zh_part"),
+    [
+        ("", "id_empty", "请填写统一社会信用代码"),
+        ("91350100M000100Y4", "id_length", "现为17位"),
+        ("91350100M000I00Y43", "id_format", "含有“I”"),  # I, O, Z, S, V are not in the code
+        ("913501O0M000100Y43", "id_format", "含有“O”"),
+        ("91350A00M000100Y43", "id_format", "第3-8位须为数字"),
+        ("B1350100M000100Y43", "id_credit_kind", "前两位 B1"),  # no registration authority B
+        ("94350100M000100Y43", "id_credit_kind", "前两位 94"),  # 工商 registers kinds 1-3 only
+    ],
+)
+def test_each_credit_code_refusal_names_the_problem(number: str, code: str, zh_part: str) -> None:
+    with pytest.raises(DomainError) as err:
+        check_credit_code(number)
+    assert err.value.code == code and zh_part in err.value.zh, (err.value.code, err.value.zh)
+    assert err.value.en and not any("\u4e00" <= ch <= "\u9fff" for ch in err.value.en), err.value.en
+
+
+@given(credit_codes())
+def test_every_well_formed_credit_code_passes(code: str) -> None:
+    assert check_credit_code(code) == code
+
+
+@given(credit_codes(), st.integers(0, 17), st.sampled_from(CREDIT_CODE_CHARS))
+def test_any_one_character_changed_in_a_credit_code_is_refused(code: str, where: int, char: str) -> None:
+    changed = code[:where] + char + code[where + 1 :]
+    if changed == code:
+        return
+    with pytest.raises(DomainError):
+        check_credit_code(changed)
+
+
+@given(credit_codes(), st.integers(0, 16))
+def test_two_neighbouring_characters_swapped_in_a_credit_code_are_refused(code: str, where: int) -> None:
+    swapped = code[:where] + code[where + 1] + code[where] + code[where + 2 :]
+    if swapped == code:
+        return
+    with pytest.raises(DomainError):
+        check_credit_code(swapped)

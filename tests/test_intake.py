@@ -815,3 +815,55 @@ def test_a_second_notice_under_override_freezes_the_new_material_and_keeps_the_t
         engine, hall.id, first.case_no, [ik.MaterialCheck(home.id, "received")], actor="C001"
     )
     assert (done.status, done.document["kind"], done.visits) == ("accepted", "acceptance_notice", 4)
+
+
+def test_a_company_with_a_wrong_credit_code_is_refused_in_each_language_with_its_own_label(engine, hall):
+    """Issue 28: a made-up 统一社会信用代码 was accepted, and an English refusal began "申请人: …"."""
+    item, mats = checks(engine, hall, "XZSP-0001")
+    company = ik.Applicant("成都某某科技有限公司", "credit_code", "91510104MA6C12345X", "028-84452345")
+    with pytest.raises(DomainError) as err:
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=company,
+            item=item.code,
+            materials=mats,
+            outcome="accept",
+            window=1,
+            actor="C001",
+        )
+    assert err.value.zh == "申请人：统一社会信用代码校验位不正确，请核对最后一位"
+    assert (
+        err.value.en
+        == "applicant: unified social credit code check character is wrong; check the last character"
+    )
+    bad_agent = ik.Applicant("李四", "resident_id", "110105194912310021", "")
+    with pytest.raises(DomainError) as err:
+        ik.submit(
+            engine,
+            hall.id,
+            applicant=ZHANG,
+            agent=bad_agent,
+            item=item.code,
+            materials=mats,
+            outcome="accept",
+            window=1,
+            actor="C001",
+        )
+    assert err.value.en == "agent: ID number check digit is wrong; check the last character"
+    assert err.value.zh == "代理人：身份证号校验位不正确，请核对最后一位"
+    with read_session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 0  # nothing half-written
+    genuine = ik.Applicant("某某有限公司", "credit_code", "91350100m000100y43", "028-84452345")
+    r = ik.submit(
+        engine,
+        hall.id,
+        applicant=genuine,
+        item=item.code,
+        materials=mats,
+        outcome="accept",
+        window=1,
+        actor="C001",
+    )
+    with read_session(engine) as s:
+        assert s.get(Case, r.case_id).id_number == "91350100M000100Y43"

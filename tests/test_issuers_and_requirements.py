@@ -209,3 +209,21 @@ def test_a_deemed_acceptance_cites_article_32_only_for_a_licence():
     snap["item"] = {**snap["item"], "kind": "public_service", "basis": "《住房公积金管理条例》"}
     service = pdf_text(render_pdf(snap))
     assert "行政许可法" not in service and "即为受理" in service and "《住房公积金管理条例》" in service
+
+
+def test_the_report_counts_a_case_under_the_department_that_issues_its_notices(engine, hall):
+    """Issue 28: the department table counted a case under its item's lowest department id (市场监管
+    for a joint item), while its notices went out in 区行政审批局's name, which had no row at all."""
+    from window_terminal.core.reports.queries import period_report
+
+    day = date(2026, 11, 20)
+    at(engine, hall, day)
+    joint, joint_mats = checks(engine, hall, "XZSP-0001")  # SCJG + XZSP, issuer = "XZSP"
+    first, first_mats = checks(engine, hall, "SCJG-0006")  # SCJG alone
+    issued = [
+        ik.submit(engine, hall.id, applicant=ZHANG, item=code, materials=mats, outcome="accept", actor="C001")
+        for code, mats in ((joint.code, joint_mats), (first.code, first_mats))
+    ]
+    assert [r.document["issuer_department"] for r in issued] == ["XZSP", "SCJG"]
+    rows = period_report(engine, hall.id, day, day).table("by_department").rows
+    assert {r["department"]: r["accepted"] for r in rows if r["accepted"]} == {"XZSP": 1, "SCJG": 1}

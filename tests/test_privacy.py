@@ -50,6 +50,19 @@ def test_name_keeps_the_surname_only() -> None:
     assert mask_name("　张晓梅 ") == MASKED_NAME  # full-width and ASCII spaces around it
 
 
+def test_a_long_name_is_masked_to_a_bounded_length_revealing_no_more() -> None:
+    # Found by hand (issue 28): a 200-character company name came out as one character and 199 stars.
+    company = "成都" + "某" * 192 + "科技有限公司"
+    assert len(company) == 200
+    assert mask_name(company) == "成****"
+    assert mask_name("爱新觉罗溥仪") == "爱****"  # was 爱*****: the length is no longer told either
+    assert mask_name("欧阳" + "某" * 50) == "欧阳****"
+    for name in ("张晓梅", "李四", "欧阳娜娜", "王", "司马"):  # personal names read as before
+        assert mask_name(name) == name[: len(privacy.surname(name))] + "*" * (
+            len(name) - len(privacy.surname(name))
+        )
+
+
 def test_phone_mobile_keeps_3_and_4_other_numbers_keep_the_last_4() -> None:
     assert mask_phone(PHONE) == MASKED_PHONE
     assert mask_phone("13800001234") == "138****1234"
@@ -173,6 +186,26 @@ def test_wt_case_show_masks_name_id_and_phone(engine, hall, cli_env) -> None:  #
     assert (shown["applicant"], shown["id_number"], shown["phone"]) == (MASKED_NAME, MASKED_ID, MASKED_PHONE)
     _never_whole(output)
     assert NAME not in output
+
+
+def test_wt_case_list_masks_the_name_as_wt_case_show_does(engine, hall, cli_env) -> None:  # type: ignore[no-untyped-def]
+    # Found by hand (issue 28): `wt case list` showed 张晓梅 where `wt case show` showed 张**.
+    from tests.factories import make_submitted_case
+
+    case = _case(engine, hall)
+    waiting = make_submitted_case(engine, hall.id, SINGLE_DEPT_ITEM, received_on=ACCEPTED)  # 李建国
+    listed = json.loads(wt(cli_env, "case", "list", "--json"))
+    assert {r["case_no"]: r["applicant"] for r in listed} == {
+        case.case_no: MASKED_NAME,
+        waiting.case_no: "李**",
+    }
+    pending = json.loads(wt(cli_env, "case", "list", "--pending", "--json"))
+    assert [(r["case_no"], r["applicant"]) for r in pending] == [(waiting.case_no, "李**")]
+    for output in (wt(cli_env, "case", "list"), wt(cli_env, "case", "list", "--pending")):
+        assert NAME not in output and "李建国" not in output
+        _never_whole(output)
+    looked_up = wt(cli_env, "case", "lookup", case.case_no, "--json")
+    assert json.loads(looked_up)["case"]["applicant_name"] == MASKED_NAME and NAME not in looked_up
 
 
 def test_wt_case_lookup_masks_id_and_phone_the_same_way(engine, hall, cli_env) -> None:  # type: ignore[no-untyped-def]

@@ -385,8 +385,13 @@ def test_the_overdue_table_shows_words_on_screen_and_keeps_codes_in_files(
     assert " red " not in screen and not any(f" {r['kind']} " in screen for r in rows)
     formats.write_csv(report, tmp_path / "overdue.csv")
     with open(tmp_path / "overdue.csv", encoding="utf-8-sig", newline="") as fh:
-        lights = {row[0] for row in csv.reader(fh) if row and row[0] in ("red", "yellow", "红灯", "黄灯")}
-    assert lights == {"red"}
+        sections: list[list[list[str]]] = [[]]  # the heading, the list, then the case counts
+        for row in csv.reader(fh):
+            sections[-1].append(row) if row else sections.append([])
+    listed = {row[0] for row in sections[1]}
+    assert listed & {"red", "yellow", "红灯", "黄灯"} == {"red"}
+    counted = {row[0]: row[1] for row in sections[2][2:]}  # after its title and header rows
+    assert counted["red"] == str(len({r["case_no"] for r in rows})) and counted["yellow"] == "0"
 
 
 def test_good_rates_count_level_three_as_good_by_line_window_and_clerk(

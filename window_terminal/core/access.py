@@ -1,7 +1,9 @@
 """Who may do what: the one home of roles and public devices, checked in the core for every command.
 
 Every state change names its actor: a signed-in staff member's code (``"C004"``) or a public device
-configured in the hall's ``hall.toml`` (``"device:KIOSK1"``). The core looks the actor up inside the
+configured in the hall's ``hall.toml`` (``"device:KIOSK1"``). Loading the hall definition itself
+(``wt hall load``), before any staff member exists to sign in, names the administrator's OS user
+(``"os:root"``, :func:`os_user`), stored where a device would be. The core looks the actor up inside the
 command's own transaction — the role is the one stored at that moment, never what a caller claims —
 checks it against ``PERMISSIONS`` and records it on every event of the command. The same refusal
 reaches the CLI, a screen and a direct call of the domain function, because they all come here.
@@ -12,6 +14,8 @@ Authentication (the PIN, the session) is the front ends' part: a screen signs it
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +31,17 @@ from window_terminal.errors import DomainError, NotFound
 T = TypeVar("T")
 
 DEVICE_PREFIX = "device:"
+OS_USER_PREFIX = "os:"  # the OS account that ran a command no staff member can: loading the hall
+
+
+def os_user() -> str:
+    """``os:<login name>`` of the process's OS user (``os:uid1000`` when the system names none)."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = ""
+    return OS_USER_PREFIX + (name or f"uid{os.getuid()}")[:57]  # event.device holds 60 characters
+
 
 ROLES: dict[str, tuple[str, str]] = {
     "clerk": ("窗口工作人员", "counter clerk"),

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, Text, cast, select
 
 from window_terminal.core import lookup, privacy
+from window_terminal.core.access import DEVICE_PREFIX, OS_USER_PREFIX
 from window_terminal.db.chain import GENESIS, event_hash
 from window_terminal.db.engine import snapshot_session
 from window_terminal.db.models import Event, Hall, Staff, Window
@@ -374,7 +375,7 @@ class AuditRow:
     seq: int
     at: datetime  # naive UTC, database time
     kind: str
-    actor: str  # "C004 刘洋", "device:KIOSK1", or "" when no one is recorded
+    actor: str  # "C004 刘洋", "device:KIOSK1", "os:root" (the OS user who loaded the hall), or ""
     staff_code: str | None
     device: str | None
     window: int | None
@@ -396,6 +397,13 @@ class AuditRow:
 
 
 COLUMNS = ("seq", "at", "kind", "actor", "window", "request_id", "payload")
+
+
+def _device_actor(device: str | None) -> str:
+    """A public device as ``device:KIOSK1``; an OS user (``hall.loaded``) keeps its ``os:`` mark."""
+    if not device:
+        return ""
+    return device if device.startswith(OS_USER_PREFIX) else DEVICE_PREFIX + device
 
 
 def _matches_kind(kind: str, wanted: Sequence[str]) -> bool:
@@ -466,7 +474,7 @@ def list_events(
     rows = []
     for seq, at, kind, staff_id, device, window_id, request_id, payload in reversed(picked):
         code, name = staff.get(staff_id, (None, None)) if staff_id is not None else (None, None)
-        actor = f"{code} {name}" if code else (f"device:{device}" if device else "")
+        actor = f"{code} {name}" if code else _device_actor(device)
         shown = payload if personal_data else masked_payload(payload)
         rows.append(
             AuditRow(seq, at, kind, actor, code, device, windows.get(window_id), request_id, shown or {})

@@ -104,6 +104,33 @@ def query_url_problem(url: Any) -> str | None:
     return None
 
 
+def issuing_department(departments: list[Department], issuer: str) -> Department | None:
+    """Of an item's departments (in id order), the one that issues its documents: the item's
+    ``issuer`` department, else its first. The reports count a case under this department too."""
+    return next((d for d in departments if d.code == issuer), departments[0] if departments else None)
+
+
+def issuing_departments(session: Session, hall_id: int) -> dict[int, int]:
+    """Item id → id of its issuing department (:func:`issuing_department`), for every item of the hall
+    that has a department."""
+    rows = session.execute(
+        select(ItemDepartment.item_id, Department, ServiceItem.issuer)
+        .join(Department, Department.id == ItemDepartment.department_id)
+        .join(ServiceItem, ServiceItem.id == ItemDepartment.item_id)
+        .where(ItemDepartment.hall_id == hall_id)
+        .order_by(ItemDepartment.item_id, Department.id)
+    ).all()
+    by_item: dict[int, tuple[list[Department], str]] = {}
+    for item_id, dept, issuer in rows:
+        by_item.setdefault(int(item_id), ([], issuer or ""))[0].append(dept)
+    out: dict[int, int] = {}
+    for item_id, (depts, issuer) in by_item.items():
+        chosen = issuing_department(depts, issuer)
+        if chosen is not None and chosen.id is not None:
+            out[item_id] = chosen.id
+    return out
+
+
 def _issuer(unit: Unit, case_id: int | None) -> dict[str, Any]:
     """The issuing office, seal and number prefix of a case's documents, and its item's kind and basis."""
     hall = unit.session.get(Hall, unit.hall_id)
@@ -132,7 +159,7 @@ def _issuer(unit: Unit, case_id: int | None) -> dict[str, Any]:
         .scalars()
         .all()
     )
-    dept = next((d for d in depts if d.code == item.issuer), depts[0] if depts else None)
+    dept = issuing_department(list(depts), item.issuer)
     if dept is not None:
         out["department"] = dept.code
         if dept.office:

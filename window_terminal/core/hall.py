@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
 from window_terminal.core import lookup
+from window_terminal.core.access import os_user
 from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
 from window_terminal.core.document_store import (
@@ -77,6 +78,9 @@ class Definition:
     devices: Any = field(default_factory=list)  # hall.toml [[device]]: the public devices (kiosk, rating)
     displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
     documents: dict[str, Any] = field(default_factory=dict)  # hall.toml [documents]: numbers, QR address
+    # Files that could not be read (missing, not TOML, not UTF-8): what refers into them is not checked, or
+    # every reference would be reported as missing (one lost bracket gave 86 false errors).
+    unreadable: set[str] = field(default_factory=set)
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -92,9 +96,27 @@ def pinyin_keys(name: str) -> tuple[str, str]:
 # --- reading and validating ----------------------------------------------------------------------
 
 
+def _toml_error(name: str, exc: tomllib.TOMLDecodeError) -> str:
+    """A TOML syntax error with its file, line and column, and what was not checked because of it."""
+    message = str(exc)
+    at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    where = name
+    if at:
+        message = message[: at.start()]
+        where = f"{name} line {at.group(1)}, column {at.group(2)}"
+    return (
+        f"{where}: not valid TOML: {message}; correct it there (what refers to {name} is checked "
+        "once it reads)"
+    )
+
+
 def read_definition(path: Path) -> Definition:
-    """Parse and validate every file; raise ``HallDefinitionError`` listing all problems."""
+    """Parse and validate every file; raise ``HallDefinitionError`` listing all problems.
+
+    A file that is missing or cannot be read is named once (a syntax error with its line and column);
+    the checks that look into it from other files are skipped (``Definition.unreadable``)."""
     problems: list[str] = []
+    unreadable: set[str] = set()
     path = Path(path)
     if not path.is_dir():
         raise HallDefinitionError([f"{path}: not a folder; give the queue/ folder that holds hall.toml"])
@@ -104,13 +126,15 @@ def read_definition(path: Path) -> Definition:
         if not file.exists():
             if required:
                 problems.append(f"{name}: missing file")
+                unreadable.add(name)
             return {}
         try:
             return tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            problems.append(f"{name}: not valid TOML: {exc}")
+            problems.append(_toml_error(name, exc))
         except UnicodeDecodeError:
             problems.append(f"{name}: not UTF-8 text; save it as UTF-8")
+        unreadable.add(name)
         return {}
 
     hall_doc = load("hall.toml")
@@ -140,13 +164,14 @@ def read_definition(path: Path) -> Definition:
     definition.devices = hall_doc.get("device") or []
     definition.displays = hall_doc.get("display") or []
     definition.documents = _table(problems, "hall.toml: [documents]", hall_doc.get("documents"))
+    definition.unreadable = unreadable
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
     return definition
 
 
-def _devices(p: list[str], entries: Any, windows: list[int]) -> None:
+def _devices(p: list[str], entries: Any, windows: list[int] | None) -> None:
     """hall.toml ``[[device]]``: id (unique), kind (kiosk | display | rating), optional name and window."""
     from window_terminal.core.access import DEVICE_KINDS
 
@@ -168,7 +193,9 @@ def _devices(p: list[str], entries: Any, windows: list[int]) -> None:
         _optional_text(p, where, entry, "name")
         window = entry.get("window")
         if window is not None and (
-            isinstance(window, bool) or not isinstance(window, int) or window not in windows
+            isinstance(window, bool)
+            or not isinstance(window, int)
+            or (windows is not None and window not in windows)  # None: windows.toml unreadable
         ):
             p.append(f"{where}: window: {window!r} is not a window number in windows.toml")
     _unique(p, "hall.toml [[device]]", "id", ids)
@@ -235,12 +262,19 @@ def _bool(problems: list[str], where: str, obj: dict[str, Any], key: str, defaul
     return value
 
 
-def _unique(problems: list[str], where: str, key: str, values: list[str]) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            problems.append(f"{where}: {key} {value!r} appears twice")
-        seen.add(value)
+def _unique(
+    problems: list[str], where: str, key: str, values: list[str], entries: list[str] | None = None
+) -> None:
+    """Each value once; a repeated one names both entries that hold it (``entries[i]`` is how the
+    i-th value's entry is called, e.g. ``[[line]] #3 TAX``). Missing values ("") were named already."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value == "":
+            continue
+        if value in first:
+            both = f": {entries[first[value]]} and {entries[i]}" if entries else ""
+            problems.append(f"{where}: {key} {value!r} appears twice{both}")
+        first.setdefault(value, i)
 
 
 def _printer(problems: list[str], where: str, value: Any) -> None:
@@ -288,8 +322,13 @@ def _documents(problems: list[str], documents: dict[str, Any]) -> None:
 
 def validate(d: Definition) -> list[str]:
     p: list[str] = []
-    _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
-    _text(p, "hall.toml: [hall]", d.hall, "name")
+
+    def readable(name: str) -> bool:
+        return name not in d.unreadable
+
+    if readable("hall.toml"):
+        _text(p, "hall.toml: [hall]", d.hall, "code", pattern=HALL_CODE)
+        _text(p, "hall.toml: [hall]", d.hall, "name")
     for key in (
         "wait_target_minutes",
         "recalls_before_no_show",
@@ -344,9 +383,10 @@ def validate(d: Definition) -> list[str]:
             )
         calendar_days.setdefault(parsed, (i + 1, workday, note))
 
-    line_codes, prefixes = [], []
+    line_codes, prefixes, line_entries = [], [], []
     for i, line in enumerate(d.lines):
         where = f"lines.toml: [[line]] #{i + 1}"
+        line_entries.append(f"[[line]] #{i + 1} {line.get('code', '')}".rstrip())
         line_codes.append(_text(p, where, line, "code", pattern=CODE))
         _text(p, where, line, "name")
         prefix = _text(p, where, line, "prefix")
@@ -361,14 +401,15 @@ def validate(d: Definition) -> list[str]:
         avg = line.get("avg_service_minutes", 10)
         if isinstance(avg, bool) or not isinstance(avg, int | float) or not 0 < avg <= 600:
             p.append(f"{where}: avg_service_minutes: must be a number of minutes above 0, not {avg!r}")
-    if not d.lines:
+    if not d.lines and readable("lines.toml"):
         p.append("lines.toml: no [[line]] defined; a hall needs at least one line")
-    _unique(p, "lines.toml", "code", line_codes)
-    _unique(p, "lines.toml", "prefix", prefixes)
+    _unique(p, "lines.toml", "code", line_codes, line_entries)
+    _unique(p, "lines.toml", "prefix", prefixes, line_entries)
 
-    numbers = []
+    numbers, window_entries = [], []
     served: set[str] = set()
     for i, window in enumerate(d.windows):
+        window_entries.append(f"[[window]] #{i + 1}")
         where = f"windows.toml: [[window]] #{i + 1}"
         numbers.append(str(_int(p, where, window, "number", None, 1, 999)))
         _optional_text(p, where, window, "name")
@@ -381,38 +422,39 @@ def validate(d: Definition) -> list[str]:
         for entry in entries:
             code = entry if isinstance(entry, str) else entry.get("code") if isinstance(entry, dict) else None
             if code not in line_codes:
-                p.append(f"{where}: lines: {code!r} is not a line in lines.toml")
+                if readable("lines.toml"):
+                    p.append(f"{where}: lines: {code!r} is not a line in lines.toml")
             else:
                 served.add(code)
             if isinstance(entry, dict):
                 _int(p, where, entry, "weight", 1, 1, 100)
         if window.get("printer") is not None:
             _printer(p, where, window["printer"])
-    _unique(p, "windows.toml", "number", numbers)
+    _unique(p, "windows.toml", "number", numbers, window_entries)
     if d.kiosk.get("printer") is not None:
         _printer(p, "hall.toml: [kiosk]", d.kiosk["printer"])
-    _devices(p, d.devices, [int(n) for n in numbers if n.isdecimal()])
-    p.extend(
-        validate_entries(
-            d.displays,
-            [c for c in line_codes if c],
-            [x for x in prefixes if x],
-            [int(n) for n in numbers if n.isdecimal()],
+    window_numbers = [int(n) for n in numbers if n.isdecimal()] if readable("windows.toml") else None
+    _devices(p, d.devices, window_numbers)
+    if readable("lines.toml") and window_numbers is not None:
+        p.extend(
+            validate_entries(
+                d.displays, [c for c in line_codes if c], [x for x in prefixes if x], window_numbers
+            )
         )
-    )
-    for code in line_codes:
-        if code and code not in served:
-            p.append(f"lines.toml: line {code!r} is served by no window in windows.toml")
+        for code in line_codes:
+            if code and code not in served:
+                p.append(f"lines.toml: line {code!r} is served by no window in windows.toml")
 
-    dept_codes = []
+    dept_codes, dept_entries = [], []
     for i, dept in enumerate(d.departments):
         where = f"departments.toml: [[department]] #{i + 1}"
+        dept_entries.append(f"[[department]] #{i + 1}")
         dept_codes.append(_text(p, where, dept, "code", pattern=CODE))
         _text(p, where, dept, "name")
         _optional_text(p, where, dept, "office", "seal", "abbr")
         if dept.get("seal") and not dept.get("office"):
             p.append(f'{where}: seal: give the issuing office (office = "…") the seal belongs to')
-    _unique(p, "departments.toml", "code", dept_codes)
+    _unique(p, "departments.toml", "code", dept_codes, dept_entries)
     _documents(p, d.documents)
 
     staff_codes = []
@@ -425,7 +467,7 @@ def validate(d: Definition) -> list[str]:
         if role not in ROLES:
             p.append(f"{where}: role: {role!r} must be one of {', '.join(ROLES)}")
         dept_code = person.get("department")
-        if dept_code is not None and dept_code not in dept_codes:
+        if dept_code is not None and dept_code not in dept_codes and readable("departments.toml"):
             p.append(f"{where}: department: {dept_code!r} is not in departments.toml")
         if role == "reviewer" and dept_code is None:
             p.append(f"{where}: department: a reviewer needs a department")
@@ -434,7 +476,7 @@ def validate(d: Definition) -> list[str]:
             p.append(f'{where}: pin: must be 4 to 8 digits in quotes, like "1234"')
         if pin is None and not person.get("pin_hash"):
             p.append(f"{where}: pin: give pin (4–8 digits) or pin_hash")
-    _unique(p, "staff.toml", "code", staff_codes)
+    _unique(p, "staff.toml", "code", staff_codes, [f"[[staff]] #{i + 1}" for i in range(len(d.staff))])
 
     item_codes = []
     for i, item in enumerate(d.items):
@@ -453,13 +495,13 @@ def validate(d: Definition) -> list[str]:
             p.append(f"{where}: departments: list one or more department codes")
         else:
             for dept in depts:
-                if dept not in dept_codes:
+                if dept not in dept_codes and readable("departments.toml"):
                     p.append(f"{where}: departments: {dept!r} is not in departments.toml")
             if item.get("issuer") is not None and item.get("issuer") not in depts:
                 p.append(
                     f"{where}: issuer: {item.get('issuer')!r} must be one of the item's departments {depts}"
                 )
-        if item.get("line") not in line_codes:
+        if item.get("line") not in line_codes and readable("lines.toml"):
             p.append(f"{where}: line: {item.get('line')!r} is not a line in lines.toml")
         statutory = _int(p, where, item, "statutory_days", None, 1, 120)
         promised = _int(p, where, item, "promised_days", None, 0, 120)
@@ -489,7 +531,13 @@ def validate(d: Definition) -> list[str]:
         if materials and core == 0:
             p.append(f"{where}: needs at least one required, non-tolerable (core) material")
         _unique(p, where, "material name", names)
-    _unique(p, "catalogue", "item code", item_codes)
+    _unique(
+        p,
+        "catalogue",
+        "item code",
+        item_codes,
+        [f"{x.get('_file')} [[item]] #{i + 1}" for i, x in enumerate(d.items)],
+    )
     return p
 
 
@@ -515,8 +563,11 @@ def demo_hall_folder() -> Path:
     return Path(__file__).resolve().parents[2] / "queue"
 
 
-def load_hall(engine: Engine, path: Path) -> dict[str, Any]:
-    """Validate ``path`` and load it; returns counts of what was created, updated and deactivated."""
+def load_hall(engine: Engine, path: Path, *, loaded_by: str | None = None) -> dict[str, Any]:
+    """Validate ``path`` and load it; returns counts of what was created, updated and deactivated.
+
+    The ``hall.loaded`` event names who loaded: ``loaded_by``, by default the OS user running this
+    (``os:root``, ``access.os_user``) — the hall's staff may not exist yet, so no one can sign in."""
     definition = read_definition(path)
     code = definition.hall["code"]
     with write_session(engine) as session:
@@ -529,7 +580,9 @@ def load_hall(engine: Engine, path: Path) -> dict[str, Any]:
             session.flush()
         hall_id = hall.id
     assert hall_id is not None
-    result = run_command(engine, hall_id, "hall.load", lambda unit: _apply(unit, definition))
+    result = run_command(
+        engine, hall_id, "hall.load", lambda unit: _apply(unit, definition), device=loaded_by or os_user()
+    )
     return {"hall": code, "hall_id": hall_id, **result}
 
 

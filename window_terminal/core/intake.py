@@ -32,7 +32,7 @@ from window_terminal.core import access, lookup, queueing
 from window_terminal.core.deadlines import HallDeadlines
 from window_terminal.core.document_store import issue_document, next_daily_number
 from window_terminal.core.idcheck import check_id_number, check_phone
-from window_terminal.core.privacy import mask_id_number, mask_phone, masked_person
+from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.db import feed
 from window_terminal.db.clock import db_now, local_day, to_local
 from window_terminal.db.engine import read_session, snapshot_session
@@ -113,11 +113,17 @@ def applicant_problems(
     return problems
 
 
-def _normalized(applicant: Applicant, today: date, who: str) -> Applicant:
+APPLICANT = ("申请人", "applicant")
+AGENT = ("代理人", "agent")
+
+
+def _normalized(applicant: Applicant, today: date, who: tuple[str, str]) -> Applicant:
+    """The applicant (or agent) as stored, or the first problem named for whom it is, in each
+    language with that language's word: "申请人：…" / "applicant: …"."""
     problems = applicant_problems(applicant, today=today)
     if problems:
         first = next(iter(problems.values()))
-        raise DomainError(f"{who}：{first.zh}", f"{who}: {first.en}", code=first.code)
+        raise DomainError(f"{who[0]}：{first.zh}", f"{who[1]}: {first.en}", code=first.code)
     return Applicant(
         lookup.typed(applicant.name),
         applicant.id_type,
@@ -831,8 +837,8 @@ def submit(
     manager_id = _override_manager(engine, hall_id, override)
 
     def action(unit: Unit) -> CaseResult:
-        who = _normalized(applicant, unit.today, "申请人")
-        rep = _normalized(agent, unit.today, "代理人") if agent and lookup.typed(agent.name) else None
+        who = _normalized(applicant, unit.today, APPLICANT)
+        rep = _normalized(agent, unit.today, AGENT) if agent and lookup.typed(agent.name) else None
         ctx = _context(unit, item, window)
         checks = _check_materials(ctx, materials)
         if ticket_id is not None:
@@ -1234,6 +1240,8 @@ class CaseView:
     def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
         data = asdict(self)
         if masked:
+            data["case"]["applicant_name"] = mask_name(data["case"]["applicant_name"])
+            data["case"]["agent_name"] = mask_name(data["case"]["agent_name"])
             data["case"]["id_number"] = mask_id_number(data["case"]["id_number"])
             data["case"]["phone"] = mask_phone(data["case"]["phone"])
             data["case"]["agent_id_number"] = mask_id_number(data["case"]["agent_id_number"])
@@ -1357,7 +1365,7 @@ def list_cases(
                 "case_no": c.case_no,
                 "query_code": c.query_code,
                 "item": name,
-                "applicant": c.applicant_name,
+                "applicant": mask_name(c.applicant_name),
                 "id_number": mask_id_number(c.id_number),
                 "status": c.status,
                 "outcome": c.outcome,
@@ -1397,7 +1405,7 @@ def pending_notice_cases(engine: Engine, hall_id: int) -> list[dict[str, Any]]:
                 {
                     "case_no": case.case_no,
                     "item": item_name,
-                    "applicant": case.applicant_name,
+                    "applicant": mask_name(case.applicant_name),
                     "received_on": case.received_on.isoformat(),
                     "notice_due": due.isoformat(),
                     "working_days_left": left,

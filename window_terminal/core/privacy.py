@@ -15,7 +15,9 @@ The rules (the hall's decision, issue 12):
 - **Name**: the surname stays, every other character becomes ``*``: 张晓梅 → ``张**``, 李四 →
   ``李*``. The surname is the first character, or the first two for a compound surname of
   ``COMPOUND_SURNAMES`` (欧阳娜娜 → ``欧阳**``) when the name is longer than the surname. A
-  one-character name has nothing to mask.
+  one-character name has nothing to mask. At most ``NAME_MASK_MAX`` (4) stars follow: a person's
+  name reads as before, a 200-character company name as ``成****``, not one character and 199 stars
+  (a column of stars that reveals the name's length and pushes the rest of the row off the screen).
 - **Phone**: a mainland mobile number (11 digits starting 13–19, optionally after +86 / 86) keeps
   the first 3 and the last 4 digits: ``138****1234`` (spaces and dashes in it are dropped). Any
   other number keeps its last 4 digits: every other digit becomes ``*``, separators stay
@@ -40,6 +42,7 @@ from typing import Any
 from window_terminal.core.idcheck import MOBILE_NUMBER
 
 MASK = "*"
+NAME_MASK_MAX = 4  # stars after the surname: every personal name fits, a long company name is cut
 
 # Two-character surnames that occur in practice (复姓). A name that starts with one keeps both.
 COMPOUND_SURNAMES = frozenset(
@@ -86,7 +89,7 @@ def mask_name(name: str | None) -> str:
     """张晓梅 → ``张**``, 李四 → ``李*``, 欧阳娜娜 → ``欧阳**``: the surname, then one ``*`` a character."""
     value = _text(name)
     kept = surname(value)
-    return kept + MASK * (len(value) - len(kept))
+    return kept + MASK * min(len(value) - len(kept), NAME_MASK_MAX)
 
 
 def mask_phone(phone: str | None) -> str:

@@ -18,6 +18,10 @@ does not know is flagged ``provisional`` (never an error).
 
 Every date, remaining count and light here comes from :mod:`window_terminal.core.deadlines`; the board,
 the back office, case status and the reports read their lights through this module, so they agree.
+
+One case can be watched several times over (the case, each of its review tasks, its deferred
+materials): a count of *cases* by light counts each case once, at its worst light
+(:func:`lights_of_cases`) — "yellow 84" on the board is 84 cases, not a case and its task counted twice.
 """
 
 from __future__ import annotations
@@ -216,15 +220,33 @@ def overdue(engine: Engine, hall_id: int, today: date | None = None) -> list[dic
     return [e for e in watch_list(engine, hall_id, today=today) if e["light"] != "green"]
 
 
+def lights_of_cases(entries: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """Case id → its worst light over the given watch entries (its own, its tasks', …)."""
+    worst: dict[int, str] = {}
+    for entry in entries:
+        case_id, light = entry["case_id"], entry["light"]
+        if case_id not in worst or _LIGHT_ORDER[light] < _LIGHT_ORDER[worst[case_id]]:
+            worst[case_id] = light
+    return worst
+
+
+def count_cases(entries: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many cases show each light, each case once at its worst light."""
+    counts = dict.fromkeys(LIGHTS, 0)
+    for light in lights_of_cases(entries).values():
+        counts[light] += 1
+    return counts
+
+
 def lights_summary(engine: Engine, hall_id: int, today: date | None = None) -> dict[str, Any]:
-    """Counts for the manager's board: per kind and in total, green / yellow / red, and provisional."""
-    summary: dict[str, Any] = {kind: dict.fromkeys(LIGHTS, 0) for kind in (*KINDS, "total")}
-    provisional = 0
-    for entry in watch_list(engine, hall_id, today=today):
+    """Counts for the manager's board: per kind (entries: each review task is one), green / yellow /
+    red; ``total``: cases, each once at its worst light; and how many entries are provisional."""
+    summary: dict[str, Any] = {kind: dict.fromkeys(LIGHTS, 0) for kind in KINDS}
+    entries = watch_list(engine, hall_id, today=today)
+    for entry in entries:
         summary[entry["kind"]][entry["light"]] += 1
-        summary["total"][entry["light"]] += 1
-        provisional += bool(entry["provisional"])
-    summary["provisional"] = provisional
+    summary["total"] = count_cases(entries)
+    summary["provisional"] = sum(bool(entry["provisional"]) for entry in entries)
     return summary
 
 
@@ -241,7 +263,9 @@ def task_lights(
 
 __all__ = [
     "case_light",
+    "count_cases",
     "hall_today",
+    "lights_of_cases",
     "lights_summary",
     "overdue",
     "task_lights",

@@ -299,7 +299,7 @@ class Event(Table, table=True):
     staff_id: int | None = None
     device: str | None = Field(
         default=None, max_length=60
-    )  # a public device that acted (kiosk, display, rating)
+    )  # a public device that acted (kiosk, display, rating), or "os:<user>" who loaded the hall
     window_id: int | None = None
     request_id: str | None = None
     created_at: NaiveDatetime

@@ -33,7 +33,8 @@ limit); ``deemed_acceptances`` = cases whose notice limit ended the day before a
 outcome document (notice, acceptance, non-acceptance) issued by then — the application counts as
 accepted from receipt.
 
-Per department (the first department of the case's item), and good rate per line, window and clerk.
+Per department (the department that issues the case's documents: the item's ``issuer``, else its first
+department — ``core.document_store.issuing_department``), and good rate per line, window and clerk.
 """
 
 from __future__ import annotations
@@ -116,19 +117,14 @@ def indicator_tables(session: Session, p: _Period, queue: dict[str, Table]) -> l
     """The headline table and the per-department table; adds the good rate to the line, window and
     clerk tables in ``queue`` (by key)."""
     from window_terminal.core.deadlines import HallDeadlines, suspensions_by_case
+    from window_terminal.core.document_store import issuing_departments
     from window_terminal.core.reports.queries import Table
     from window_terminal.db.models import Case, ServiceItem
 
     q = p.params()
     deadlines = HallDeadlines.load(session, p.hall_id, today=p.d2)
-    dept_of_item: dict[int, int] = {}
-    for item_id, dept_id in session.execute(
-        text(
-            "SELECT item_id, MIN(department_id) FROM item_department WHERE hall_id = :hall GROUP BY item_id"
-        ),
-        q,
-    ).all():
-        dept_of_item[int(item_id)] = int(dept_id)
+    # a case counts under the department in whose name its documents go out (the item's issuer)
+    dept_of_item = issuing_departments(session, p.hall_id)
     departments = {
         int(k): (code, name)
         for k, code, name in session.execute(

@@ -782,8 +782,10 @@ def clerk_report(engine: Engine, hall_id: int, date_from: date, date_to: date) -
 
 
 def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool = False) -> Report:
-    """Cases and review tasks near (yellow) or past (red) their deadline, most urgent first."""
-    from window_terminal.core.supervision import KIND_LABELS, overdue
+    """Cases and review tasks near (yellow) or past (red) their deadline, most urgent first; then the
+    number of cases by light, each case once at its worst light (a case and its review task are two
+    rows of the first table, one case of the second)."""
+    from window_terminal.core.supervision import KIND_LABELS, count_cases, overdue
 
     with read_session(engine) as session:
         code, name, tz, _settings = _hall(session, hall_id)
@@ -845,4 +847,16 @@ def overdue_report(engine: Engine, hall_id: int, *, include_personal_data: bool 
         },
         styles={"light": {"yellow": "bold yellow", "red": "bold red"}},
     )
-    return Report("overdue", code, name, today, today, today.isoformat(), [table], include_personal_data)
+    by_case = count_cases(items)
+    cases = Table(
+        "overdue_cases",
+        tr("按办件计（取最严重的灯）", "By case (its worst light)"),
+        [("light", tr("灯", "light")), ("cases", tr("办件数（每件计一次）", "cases (each once)"))],
+        [{"light": light, "cases": by_case[light]} for light in ("red", "yellow")],
+        labels={"light": {"yellow": ("黄灯", "yellow"), "red": ("红灯", "red")}},
+        styles={"light": {"yellow": "bold yellow", "red": "bold red"}},
+        total={"light": tr("合计", "total"), "cases": by_case["red"] + by_case["yellow"]},
+    )
+    return Report(
+        "overdue", code, name, today, today, today.isoformat(), [table, cases], include_personal_data
+    )
