@@ -8,8 +8,10 @@ loaded once per test process.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,7 +40,26 @@ settings.register_profile("dev", parent=settings.get_profile("ci"), derandomize=
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
-QUEUE = REPO / "queue"
+DEMO_QUEUE = REPO / "queue"  # the demo hall as shipped: open 09:00-17:00 on working days
+ALWAYS_OPEN = '[hours]\nopen = ["00:00-24:00"]\ndays = "every_day"\n\n'
+
+
+def _always_open_copy() -> Path:
+    """The demo hall as the tests load it: the same definition, open at every hour of every day, so
+    that no test depends on the time of day or the weekday it runs on (CI runs at any hour). The
+    service day still ends at midnight. Tests of the opening hours set them explicitly
+    (tests/factories.py ``set_hours``) or load ``DEMO_QUEUE``."""
+    folder = Path(tempfile.mkdtemp(prefix="wt-test-hall-")) / "queue"
+    shutil.copytree(DEMO_QUEUE, folder)
+    hall_toml = folder / "hall.toml"
+    text = hall_toml.read_text(encoding="utf-8")
+    start, end = text.index("[hours]"), text.index("[thresholds]")
+    hall_toml.write_text(text[:start] + ALWAYS_OPEN + text[end:], encoding="utf-8")
+    atexit.register(shutil.rmtree, folder.parent, ignore_errors=True)
+    return folder
+
+
+QUEUE = _always_open_copy()
 PG_URL = os.environ.get("WT_TEST_POSTGRES_URL")
 
 
@@ -202,7 +223,8 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def signed_out_env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
+    # the test clock (WT_TEST_CLOCK_OFFSET) follows into `wt` processes: they see the same hour
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WT_") or k == "WT_TEST_CLOCK_OFFSET"}
     env.update(
         WT_DATABASE_URL=db_url, WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml")
     )

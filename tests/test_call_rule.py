@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlmodel import Session
 
-from tests.factories import seed_appointment
+from tests.factories import seed_appointment, set_clock_to
 from window_terminal.core import queueing as q
 from window_terminal.db import clock
 from window_terminal.db.engine import DatabaseError, read_session, write_session
@@ -34,7 +34,8 @@ def engine(pg_url):
 def _python_pick(engine, hall_id: int, window_number: int) -> int | None:
     with Session(engine) as s:
         window = q._window(s, hall_id, window_number)
-        ticket = q._choose_next(s, window, clock.db_now(s))
+        now = clock.db_now(s)
+        ticket = q._choose_next(s, window, now, clock.local_day(now, "Asia/Shanghai"))
         pick = ticket.id if ticket else None
         s.rollback()
     return pick
@@ -65,11 +66,13 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
                 )
             )
         s.execute(update(WindowLine).values(weight=rng.randint(1, 4)))
+    # the day's 11:00 by the database clock: every ticket below is of today whatever the real hour
     with read_session(engine) as s:
+        base = set_clock_to(clock.local_day(clock.db_now(s), "Asia/Shanghai"), 11)
         now = clock.db_now(s)
     taken = []
     for _ in range(rng.randint(6, 14)):
-        clock.set_offset(timedelta(seconds=-rng.randint(60, 3600)))
+        clock.set_offset(base - timedelta(seconds=rng.randint(60, 3600)))
         line = rng.choice(("BIZ", "GEN", "SOC"))
         kind = rng.choice(("normal", "normal", "priority", "appointment"))
         if kind == "appointment":
@@ -84,7 +87,7 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
             taken.append(
                 q.take_ticket(engine, hall.id, line, kind=kind, priority_reason=reason, actor="C001")
             )
-    clock.set_offset(timedelta(0))
+    clock.set_offset(base)
     for info in rng.sample(taken, k=min(3, len(taken))):  # 只设路标: a transfer keeps its place
         target = "GEN" if info.line == "BIZ" else "BIZ"
         q.transfer(engine, hall.id, target, ticket_ref=f"#{info.id}", reason="wrong line", actor="C001")

@@ -30,6 +30,7 @@ from window_terminal.core import lookup, privacy
 from window_terminal.db.chain import GENESIS, event_hash
 from window_terminal.db.engine import snapshot_session
 from window_terminal.db.models import Event, Hall, Staff, Window
+from window_terminal.db.unit import SYSTEM
 from window_terminal.errors import DomainError, NotFound
 
 # --- verifying the chain -------------------------------------------------------------------------
@@ -295,12 +296,18 @@ class AuditFilter:
     limit: int = 500  # the newest this many
 
 
+def actor_of_device(device: str) -> str:
+    """How the audit names an actor with no staff member: a public device, or the system itself
+    (the close of day, ``db.unit.SYSTEM``)."""
+    return "system (系统)" if device == SYSTEM else f"device:{device}"
+
+
 @dataclass(frozen=True)
 class AuditRow:
     seq: int
     at: datetime  # naive UTC, database time
     kind: str
-    actor: str  # "C004 刘洋", "device:KIOSK1", or "" when no one is recorded
+    actor: str  # "C004 刘洋", "device:KIOSK1", "system (系统)", or "" when no one is recorded
     staff_code: str | None
     device: str | None
     window: int | None
@@ -392,7 +399,7 @@ def list_events(
     rows = []
     for seq, at, kind, staff_id, device, window_id, request_id, payload in reversed(picked):
         code, name = staff.get(staff_id, (None, None)) if staff_id is not None else (None, None)
-        actor = f"{code} {name}" if code else (f"device:{device}" if device else "")
+        actor = f"{code} {name}" if code else (actor_of_device(device) if device else "")
         shown = payload if personal_data else masked_payload(payload)
         rows.append(
             AuditRow(seq, at, kind, actor, code, device, windows.get(window_id), request_id, shown or {})

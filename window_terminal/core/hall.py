@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
-from window_terminal.core import lookup
+from window_terminal.core import hours, lookup
 from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
 from window_terminal.core.document_store import (
@@ -77,6 +77,7 @@ class Definition:
     devices: Any = field(default_factory=list)  # hall.toml [[device]]: the public devices (kiosk, rating)
     displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
     documents: dict[str, Any] = field(default_factory=dict)  # hall.toml [documents]: numbers, QR address
+    hours: Any = None  # hall.toml [hours]: opening hours (core/hours.py); None: open at every hour
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -140,6 +141,7 @@ def read_definition(path: Path) -> Definition:
     definition.devices = hall_doc.get("device") or []
     definition.displays = hall_doc.get("display") or []
     definition.documents = _table(problems, "hall.toml: [documents]", hall_doc.get("documents"))
+    definition.hours = hall_doc.get("hours")
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
@@ -392,6 +394,7 @@ def validate(d: Definition) -> list[str]:
     if d.kiosk.get("printer") is not None:
         _printer(p, "hall.toml: [kiosk]", d.kiosk["printer"])
     _devices(p, d.devices, [int(n) for n in numbers if n.isdecimal()])
+    p.extend(hours.problems(d.hours, {c for c in line_codes if c}))
     p.extend(
         validate_entries(
             d.displays,
@@ -587,6 +590,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         settings["devices"] = [{**entry, "id": str(entry["id"]).strip().upper()} for entry in d.devices]
     if d.documents:
         settings["documents"] = d.documents
+    if d.hours:
+        settings["hours"] = d.hours
     if d.displays:
         settings["displays"] = [{**entry, "id": display_id(entry["id"])} for entry in d.displays]
     c.sync(
