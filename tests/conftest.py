@@ -8,10 +8,8 @@ loaded once per test process.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
+from benchmarks._common import always_open_queue
 from window_terminal.core.hall import HallRef, load_hall, resolve_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import make_engine
@@ -40,26 +39,11 @@ settings.register_profile("dev", parent=settings.get_profile("ci"), derandomize=
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_QUEUE = REPO / "queue"  # the demo hall as shipped: open 09:00-17:00 on working days
-ALWAYS_OPEN = '[hours]\nopen = ["00:00-24:00"]\ndays = "every_day"\n\n'
-
-
-def _always_open_copy() -> Path:
-    """The demo hall as the tests load it: the same definition, open at every hour of every day, so
-    that no test depends on the time of day or the weekday it runs on (CI runs at any hour). The
-    service day still ends at midnight. Tests of the opening hours set them explicitly
-    (tests/factories.py ``set_hours``) or load ``DEMO_QUEUE``."""
-    folder = Path(tempfile.mkdtemp(prefix="wt-test-hall-")) / "queue"
-    shutil.copytree(DEMO_QUEUE, folder)
-    hall_toml = folder / "hall.toml"
-    text = hall_toml.read_text(encoding="utf-8")
-    start, end = text.index("[hours]"), text.index("[thresholds]")
-    hall_toml.write_text(text[:start] + ALWAYS_OPEN + text[end:], encoding="utf-8")
-    atexit.register(shutil.rmtree, folder.parent, ignore_errors=True)
-    return folder
-
-
-QUEUE = _always_open_copy()
+# The demo hall as the tests load it: the same definition, open at every hour of every day, so that
+# no test depends on the time of day or the weekday it runs on (CI runs at any hour); the service day
+# still ends at midnight. Tests of the opening hours set them (tests/factories.py ``set_hours``) or
+# load ``DEMO_QUEUE``, the demo hall as shipped.
+QUEUE = always_open_queue()
 PG_URL = os.environ.get("WT_TEST_POSTGRES_URL")
 
 

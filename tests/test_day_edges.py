@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from tests.conftest import DEMO_QUEUE, HallClock, sign_in, signed_out_env
+from benchmarks._common import DEMO_QUEUE
+from tests.conftest import HallClock, sign_in, signed_out_env
 from tests.factories import seed_appointment, set_hours
 from window_terminal.core import appointments, hallview
 from window_terminal.core import queueing as q
@@ -375,3 +376,21 @@ def test_the_tv_stream_counts_a_booking_only_from_its_slot(engine, hall, hall_cl
     (message,) = stream.apply([])
     assert {r["line"]: r["waiting"] for r in message.data["waiting"]}["BIZ"] == 1
     assert now["t"].replace(tzinfo=UTC).astimezone(clock.zone("Asia/Shanghai")).hour == 10
+
+
+def test_the_slip_of_an_appointment_gives_its_slot_not_people_ahead(engine, hall, hall_clock):
+    from window_terminal.core.document_store import get_document
+    from window_terminal.core.documents.content import build_ticket
+
+    _at(hall_clock, MONDAY, 10, 0)
+    with read_session(engine) as s:
+        now = clock.db_now(s)
+    q.take_ticket(engine, hall.id, "BIZ", actor="device:KIOSK1")  # someone ahead in the line
+    code = seed_appointment(engine, hall.id, "BIZ", now + timedelta(minutes=30))
+    info = q.take_ticket(
+        engine, hall.id, kind="appointment", appointment_code=code, actor="device:KIOSK1", slip=True
+    )
+    assert info.document is not None
+    lines = build_ticket(get_document(engine, hall.id, info.document).payload).lines
+    assert "预约时段 10:30 起叫号" in lines
+    assert not [line for line in lines if "前面还有" in line or "预计等候" in line]

@@ -306,7 +306,14 @@ def _scripted_counter_day(engine, hall):
         events = [
             # the fast path gives every call a request id of its own (auto:…) when the caller gave none
             # (an appointment's slot is relative to each run's real clock: its presence is compared)
-            (e.seq, e.kind, _slot_marked(e.payload), e.staff_id, e.window_id, _callers_request_id(e.request_id))
+            (
+                e.seq,
+                e.kind,
+                _slot_marked(e.payload),
+                e.staff_id,
+                e.window_id,
+                _callers_request_id(e.request_id),
+            )
             for e in s.execute(select(Event).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars()
         ]
         tickets = [

@@ -144,7 +144,9 @@ def _book(unit: Unit, booking: Booking, source: str) -> dict[str, Any]:
     line = lookup.line(s, unit.hall_id, booking.line)
     start = _slot_start(unit, booking)
     # a slot outside the hall's (or the line's) opening hours: no booking, except by a manager
-    require_open_hours(unit, line.code, to_local(start, unit.timezone), ("预约该时段", "booking for that slot"))
+    require_open_hours(
+        unit, line.code, to_local(start, unit.timezone), ("预约该时段", "booking for that slot")
+    )
     minutes = max(1, int(threshold(unit.settings, "appointment_slot_minutes")))
     if start + timedelta(minutes=minutes) <= unit.now:
         raise DomainError(

@@ -34,7 +34,7 @@ _PERIOD = re.compile(r"^\s*(\d\d:\d\d)\s*-\s*(\d\d:\d\d)\s*$")
 
 
 def _minute(text: str) -> int | None:
-    """"09:30" → 570; "24:00" is the end of the day; None when not a time of day."""
+    """ "09:30" → 570; "24:00" is the end of the day; None when not a time of day."""
     match = _CLOCK.match(text.strip())
     if match is None:
         return None
@@ -67,9 +67,9 @@ class Hours:
     def text(self, line_code: str | None = None) -> tuple[str, str]:
         """The hours as a person reads them: "工作日 09:00-17:00" / "working days 09:00-17:00"."""
         close = self.closes(line_code)
-        parts = [
-            f"{_clock(a)}-{_clock(min(b, close))}" for a, b in self.periods if a < close
-        ] or [f"{_clock(self.periods[0][0])}-{_clock(close)}"]
+        parts = [f"{_clock(a)}-{_clock(min(b, close))}" for a, b in self.periods if a < close] or [
+            f"{_clock(self.periods[0][0])}-{_clock(close)}"
+        ]
         zh_days, en_days = DAYS["every_day" if self.every_day else "workdays"]
         return f"{zh_days} {'、'.join(parts)}", f"{en_days} {', '.join(parts)}"
 
@@ -87,7 +87,11 @@ def parse(settings: dict[str, Any]) -> Hours | None:
         assert start is not None and end is not None
         periods.append((start, end))
     lines = tuple(
-        sorted((str(code).upper(), m) for code, t in (raw.get("lines") or {}).items() if (m := _minute(str(t))) is not None)
+        sorted(
+            (str(code).upper(), m)
+            for code, t in (raw.get("lines") or {}).items()
+            if (m := _minute(str(t))) is not None
+        )
     )
     return Hours(tuple(sorted(periods)), raw.get("days") == "every_day", lines)
 
@@ -98,7 +102,7 @@ def problems(value: Any, line_codes: set[str] | None = None) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, dict):
-        return [f"{where}: must be a table like [hours] open = [\"09:00-17:00\"]"]
+        return [f'{where}: must be a table like [hours] open = ["09:00-17:00"]']
     out: list[str] = []
     unknown = sorted(set(value) - {"open", "days", "lines"})
     if unknown:
@@ -147,7 +151,9 @@ def open_day(hours: Hours, calendar: WorkCalendar | None, day: date) -> bool:
     return hours.every_day or calendar is None or calendar.is_workday(day)
 
 
-def is_open(hours: Hours | None, calendar: WorkCalendar | None, local: datetime, line_code: str | None) -> bool:
+def is_open(
+    hours: Hours | None, calendar: WorkCalendar | None, local: datetime, line_code: str | None
+) -> bool:
     """Whether a ticket may be taken (or a slot begin) at ``local``, the hall's local time."""
     if hours is None:
         return True

@@ -206,8 +206,11 @@ def _info(
         window = session.get(Window, ticket.window_id)
         window_number = window.number if window else None
     ahead = wait = expected = None
-    if with_ahead and ticket.status == "waiting" and ticket.kind == "appointment" and (
-        ticket.eligible_at > ticket.issued_at
+    if (
+        with_ahead
+        and ticket.status == "waiting"
+        and ticket.kind == "appointment"
+        and (ticket.eligible_at > ticket.issued_at)
     ):
         # booked for later: its estimate is its slot, not minutes counted from the people ahead
         expected = to_local(ticket.eligible_at, tz).isoformat(timespec="minutes")
@@ -479,7 +482,9 @@ def close_day(engine: Engine, hall_id: int, *, request_id: str | None = None) ->
         calendar = None if opening is None or opening.every_day else hall_calendar(unit.session, unit.hall_id)
         local_now = to_local(unit.now, unit.timezone).replace(tzinfo=None)
         closing = hours.closing_time(opening, calendar, unit.today)
-        through = unit.today if closing is not None and local_now >= closing else unit.today - timedelta(days=1)
+        through = (
+            unit.today if closing is not None and local_now >= closing else unit.today - timedelta(days=1)
+        )
         closed = _close_tickets(unit, through + timedelta(days=1))
         days = sorted({t.service_day for t in closed})
         unit.emit(
@@ -600,8 +605,10 @@ def take_ticket(
         if appointment is not None:
             appointment.ticket_id = ticket.id
         info = _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
-        later = {"callable_from": ticket.eligible_at.isoformat()} if ticket.eligible_at > unit.now else {}
-        unit.emit("ticket.issued", _ticket_payload(ticket, line, people_ahead=info.people_ahead, **later))
+        payload = _ticket_payload(ticket, line, people_ahead=info.people_ahead)
+        if ticket.eligible_at > unit.now:  # booked for later: the hall view counts it from its slot
+            payload["callable_from"] = ticket.eligible_at.isoformat()
+        unit.emit("ticket.issued", payload)
         if slip:
             info = replace(info, document=_issue_slip(unit, ticket, info))
         return info
@@ -1243,7 +1250,9 @@ class LineWaiting:
         return self.waiting
 
 
-def waiting_by_line(s: Session, hall_id: int, now: datetime, today: date | None = None) -> dict[int, LineWaiting]:
+def waiting_by_line(
+    s: Session, hall_id: int, now: datetime, today: date | None = None
+) -> dict[int, LineWaiting]:
     """The one read of the waiting figures per line id, used by the board, the counter and the CLI."""
     if today is None:
         hall = s.get(Hall, hall_id)

@@ -411,7 +411,11 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
             out = []
             for hour in sorted(set(by_hour) | {int(h) for h in served if h is not None}):
                 stats = by_hour.get(hour) or {
-                    k: (0 if k in ("issued", "served", "no_show", "transferred", "cancelled", "unserved") else None)
+                    k: (
+                        0
+                        if k in ("issued", "served", "no_show", "transferred", "cancelled", "unserved")
+                        else None
+                    )
                     for k, _ in STAT_COLUMNS
                 }
                 out.append(
