@@ -717,7 +717,7 @@ def _status_tables(data: dict[str, Any]):
         tr("名称", "name"),
         tr("状态", "status"),
         tr("等候", "waiting"),
-        tr("预约待叫", "booked later"),
+        tr("预约", "booked"),
         tr("最长等候", "longest wait"),
         tr("预计(分)", "est. min"),
         tr("开放窗口", "open windows"),
@@ -730,7 +730,7 @@ def _status_tables(data: dict[str, Any]):
             r["name"],
             tr("开", "open") if r["open"] else f"[red]{tr('停', 'closed')}[/]",
             str(r["waiting"]),
-            f"{r['booked']} ({r['next_booked']})" if r.get("booked") else "",
+            f"{r['booked']}@{r['next_booked']}" if r.get("booked") else "",  # due later, from HH:MM
             minutes(r["longest_wait_s"]),
             str(r["estimated_wait_min"]),
             str(r["open_windows"]),

@@ -145,7 +145,11 @@ def _book(unit: Unit, booking: Booking, source: str) -> dict[str, Any]:
     start = _slot_start(unit, booking)
     # a slot outside the hall's (or the line's) opening hours: no booking, except by a manager
     require_open_hours(
-        unit, line.code, to_local(start, unit.timezone), ("预约该时段", "booking for that slot")
+        unit,
+        line.code,
+        to_local(start, unit.timezone),
+        ("预约该时段", "booking for that slot"),
+        ("请选择办理时间内的时段", "choose a slot within them"),
     )
     minutes = max(1, int(threshold(unit.settings, "appointment_slot_minutes")))
     if start + timedelta(minutes=minutes) <= unit.now:

@@ -175,14 +175,21 @@ def closing_time(hours: Hours | None, calendar: WorkCalendar | None, day: date) 
     return start + timedelta(minutes=hours.periods[-1][1])
 
 
-def outside_hours(hours: Hours, line_code: str | None, what: tuple[str, str], at: datetime) -> DomainError:
-    """The refusal, naming the hours: "现在不在办理时间（工作日 09:00-17:00）…"."""
+def outside_hours(
+    hours: Hours,
+    line_code: str | None,
+    what: tuple[str, str],
+    at: datetime,
+    advice: tuple[str, str] = ("请在办理时间内再来", "come back within them"),
+) -> DomainError:
+    """The refusal, naming the hours: "06:42 不在办理时间，不能取号：本大厅办理时间为工作日 09:00-17:00…"."""
     zh, en = hours.text(line_code)
-    whose_zh = f"{line_code} 业务线" if line_code and dict(hours.line_closes).get(line_code) else "本大厅"
-    whose_en = f"line {line_code}" if line_code and dict(hours.line_closes).get(line_code) else "the hall"
+    own = bool(line_code and dict(hours.line_closes).get(line_code))
+    whose_zh = f"{line_code} 业务线" if own else "本大厅"
+    whose_en = f"line {line_code}" if own else "the hall"
     return DomainError(
-        f"{at:%m-%d %H:%M} 不在办理时间，不能{what[0]}：{whose_zh}办理时间为{zh}；请在办理时间内再来，或请大厅管理员办理",
+        f"{at:%m-%d %H:%M} 不在办理时间，不能{what[0]}：{whose_zh}办理时间为{zh}；{advice[0]}，或请大厅管理员办理",
         f"{at:%m-%d %H:%M} is outside the opening hours, so no {what[1]}: {whose_en} is open {en}; "
-        f"come back within them, or ask the hall manager",
+        f"{advice[1]}, or ask the hall manager",
         code="outside_hours",
     )

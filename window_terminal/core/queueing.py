@@ -418,7 +418,13 @@ def _is_manager(unit: Unit) -> bool:
     return staff is not None and staff.role == "manager"
 
 
-def require_open_hours(unit: Unit, line_code: str | None, local: datetime, what: tuple[str, str]) -> None:
+def require_open_hours(
+    unit: Unit,
+    line_code: str | None,
+    local: datetime,
+    what: tuple[str, str],
+    advice: tuple[str, str] = ("请在办理时间内再来", "come back within them"),
+) -> None:
     """Refuse, naming the hours, what is asked outside the hall's (or the line's) opening hours;
     a manager may still do it (the event records the manager)."""
     opening = hours.parse(unit.settings)
@@ -428,7 +434,7 @@ def require_open_hours(unit: Unit, line_code: str | None, local: datetime, what:
 
     calendar = None if opening.every_day else hall_calendar(unit.session, unit.hall_id)
     if not hours.is_open(opening, calendar, local, line_code):
-        raise hours.outside_hours(opening, line_code, what, local)
+        raise hours.outside_hours(opening, line_code, what, local, advice)
 
 
 def _close_tickets(unit: Unit, before: date) -> list[Ticket]:
