@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlmodel import Session
 
 from tests.factories import seed_appointment, set_clock_to
@@ -153,3 +153,51 @@ def test_a_missing_procedure_falls_back_and_says_why_once(engine, caplog, monkey
         assert q.call_next(engine, hall.id, 2, actor="C002").number == second.number
     warnings = [r for r in caplog.records if "fast path not used" in r.getMessage()]
     assert len(warnings) == 1 and "wt db upgrade" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_neither_rule_picks_a_ticket_of_a_past_day(engine, seed, monkeypatch):
+    """Tickets of yesterday left waiting (the close of day missed): the Python rule never picks one,
+    the procedure refuses (WT425) so the Python path closes the day first; after that both rules
+    pick the same of today's tickets, every policy, to the end (issue 28)."""
+    from window_terminal.core.hall import resolve_hall
+    from window_terminal.db.models import Ticket
+
+    hall = resolve_hall(engine, None)
+    rng = random.Random(100 + seed)
+    _generated_hall(engine, hall, seed, rng)
+    # four more, then made yesterday's as a missed close leaves them
+    old = [
+        q.take_ticket(
+            engine,
+            hall.id,
+            rng.choice(("BIZ", "GEN")),
+            kind="priority",
+            priority_reason="老年人",
+            actor="C001",
+        ).id
+        for _ in range(4)
+    ]  # priority lane and a day older: either rule would pick one first if it could
+    with write_session(engine) as s:
+        for ticket in s.execute(select(Ticket).where(Ticket.id.in_(old))).scalars():
+            ticket.service_day -= timedelta(days=1)
+            ticket.issued_at -= timedelta(days=1)
+            ticket.eligible_at -= timedelta(days=1)
+            ticket.queue_key -= 86400
+    q.set_window_status(engine, hall.id, 1, "open", actor="C001")
+    first = _python_pick(engine, hall.id, 1)
+    assert first is not None and first not in old
+    with pytest.raises(Exception, match="past service day"):
+        _procedure_pick(engine, hall.id, 1)
+    monkeypatch.setattr(q, "PG_FAST_PATH", True)
+    assert q.call_next(engine, hall.id, 1, actor="C001").id == first  # closed, then called
+    with read_session(engine) as s:
+        left = {t.status for t in s.execute(select(Ticket).where(Ticket.id.in_(old))).scalars()}
+    assert left == {"unserved"}
+    while True:
+        q.start_service(engine, hall.id, 1, actor="C001")
+        python_pick = _python_pick(engine, hall.id, 1)
+        assert _procedure_pick(engine, hall.id, 1) == python_pick
+        if python_pick is None:
+            break
+        assert q.call_next(engine, hall.id, 1, actor="C001").id == python_pick
