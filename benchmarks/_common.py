@@ -22,7 +22,31 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 
 REPO = Path(__file__).resolve().parents[1]
-QUEUE = REPO / "queue"
+DEMO_QUEUE = REPO / "queue"  # the demo hall as shipped: open 09:00-17:00 on working days
+ALWAYS_OPEN = '[hours]\nopen = ["00:00-24:00"]\ndays = "every_day"\n\n'
+
+
+def open_at_every_hour(folder: Path) -> Path:
+    """Make the hall of a copied definition open at every hour of every day (its ``[hours]``
+    replaced): a benchmark or a test measures the hall at work whatever hour it runs at."""
+    hall_toml = folder / "hall.toml"
+    source = hall_toml.read_text(encoding="utf-8")
+    start, end = source.index("[hours]"), source.index("[thresholds]")
+    hall_toml.write_text(source[:start] + ALWAYS_OPEN + source[end:], encoding="utf-8")
+    return folder
+
+
+def always_open_queue() -> Path:
+    """A copy of the demo hall open at every hour, removed when the process ends."""
+    import atexit
+
+    folder = Path(tempfile.mkdtemp(prefix="wt-hall-")) / "queue"
+    shutil.copytree(DEMO_QUEUE, folder)
+    atexit.register(shutil.rmtree, folder.parent, ignore_errors=True)
+    return open_at_every_hour(folder)
+
+
+QUEUE = always_open_queue()  # what the benchmarks load
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 if str(REPO) not in sys.path:  # run as `python benchmarks/x.py` from anywhere

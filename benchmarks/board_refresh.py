@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-from _common import REPO  # noqa: E402
+from _common import QUEUE, REPO  # noqa: E402
 from measure import FrameClock, MachineProbe, Report, RunFailed, describe_machine, latency_figures, ms, now  # noqa: E402
 
 LINES = ["BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX"]
@@ -44,7 +44,7 @@ LINES = ["BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX"]
 
 def make_definition(folder: Path, windows: int) -> Path:
     target = folder / "queue"
-    shutil.copytree(REPO / "queue", target)
+    shutil.copytree(QUEUE, target)  # open at every hour (_common)
     parts = ["# generated: benchmarks/board_refresh.py\n"]
     for number in range(1, windows + 1):
         a, b = LINES[number % len(LINES)], LINES[(number + 3) % len(LINES)]

@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-from _common import REPO, scratch_postgres  # noqa: E402
+from _common import QUEUE, REPO, scratch_postgres  # noqa: E402
 from measure import FrameClock, MachineProbe, Report, RunFailed, describe_machine, latency_figures, ms  # noqa: E402
 
 WINDOWS = (2, 4, 6, 8, 10, 12)
@@ -77,7 +77,7 @@ def prepare(url: str, calls: int) -> None:
 
     engine = make_engine(url)
     upgrade(engine)
-    load_hall(engine, REPO / "queue")
+    load_hall(engine, QUEUE)  # open at every hour (_common)
     hall = resolve_hall(engine, None)
     for window in WINDOWS:
         queueing.set_window_status(engine, hall.id, window, "open", actor="M001")

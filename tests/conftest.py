@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
+from benchmarks._common import always_open_queue
 from window_terminal.core.hall import HallRef, load_hall, resolve_hall
 from window_terminal.db import clock
 from window_terminal.db.engine import make_engine
@@ -38,7 +39,11 @@ settings.register_profile("dev", parent=settings.get_profile("ci"), derandomize=
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
-QUEUE = REPO / "queue"
+# The demo hall as the tests load it: the same definition, open at every hour of every day, so that
+# no test depends on the time of day or the weekday it runs on (CI runs at any hour); the service day
+# still ends at midnight. Tests of the opening hours set them (tests/factories.py ``set_hours``) or
+# load ``DEMO_QUEUE``, the demo hall as shipped.
+QUEUE = always_open_queue()
 PG_URL = os.environ.get("WT_TEST_POSTGRES_URL")
 
 
@@ -211,7 +216,8 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def signed_out_env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WT_")}
+    # the test clock (WT_TEST_CLOCK_OFFSET) follows into `wt` processes: they see the same hour
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WT_") or k == "WT_TEST_CLOCK_OFFSET"}
     env.update(
         WT_DATABASE_URL=db_url, WT_DATA_DIR=str(tmp_path / "data"), WT_CONFIG=str(tmp_path / "none.toml")
     )

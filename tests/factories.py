@@ -157,8 +157,9 @@ def make_submitted_case(
     return run_command(engine, hall_id, "test.make_submission", action)
 
 
-def set_clock_to(day: date, hour: int = 10) -> None:
-    """Move the database clock so that the hall's local date is ``day`` (Asia/Shanghai, 10:00)."""
+def set_clock_to(day: date, hour: int = 10) -> timedelta:
+    """Move the database clock so that the hall's local date is ``day`` (Asia/Shanghai, 10:00);
+    returns the offset set (to move relative to that moment)."""
     from window_terminal.db import clock
 
     target = local_midnight_utc(day, "Asia/Shanghai") + timedelta(hours=hour)
@@ -167,7 +168,9 @@ def set_clock_to(day: date, hour: int = 10) -> None:
     # SQLite's clock has milliseconds (truncated): read to the microsecond here, a call made within
     # the same millisecond saw a time just before ``target`` (an appointment's slot not yet begun)
     real = real.replace(microsecond=real.microsecond // 1000 * 1000)
-    clock.set_offset(target - real)
+    offset = target - real - clock.get_offset()  # less an outer WT_TEST_CLOCK_OFFSET
+    clock.set_offset(offset)
+    return offset
 
 
 def tasks_of(engine: Engine, case_id: int) -> dict[str, Any]:
@@ -226,3 +229,22 @@ def seed_appointment(
         return code
 
     return run_command(engine, hall_id, "appointment.book", action)
+
+
+def set_hours(engine: Engine, hall_id: int, hours: dict[str, Any] | None) -> None:
+    """Give the test hall opening hours (hall.toml ``[hours]``, as ``wt hall load`` stores them);
+    None: open at every hour. The tests' hall is loaded open at every hour (conftest ``QUEUE``)."""
+    from window_terminal.core import hours as opening
+    from window_terminal.db.engine import write_session
+    from window_terminal.db.models import Hall
+
+    assert not opening.problems(hours), opening.problems(hours)
+    with write_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        settings = dict(hall.settings or {})
+        if hours is None:
+            settings.pop("hours", None)
+        else:
+            settings["hours"] = hours
+        hall.settings = settings

@@ -90,7 +90,8 @@ def board_loaded(app: WindowTerminalApp) -> bool:
 
 def busy_hall(engine: Engine, hall: HallRef, *, windows: int = 12, tickets: int = 44) -> None:
     """Windows 1..N open with staff, a queue in every line, calls in hand; times pinned to FIXED."""
-    clock.set_offset(FIXED_UTC - datetime.utcnow())  # noqa: DTZ003 — today is the snapshot's day
+    clock.set_offset(timedelta(0))  # less an outer WT_TEST_CLOCK_OFFSET, which stays added:
+    clock.set_offset(FIXED_UTC - datetime.utcnow() - clock.get_offset())  # noqa: DTZ003 — today is the snapshot's day
     with write_session(engine) as s:
         s.execute(
             update(Window).where(Window.hall_id == hall.id, Window.number > windows).values(active=False)

@@ -9,10 +9,10 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlmodel import Session
 
-from tests.factories import seed_appointment
+from tests.factories import seed_appointment, set_clock_to
 from window_terminal.core import queueing as q
 from window_terminal.db import clock
 from window_terminal.db.engine import DatabaseError, read_session, write_session
@@ -34,7 +34,8 @@ def engine(pg_url):
 def _python_pick(engine, hall_id: int, window_number: int) -> int | None:
     with Session(engine) as s:
         window = q._window(s, hall_id, window_number)
-        ticket = q._choose_next(s, window, clock.db_now(s))
+        now = clock.db_now(s)
+        ticket = q._choose_next(s, window, now, clock.local_day(now, "Asia/Shanghai"))
         pick = ticket.id if ticket else None
         s.rollback()
     return pick
@@ -65,11 +66,13 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
                 )
             )
         s.execute(update(WindowLine).values(weight=rng.randint(1, 4)))
+    # the day's 11:00 by the database clock: every ticket below is of today whatever the real hour
     with read_session(engine) as s:
+        base = set_clock_to(clock.local_day(clock.db_now(s), "Asia/Shanghai"), 11)
         now = clock.db_now(s)
     taken = []
     for _ in range(rng.randint(6, 14)):
-        clock.set_offset(timedelta(seconds=-rng.randint(60, 3600)))
+        clock.set_offset(base - timedelta(seconds=rng.randint(60, 3600)))
         line = rng.choice(("BIZ", "GEN", "SOC"))
         kind = rng.choice(("normal", "normal", "priority", "appointment"))
         if kind == "appointment":
@@ -84,7 +87,7 @@ def _generated_hall(engine, hall, seed: int, rng: random.Random) -> None:
             taken.append(
                 q.take_ticket(engine, hall.id, line, kind=kind, priority_reason=reason, actor="C001")
             )
-    clock.set_offset(timedelta(0))
+    clock.set_offset(base)
     for info in rng.sample(taken, k=min(3, len(taken))):  # 只设路标: a transfer keeps its place
         target = "GEN" if info.line == "BIZ" else "BIZ"
         q.transfer(engine, hall.id, target, ticket_ref=f"#{info.id}", reason="wrong line", actor="C001")
@@ -150,3 +153,51 @@ def test_a_missing_procedure_falls_back_and_says_why_once(engine, caplog, monkey
         assert q.call_next(engine, hall.id, 2, actor="C002").number == second.number
     warnings = [r for r in caplog.records if "fast path not used" in r.getMessage()]
     assert len(warnings) == 1 and "wt db upgrade" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_neither_rule_picks_a_ticket_of_a_past_day(engine, seed, monkeypatch):
+    """Tickets of yesterday left waiting (the close of day missed): the Python rule never picks one,
+    the procedure refuses (WT425) so the Python path closes the day first; after that both rules
+    pick the same of today's tickets, every policy, to the end (issue 28)."""
+    from window_terminal.core.hall import resolve_hall
+    from window_terminal.db.models import Ticket
+
+    hall = resolve_hall(engine, None)
+    rng = random.Random(100 + seed)
+    _generated_hall(engine, hall, seed, rng)
+    # four more, then made yesterday's as a missed close leaves them
+    old = [
+        q.take_ticket(
+            engine,
+            hall.id,
+            rng.choice(("BIZ", "GEN")),
+            kind="priority",
+            priority_reason="老年人",
+            actor="C001",
+        ).id
+        for _ in range(4)
+    ]  # priority lane and a day older: either rule would pick one first if it could
+    with write_session(engine) as s:
+        for ticket in s.execute(select(Ticket).where(Ticket.id.in_(old))).scalars():
+            ticket.service_day -= timedelta(days=1)
+            ticket.issued_at -= timedelta(days=1)
+            ticket.eligible_at -= timedelta(days=1)
+            ticket.queue_key -= 86400
+    q.set_window_status(engine, hall.id, 1, "open", actor="C001")
+    first = _python_pick(engine, hall.id, 1)
+    assert first is not None and first not in old
+    with pytest.raises(Exception, match="past service day"):
+        _procedure_pick(engine, hall.id, 1)
+    monkeypatch.setattr(q, "PG_FAST_PATH", True)
+    assert q.call_next(engine, hall.id, 1, actor="C001").id == first  # closed, then called
+    with read_session(engine) as s:
+        left = {t.status for t in s.execute(select(Ticket).where(Ticket.id.in_(old))).scalars()}
+    assert left == {"unserved"}
+    while True:
+        q.start_service(engine, hall.id, 1, actor="C001")
+        python_pick = _python_pick(engine, hall.id, 1)
+        assert _procedure_pick(engine, hall.id, 1) == python_pick
+        if python_pick is None:
+            break
+        assert q.call_next(engine, hall.id, 1, actor="C001").id == python_pick

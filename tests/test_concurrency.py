@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import QUEUE  # noqa: E402 - the tests' hall, open at every hour
 from window_terminal.core import queueing as q
 from window_terminal.core.audit import verify_chain
 from window_terminal.core.hall import load_hall
@@ -27,7 +28,6 @@ from window_terminal.db.engine import make_engine, read_session
 from window_terminal.db.feed import Feed
 from window_terminal.db.models import Event, Hall, Line, Ticket, Window, WindowLine
 
-QUEUE = Path(__file__).resolve().parents[1] / "queue"
 LINES = ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX")
 EXTRA_WINDOWS = {15: [("BIZ", 1), ("POP", 1)], 16: [("SOC", 1), ("TAX", 2), ("GEN", 1)]}
 CALLERS = 16  # the demo hall's 14 windows and two more

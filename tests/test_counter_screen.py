@@ -526,3 +526,30 @@ def test_n_on_a_material_types_the_clerks_note_printed_on_the_notice(env):
     (listed,) = doc.payload["materials_missing"]
     assert listed["name"] == "居住证申领登记表" and listed["reason"] == "不符合要求：第3栏漏填门牌号"
     assert "不得涂改" in listed["requirement"]
+
+
+def test_f2_with_only_a_future_appointment_says_who_is_next_instead_of_nobody(env):
+    """The table beside it counts the booking apart; F2 says why nothing was called (issue 28)."""
+    from datetime import timedelta
+
+    from tests.factories import seed_appointment
+    from window_terminal.db.clock import db_now, to_local
+
+    engine, hall, _ = env
+    with read_session(engine) as s:
+        slot = db_now(s) + timedelta(minutes=40)
+    code = seed_appointment(engine, hall.id, "BIZ", slot)
+    info = q.take_ticket(engine, hall.id, kind="appointment", appointment_code=code, actor="device:KIOSK1")
+    said = f"下一位：预约 {info.number} {to_local(slot, hall.timezone):%H:%M}"
+
+    async def inner():
+        app = counter_app(env)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "f2")
+            await wait_until(pilot, lambda: "下一位" in text_of(app, "#message"))
+            assert said in text_of(app, "#message")
+
+    asyncio.run(inner())
+    with read_session(engine) as s:
+        assert s.get(Ticket, info.id).status == "waiting"  # not called before its slot

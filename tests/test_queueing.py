@@ -241,6 +241,10 @@ def test_queue_status_counts_waiting_and_windows(engine, hall):
     assert w2["status"] == "open" and w2["ticket"] == "A001" and w2["staff"]
 
 
+def _slot_marked(payload: dict) -> dict:
+    return {**payload, "callable_from": "slot"} if "callable_from" in payload else payload
+
+
 def _scripted_counter_day(engine, hall):
     """A morning at windows 1 (BIZ×2 + GEN×1) and 2 (BIZ): every hot command, refusals included."""
     results = []
@@ -301,7 +305,15 @@ def _scripted_counter_day(engine, hall):
     with read_session(engine) as s:
         events = [
             # the fast path gives every call a request id of its own (auto:…) when the caller gave none
-            (e.seq, e.kind, e.payload, e.staff_id, e.window_id, _callers_request_id(e.request_id))
+            # (an appointment's slot is relative to each run's real clock: its presence is compared)
+            (
+                e.seq,
+                e.kind,
+                _slot_marked(e.payload),
+                e.staff_id,
+                e.window_id,
+                _callers_request_id(e.request_id),
+            )
             for e in s.execute(select(Event).where(Event.hall_id == hall.id).order_by(Event.seq)).scalars()
         ]
         tickets = [
@@ -590,11 +602,14 @@ def test_waiting_by_line_counts_waiting_callable_and_oldest_of_this_hall_only(en
         assert set(got) == {lines["BIZ"], lines["SOC"]}
         biz = got[lines["BIZ"]]
         assert (biz.waiting, biz.callable_now, biz.oldest) == (2, 2, tickets[a2.number].issued_at)
-        # one microsecond before A003's time, only A002 may be called; SOC's C001 came later still
+        # one microsecond before A003's time, only A002 may be called (waiting = callable now); A003
+        # and SOC's C001, not callable yet, count apart as booked for later
         earlier = q.waiting_by_line(s, hall.id, at_a3 - timedelta(microseconds=1))
-        assert (earlier[lines["BIZ"]].waiting, earlier[lines["BIZ"]].callable_now) == (2, 1)
-        assert (earlier[lines["SOC"]].waiting, earlier[lines["SOC"]].callable_now) == (1, 0)
-        assert got[lines["SOC"]].oldest == tickets[c1.number].issued_at
+        assert (earlier[lines["BIZ"]].waiting, earlier[lines["BIZ"]].booked) == (1, 1)
+        assert (earlier[lines["SOC"]].waiting, earlier[lines["SOC"]].booked) == (0, 1)
+        assert got[lines["SOC"]].oldest is None  # the oldest waiting: of those callable now
+        at_c1 = q.waiting_by_line(s, hall.id, tickets[c1.number].eligible_at)
+        assert at_c1[lines["SOC"]].oldest == tickets[c1.number].issued_at
         assert a1.number == "A001"
 
 
@@ -717,8 +732,9 @@ def test_a_ticket_is_callable_from_the_very_instant_it_becomes_eligible(engine, 
     with read_session(engine) as s:
         line = s.execute(select(Line).where(Line.hall_id == hall.id, Line.code == "BIZ")).scalar_one()
         eligible = s.get(Ticket, taken.id).eligible_at
-        assert q._line_head(s, line, eligible).id == taken.id
-        assert q._line_head(s, line, eligible - timedelta(microseconds=1)) is None
+        today = s.get(Ticket, taken.id).service_day
+        assert q._line_head(s, line, eligible, today).id == taken.id
+        assert q._line_head(s, line, eligible - timedelta(microseconds=1), today) is None
 
 
 def test_the_line_is_called_by_place_not_by_arrival_and_only_waiting_tickets_are_ahead(engine, hall):

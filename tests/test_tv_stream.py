@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from window_terminal.core import displays, hallview, voice
 from window_terminal.core import queueing as q
 from window_terminal.core.hall import HallDefinitionError, HallRef, read_definition
+from window_terminal.db.clock import get_offset
 from window_terminal.db.feed import Feed, Position
 from window_terminal.web.stream import DisplayStream, Message, parse_since
 
@@ -50,7 +51,7 @@ def stream_for(engine: Engine, hall: HallRef, **scope: str) -> DisplayStream:
     return DisplayStream(
         view,
         displays.resolve_scope(view, view.settings, **scope),
-        clock=lambda: datetime.now(UTC).replace(tzinfo=None),
+        clock=lambda: datetime.now(UTC).replace(tzinfo=None) + get_offset(),  # the database clock's now
     )
 
 
@@ -118,7 +119,7 @@ def test_a_call_that_reaches_the_tv_too_late_is_shown_but_not_said(engine, hall)
     open_windows(engine, hall, 1)
     q.take_ticket(engine, hall.id, "BIZ", actor="C001")
     view = hallview.load_view(engine, hall.id)
-    late = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=10)  # the TV hears of it 10 min on
+    late = datetime.now(UTC).replace(tzinfo=None) + get_offset() + timedelta(minutes=10)  # heard 10 min on
     page = DisplayStream(view, displays.resolve_scope(view, view.settings), clock=lambda: late)
     _, after = page.opening(None)
     number = call(engine, hall, 1).number

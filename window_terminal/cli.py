@@ -34,6 +34,7 @@ call_app = typer.Typer(help="Call tickets to a window.")
 queue_app = typer.Typer(help="See the queue.")
 window_app = typer.Typer(help="Open, pause and close windows.")
 line_app = typer.Typer(help="Open and close lines for new tickets.")
+day_app = typer.Typer(help="The service day: its close (run by a timer at the hall's closing time).")
 app.add_typer(db_app, name="db")
 app.add_typer(hall_app, name="hall")
 app.add_typer(ticket_app, name="ticket")
@@ -41,6 +42,7 @@ app.add_typer(call_app, name="call")
 app.add_typer(queue_app, name="queue")
 app.add_typer(window_app, name="window")
 app.add_typer(line_app, name="line")
+app.add_typer(day_app, name="day")
 
 
 @dataclass
@@ -378,7 +380,10 @@ def _print_ticket(info: Any) -> None:
     parts = [f"[bold]{data['number']}[/] {data['line_name']} ({data['line']})", status]
     if data.get("window"):
         parts.append(tr(f"→ {data['window']}号窗口", f"→ window {data['window']}"))
-    if data.get("people_ahead") is not None:
+    if data.get("expected_at"):
+        slot = data["expected_at"][11:16]  # an appointment booked for later: its slot is the estimate
+        parts.append(tr(f"预约时段 {slot} 起叫号", f"called from its slot at {slot}"))
+    elif data.get("people_ahead") is not None:
         ahead, minutes = data["people_ahead"], data["estimated_wait_minutes"]
         parts.append(tr(f"前面 {ahead} 人，约 {minutes} 分钟", f"{ahead} ahead, about {minutes} min"))
     Console().print("  ".join(parts))
@@ -490,10 +495,16 @@ def _window_command(name: str, fn_name: str, doc: str) -> None:
         from window_terminal.core import queueing
 
         fn = getattr(queueing, fn_name)
-        _ticket_result(
-            run(ctx, lambda c: fn(c.engine(), c.hall().id, window, actor=c.actor(), request_id=request_id)),
-            as_json,
-        )
+        info = run(ctx, lambda c: fn(c.engine(), c.hall().id, window, actor=c.actor(), request_id=request_id))
+        if info is None and not as_json:
+            from rich.console import Console
+
+            from window_terminal.i18n import tr
+
+            why = run(ctx, lambda c: queueing.nothing_to_call(c.engine(), c.hall().id, window))
+            Console().print(f"[yellow]{tr(*why)}[/]")
+            return
+        _ticket_result(info, as_json)
 
     command.__doc__ = doc
     call_app.command(name)(command)
@@ -507,6 +518,31 @@ _window_command("no-show", "no_show", "Mark the ticket in hand as a no-show (过
 _window_command("start", "start_service", "Start serving the ticket in hand.")
 _window_command("finish", "finish", "Finish the ticket in hand.")
 _window_command("park", "park", "Park the ticket in hand (挂起); call it back with `wt call ticket`.")
+
+
+@day_app.command("close")
+def day_close(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Close the service day: every ticket of a past day, and of today once the hall's closing time
+    has passed, still waiting, called or parked ends as unserved (the system acts; no sign-in).
+    Missed runs are caught up before the first ticket taken or called the next day."""
+    from rich.console import Console
+
+    from window_terminal.core import queueing
+    from window_terminal.i18n import tr
+
+    result = run(ctx, lambda c: queueing.close_day(c.engine(), c.hall().id))
+
+    def render(data: dict[str, Any]) -> None:
+        numbers = "、".join(data["tickets"][:20]) + ("…" if len(data["tickets"]) > 20 else "")
+        Console().print(
+            tr(
+                f"已结束 {data['through']} 及以前的服务日：{data['unserved']} 个号记为日终未办 {numbers}",
+                f"service days through {data['through']} closed: {data['unserved']} tickets ended unserved "
+                f"{numbers}",
+            )
+        )
+
+    emit(result, as_json, render)
 
 
 @call_app.command("ticket")
@@ -685,6 +721,7 @@ def _status_tables(data: dict[str, Any]):
         tr("名称", "name"),
         tr("状态", "status"),
         tr("等候", "waiting"),
+        tr("预约", "booked"),
         tr("最长等候", "longest wait"),
         tr("预计(分)", "est. min"),
         tr("开放窗口", "open windows"),
@@ -697,6 +734,7 @@ def _status_tables(data: dict[str, Any]):
             r["name"],
             tr("开", "open") if r["open"] else f"[red]{tr('停', 'closed')}[/]",
             str(r["waiting"]),
+            f"{r['booked']}@{r['next_booked']}" if r.get("booked") else "",  # due later, from HH:MM
             minutes(r["longest_wait_s"]),
             str(r["estimated_wait_min"]),
             str(r["open_windows"]),

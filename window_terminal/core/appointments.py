@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from window_terminal.core import access, lookup
 from window_terminal.core.idcheck import check_phone
-from window_terminal.core.queueing import DEFAULT_THRESHOLDS, threshold
+from window_terminal.core.queueing import DEFAULT_THRESHOLDS, require_open_hours, threshold
 from window_terminal.db.clock import db_now, local_midnight_utc, to_local
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Appointment, Hall, Line, Ticket
@@ -143,6 +143,14 @@ def _book(unit: Unit, booking: Booking, source: str) -> dict[str, Any]:
     s = unit.session
     line = lookup.line(s, unit.hall_id, booking.line)
     start = _slot_start(unit, booking)
+    # a slot outside the hall's (or the line's) opening hours: no booking, except by a manager
+    require_open_hours(
+        unit,
+        line.code,
+        to_local(start, unit.timezone),
+        ("预约该时段", "booking for that slot"),
+        ("请选择办理时间内的时段", "choose a slot within them"),
+    )
     minutes = max(1, int(threshold(unit.settings, "appointment_slot_minutes")))
     if start + timedelta(minutes=minutes) <= unit.now:
         raise DomainError(

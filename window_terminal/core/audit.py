@@ -31,6 +31,7 @@ from window_terminal.core.access import DEVICE_PREFIX, OS_USER_PREFIX
 from window_terminal.db.chain import GENESIS, event_hash
 from window_terminal.db.engine import snapshot_session
 from window_terminal.db.models import Event, Hall, Staff, Window
+from window_terminal.db.unit import SYSTEM
 from window_terminal.errors import DomainError, NotFound
 
 # --- verifying the chain -------------------------------------------------------------------------
@@ -370,12 +371,23 @@ class AuditFilter:
     limit: int = 500  # the newest this many
 
 
+def actor_of_device(device: str | None) -> str:
+    """How the audit names an actor with no staff member: a public device (``device:KIOSK1``), the
+    system itself (the close of day, ``db.unit.SYSTEM``), or the OS user who loaded the hall (its
+    ``os:`` mark kept); "" when no one is recorded."""
+    if not device:
+        return ""
+    if device == SYSTEM:
+        return "system (系统)"
+    return device if device.startswith(OS_USER_PREFIX) else DEVICE_PREFIX + device
+
+
 @dataclass(frozen=True)
 class AuditRow:
     seq: int
     at: datetime  # naive UTC, database time
     kind: str
-    actor: str  # "C004 刘洋", "device:KIOSK1", "os:root" (the OS user who loaded the hall), or ""
+    actor: str  # "C004 刘洋", "device:KIOSK1", "os:root" (who loaded the hall), "system (系统)", or ""
     staff_code: str | None
     device: str | None
     window: int | None
@@ -397,13 +409,6 @@ class AuditRow:
 
 
 COLUMNS = ("seq", "at", "kind", "actor", "window", "request_id", "payload")
-
-
-def _device_actor(device: str | None) -> str:
-    """A public device as ``device:KIOSK1``; an OS user (``hall.loaded``) keeps its ``os:`` mark."""
-    if not device:
-        return ""
-    return device if device.startswith(OS_USER_PREFIX) else DEVICE_PREFIX + device
 
 
 def _matches_kind(kind: str, wanted: Sequence[str]) -> bool:
@@ -474,7 +479,7 @@ def list_events(
     rows = []
     for seq, at, kind, staff_id, device, window_id, request_id, payload in reversed(picked):
         code, name = staff.get(staff_id, (None, None)) if staff_id is not None else (None, None)
-        actor = f"{code} {name}" if code else _device_actor(device)
+        actor = f"{code} {name}" if code else actor_of_device(device)
         shown = payload if personal_data else masked_payload(payload)
         rows.append(
             AuditRow(seq, at, kind, actor, code, device, windows.get(window_id), request_id, shown or {})

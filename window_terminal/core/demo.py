@@ -83,6 +83,7 @@ def build_demo(
         tz = hall.timezone
         real_now = clock.db_now(s) - clock.get_offset()
         today = clock.local_day(real_now, tz)
+        calendar = hall_calendar(s, hall_id)
         already = s.execute(
             select(func.count()).select_from(Ticket).where(Ticket.hall_id == hall_id)
         ).scalar_one()
@@ -92,7 +93,7 @@ def build_demo(
         day = today
         while len(history) < days:
             day -= timedelta(days=1)
-            if day.weekday() < 5:
+            if calendar.is_workday(day):  # the hall's working days (holidays, 调休), its opening hours
                 history.insert(0, day)
         agenda = _Agenda()
         try:
@@ -164,6 +165,16 @@ def _staffing(engine: Engine, hall_id: int) -> list[tuple[int, str]]:
             .all()
         )
     return list(zip(windows, clerks, strict=False))
+
+
+def _manager(engine: Engine, hall_id: int) -> str | None:
+    with read_session(engine) as s:
+        return s.execute(
+            select(Staff.code)
+            .where(Staff.hall_id == hall_id, Staff.role == "manager", Staff.active)
+            .order_by(Staff.code)
+            .limit(1)
+        ).scalar_one_or_none()
 
 
 def _line_codes(engine: Engine, hall_id: int) -> list[tuple[str, float]]:
@@ -259,7 +270,7 @@ def simulate_day(
     window opens, calls with the hall's own calling rule (``queueing.call_next``), starts, finishes
     with the line's service time, and closes at the end of the day; some tickets are no-shows after a
     recall, some were taken on the wrong line and are transferred keeping their place, and those still
-    waiting at closing time are cancelled. Every row and every event is what the engine writes for the
+    waiting at closing time are ended unserved by the close of day. Every row and every event is what the engine writes for the
     same key presses. Then about a fifth of the served tickets lodge a case (accepted, deficiency,
     commitment, one-time notice, non-acceptance), handed off, decided and completed as the days pass;
     ratings follow visits, and bad ratings open rectifications.
@@ -270,7 +281,6 @@ def simulate_day(
     people = cat["people"]
     window_no, codes = people["windows"], people["codes"]
     kiosk = people["kiosk"] or codes[staffed[0][1]]
-    closer = people["managers"][0] if people["managers"] else codes[staffed[0][1]]
     start = clock.local_midnight_utc(day, tz) + timedelta(hours=OPEN_HOUR)
     end = start + timedelta(hours=CLOSE_HOUR - OPEN_HOUR)
     line_ids = sorted(lines)
@@ -370,9 +380,7 @@ def simulate_day(
     for window_id, clerk in idle.values():  # the rest close at the end of the day
         queueing.set_window_status(engine, hall_id, window_no[window_id], "closed", actor=codes[clerk])
     _at(engine, end + timedelta(hours=1))
-    while left := queueing.waiting_tickets(engine, hall_id):  # still waiting at closing time: gone home
-        for waiting in left:
-            queueing.cancel(engine, hall_id, waiting["id"], reason="闭厅未办理", actor=closer)
+    queueing.close_day(engine, hall_id)  # still waiting at closing time: gone home, unserved
     with read_session(engine) as s:
         rows = s.execute(
             select(
@@ -783,7 +791,8 @@ def _live_queue(engine: Engine, hall_id: int, rng: random.Random) -> int:
             code,
             kind="priority" if priority else "normal",
             priority_reason="残疾人" if priority else "",
-            actor=staffing[0][1],  # the first clerk hands out numbers before the kiosk is set up
+            # the manager hands out numbers before the kiosk is set up: at any hour (core/hours.py)
+            actor=_manager(engine, hall_id) or staffing[0][1],
         )
         issued += 1
     for number, clerk in staffing[: len(staffing) // 2]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
-from window_terminal.core import lookup
+from window_terminal.core import hours, lookup
 from window_terminal.core.access import os_user
 from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
@@ -78,6 +78,7 @@ class Definition:
     devices: Any = field(default_factory=list)  # hall.toml [[device]]: the public devices (kiosk, rating)
     displays: Any = field(default_factory=list)  # hall.toml [[display]]: the hall TVs' scopes
     documents: dict[str, Any] = field(default_factory=dict)  # hall.toml [documents]: numbers, QR address
+    hours: Any = None  # hall.toml [hours]: opening hours (core/hours.py); None: open at every hour
     # Files that could not be read (missing, not TOML, not UTF-8): what refers into them is not checked, or
     # every reference would be reported as missing (one lost bracket gave 86 false errors).
     unreadable: set[str] = field(default_factory=set)
@@ -164,6 +165,7 @@ def read_definition(path: Path) -> Definition:
     definition.devices = hall_doc.get("device") or []
     definition.displays = hall_doc.get("display") or []
     definition.documents = _table(problems, "hall.toml: [documents]", hall_doc.get("documents"))
+    definition.hours = hall_doc.get("hours")
     definition.unreadable = unreadable
     problems.extend(validate(definition))
     if problems:
@@ -435,6 +437,7 @@ def validate(d: Definition) -> list[str]:
         _printer(p, "hall.toml: [kiosk]", d.kiosk["printer"])
     window_numbers = [int(n) for n in numbers if n.isdecimal()] if readable("windows.toml") else None
     _devices(p, d.devices, window_numbers)
+    p.extend(hours.problems(d.hours, {c for c in line_codes if c} if readable("lines.toml") else None))
     if readable("lines.toml") and window_numbers is not None:
         p.extend(
             validate_entries(
@@ -640,6 +643,8 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         settings["devices"] = [{**entry, "id": str(entry["id"]).strip().upper()} for entry in d.devices]
     if d.documents:
         settings["documents"] = d.documents
+    if d.hours:
+        settings["hours"] = d.hours
     if d.displays:
         settings["displays"] = [{**entry, "id": display_id(entry["id"])} for entry in d.displays]
     c.sync(

@@ -83,6 +83,8 @@ class OpenTicket:
     issued_at: datetime
     recalls: int = 0
     window: int | None = None
+    callable_from: datetime | None = None  # an appointment checked in before its slot: the slot (UTC)
+    day: date | None = None  # its service day; a waiting ticket of a past day is not waiting
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,9 @@ class HallView:
         self.windows: dict[int, WindowState] = {w.number: w for w in windows}
         self.tickets: dict[int, OpenTicket] = {}
         self._waiting: dict[str, dict[int, datetime]] = {code: {} for code in self.lines}
+        # booked for later (queueing.booked_for_later): by line, ticket id → its slot; they join
+        # the waiting when the slot begins (release_due), with no event to say so
+        self._booked: dict[str, dict[int, datetime]] = {}
         for ticket in tickets:
             self._put(ticket)
         self.staff_names = staff_names
@@ -196,15 +201,39 @@ class HallView:
         old = self.tickets.get(ticket.id)
         if old is not None:
             self._waiting.get(old.line, {}).pop(ticket.id, None)
+            self._booked.get(old.line, {}).pop(ticket.id, None)
         self.tickets[ticket.id] = ticket
-        if ticket.status == "waiting":
+        if ticket.status != "waiting" or (ticket.day is not None and ticket.day < self.day):
+            return  # in hand, parked, or of a past day (never callable: the close of day ends it)
+        if ticket.callable_from is not None:
+            self._booked.setdefault(ticket.line, {})[ticket.id] = ticket.callable_from
+        else:
             self._waiting.setdefault(ticket.line, {})[ticket.id] = ticket.issued_at
 
     def _drop(self, ticket_id: int) -> OpenTicket | None:
         ticket = self.tickets.pop(ticket_id, None)
         if ticket is not None:
             self._waiting.get(ticket.line, {}).pop(ticket_id, None)
+            self._booked.get(ticket.line, {}).pop(ticket_id, None)
         return ticket
+
+    def release_due(self, now: datetime) -> Changes:
+        """The appointments whose slot has begun by ``now`` become waiting (callable now)."""
+        ch = Changes()
+        now_utc = self.now_utc(now)
+        for code, booked in self._booked.items():
+            for ticket_id, slot in list(booked.items()):
+                if slot <= now_utc:
+                    del booked[ticket_id]
+                    ticket = self.tickets.get(ticket_id)
+                    self._waiting.setdefault(code, {})[ticket_id] = ticket.issued_at if ticket else slot
+                    ch.lines.add(code)
+        ch.lines &= set(self.lines)
+        return ch
+
+    def booked(self, code: str) -> int:
+        """Appointments of the line checked in for a slot not begun yet (not waiting)."""
+        return len(self._booked.get(code, ()))
 
     def _clear_window(self, number: int | None, ticket_id: int | None, at: datetime, ch: Changes) -> None:
         if number is None or number not in self.windows:
@@ -275,7 +304,18 @@ class HallView:
         known = self.tickets.get(ticket_id)
         if kind == "ticket.issued":
             if known is None:
-                self._put(OpenTicket(ticket_id, p["number"], line, "waiting", p.get("kind", "normal"), at))
+                later = p.get("callable_from")
+                self._put(
+                    OpenTicket(
+                        ticket_id,
+                        p["number"],
+                        line,
+                        "waiting",
+                        p.get("kind", "normal"),
+                        at,
+                        callable_from=datetime.fromisoformat(later) if later else None,
+                    )
+                )
             hour = self._hour(at)
             if hour is not None:
                 self.arrivals[hour] += 1
@@ -315,7 +355,7 @@ class HallView:
             if w is not None and w.ticket_id == ticket_id:
                 w.ticket_status = "serving"
                 ch.windows.add(w.number)
-        elif kind in ("ticket.finished", "ticket.no_show", "ticket.cancelled"):
+        elif kind in ("ticket.finished", "ticket.no_show", "ticket.cancelled", "ticket.closed_unserved"):
             self._drop(ticket_id)
             self._clear_window(window, ticket_id, at, ch)
             if kind == "ticket.finished":
@@ -369,9 +409,14 @@ class HallView:
         calls = [c for c in reversed(self.calls) if shows is None or shows(c)]
         return calls[:limit]
 
-    def shown_waiting(self, shows: Callable[[str], bool] | None = None) -> list[tuple[str, str, int]]:
+    def shown_waiting(
+        self, shows: Callable[[str], bool] | None = None, now: datetime | None = None
+    ) -> list[tuple[str, str, int]]:
         """(code, name, waiting) of each line a display lists: open ones, and closed ones still
-        with people waiting; ``shows`` admits a line code (a TV's scope)."""
+        with people waiting; ``shows`` admits a line code (a TV's scope). Waiting = callable now:
+        with ``now``, the appointments whose slot has begun are released first."""
+        if now is not None:
+            self.release_due(now)
         rows = []
         for code, line in self.lines.items():
             if shows is not None and not shows(code):
@@ -393,6 +438,7 @@ class HallView:
         from window_terminal.i18n import tr
 
         line = self.lines[code]
+        self.release_due(now)
         now_utc = self.now_utc(now)
         return (
             line.code,
@@ -429,7 +475,9 @@ class HallView:
         )
 
     def alerts(self, now: datetime) -> list[Alert]:
-        """Wait over target, a window idle while its lines have people waiting, repeated recalls."""
+        """Wait over target, a window idle while its lines have a ticket callable now (a booking
+        due later is no reason), repeated recalls."""
+        self.release_due(now)
         now_utc = self.now_utc(now)
         out: list[Alert] = []
         hall_target = int(self.threshold("wait_target_minutes"))
@@ -530,6 +578,8 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
                 Ticket.issued_at,
                 Ticket.called_at,
                 Ticket.kind,
+                Ticket.eligible_at,
+                Ticket.service_day,
                 Line.code.label("line"),
             )
             .join(Line, Line.id == Ticket.line_id)
@@ -569,6 +619,10 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
             if t["ticket_id"] in open_rows
             else status_now - timedelta(seconds=t["wait_s"]),
             t["recalls"],
+            callable_from=open_rows[t["ticket_id"]].eligible_at
+            if t["ticket_id"] in open_rows and open_rows[t["ticket_id"]].eligible_at > now
+            else None,
+            day=open_rows[t["ticket_id"]].service_day if t["ticket_id"] in open_rows else None,
         )
         for t in waiting
     ]
@@ -605,7 +659,7 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
             )
         windows.append(w)
     arrivals, served = hourly_counts_in(s, hall_id, day)
-    return HallView(
+    view = HallView(
         hall_id=hall_id,
         timezone=tz,
         settings=hall.settings or {},
@@ -621,6 +675,8 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
         served=served,
         keep_calls=keep_calls,
     )
+    view.release_due(now.replace(tzinfo=UTC))
+    return view
 
 
 # --- read queries --------------------------------------------------------------------------------

@@ -11,6 +11,12 @@ Ticket states::
        │  ╰─transfer────┤  ╰─no-show──▶ no_show
        │                ╰─park──▶ parked ──call back──▶ called
        ╰─cancel (waiting/parked) ──▶ cancelled
+    waiting / called / parked of a closed service day ──close of day (the system)──▶ unserved
+
+A ticket is **callable now** (``callable_now``) when it is waiting, of today's service day, and its
+time has come; an appointment ticket whose slot has not begun is **booked for later**
+(``booked_for_later``): not waiting, not callable, not a reason for an idle alert. Every surface
+(counter, board, TV, kiosk, ``queue status``) counts by these two definitions.
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, case, func, insert, or_, select, update
 from sqlmodel import Session
 
-from window_terminal.core import access, lookup
+from window_terminal.core import access, hours, lookup
 from window_terminal.db import links
 from window_terminal.db.clock import (
     db_now,
@@ -47,7 +53,7 @@ from window_terminal.db.models import (
     Window,
     WindowLine,
 )
-from window_terminal.db.unit import Unit, forget_old_requests
+from window_terminal.db.unit import SYSTEM, Unit, forget_old_requests, run_command
 from window_terminal.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,10 @@ TICKET_STATES = {
     "done": ("已办结", "done"),
     "no_show": ("过号", "no-show"),
     "cancelled": ("已取消", "cancelled"),
+    "unserved": ("日终未办", "unserved (day closed)"),
 }
+UNSERVED = "unserved"
+OPEN_AT_CLOSE = ("waiting", "called", "parked")  # what the close of day ends (serving: the clerk finishes)
 WINDOW_STATES = ("open", "paused", "closed")
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
@@ -109,6 +118,7 @@ class TicketInfo:
     service_day: str = ""
     priority_reason: str = ""
     document: str | None = None  # the stored ticket slip's number, when one was issued
+    expected_at: str | None = None  # an appointment booked for later: its slot (local ISO), the estimate
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,6 +172,7 @@ def _people_ahead(session: Session, ticket: Ticket) -> int:
         Ticket.hall_id == ticket.hall_id,
         Ticket.line_id == ticket.line_id,
         Ticket.status == "waiting",
+        Ticket.service_day == ticket.service_day,
         Ticket.queue_key < ticket.queue_key,
     ]
     line = session.get(Line, ticket.line_id)
@@ -194,8 +205,16 @@ def _info(
     if ticket.window_id is not None:
         window = session.get(Window, ticket.window_id)
         window_number = window.number if window else None
-    ahead = wait = None
-    if with_ahead and ticket.status == "waiting":
+    ahead = wait = expected = None
+    if (
+        with_ahead
+        and ticket.status == "waiting"
+        and ticket.kind == "appointment"
+        and (ticket.eligible_at > ticket.issued_at)
+    ):
+        # booked for later: its estimate is its slot, not minutes counted from the people ahead
+        expected = to_local(ticket.eligible_at, tz).isoformat(timespec="minutes")
+    elif with_ahead and ticket.status == "waiting":
         ahead = _people_ahead(session, ticket)
         wait = estimate_wait_minutes(ahead, line.avg_service_minutes, _serving_windows(session, line.id))  # type: ignore[arg-type]  # a stored line: the id is set
     return TicketInfo(
@@ -212,6 +231,7 @@ def _info(
         recall_count=ticket.recall_count,
         service_day=ticket.service_day.isoformat(),
         priority_reason=ticket.priority_reason,
+        expected_at=expected,
     )
 
 
@@ -378,6 +398,116 @@ def _fast_params(
     }
 
 
+# --- the service day's edges --------------------------------------------------------------------
+
+
+def callable_now(now: datetime, today: date) -> ColumnElement[bool]:
+    """THE definition of a ticket a window may call at ``now``: waiting, of today's service day
+    (``today``: the hall's local date of ``now``), its time come — an appointment from its slot,
+    every other ticket from its issue. A ticket of a past day is never callable."""
+    return and_(Ticket.status == "waiting", Ticket.service_day == today, Ticket.eligible_at <= now)
+
+
+def booked_for_later(now: datetime, today: date) -> ColumnElement[bool]:
+    """An appointment ticket checked in before its slot: not waiting yet, not callable, counted apart."""
+    return and_(Ticket.status == "waiting", Ticket.service_day == today, Ticket.eligible_at > now)
+
+
+def _is_manager(unit: Unit) -> bool:
+    staff = unit.session.get(Staff, unit.staff_id) if unit.staff_id else None
+    return staff is not None and staff.role == "manager"
+
+
+def require_open_hours(
+    unit: Unit,
+    line_code: str | None,
+    local: datetime,
+    what: tuple[str, str],
+    advice: tuple[str, str] = ("请在办理时间内再来", "come back within them"),
+) -> None:
+    """Refuse, naming the hours, what is asked outside the hall's (or the line's) opening hours;
+    a manager may still do it (the event records the manager)."""
+    opening = hours.parse(unit.settings)
+    if opening is None or _is_manager(unit):
+        return
+    from window_terminal.core.workdays import hall_calendar
+
+    calendar = None if opening.every_day else hall_calendar(unit.session, unit.hall_id)
+    if not hours.is_open(opening, calendar, local, line_code):
+        raise hours.outside_hours(opening, line_code, what, local, advice)
+
+
+def _close_tickets(unit: Unit, before: date) -> list[Ticket]:
+    """End every ticket of a service day before ``before`` still waiting, called or parked: the
+    system does it (``ticket.closed_unserved``), the ticket counts as unserved."""
+    s = unit.session
+    tickets = (
+        s.execute(
+            select(Ticket)
+            .where(
+                Ticket.hall_id == unit.hall_id,
+                Ticket.status.in_(OPEN_AT_CLOSE),
+                Ticket.service_day < before,
+            )
+            .order_by(Ticket.service_day, Ticket.queue_key, Ticket.id)
+        )
+        .scalars()
+        .all()
+    )
+    for ticket in tickets:
+        was = ticket.status
+        window = s.get(Window, ticket.window_id) if ticket.window_id and was == "called" else None
+        ticket.status = UNSERVED
+        ticket.finished_at = unit.now
+        line = s.get(Line, ticket.line_id)
+        assert line is not None
+        unit.emit(
+            "ticket.closed_unserved",
+            _ticket_payload(ticket, line, window, was=was, service_day=ticket.service_day.isoformat()),
+            window_id=window.id if window else None,
+            by_system=True,
+        )
+    return list(tickets)
+
+
+def close_past_days(unit: Unit) -> int:
+    """Before the first command of a new day (every take and call runs it): a close of day that was
+    missed is done now, so no ticket of a past day is ever callable or shares today's numbers."""
+    return len(_close_tickets(unit, unit.today))
+
+
+def close_day(engine: Engine, hall_id: int, *, request_id: str | None = None) -> dict[str, Any]:
+    """The close of day (``wt day close``, run by a timer at the hall's closing time): every ticket
+    of a past service day, and of today once the hall's closing time has passed, still waiting,
+    called or parked, ends as unserved. The system acts; no one signs in."""
+
+    def action(unit: Unit) -> dict[str, Any]:
+        from window_terminal.core.workdays import hall_calendar
+
+        opening = hours.parse(unit.settings)
+        calendar = None if opening is None or opening.every_day else hall_calendar(unit.session, unit.hall_id)
+        local_now = to_local(unit.now, unit.timezone).replace(tzinfo=None)
+        closing = hours.closing_time(opening, calendar, unit.today)
+        through = (
+            unit.today if closing is not None and local_now >= closing else unit.today - timedelta(days=1)
+        )
+        closed = _close_tickets(unit, through + timedelta(days=1))
+        days = sorted({t.service_day for t in closed})
+        unit.emit(
+            "day.closed",
+            {"through": through.isoformat(), "unserved": len(closed), "days": [d.isoformat() for d in days]},
+            by_system=True,
+        )
+        return {
+            "through": through.isoformat(),
+            "unserved": len(closed),
+            "tickets": [t.number for t in closed],
+            "closing_time": closing.isoformat(timespec="minutes") if closing else None,
+        }
+
+    return run_command(engine, hall_id, "day.close", action, request_id=request_id, device=SYSTEM)
+
+
 # --- issuing ------------------------------------------------------------------------------------
 
 
@@ -416,6 +546,7 @@ def take_ticket(
 
     def action(unit: Unit) -> TicketInfo:
         s = unit.session
+        close_past_days(unit)
         appointment = None
         if kind == "appointment" or appointment_code:
             appointment = s.execute(
@@ -443,6 +574,7 @@ def take_ticket(
             if not line_code:
                 raise DomainError("请选择业务线", "choose a line")
             line = _line(s, unit.hall_id, line_code)
+        require_open_hours(unit, line.code, to_local(unit.now, unit.timezone), ("取号", "ticket"))
         if not line.is_open:
             raise DomainError(
                 f"{line.name}（{line.code}）暂停取号：请选择其他业务或咨询导办人员",
@@ -479,7 +611,10 @@ def take_ticket(
         if appointment is not None:
             appointment.ticket_id = ticket.id
         info = _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
-        unit.emit("ticket.issued", _ticket_payload(ticket, line, people_ahead=info.people_ahead))
+        payload = _ticket_payload(ticket, line, people_ahead=info.people_ahead)
+        if ticket.eligible_at > unit.now:  # booked for later: the hall view counts it from its slot
+            payload["callable_from"] = ticket.eligible_at.isoformat()
+        unit.emit("ticket.issued", payload)
         if slip:
             info = replace(info, document=_issue_slip(unit, ticket, info))
         return info
@@ -506,6 +641,7 @@ def _issue_slip(unit: Unit, ticket: Ticket, info: TicketInfo) -> str:
             "priority": ticket.kind == "priority",
             "priority_reason": ticket.priority_reason,
             "appointment_code": ticket.appointment_code,
+            "expected_at": info.expected_at,
         },
         ticket_id=ticket.id,
     )
@@ -534,7 +670,7 @@ def _next_number(session: Session, hall_id: int, line_id: int, day: date) -> int
 # --- calling ------------------------------------------------------------------------------------
 
 
-def _choose_next(session: Session, window: Window, now: datetime) -> Ticket | None:
+def _choose_next(session: Session, window: Window, now: datetime, today: date) -> Ticket | None:
     """The next ticket for a window, over the lines it serves.
 
     Within a line: FIFO by place (``queue_key``); privileged tickets (priority lane, appointments
@@ -550,7 +686,7 @@ def _choose_next(session: Session, window: Window, now: datetime) -> Ticket | No
     ).all()
     best: tuple[tuple[int, float], Ticket, Line] | None = None
     for line, weight in served:
-        head = _line_head(session, line, now)
+        head = _line_head(session, line, now, today)
         if head is None:
             continue
         privileged = head.kind in PRIVILEGED and line.priority_policy != "none"
@@ -565,13 +701,8 @@ def _choose_next(session: Session, window: Window, now: datetime) -> Ticket | No
     return ticket
 
 
-def _line_head(session: Session, line: Line, now: datetime) -> Ticket | None:
-    waiting = and_(
-        Ticket.hall_id == line.hall_id,
-        Ticket.line_id == line.id,
-        Ticket.status == "waiting",
-        Ticket.eligible_at <= now,
-    )
+def _line_head(session: Session, line: Line, now: datetime, today: date) -> Ticket | None:
+    waiting = and_(Ticket.hall_id == line.hall_id, Ticket.line_id == line.id, callable_now(now, today))
 
     def first(*conditions: Any) -> Ticket | None:
         return session.execute(
@@ -648,8 +779,9 @@ def call_next(
     def action(unit: Unit) -> TicketInfo | None:
         window = _window(unit.session, unit.hall_id, window_number)
         _require_open(window)
+        close_past_days(unit)
         _finish_in_hand(unit, window)
-        ticket = _choose_next(unit.session, window, unit.now)
+        ticket = _choose_next(unit.session, window, unit.now, unit.today)
         if ticket is None:
             return None
         return _mark_called(unit, ticket, window)
@@ -677,6 +809,7 @@ def call_ticket(
     def action(unit: Unit) -> TicketInfo:
         window = _window(unit.session, unit.hall_id, window_number)
         _require_open(window)
+        close_past_days(unit)
         ticket = find_ticket(unit.session, unit.hall_id, ticket_ref, unit.today)
         if ticket.status not in ("waiting", "parked"):
             raise DomainError(
@@ -1108,28 +1241,77 @@ def queue_status(engine: Engine, hall_id: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class LineWaiting:
-    """What "waiting" means, everywhere: every ticket of the line in the ``waiting`` state.
-
-    ``callable_now`` is the part of it a window may call at this moment (a transferred ticket is
-    held until its ``eligible_at``); ``oldest`` is the earliest issue time among all waiting.
+    """What "waiting" means, everywhere: the tickets of the line a window may call now
+    (``callable_now``); ``booked`` are the appointments checked in for a slot not begun yet, with
+    the earliest of their slots (``next_booked``); ``oldest`` is the earliest issue among the waiting.
     """
 
     waiting: int = 0
-    callable_now: int = 0
+    booked: int = 0
     oldest: datetime | None = None
+    next_booked: datetime | None = None
+
+    @property
+    def callable_now(self) -> int:
+        return self.waiting
 
 
-def waiting_by_line(s: Session, hall_id: int, now: datetime) -> dict[int, LineWaiting]:
+def waiting_by_line(
+    s: Session, hall_id: int, now: datetime, today: date | None = None
+) -> dict[int, LineWaiting]:
     """The one read of the waiting figures per line id, used by the board, the counter and the CLI."""
-    callable_now = func.sum(case((Ticket.eligible_at <= now, 1), else_=0))
+    if today is None:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        today = local_day(now, hall.timezone)
+    ready = callable_now(now, today)
+    later = booked_for_later(now, today)
     return {
-        line_id: LineWaiting(int(count), int(ready or 0), oldest)
-        for line_id, count, ready, oldest in s.execute(
-            select(Ticket.line_id, func.count(), callable_now, func.min(Ticket.issued_at))
-            .where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
+        line_id: LineWaiting(int(count or 0), int(booked or 0), oldest, first_slot)
+        for line_id, count, booked, oldest, first_slot in s.execute(
+            select(
+                Ticket.line_id,
+                func.sum(case((ready, 1), else_=0)),
+                func.sum(case((later, 1), else_=0)),
+                func.min(case((ready, Ticket.issued_at))),
+                func.min(case((later, Ticket.eligible_at))),
+            )
+            .where(Ticket.hall_id == hall_id, Ticket.status == "waiting", Ticket.service_day == today)
             .group_by(Ticket.line_id)
         )
     }
+
+
+def next_booked(engine: Engine, hall_id: int, window_number: int) -> dict[str, Any] | None:
+    """When a window has nothing to call: the first appointment booked for later in its lines
+    (number, slot as local HH:MM), for "下一位：预约 A007 07:00"; None when there is none."""
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        assert hall is not None
+        now = db_now(s)
+        window = _window(s, hall_id, window_number)
+        row = s.execute(
+            select(Ticket.number, Ticket.eligible_at, Line.code)
+            .join(WindowLine, and_(WindowLine.line_id == Ticket.line_id, WindowLine.window_id == window.id))
+            .join(Line, Line.id == Ticket.line_id)
+            .where(Ticket.hall_id == hall_id, booked_for_later(now, local_day(now, hall.timezone)))
+            .order_by(Ticket.eligible_at, Ticket.queue_key, Ticket.id)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return {"number": row[0], "slot": f"{to_local(row[1], hall.timezone):%H:%M}", "line": row[2]}
+
+
+def nothing_to_call(engine: Engine, hall_id: int, window_number: int) -> tuple[str, str]:
+    """Why a call found nobody, in words (zh, en): the next booking, or nobody waiting."""
+    nxt = next_booked(engine, hall_id, window_number)
+    if nxt is None:
+        return "当前没有等候的号", "nobody is waiting"
+    return (
+        f"当前没有可叫的号。下一位：预约 {nxt['number']} {nxt['slot']}",
+        f"nobody can be called now. Next: appointment {nxt['number']} at {nxt['slot']}",
+    )
 
 
 def queue_status_in(s: Session, hall_id: int) -> dict[str, Any]:
@@ -1147,7 +1329,7 @@ def queue_status_in(s: Session, hall_id: int) -> dict[str, Any]:
         .scalars()
         .all()
     )
-    waiting = waiting_by_line(s, hall_id, now)
+    waiting = waiting_by_line(s, hall_id, now, today)
     served_today = {
         row[0]: row[1]
         for row in s.execute(
@@ -1194,6 +1376,10 @@ def queue_status_in(s: Session, hall_id: int) -> dict[str, Any]:
                 "open": line.is_open,
                 "waiting": int(count),
                 "callable_now": figures.callable_now,
+                "booked": figures.booked,
+                "next_booked": to_local(figures.next_booked, hall.timezone).strftime("%H:%M")
+                if figures.next_booked
+                else None,
                 "longest_wait_s": max(0, longest),
                 "estimated_wait_min": estimate_wait_minutes(int(count), line.avg_service_minutes, opened),
                 "open_windows": opened,

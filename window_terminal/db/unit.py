@@ -38,6 +38,9 @@ from window_terminal.db.engine import write_session
 from window_terminal.db.models import Event, Hall, RequestLog
 
 NOTIFY_CHANNEL = "wt_events"
+# The actor of what no person does (the close of day): recorded in an event's ``device`` column with
+# no staff member, and shown as the system by the audit and the hall view.
+SYSTEM = "system"
 HALL_LOCK = 30580  # advisory lock key (first half): see migration 0004
 # A request id guards against a double press or a retry after a timeout: seconds to minutes. Its
 # stored result is kept this long, then forgotten (see forget_old_requests).
@@ -63,8 +66,11 @@ class Unit:
     def today(self) -> date:
         return local_day(self.now, self.timezone)
 
-    def emit(self, kind: str, payload: dict[str, Any], *, window_id: int | None = None) -> int:
-        """Append an event to this transaction; returns its sequence number."""
+    def emit(
+        self, kind: str, payload: dict[str, Any], *, window_id: int | None = None, by_system: bool = False
+    ) -> int:
+        """Append an event to this transaction; returns its sequence number. ``by_system``: the
+        system acts (``SYSTEM``), not the command's actor (the close of day inside a kiosk's take)."""
         self.last_seq += 1
         self.events.append(
             {
@@ -72,8 +78,8 @@ class Unit:
                 "seq": self.last_seq,
                 "kind": kind,
                 "payload": payload,
-                "staff_id": self.staff_id,
-                "device": self.device,
+                "staff_id": None if by_system else self.staff_id,
+                "device": SYSTEM if by_system else self.device,
                 "window_id": window_id,
                 "request_id": self.request_id,
                 "created_at": self.now,

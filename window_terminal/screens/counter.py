@@ -345,6 +345,9 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         if info is None:
             self.say(tr("本窗口服务的业务线暂无等候", "nobody is waiting in this window's lines"))
             return
+        if isinstance(info, tuple):  # nothing callable, and why (queueing.nothing_to_call)
+            self.say(tr(*info))
+            return
         if self.view is not None:
             self.view["in_hand"] = {
                 "ticket_id": info.id,
@@ -360,7 +363,16 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         self.say(tr(f"已呼叫 {info.number}", f"called {info.number}"))
 
     def action_call_next(self) -> None:
-        self.act("call_next", self._q("call_next"), self.show_called)
+        call = self._q("call_next")
+        app: Any = self.app
+
+        def call_or_why(request_id: str) -> Any:
+            info = call(request_id)
+            if info is not None:
+                return info
+            return queueing.nothing_to_call(app.engine, app.hall.id, self.window_number)
+
+        self.act("call_next", call_or_why, self.show_called)
 
     def action_recall(self) -> None:
         self.act("recall", self._q("recall"))

@@ -250,5 +250,7 @@ class DisplayScreen(LocalizedKeys, Screen[None]):
             self._highlight_timer = self.set_timer(left, lambda: panel.remove_class("fresh"))
 
     def _show_waiting(self, view: hallview.HallView) -> None:
-        parts = [f"{name} [b]{waiting}[/]{tr('人', '')}" for _, name, waiting in view.shown_waiting()]
+        now: datetime = self.app.now()  # type: ignore[attr-defined]
+        shown = view.shown_waiting(now=now)
+        parts = [f"{name} [b]{waiting}[/]{tr('人', '')}" for _, name, waiting in shown]
         self._set("#waiting", tr("等候人数  ", "Waiting  ") + "   ".join(parts))

@@ -308,12 +308,14 @@ class KioskScreen(LocalizedKeys, Screen[None]):
         self.query_one("#ticket-line", Static).update(f"{info.line_name}{lane}")
         ahead = info.people_ahead if info.people_ahead is not None else 0
         wait = info.estimated_wait_minutes if info.estimated_wait_minutes is not None else 0
-        self.query_one("#ticket-ahead", Static).update(
-            tr(
-                f"前面还有 [b]{ahead}[/] 人，预计等候约 [b]{wait}[/] 分钟",
-                f"[b]{ahead}[/] ahead of you, about [b]{wait}[/] minutes",
-            )
+        estimate = tr(
+            f"前面还有 [b]{ahead}[/] 人，预计等候约 [b]{wait}[/] 分钟",
+            f"[b]{ahead}[/] ahead of you, about [b]{wait}[/] minutes",
         )
+        if info.expected_at:  # an appointment booked for later: its slot is the estimate
+            slot = info.expected_at[11:16]
+            estimate = tr(f"预约时段 [b]{slot}[/] 起叫号", f"called from your slot at [b]{slot}[/]")
+        self.query_one("#ticket-ahead", Static).update(estimate)
         issued = info.issued_at.replace("T", " ")[:19]
         self.query_one("#ticket-time", Static).update(tr(f"取号时间 {issued}", f"Issued {issued}"))
         self.query_one("#pages", ContentSwitcher).current = "ticket"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -111,7 +111,8 @@ class DisplayStream:
         """Messages for a batch of feed events: each call in scope, then the state (id = last seq)."""
         out: list[Message] = []
         last = None
-        changed = False
+        # appointments whose slot has begun join the waiting (no event says so)
+        changed = bool(self.view.release_due(self.clock().replace(tzinfo=UTC)))
         for event in events:
             last = event.seq
             if self.view.position.holds(event):
@@ -130,6 +131,8 @@ class DisplayStream:
                     out.append(self._call(call, speak=True))
         if last is not None:
             out.append(Message("state", self.state() if changed else {}, last))
+        elif changed:
+            out.append(Message("state", self.state()))
         return out
 
     def beat(self) -> Message:

@@ -111,6 +111,7 @@ class Ticket:
     appointment_code: str | None
     qr_payload: str
     hints: tuple[str, ...] = field(default_factory=tuple)
+    slot: str = ""  # an appointment booked for later: the time of its slot, its estimate ("07:00")
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -122,6 +123,8 @@ class Ticket:
             out.append("【绿色通道】")
         if self.appointment_code:
             out.append(f"预约号：{self.appointment_code}")
+        if self.slot:
+            out.append(f"预约时段 {self.slot} 起叫号")
         if self.people_ahead is not None:
             out.append(f"您前面还有 {self.people_ahead} 人等候")
         if self.wait_minutes is not None:
@@ -776,6 +779,7 @@ def build_ticket(snapshot: Mapping[str, Any]) -> Ticket:
         issued=dt.strftime("%Y-%m-%d %H:%M") if dt else _str(snapshot.get("issued_at")),
         priority=bool(snapshot.get("priority")),
         appointment_code=_str(snapshot.get("appointment_code")) or None,
+        slot=_str(snapshot.get("expected_at"))[11:16],
         qr_payload=qr_payload(snapshot) or _str(snapshot.get("ticket_number") or snapshot.get("number")),
         hints=(TICKET_HINT, "请留意叫号屏及语音提示")
         + tuple(_str(n) for n in _list(snapshot.get("notes")) if _str(n)),

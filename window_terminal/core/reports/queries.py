@@ -3,7 +3,8 @@
 Definitions (days are the hall's local service days; timestamps are naive UTC):
 
 - **issued**: tickets whose ``service_day`` is in the period; **served**: status ``done``; **no-show**:
-  status ``no_show``; **transferred**: ``transfer_count > 0``; **cancelled**: status ``cancelled``.
+  status ``no_show``; **transferred**: ``transfer_count > 0``; **cancelled**: status ``cancelled``;
+  **unserved**: status ``unserved`` (ended by the close of day while waiting, called or parked).
 - **waiting time**: ``first_called_at`` (else ``called_at``) − ``issued_at``, over tickets that were called;
   **service time**: ``finished_at`` − ``started_at``. Mean, median and 90th percentile (linear interpolation,
   as PostgreSQL's ``percentile_cont``; on SQLite the same value from ``ROW_NUMBER() OVER``), max — in minutes.
@@ -131,6 +132,7 @@ def ticket_stats_sql(dialect: str, group: str) -> str:
         SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS no_show,
         SUM(CASE WHEN transfer_count > 0 THEN 1 ELSE 0 END) AS transferred,
         SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+        SUM(CASE WHEN status = 'unserved' THEN 1 ELSE 0 END) AS unserved,
         SUM(CASE WHEN status = 'done' AND wait_s <= :target THEN 1 ELSE 0 END) AS within_target,
         AVG(wait_s) AS wait_mean, MAX(wait_s) AS wait_max,
         AVG(svc_s) AS svc_mean, MAX(svc_s) AS svc_max
@@ -170,6 +172,7 @@ STAT_COLUMNS = [
     ("no_show", ("过号", "no-show")),
     ("transferred", ("转移", "transferred")),
     ("cancelled", ("取消", "cancelled")),
+    ("unserved", ("日终未办", "unserved")),
     ("wait_mean_min", ("平均等候(分)", "wait mean (min)")),
     ("wait_median_min", ("等候中位数(分)", "wait median (min)")),
     ("wait_p90_min", ("等候P90(分)", "wait p90 (min)")),
@@ -195,6 +198,7 @@ def _stat_row(row: Any) -> dict[str, Any]:
         "no_show": int(m["no_show"] or 0),
         "transferred": int(m["transferred"] or 0),
         "cancelled": int(m["cancelled"] or 0),
+        "unserved": int(m["unserved"] or 0),
         "wait_mean_min": _minutes(m["wait_mean"]),
         "wait_median_min": _minutes(m["wait_median"]),
         "wait_p90_min": _minutes(m["wait_p90"]),
@@ -272,6 +276,7 @@ def grouped_stats_sql(dims: tuple[str, ...]) -> str:
             COUNT(*) FILTER (WHERE status = 'no_show') AS no_show,
             COUNT(*) FILTER (WHERE transfer_count > 0) AS transferred,
             COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+            COUNT(*) FILTER (WHERE status = 'unserved') AS unserved,
             COUNT(*) FILTER (WHERE status = 'done' AND wait_s <= :target) AS within_target,
             AVG(wait_s) AS wait_mean, MAX(wait_s) AS wait_max,
             AVG(svc_s) AS svc_mean, MAX(svc_s) AS svc_max,
@@ -406,7 +411,11 @@ def _queue_tables(session: Session, p: _Period, *, dims: tuple[str, ...]) -> lis
             out = []
             for hour in sorted(set(by_hour) | {int(h) for h in served if h is not None}):
                 stats = by_hour.get(hour) or {
-                    k: (0 if k in ("issued", "served", "no_show", "transferred", "cancelled") else None)
+                    k: (
+                        0
+                        if k in ("issued", "served", "no_show", "transferred", "cancelled", "unserved")
+                        else None
+                    )
                     for k, _ in STAT_COLUMNS
                 }
                 out.append(
