@@ -112,3 +112,64 @@ def test_a_call_held_a_minute_in_a_dead_link_never_runs_after_not_confirmed(pg_u
     finally:
         engine.dispose()
         direct.dispose()
+
+
+@pytest.mark.postgres
+def test_a_call_held_before_pgbouncer_never_runs_after_its_deadline(pg_url):
+    """PgBouncer in transaction mode keeps its server session when a client vanishes: a call it
+    receives late is run by the server on its behalf. The deadline holds there too."""
+    import os
+    import threading
+
+    from sqlalchemy.engine import make_url
+
+    from tests.blackhole import BlackHole
+    from tests.pgbouncer import PgBouncer, unavailable
+    from window_terminal.core.hall import resolve_hall
+    from window_terminal.db.engine import DatabaseError
+
+    reason = unavailable()
+    if reason:
+        if os.environ.get("WT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = make_url(pg_url)
+    direct = make_engine(pg_url)
+    hall = resolve_hall(direct, None)
+    q.set_window_status(direct, hall.id, 2, "open", actor="C002")
+    for _ in range(2):
+        q.take_ticket(direct, hall.id, "BIZ", actor="C001")
+    with (
+        PgBouncer((url.host or "127.0.0.1", url.port or 5432), str(url.database)) as bouncer,
+        BlackHole(("127.0.0.1", bouncer.port)) as proxy,
+    ):
+        pooled = make_engine(f"postgresql://postgres@127.0.0.1:{proxy.port}/{url.database}?pgbouncer=true")
+        try:
+            assert q.window_in_hand(pooled, hall.id, 2) is None  # commands pass through PgBouncer
+            request_id = expiring_request_id(3)
+            proxy.stop_at(b"wt_call_next_p")  # the link dies with the call's bytes in flight
+            outcome: list[BaseException | object] = []
+
+            def call() -> None:
+                try:
+                    outcome.append(q.call_next(pooled, hall.id, 2, actor="C002", request_id=request_id))
+                except BaseException as exc:  # noqa: BLE001 - the outcome is the test's to judge
+                    outcome.append(exc)
+
+            caller = threading.Thread(target=call)
+            caller.start()
+            caller.join(30)
+            assert outcome and isinstance(outcome[0], DatabaseError)  # cut by its deadline: not known
+            time.sleep(max(0.0, deadline_of(request_id) - time.time()) + 1)
+            proxy.resume()  # the held call reaches PgBouncer, and through it the server, late
+            time.sleep(3)
+            assert _status(direct, hall.id, "A001") == "waiting", "the held call ran after its deadline"
+            with pytest.raises(DomainError) as refused:  # the same request again: refused as late
+                q.call_next(pooled, hall.id, 2, actor="C002", request_id=request_id)
+            assert refused.value.code == "late"
+            called = q.call_next(pooled, hall.id, 2, actor="C002", request_id=expiring_request_id(10))
+            assert called is not None and called.number == "A001"
+            assert _count(direct, hall.id, "ticket.called") == 1
+        finally:
+            pooled.dispose()
+            direct.dispose()
