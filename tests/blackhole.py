@@ -3,6 +3,7 @@
     with BlackHole(("127.0.0.1", 5432)) as hole:      # clients connect to hole.port
         hole.stop()     # bytes are accepted (the kernel ACKs them) and go nowhere; nothing is reset
         hole.resume()   # forwarding goes on, buffered bytes included (as TCP retransmission would)
+        hole.stop_at(b"wt_call_next_p")   # forward until a command's bytes pass, then hold them
 
 While stopped, new connections are accepted too and hang the same way. The clients' kernel sees a
 healthy peer (this proxy's), so TCP keepalives cannot notice: only the program's own deadlines do.
@@ -23,6 +24,7 @@ class BlackHole:
         self.forwarding = threading.Event()
         self.forwarding.set()
         self.closed = False
+        self.marker: bytes | None = None
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True, name="blackhole-accept").start()
@@ -35,6 +37,11 @@ class BlackHole:
 
     def stop(self) -> None:
         self.forwarding.clear()
+
+    def stop_at(self, marker: bytes) -> None:
+        """Die at the worst moment: forward until a client sends bytes containing ``marker`` (a
+        command's text), then stop with those bytes held — delivered, late, by ``resume``."""
+        self.marker = marker
 
     def resume(self) -> None:
         self.forwarding.set()
@@ -75,6 +82,12 @@ class BlackHole:
                     data = sock.recv(65536)
                     if not data:
                         return
+                    if sock is client and self.marker is not None and self.marker in data:
+                        self.marker = None
+                        self.forwarding.clear()  # the link dies with the command in flight …
+                        self.forwarding.wait()  # … and delivers it when it comes back
+                        if self.closed:
+                            return
                     pair[sock].sendall(data)
         except OSError:
             return

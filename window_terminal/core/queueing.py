@@ -53,7 +53,7 @@ from window_terminal.db.models import (
     Window,
     WindowLine,
 )
-from window_terminal.db.unit import SYSTEM, Unit, forget_old_requests, run_command
+from window_terminal.db.unit import LATE_SQLSTATE, SYSTEM, Unit, forget_old_requests, late, run_command
 from window_terminal.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -337,6 +337,8 @@ def _pg_fast(engine: Engine, statement: str, params: dict[str, Any]) -> Any:
             cur.execute(statement, params)
             row = cur.fetchone()
     except psycopg.Error as exc:
+        if exc.sqlstate == LATE_SQLSTATE:
+            raise late() from exc  # it reached the server after its deadline: never run, nor elsewhere
         if (exc.sqlstate or "").startswith("WT"):
             return _FALLBACK  # a refusal: the Python path gives the DomainError in both languages
         if isinstance(exc, errors.UndefinedFunction | errors.UndefinedObject):

@@ -7,6 +7,7 @@ in seconds, for other processes); the base is still the database's time.
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -29,12 +30,41 @@ def get_offset() -> timedelta:
 
 def db_now(session: Session) -> datetime:
     """The database's current time as naive UTC."""
+    asked = time.time()
     if session.get_bind().dialect.name == "postgresql":
         value: datetime = session.execute(text("SELECT clock_timestamp() AT TIME ZONE 'UTC'")).scalar_one()
     else:
         raw = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
         value = datetime.fromisoformat(raw)
+    _observe(epoch_seconds(value), asked, time.time())
     return value + get_offset()
+
+
+# --- this PC's reading of the server's clock -------------------------------------------------------
+# A command's deadline is set in the server's time (db/unit.py ``expiring_request_id``), so a PC must
+# know the server's clock without asking it at the moment of a key press (the link may be dead then).
+# Every reading of the database clock is also an observation: the server's time against this PC's,
+# within half the round trip. The best recent one is kept.
+
+_observed: tuple[float, float, float] | None = None  # (server − PC seconds, ± error, when: PC time)
+OBSERVATION_KEEP_S = 600.0  # a tighter observation older than this gives way to a looser new one
+
+
+def _observe(server: float, asked: float, answered: float) -> None:
+    global _observed
+    error = max(answered - asked, 0.0) / 2
+    offset = server - (asked + answered) / 2
+    if _observed is None or error <= _observed[1] or answered - _observed[2] > OBSERVATION_KEEP_S:
+        _observed = (offset, error, answered)
+
+
+def server_clock() -> tuple[float, float] | None:
+    """(the server's time now as UTC epoch seconds, ± error), from the best recent observation; None
+    before this process has read the database clock once. The real server time: no test offset."""
+    if _observed is None:
+        return None
+    offset, error, _ = _observed
+    return time.time() + offset, error
 
 
 @lru_cache(maxsize=16)

@@ -64,7 +64,11 @@ def parse_url(url: str | URL) -> URL:
 
 
 def conninfo(url: Engine | URL | str, **extra: Any) -> str:
-    """The libpq connection string of an engine or URL (several hosts kept as libpq lists)."""
+    """The libpq connection string of an engine or URL (several hosts kept as libpq lists).
+
+    ``?pgbouncer=true`` (the URL leads to PgBouncer in transaction mode) is not libpq's: it is taken
+    out, and the string is marked for ``links.connect``, which then asks for nothing a transaction
+    pooler cannot carry across transactions (see links.py)."""
     if isinstance(url, Engine):
         known = _conninfo.get(url)
         if known is not None:
@@ -79,7 +83,11 @@ def conninfo(url: Engine | URL | str, **extra: Any) -> str:
     if parsed.host:
         hosts.append(parsed.host)
         ports.append(str(parsed.port or ""))
+    pooled = False
     for name, value in parsed.query.items():
+        if name == "pgbouncer":  # ours, not libpq's: the URL leads to PgBouncer in transaction mode
+            pooled = str(value if isinstance(value, str) else value[-1]).lower() in ("1", "true", "yes")
+            continue
         if name != "host":
             params[name] = value if isinstance(value, str) else value[-1]
             continue
@@ -97,7 +105,10 @@ def conninfo(url: Engine | URL | str, **extra: Any) -> str:
         params["password"] = parsed.password
     if parsed.database:
         params["dbname"] = parsed.database
-    return make_conninfo("", **{**params, **extra})
+    dsn: str = make_conninfo("", **{**params, **extra})
+    if pooled:
+        links.POOLED.add(dsn)
+    return dsn
 
 
 def _private_file(path: Path) -> None:

@@ -244,6 +244,14 @@ class _PostgresWaker(_Waker):
         self.mine = f"{hall_id}:"
 
     def _connect(self) -> Any:
+        if self.dsn in links.POOLED:
+            from window_terminal.db.engine import DatabaseError
+
+            raise DatabaseError(
+                "LISTEN cannot pass through PgBouncer in transaction mode: screens and the TV server follow "
+                "the hall on a direct URL, without ?pgbouncer=true (docs/scaling.md) "
+                "(实时更新不能经过事务模式的 PgBouncer：请给屏幕直连数据库的地址)"
+            )
         conn = links.connect(
             self.dsn, autocommit=True, deadline=links.FEED_DEADLINE_S, application_name="window-terminal-feed"
         )

@@ -51,20 +51,31 @@ TCP = {
 
 _local = threading.local()
 
+# Connection strings that lead to PgBouncer in transaction mode (``?pgbouncer=true``, db/engine.py
+# ``conninfo``): each transaction may run on another server session, so nothing is kept per session.
+# No prepared statements; no startup ``options`` (PgBouncer refuses them): the server's timeouts come
+# from the application role's own settings (``wt db roles`` sets them); no ``LISTEN`` (db/feed.py
+# needs a direct URL).
+POOLED: set[str] = set()
+
+
+def server_settings(statement_timeout_s: float = STATEMENT_TIMEOUT_S) -> list[tuple[str, str]]:
+    """The server's own timeouts for a session of ours (names and values in milliseconds, seconds)."""
+    return [
+        ("statement_timeout", f"{int(statement_timeout_s * 1000)}"),
+        ("lock_timeout", f"{int(LOCK_TIMEOUT_S * 1000)}"),
+        ("idle_in_transaction_session_timeout", f"{IDLE_IN_TRANSACTION_S * 1000}"),
+        ("tcp_keepalives_idle", "5"),
+        ("tcp_keepalives_interval", "2"),
+        ("tcp_keepalives_count", "3"),
+        ("tcp_user_timeout", "9000"),
+        ("client_connection_check_interval", "2000"),
+    ]
+
 
 def server_options(statement_timeout_s: float) -> str:
     """The ``options`` startup parameter: the server's own timeouts for this session."""
-    settings = {
-        "statement_timeout": f"{int(statement_timeout_s * 1000)}",
-        "lock_timeout": f"{int(LOCK_TIMEOUT_S * 1000)}",
-        "idle_in_transaction_session_timeout": f"{IDLE_IN_TRANSACTION_S * 1000}",
-        "tcp_keepalives_idle": "5",
-        "tcp_keepalives_interval": "2",
-        "tcp_keepalives_count": "3",
-        "tcp_user_timeout": "9000",
-        "client_connection_check_interval": "2000",
-    }
-    return " ".join(f"-c {name}={value}" for name, value in settings.items())
+    return " ".join(f"-c {name}={value}" for name, value in server_settings(statement_timeout_s))
 
 
 def round_trip_deadline(statement_timeout_s: float) -> float:
@@ -154,10 +165,14 @@ def connect(
     given = conninfo_to_dict(dsn)
     params: dict[str, Any] = {**TCP, "connect_timeout": CONNECT_TIMEOUT_S}
     params.update(given)  # what the URL says wins
-    options = server_options(statement)
-    params["options"] = f"{options} {given['options']}" if given.get("options") else options
+    pooled = dsn in POOLED
+    if not pooled:  # PgBouncer refuses a startup ``options``: its server sessions take the role's
+        options = server_options(statement)
+        params["options"] = f"{options} {given['options']}" if given.get("options") else options
     params.update(extra)
     conn = _connection_class().connect(make_conninfo("", **params), autocommit=autocommit)
+    if pooled:
+        conn.prepare_threshold = None  # a prepared statement would not exist on the next transaction's server
     conn.wt_deadline = deadline if deadline is not None else round_trip_deadline(statement)
     return conn
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
+from window_terminal.db import links
 from window_terminal.db.engine import DatabaseError
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -90,6 +91,9 @@ def setup_roles(
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA current_schema TO {role}",
             f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA current_schema TO {role}",
             f"GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA current_schema TO {role}",
+            # the server's timeouts as the role's own: they hold behind PgBouncer too, which refuses
+            # the startup options a direct connection sends them with (db/links.py)
+            *(f"ALTER ROLE {role} SET {name} = '{value}'" for name, value in links.server_settings()),
         ):
             schema = conn.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
             conn.exec_driver_sql(ddl.replace("SCHEMA current_schema", f"SCHEMA {schema}"))

@@ -23,17 +23,20 @@ them, by transactions that follow each other on the hall row.
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, Text, bindparam, delete, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from window_terminal.db.chain import event_hash, payload_text
-from window_terminal.db.clock import db_now, local_day
+from window_terminal.db.clock import db_now, epoch_seconds, get_offset, local_day, server_clock
 from window_terminal.db.engine import write_session
 from window_terminal.db.models import Event, Hall, RequestLog
 
@@ -133,7 +136,11 @@ def run_command(
     for attempt in range(3):
         try:
             return _run_once(engine, hall_id, command, action, request, staff_id, device, encode, decode)
-        except IntegrityError:
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == LATE_SQLSTATE:
+                raise late() from exc
+            if not isinstance(exc, IntegrityError):
+                raise
             # Two first-time requests with the same id raced on a database without the hall lock
             # semantics we expect: the loser retries and finds the stored result.
             if request is None or attempt == 2:
@@ -171,6 +178,50 @@ def request_reused(
     )
 
 
+# --- nothing runs late ----------------------------------------------------------------------------
+# A key press caught in a dead link is retried with its request id for a while (screens/work.py), then
+# the clerk is told "not confirmed". A link that comes back later — a middlebox, a proxy or a pooler
+# that held the bytes — must not run it then, with nobody at the counter expecting it. So such a
+# request id carries its deadline in the server's time, ``<id>@<epoch ms>``, and the server refuses to
+# commit any event of it after that instant: PostgreSQL in a deferred trigger at COMMIT itself
+# (migration 0013: however late the bytes arrive, and behind PgBouncer too), SQLite here before its
+# commit (a local file: nothing holds its bytes). An id without a deadline (the CLI's) is not bounded.
+
+LATE_SQLSTATE = "WT408"
+_DEADLINE = re.compile(r"@(\d{10,16})$")
+
+
+def expiring_request_id(seconds: float) -> str:
+    """A new request id that the server runs within ``seconds`` of now (by the server's clock, as this
+    PC last read it: db/clock.py ``server_clock``) or never."""
+    now = server_clock()
+    base = now[0] if now is not None else time.time()  # never read yet: this PC's clock
+    return f"{uuid.uuid4().hex}@{int((base + seconds) * 1000)}"
+
+
+def deadline_of(request_id: str | None) -> float | None:
+    """The server time (UTC epoch seconds) after which ``request_id`` never runs; None: unbounded."""
+    found = _DEADLINE.search(request_id or "")
+    return int(found.group(1)) / 1000 if found else None
+
+
+def late() -> Exception:
+    from window_terminal.errors import DomainError
+
+    return DomainError(
+        "该操作到达数据库时已超过时限（连接中断太久），没有办理：请重新操作",
+        "this action reached the database after its time limit (the connection was down too long) and "
+        "was not done: do it again",
+        code="late",
+    )
+
+
+def refuse_if_late(request_id: str | None, server_now: float) -> None:
+    deadline = deadline_of(request_id)
+    if deadline is not None and server_now > deadline:
+        raise late()
+
+
 def _stored_result(session: Session, hall_id: int, request: _Request) -> tuple[bool, Any]:
     """(True, stored value) when this request was answered before; refuses another command's id."""
     row = session.execute(
@@ -206,8 +257,9 @@ def _run_once(
         unit = Unit(session, hall_id, code, tz, settings, db_now(session), seq, staff_id, request_id)
         unit.device = device
         result = action(unit)
+        postgres = session.get_bind().dialect.name == "postgresql"
         if unit.events:
-            if session.get_bind().dialect.name == "postgresql":
+            if postgres:
                 _append_pending(session, hall_id, unit)
             else:
                 _append_chained(session, hall_id, unit, head)
@@ -222,6 +274,8 @@ def _run_once(
                     created_at=unit.now,
                 )
             )
+            if not postgres:  # PostgreSQL checks at its commit (migration 0013's trigger)
+                refuse_if_late(request.request_id, epoch_seconds(unit.now - get_offset()))
         return result
 
 

@@ -26,7 +26,6 @@ cancelled (the screen closed, or a newer call in the same group replaced it).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,8 +34,10 @@ from textual.worker import Worker, get_current_worker
 
 from window_terminal.core.documents.errors import DocumentError
 from window_terminal.db import links
+from window_terminal.db.clock import server_clock
 from window_terminal.db.retry import configuration_problem, reconnect_delay
 from window_terminal.db.storage import StorageFault
+from window_terminal.db.unit import deadline_of, expiring_request_id
 from window_terminal.errors import DomainError, first_line
 from window_terminal.i18n import language, tr
 
@@ -46,6 +47,8 @@ T = TypeVar("T")
 # mend it — never "connection lost".
 REFUSALS = (DomainError, DocumentError, StorageFault)
 COMMAND_RETRY_S = 12.0  # a command caught in a lost connection is retried (same request id) this long
+COMMAND_DEADLINE_S = 10.0  # … and the server runs it within this long of the press, or never (db/unit.py)
+DEADLINE_MARGIN_S = 0.5  # "not confirmed" only this long after the deadline, by the server's clock
 
 
 def unconfirmed(exc: BaseException) -> DomainError:
@@ -79,18 +82,30 @@ def pressed_once(
     """The worker body of one press of ``key`` that must run exactly once (:func:`once`).
 
     Its request id is new, unless the last press of ``key`` ended not confirmed: then it is that
-    one's, kept in ``pending`` (the screen's dict) — so pressing again repeats, never doubles."""
-    request_id = pending.get(key) or uuid.uuid4().hex
+    one's, kept in ``pending`` (the screen's dict) — so pressing again repeats, never doubles. A new
+    id carries its deadline (``db.unit.expiring_request_id``): the server runs it within
+    ``COMMAND_DEADLINE_S`` or never. When the repeated id comes back refused as late, the first press
+    provably never ran (the server refuses it for ever): the press runs once more, as a new command."""
+    request_id = pending.get(key) or expiring_request_id(COMMAND_DEADLINE_S)
 
     def run() -> T:
         pending[key] = request_id
         try:
-            result = once(call, request_id, retrying=retrying)
+            try:
+                result = once(call, request_id, retrying=retrying)
+            except DomainError as exc:
+                if exc.code != "late" or request_id == pending.get(f"{key}:fresh"):
+                    raise
+                fresh = expiring_request_id(COMMAND_DEADLINE_S)  # the old one never ran, never will
+                pending[key] = pending[f"{key}:fresh"] = fresh
+                result = once(call, fresh, retrying=retrying)
         except REFUSALS as exc:
             if getattr(exc, "code", None) != "unconfirmed":
                 pending.pop(key, None)
+                pending.pop(f"{key}:fresh", None)
             raise
         pending.pop(key, None)
+        pending.pop(f"{key}:fresh", None)
         return result
 
     return run
@@ -109,8 +124,10 @@ def once(
     db/links.py) is retried with the SAME request id for ``COMMAND_RETRY_S``, calling ``retrying``
     before each retry; the database runs a request id once (db/unit.py, migration 0004), so a
     retry finds the first result or runs it now — never twice. Then :func:`unconfirmed` is raised
-    (the caller keeps the id for the next press). A refusal and a configuration error are raised
-    at once. Each round trip has at most ``deadline`` seconds."""
+    (the caller keeps the id for the next press) — never before the request's own deadline has
+    passed on the server's clock (``db.unit.deadline_of``): once a person reads "not confirmed", the
+    server can no longer run it. A refusal and a configuration error are raised at once. Each round
+    trip has at most ``deadline`` seconds."""
     give_up: float | None = None
     attempt = 0
     while True:
@@ -121,12 +138,24 @@ def once(
             raise
         except Exception as exc:
             give_up = give_up or time.monotonic() + COMMAND_RETRY_S
-            if configuration_problem(exc) or time.monotonic() >= give_up:
+            if configuration_problem(exc) or (time.monotonic() >= give_up and _past_deadline(request_id)):
                 raise unconfirmed(exc) from exc
             if retrying is not None:
                 retrying()
             time.sleep(reconnect_delay(attempt))
             attempt += 1
+
+
+def _past_deadline(request_id: str) -> bool:
+    """Has the server's clock, as this PC reads it and allowing for the reading's error, passed the
+    request's deadline? (No deadline: yes.)"""
+    deadline = deadline_of(request_id)
+    if deadline is None:
+        return True
+    now = server_clock()
+    if now is None:
+        return time.time() > deadline + DEADLINE_MARGIN_S
+    return now[0] - now[1] > deadline + DEADLINE_MARGIN_S
 
 
 def failure_text(exc: BaseException) -> str:
