@@ -418,6 +418,10 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
     materials were received: it is then dated (and every deadline counted) from ``received_on``.
     """
     unit = ctx.unit
+    if not case.deemed_accepted:
+        limit = deemed_acceptance(unit.session, unit.hall_id, case, today=unit.today)
+        if limit is not None:  # a notice recorded late, or none by the limit: accepted by law
+            _deem(unit, case, limit)
     case.status = "accepted"
     case.outcome = outcome
     case.accepted_at = unit.now
@@ -525,6 +529,41 @@ def _late_notice_limit(unit: Unit, case: Case) -> date | None:
     if not service.deemed_accepted(case.received_on):
         return None
     return service.notice(case.received_on).date
+
+
+#: the documents that end Art. 32's notice limit: the one-time notice or an outcome
+OUTCOME_DOCUMENTS = (
+    "one_time_notice",
+    "acceptance_notice",
+    "deficiency_acceptance_notice",
+    "non_acceptance_notice",
+)
+
+
+def deemed_acceptance(
+    session: Session, hall_id: int, case: Case, *, today: date | None = None
+) -> date | None:
+    """Art. 32(1)(4): the last day of the notice limit when the application counts as accepted from
+    its receipt day; None when it does not.
+
+    It does once the limit has passed with no one-time notice and no outcome issued by its last day —
+    whatever happens later: a notice a manager records late (a breach), a supplement, an acceptance.
+    The acceptance date is then ``received_on`` and every legal date counts from it (``_accept``).
+    ``case.deemed_accepted`` records it (``_deem``); this is the rule the record is written by, and
+    the report's 视为受理 (``reports.indicators.deemed_items``) counts the same cases."""
+    if case.deemed_accepted:
+        return HallDeadlines.load(session, hall_id, today).notice(case.received_on).date
+    service = HallDeadlines.load(session, hall_id, today)
+    limit = service.notice(case.received_on).date
+    tz = session.execute(select(Hall.timezone).where(Hall.id == hall_id)).scalar_one()
+    first = session.execute(
+        select(func.min(Document.issued_at)).where(
+            Document.case_id == case.id, Document.kind.in_(OUTCOME_DOCUMENTS)
+        )
+    ).scalar_one_or_none()
+    if first is None:
+        return limit if service.today > limit else None
+    return limit if local_day(first, tz) > limit else None
 
 
 def _deem(unit: Unit, case: Case, limit: date) -> None:
@@ -962,7 +1001,9 @@ def conclude(
     Within Art. 32's five working days any outcome. Past them the application already counts as
     accepted from the day the materials were received: ``accept``/``deficiency`` are dated from that
     day (and so is every deadline); a one-time notice or a non-acceptance is refused to a clerk — a
-    hall manager (signed in, or by ``override``) may still record one, counted as a breach.
+    hall manager (signed in, or by ``override``) may still record one, counted as a breach. The case
+    is deemed accepted all the same (``deemed_acceptance``): when the supplement that notice asks for
+    arrives, the acceptance is still dated on the receipt day and every date counts from it.
     """
     manager_id = _override_manager(engine, hall_id, override)
 
@@ -990,8 +1031,9 @@ def conclude(
                         code="deemed_accepted",
                     )
                 late_breach = True
-            else:
-                _deem(unit, case, limit)
+            # accepted by law from the receipt day, whatever is recorded now: a late notice is a
+            # breach and never moves the acceptance date or a date counted from it (Art. 32(1)(4))
+            _deem(unit, case, limit)
         given = list(materials) or [
             MaterialCheck(r.material_id, r.status, r.originals, r.copies, r.note)
             for r in _rows(unit.session, case.id)  # type: ignore[arg-type]  # a stored row: the id is set
@@ -1149,6 +1191,7 @@ def supplement(
         elif not still:
             _accept(ctx, case, "accepted")
             payload = _snapshot(ctx, case, list(rows.values()), notes=["补正材料已收齐，予以受理。"])
+            payload["deemed"] = case.deemed_accepted  # the notice came late: dated from the receipt
             document = issue_document(
                 unit,
                 "acceptance_notice",
