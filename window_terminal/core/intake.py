@@ -473,6 +473,30 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
         {"case_no": case.case_no, "case_id": case.id, "departments": [d.code for d in departments]},
         window_id=ctx.window.id if ctx.window else None,
     )
+    _supersede_earlier(unit, case)
+
+
+def _supersede_earlier(unit: Unit, case: Case) -> None:
+    """The same applicant's earlier case for this item, still awaiting the supplement its one-time
+    notice asked for, is closed now that the application is accepted as ``case``: status
+    ``superseded``, linked both ways (``case.earlier_case_id``; ``superseded_by`` in the case views),
+    and a ``case.superseded`` event — it no longer waits for ever as "notice issued"."""
+    who = Applicant(case.applicant_name, case.id_type, case.id_number, case.phone)
+    for earlier in _awaiting_supplement(unit.session, unit.hall_id, case.item_id, who):
+        if earlier.id == case.id:
+            continue
+        earlier.status = "superseded"
+        unit.session.flush()
+        unit.emit(
+            "case.superseded",
+            {
+                "case_no": earlier.case_no,
+                "case_id": earlier.id,
+                "by_case_no": case.case_no,
+                "by_case_id": case.id,
+                "notice": _earlier_view(unit.session, earlier)["notice"],
+            },
+        )
 
 
 def _override_manager(engine: Engine, hall_id: int, override: Override | None) -> int | None:
@@ -580,9 +604,9 @@ def _deem(unit: Unit, case: Case, limit: date) -> None:
     )
 
 
-def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) -> Case | None:
-    """The first case of the same applicant and item still awaiting its supplement: its notice is the
-    one "once" refers to (Art. 32 holds per applicant and item, not only per case record)."""
+def _awaiting_supplement(session: Session, hall_id: int, item_id: int, who: Applicant) -> list[Case]:
+    """The cases of the same applicant and item still awaiting a supplement, oldest first (the
+    applicant is the same person by ID number, or by name and phone when no number was given)."""
     query = select(Case).where(
         Case.hall_id == hall_id, Case.item_id == item_id, Case.status == "notice_issued"
     )
@@ -590,7 +614,34 @@ def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) 
         query = query.where(Case.id_type == who.id_type, Case.id_number == who.id_number)
     else:
         query = query.where(Case.applicant_name == who.name, Case.phone == who.phone)
-    return session.execute(query.order_by(Case.id).limit(1)).scalars().first()
+    return list(session.execute(query.order_by(Case.id)).scalars())
+
+
+def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) -> Case | None:
+    """The first case of the same applicant and item still awaiting its supplement: its notice is the
+    one "once" refers to (Art. 32 holds per applicant and item, not only per case record)."""
+    found = _awaiting_supplement(session, hall_id, item_id, who)
+    return found[0] if found else None
+
+
+def earlier_notice(
+    engine: Engine, hall_id: int, applicant: Applicant, item: str | int
+) -> dict[str, Any] | None:
+    """The one-time notice already issued to this applicant for this item and still awaiting its
+    supplement (case number, notice number, receipt day, the materials it listed) — shown in the
+    intake before the clerk decides (Art. 32: "once" holds per applicant and item). None when there
+    is none, or while the applicant's details are not complete enough to tell."""
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
+        service_item = lookup.service_item(s, hall_id, item)
+        try:
+            who = _normalized(applicant, local_day(db_now(s), hall.timezone), "申请人")
+        except DomainError:
+            return None
+        earlier = _earlier_case(s, hall_id, stored_id(service_item), who)
+        return _earlier_view(s, earlier) if earlier is not None else None
 
 
 def _earlier_view(session: Session, earlier: Case) -> dict[str, Any]:
@@ -1292,6 +1343,27 @@ class CaseView:
         return data
 
 
+def case_links(session: Session, case: Case) -> dict[str, str | None]:
+    """The cases linked through Art. 32's "once" per applicant and item: the earlier case whose
+    notice this one followed (``earlier_case_no``) and the later case accepted in place of this one
+    (``superseded_by``)."""
+    earlier = session.get(Case, case.earlier_case_id) if case.earlier_case_id else None
+    later = None
+    if case.status == "superseded":
+        query = select(Case.case_no).where(
+            Case.hall_id == case.hall_id,
+            Case.item_id == case.item_id,
+            Case.id > case.id,
+            Case.accepted_on.is_not(None),
+        )
+        if case.id_number:  # the same person as ``_awaiting_supplement`` tells them
+            query = query.where(Case.id_type == case.id_type, Case.id_number == case.id_number)
+        else:
+            query = query.where(Case.applicant_name == case.applicant_name, Case.phone == case.phone)
+        later = session.execute(query.order_by(Case.accepted_at, Case.id).limit(1)).scalar_one_or_none()
+    return {"earlier_case_no": earlier.case_no if earlier else None, "superseded_by": later}
+
+
 def cases_of(engine: Engine, hall_id: int, ref: str) -> list[dict[str, Any]]:
     """Every case an ID number names, open ones first then newest (one case for a number or code).
 
@@ -1346,6 +1418,7 @@ def case_view(engine: Engine, hall_id: int, ref: str) -> CaseView:
             s.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all()
         )
         data = case.model_dump()
+        data.update(case_links(s, case))
         for key, value in list(data.items()):
             if isinstance(value, date):
                 data[key] = value.isoformat()

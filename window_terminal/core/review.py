@@ -37,6 +37,7 @@ from window_terminal.core.deadlines import (
     suspensions_by_case,
 )
 from window_terminal.core.document_store import TITLES, issue_document
+from window_terminal.core.intake import case_links as intake_links
 from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
     OPEN_TASK_STATES,
@@ -229,6 +230,7 @@ def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | N
         "deemed_accepted": case.deemed_accepted,
         "notice_breach": case.notice_breach,
         "earlier_case_id": case.earlier_case_id,
+        **intake_links(session, case),
         "promised_date": promised,
         "statutory_date": statutory,
         "provisional": bool(provisional),
