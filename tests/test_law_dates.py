@@ -45,6 +45,7 @@ from tests.test_counter_screen import (
     settle,
     text_of,
 )
+from tests.test_documents_render import pdf_text
 from tests.test_intake import checks
 from window_terminal.config import Settings
 from window_terminal.core import intake as ik
@@ -52,6 +53,7 @@ from window_terminal.core import queueing as q
 from window_terminal.core import review
 from window_terminal.core.case_status import case_status
 from window_terminal.core.document_store import get_document
+from window_terminal.core.documents import render_pdf
 from window_terminal.core.hall import HallDefinitionError, load_hall, resolve_hall
 from window_terminal.core.reports.queries import period_report
 from window_terminal.core.supervision import watch_list
@@ -205,6 +207,8 @@ def test_an_extension_moves_the_statutory_date_only_in_the_departments_name(engi
         doc.payload["issuer_department"] == "SCJG" and doc.payload["office"] == "成都市锦江区市场监督管理局"
     )
     assert doc.payload["extension"]["approver"] == "李明（S002）"
+    text = pdf_text(render_pdf(doc.payload))
+    assert "不因延期改变" in text and "2026年3月9日" in text and "2026年3月30日" in text
     detail = review.case_detail(engine, hall.id, case.case_no)
     assert (detail["promised_date"], detail["statutory_date"]) == ("2026-03-09", "2026-03-30")
     stored = the_case(engine, case.case_no)

@@ -641,9 +641,14 @@ def _extension(b: _Builder) -> None:
         Field("延长期限", f"{e.get('days')}个工作日"),
         Field("原法定办结期限", before),
         Field("延期后法定办结期限", b.computed("statutory")),
-        Field("原承诺办结日期", cn_date(e.get("promised_before"))),
-        Field("延期后承诺办结日期", b.computed("promised")),
     )
+    if "department" in e:  # an extension moves the statutory date only (issue 28): the promise stands
+        fields += (Field("承诺办结日期（不因延期改变）", b.computed("promised")),)
+    else:  # a notice issued before that, reprinted exactly as the applicant received it
+        fields += (
+            Field("原承诺办结日期", cn_date(e.get("promised_before"))),
+            Field("延期后承诺办结日期", b.computed("promised")),
+        )
     b.blocks.append(FieldGrid(fields, heading=b.heading("延期情况")))
 
 
