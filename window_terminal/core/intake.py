@@ -1383,7 +1383,7 @@ def cases_of(engine: Engine, hall_id: int, ref: str) -> list[dict[str, Any]]:
             if lookup.code(lookup.typed(ref)) not in (first.case_no, first.query_code)
             else [(first, s.get(ServiceItem, first.item_id).name)]  # type: ignore[union-attr]  # a case's item exists
         )
-    closed = ("completed", "not_accepted")
+    closed = ("completed", "not_accepted", "superseded")
     found = [
         {"case_no": c.case_no, "item": name, "status": c.status, "received_on": str(c.received_on or "")}
         for c, name in rows
