@@ -159,7 +159,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     IntakeScreen #item_label { height: auto; max-height: 2; }
     IntakeScreen #materials { height: 1fr; }
     IntakeScreen #material_detail { height: auto; max-height: 2; color: $text-muted; }
-    IntakeScreen #earlier { height: auto; max-height: 3; color: $warning; text-style: bold; display: none; }
+    IntakeScreen #earlier { height: auto; max-height: 4; color: $warning; text-style: bold; display: none; }
     IntakeScreen #earlier.shown { display: block; }
     IntakeScreen #outcomes { height: 1; }
     IntakeScreen #outcomes Button { margin: 0 1 0 0; min-width: 6 !important; width: auto; height: 1; padding: 0; }
@@ -445,12 +445,11 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         listed = "、".join(earlier["materials"])
         box.update(
             tr(
-                f"该申请人本事项已有一次性告知书 {earlier['notice'] or ''}（办件 {earlier['case_no']}，"
-                f"{earlier['received_on']} 收件，告知补正：{listed}）：不得再告知其他材料；"
-                "受理本件将终结原办件",
-                f"This applicant already has one-time notice {earlier['notice'] or ''} for this item "
-                f"(case {earlier['case_no']}, received {earlier['received_on']}: {', '.join(earlier['materials'])}): "
-                "nothing else may be asked for; accepting here closes that case",
+                f"已告知 {earlier['notice'] or ''} 须补正：{listed}（办件 {earlier['case_no']}，"
+                f"{earlier['received_on']}）。不得再告知其他材料；受理本件将终结原办件",
+                f"Already notified {earlier['notice'] or ''}: {', '.join(earlier['materials'])} (case "
+                f"{earlier['case_no']}, {earlier['received_on']}). Nothing else may be asked for; "
+                "accepting here closes that case",
             )
         )
 
