@@ -635,7 +635,7 @@ def _extension(b: _Builder) -> None:
         + (f"（{before}）" if before else "")
         + f"内作出决定。经本机关负责人批准，{b.cite(article)}办理期限延长{e.get('days')}个工作日，现将延长期限的理由告知你（单位）。"
     )
-    fields = (
+    fields: tuple[Field, ...] = (
         Field("延期理由", _str(e.get("reason")), wide=True),
         Field("批准人", _str(e.get("approver"))),
         Field("延长期限", f"{e.get('days')}个工作日"),
