@@ -637,7 +637,7 @@ def earlier_notice(
             raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
         service_item = lookup.service_item(s, hall_id, item)
         try:
-            who = _normalized(applicant, local_day(db_now(s), hall.timezone), "申请人")
+            who = _normalized(applicant, local_day(db_now(s), hall.timezone), APPLICANT)
         except DomainError:
             return None
         earlier = _earlier_case(s, hall_id, stored_id(service_item), who)
