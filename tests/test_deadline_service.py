@@ -52,14 +52,15 @@ def test_promised_and_statutory_dates_skip_national_day_and_count_the_make_up_sa
     assert not both.provisional
 
 
-def test_suspension_and_extension_move_both_limits() -> None:
+def test_a_suspension_moves_both_limits_and_an_extension_the_statutory_one_only() -> None:
     plain = case_deadlines(CAL, D("2026-03-02"), 5, 10)
     moved = case_deadlines(
         CAL, D("2026-03-02"), 5, 10, suspensions=[(D("2026-03-04"), D("2026-03-06"))], extension_days=10
     )
     assert (plain.promised.date, plain.statutory.date) == (D("2026-03-09"), D("2026-03-16"))
-    # three working days suspended (Art. 45), ten added (Art. 42)
-    assert (moved.promised.date, moved.statutory.date) == (D("2026-03-26"), D("2026-04-02"))
+    # three working days suspended (Art. 45) from both; ten added (Art. 42) to the statutory limit only:
+    # the promised date is the hall's promise, which an extension never moves
+    assert (moved.promised.date, moved.statutory.date) == (D("2026-03-12"), D("2026-04-02"))
 
 
 def test_an_open_suspension_stops_the_clock_through_today() -> None:
@@ -253,12 +254,13 @@ def test_promised_and_statutory_dates_over_qingming_and_labour_day_2026() -> Non
 
 
 def test_an_extension_adds_ten_and_a_joint_extension_fifteen_working_days_2026() -> None:
-    # +10: promised 15 → Fri Apr 24; statutory 30: May 6 (20), 7, 8, Sat May 9 (23), 11-15, 18, Tue May 19 (30)
+    # the promised 5 stay: Apr 3, 7, 8, 9, Fri Apr 10 (Qingming Apr 4-6); statutory +10 → 30:
+    # May 6 (20), 7, 8, Sat May 9 (23), 11-15, 18, Tue May 19 (30)
     ext = case_deadlines(CAL, D("2026-04-02"), 5, 20, extension_days=EXTENSION_DAYS)
-    assert (ext.promised.date, ext.statutory.date) == (D("2026-04-24"), D("2026-05-19"))
-    # +15: promised 20 → May 6; statutory 35: May 7, 8, 9 (23), 11-15 (28), 18-22 (33), 25, Tue May 26
+    assert (ext.promised.date, ext.statutory.date) == (D("2026-04-10"), D("2026-05-19"))
+    # +15: statutory 35: May 7, 8, 9 (23), 11-15 (28), 18-22 (33), 25, Tue May 26; promised as before
     joint = case_deadlines(CAL, D("2026-04-02"), 5, 20, extension_days=JOINT_EXTENSION_DAYS)
-    assert (joint.promised.date, joint.statutory.date) == (D("2026-05-06"), D("2026-05-26"))
+    assert (joint.promised.date, joint.statutory.date) == (D("2026-04-10"), D("2026-05-26"))
     assert (EXTENSION_DAYS, JOINT_EXTENSION_DAYS) == (10, 15)  # Art. 42 (1) and (2)
 
 
@@ -338,7 +340,7 @@ def test_the_halls_service_applies_each_rule_with_the_halls_thresholds() -> None
     assert (both.promised.date, both.statutory.date) == (D("2026-04-10"), D("2026-05-06"))
     extended = Case(received_on=D("2026-04-01"), accepted_on=D("2026-04-02"), extension_days=10)
     both = svc.of_case(extended, item, [(D("2026-04-07"), D("2026-04-08"))])
-    assert (both.promised.date, both.statutory.date) == (D("2026-04-28"), D("2026-05-21"))
+    assert (both.promised.date, both.statutory.date) == (D("2026-04-14"), D("2026-05-21"))
     # an open suspension ends on the service's today (not the real date)
     open_ = HallDeadlines(CAL, thresholds, D("2026-09-29")).of_case(
         Case(received_on=D("2026-09-23"), accepted_on=D("2026-09-23"), extension_days=0),

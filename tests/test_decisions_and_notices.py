@@ -2,8 +2,8 @@
 decisions and the 送达回证 for a posted result: issued, numbered, stored, rendered and read back.
 
 Dates hand-checked (2026, no holiday in March): SCJG-0006 (promised 5, statutory 10 working days)
-accepted Monday 03-02 → promised 03-09, statutory 03-16; extended by 10 → promised 03-23 (15 working
-days), statutory 03-30 (20). Decided Thursday 03-05 → the licence is due by 03-19 (Art. 44: 10 days).
+accepted Monday 03-02 → promised 03-09, statutory 03-16; extended by 10 → statutory 03-30 (20
+working days), the promised date stays 03-09 (an extension moves the statutory date only). Decided Thursday 03-05 → the licence is due by 03-19 (Art. 44: 10 days).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ def test_an_extension_within_the_period_is_told_in_writing_with_reason_approver_
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     set_clock_to(date(2026, 3, 16))  # the last day of the statutory period: still allowed
     result = review.extend(
-        engine, hall.id, case.case_no, approver="李明（分管副局长）", reason="需组织专家论证", actor="M001"
+        engine, hall.id, case.case_no, approver="S002", reason="需组织专家论证", actor="R001"
     )
-    assert result["statutory_date"] == "2026-03-30" and result["promised_date"] == "2026-03-23"
+    assert result["statutory_date"] == "2026-03-30" and result["promised_date"] == "2026-03-09"
     (number,) = result["documents"]
     doc = get_document(engine, hall.id, number)
     assert doc.kind == "extension_notice" and number == "锦市监延〔2026〕第0001号"
@@ -43,12 +43,11 @@ def test_an_extension_within_the_period_is_told_in_writing_with_reason_approver_
     for expected in (
         "延期通知书",
         "需组织专家论证",
-        "李明（分管副局长）",
+        "李明（S002）",  # the approver, a named head of the department (staff.toml)
         "10个工作日",
         f"{LAW}第四十二条第一款",
         "2026年3月16日",  # the period it was within
         "2026年3月30日",  # the new statutory date
-        "2026年3月23日",
         "成都市锦江区市场监督管理局",
     ):
         assert expected in text, expected
@@ -61,7 +60,7 @@ def test_an_extension_after_the_statutory_period_is_refused(engine, hall):
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     set_clock_to(date(2026, 3, 17))
     with pytest.raises(DomainError) as err:
-        review.extend(engine, hall.id, case.case_no, approver="李明", reason="需组织专家论证", actor="M001")
+        review.extend(engine, hall.id, case.case_no, approver="S002", reason="需组织专家论证", actor="R001")
     assert err.value.code == "period_over" and "第四十二条" in err.value.zh and "2026-03-16" in err.value.zh
     assert review.case_detail(engine, hall.id, case.case_no)["extension_days"] == 0
 

@@ -144,21 +144,21 @@ def test_extension_is_once_at_most_ten_days_with_an_approver(engine, hall):
     set_clock_to(MON)
     case = make_accepted_case(engine, hall.id, SINGLE_DEPT_ITEM, accepted_on=MON)
     with pytest.raises(DomainError):
-        review.extend(engine, hall.id, case.case_no, approver="", reason="需专家论证", actor="M001")
+        review.extend(engine, hall.id, case.case_no, approver="", reason="需专家论证", actor="R001")
     with pytest.raises(DomainError) as err:
         review.extend(
-            engine, hall.id, case.case_no, approver="王局长", reason="需专家论证", days=11, actor="M001"
+            engine, hall.id, case.case_no, approver="S002", reason="需专家论证", days=11, actor="R001"
         )
     assert "42" in err.value.en
     result = review.extend(
-        engine, hall.id, case.case_no, approver="王局长", reason="情况复杂", days=10, actor="M001"
+        engine, hall.id, case.case_no, approver="S002", reason="情况复杂", days=10, actor="R001"
     )
     assert result["extension_days"] == 10 and result["statutory_date"] == "2026-03-30"  # 10 + 10 working days
     with pytest.raises(DomainError) as err:
-        review.extend(engine, hall.id, case.case_no, approver="王局长", reason="再次", days=1, actor="M001")
+        review.extend(engine, hall.id, case.case_no, approver="S002", reason="再次", days=1, actor="R001")
     assert err.value.code == "already_extended"
     with read_session(engine) as s:
-        assert s.execute(select(Extension.approver)).scalars().all() == ["王局长"]
+        assert s.execute(select(Extension.approver)).scalars().all() == ["李明（S002）"]
 
 
 def test_pickup_is_a_visit_and_completes_the_case(engine, hall):

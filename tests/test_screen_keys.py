@@ -222,7 +222,7 @@ BACKOFFICE: dict[str, tuple[bool, list[list[str]], Callable[[Any, Any, Any], Non
     "Refuse": (True, [[*"场所不符合要求", "enter"], ["enter"]], _task("refused")),
     "Return": (True, [[*"补正营业执照", "enter"]], _task("returned")),
     "Clock": (True, [[*_fill("送检", "3"), "enter"]], _suspended),  # suspend / resume the clock
-    "Extend": (True, [[*_fill("张主任", "情况复杂"), "enter"]], _extended),
+    "Extend": (True, [[*_fill("S002", "情况复杂"), "enter"]], _extended),
     "Refresh": (True, [], _unchanged),
     "Quit": (True, [], _unchanged),
 }

@@ -37,7 +37,7 @@ DEADLINES = [
         False,
     ),
     ("suspended Wed-Fri for an inspection", "2026-03-02", "suspend", "2026-03-12", "2026-03-19", False),
-    ("extended by 10 working days (Art. 42)", "2026-03-02", "extend", "2026-03-23", "2026-03-30", False),
+    ("extended by 10 working days (Art. 42)", "2026-03-02", "extend", "2026-03-09", "2026-03-30", False),
     (
         "2031: beyond the calendar package, Mon-Fri fallback",
         "2031-03-03",
@@ -68,7 +68,7 @@ def test_case_deadlines_count_working_days_only(
         review.resume(engine, hall.id, task.id, actor="R001")
     elif action == "extend":
         review.extend(
-            engine, hall.id, case.case_no, approver="局长", reason="情况复杂", days=10, actor="M001"
+            engine, hall.id, case.case_no, approver="S002", reason="情况复杂", days=10, actor="R001"
         )
     detail = review.case_detail(engine, hall.id, case.case_no)
     assert (detail["promised_date"], detail["statutory_date"], detail["provisional"]) == (

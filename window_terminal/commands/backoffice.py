@@ -231,13 +231,20 @@ def register(app: typer.Typer) -> None:
     def review_extend(
         ctx: typer.Context,
         case: str = typer.Argument(..., help="Case number."),
-        approver: str = typer.Option(..., "--approver"),
+        approver: str = typer.Option(
+            ...,
+            "--approver",
+            help="Staff code of the department head who approved (approves_extensions in staff.toml).",
+        ),
         reason: str = typer.Option(..., "--reason"),
         days: int = typer.Option(10, "--days"),
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
-        """Extend a case's time limit once (Art. 42: up to 10 working days; joint cases 15)."""
+        """Extend a case's statutory time limit once (Art. 42: up to 10 working days; joint cases 15).
+
+        Only a member of a department that decides the case may; the approver is named by staff code.
+        The promised date does not move. A wrong department or approver: exit 2."""
         from window_terminal.core import review
 
         _result(

@@ -55,6 +55,8 @@ DEVICE_KINDS: dict[str, tuple[str, str]] = {
     "rating": ("评价器", "rating screen"),
 }
 
+APPROVE_EXTENSION = "case.approve_extension"
+
 COUNTER = frozenset({"clerk", "manager"})
 MANAGER = frozenset({"manager"})
 REVIEW = frozenset({"reviewer"})
@@ -105,7 +107,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review.return": REVIEW,
     "review.suspend": REVIEW,
     "review.resume": REVIEW,
-    "case.extend": REVIEW | MANAGER,
+    "case.extend": REVIEW | MANAGER,  # and only by the case's own department: see review.extend
+    # approving an extension (Art. 42: 本行政机关负责人): held by the role, given to the named
+    # people of staff.toml (approves_extensions = true) — never a name typed as free text
+    APPROVE_EXTENSION: REVIEW | {"supervisor"},
     # ratings (好差评): the applicant at the window's rating screen; rectification by the managers
     "rating.add": COUNTER | {"device:rating"},
     "rectification.close": MANAGER | {"supervisor"},
@@ -197,6 +202,24 @@ def sign_in_needed() -> DomainError:
 def devices(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The hall's public devices (hall.toml ``[[device]]``) by id."""
     return {str(d["id"]).upper(): d for d in settings.get("devices") or []}
+
+
+def extension_approvers(settings: dict[str, Any]) -> frozenset[str]:
+    """The staff codes the hall definition names as approvers of extensions (staff.toml
+    ``approves_extensions = true``, kept in the hall's settings by ``core.hall``)."""
+    return frozenset(str(code).upper() for code in settings.get("extension_approvers") or [])
+
+
+def approver_problem(role: Any, department: Any) -> str | None:
+    """Why a person of staff.toml cannot be named an approver of extensions (None when they can):
+    their role must hold ``APPROVE_EXTENSION`` and they must belong to a department (the office
+    whose head approves, Art. 42)."""
+    if not may(str(role), APPROVE_EXTENSION):
+        roles = ", ".join(sorted(PERMISSIONS[APPROVE_EXTENSION]))
+        return f"approves_extensions: only a {roles} may approve extensions, not a {role}"
+    if not department:
+        return "approves_extensions: an approver needs a department (the office whose head approves)"
+    return None
 
 
 def resolve(session: Session, hall_id: int, actor: str | None) -> Acting:

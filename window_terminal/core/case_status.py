@@ -29,6 +29,8 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "completed": ("已办结", "completed"),
     "not_accepted": ("不予受理", "not accepted"),
     "withdrawn": ("已撤回", "withdrawn"),
+    # the applicant's later case for the same item was accepted: this one's notice is answered there
+    "superseded": ("已由后续办件受理，本件终结", "closed: accepted as a later case"),
 }
 DECISION_LABELS = {"approved": ("准予许可", "approved"), "refused": ("不予许可", "refused")}
 LIGHT_LABELS = {
@@ -86,6 +88,9 @@ def case_status(engine: Engine, hall_id: int, code: str) -> dict[str, Any]:
             .order_by(Document.issued_at, Document.id)
         ).all()
         deadline = _deadline(session, hall_id, case, item, hall.settings or {})
+        from window_terminal.core.intake import case_links
+
+        links = case_links(session, case)
     status_zh, status_en = STATUS_LABELS.get(case.status, (case.status, case.status))
     decision = DECISION_LABELS.get(case.decision or "")
     return {
@@ -111,6 +116,7 @@ def case_status(engine: Engine, hall_id: int, code: str) -> dict[str, Any]:
             "completed": _iso(case.completed_at, tz),
         },
         "deadline": deadline,
+        "superseded_by": links["superseded_by"],
         "visits": int(visits),
         "documents": [
             {"number": n, "kind": k, "title": TITLES.get(k, k), "issued_at": _iso(at, tz)}
@@ -142,6 +148,10 @@ def status_text(data: dict[str, Any], language: str = "zh") -> str:
         f"{label('收件', 'Received')} {dates['received'] or '-'}  {label('受理', 'Accepted')} {dates['accepted'] or '-'}  "
         f"{label('承诺办结', 'Promised')} {dates['promised'] or '-'}",
     ]
+    if data.get("superseded_by"):
+        lines.append(
+            label(f"已由办件 {data['superseded_by']} 受理", f"accepted as case {data['superseded_by']}")
+        )
     deadline = data.get("deadline")
     if deadline:
         light = deadline["light_zh"] if zh else deadline["light_en"]

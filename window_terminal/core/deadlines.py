@@ -9,9 +9,14 @@ The rules (行政许可法):
 * **Promised and statutory dates** (承诺/法定时限, Art. 42): counted from the acceptance day, which is
   not counted; working days only (Art. 82); days under a suspension (Art. 45: inspection, testing,
   expert review, hearing) do not count; an approved extension (Art. 42: +10, joint handling +15)
-  adds working days to both limits. Always *recomputed* from ``accepted_on``, the suspensions and
-  ``extension_days`` — the stored ``promised_date``/``statutory_date`` are a snapshot for documents
-  and may be stale (an open suspension, a calendar override loaded later).
+  adds working days to the **statutory** limit only — the promised date is the hall's own promise,
+  which no extension moves, so a promise once missed stays missed (a red case never turns green by
+  an extension). Always *recomputed* from ``accepted_on``, the suspensions and ``extension_days`` —
+  the stored ``promised_date``/``statutory_date`` are a snapshot for documents and may be stale (an
+  open suspension, a calendar override loaded later).
+* **Acceptance day**: ``accepted_on``; for a case deemed accepted (Art. 32(1)(4)) that is the
+  receipt day, fixed whatever follows (``core.intake.deemed_acceptance`` decides and ``_accept``
+  records it). Only a recorded suspension or extension moves a date counted from it.
 * **Notice limit** (Art. 32): the one-time notice is due within ``notice_limit_days`` (5) working days
   of receipt; once that has passed without a notice the application is *deemed accepted* from the
   day the materials were received.
@@ -131,13 +136,14 @@ def case_deadlines(
     today: date | None = None,
 ) -> CaseDeadlines:
     """Promised and statutory dates from the acceptance day ``start`` (not counted), suspended days
-    excluded (Art. 45), the extension added to both limits (Art. 42). ``today`` ends open suspensions."""
-    kwargs: dict[str, Any] = {"suspensions": list(suspensions), "extension_days": extension_days or 0}
+    excluded (Art. 45), the extension added to the statutory limit only (Art. 42 extends the legal
+    period, not the hall's promise). ``today`` ends open suspensions."""
+    kwargs: dict[str, Any] = {"suspensions": list(suspensions)}
     if today is not None:
         kwargs["today"] = today
     return CaseDeadlines(
         calendar.add_working_days(start, promised_days, **kwargs),
-        calendar.add_working_days(start, statutory_days, **kwargs),
+        calendar.add_working_days(start, statutory_days, extension_days=extension_days or 0, **kwargs),
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from window_terminal.core import queueing
+from window_terminal.core import access, queueing
 from window_terminal.core.deadlines import HallDeadlines
 from window_terminal.core.hall import load_hall
 from window_terminal.core.idcheck import check_digit
@@ -455,13 +455,18 @@ def _people(engine: Engine, hall_id: int) -> dict[str, Any]:
         ).scalars():
             materials.setdefault(m.item_id, []).append(m)
     reviewers: dict[int, str] = {}
+    approvers: dict[int, str] = {}  # a department's head who approves extensions (staff.toml)
+    named = access.extension_approvers((hall.settings if hall else None) or {})
     for _id, code, role, dept in staff:
         if role == "reviewer" and dept is not None:
             reviewers.setdefault(dept, code)
+        if code.upper() in named and dept is not None and access.may(role, access.APPROVE_EXTENSION):
+            approvers.setdefault(dept, code)
     return {
         "codes": {i: code for i, code, _r, _d in staff},
         "managers": [code for _i, code, role, _d in staff if role == "manager"],
         "reviewers": reviewers,
+        "approvers": approvers,
         # the applicants rate on the windows' rating screen (a hall.toml device), else the clerk records it
         "rater": f"device:{rating_devices[0]}" if rating_devices else None,
         # arrivals take their ticket at the hall's kiosk (a hall.toml device), else a clerk hands it out
@@ -582,15 +587,17 @@ def _cases_for_day(
                 )
                 later(2, hour, "resume", task_id=task_id, reviewer=reviewer, **d)
                 return
-            if special == "extend" and people["managers"]:  # Art. 42: extended within the period
+            first_dept = tasks[0][1] if tasks else None
+            head = people["approvers"].get(first_dept)
+            if special == "extend" and head:  # Art. 42: the department's reviewer, its head approves
                 try:
                     review.extend(
                         engine,
                         hall_id,
                         d["case_no"],
-                        approver="李明（分管副局长）",
+                        approver=head,
                         reason="需组织专家论证，无法在法定期限内作出决定",
-                        actor=people["managers"][0],
+                        actor=people["reviewers"].get(first_dept),
                     )
                 except DomainError:  # already past its statutory period: decided as it stands
                     pass

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
 from window_terminal.core import hours, lookup
-from window_terminal.core.access import os_user
+from window_terminal.core.access import approver_problem, os_user
 from window_terminal.core.auth import hash_pin, pin_is_initial, verify_pin
 from window_terminal.core.displays import display_id, validate_entries
 from window_terminal.core.document_store import (
@@ -474,6 +474,9 @@ def validate(d: Definition) -> list[str]:
             p.append(f"{where}: department: {dept_code!r} is not in departments.toml")
         if role == "reviewer" and dept_code is None:
             p.append(f"{where}: department: a reviewer needs a department")
+        if _bool(p, where, person, "approves_extensions", False):
+            problem = approver_problem(role, dept_code)
+            p.extend([f"{where}: {problem}"] if problem else [])
         pin = person.get("pin")
         if pin is not None and not (isinstance(pin, str) and re.fullmatch(r"\d{4,8}", pin)):
             p.append(f'{where}: pin: must be 4 to 8 digits in quotes, like "1234"')
@@ -637,6 +640,7 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         "reconsideration_body": d.hall.get("reconsideration_body", ""),
         "court": d.hall.get("court", ""),
     }
+    settings["extension_approvers"] = sorted(x["code"] for x in d.staff if x.get("approves_extensions"))
     if d.kiosk:
         settings["kiosk"] = d.kiosk
     if d.devices:

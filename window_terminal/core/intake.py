@@ -418,6 +418,10 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
     materials were received: it is then dated (and every deadline counted) from ``received_on``.
     """
     unit = ctx.unit
+    if not case.deemed_accepted:
+        limit = deemed_acceptance(unit.session, unit.hall_id, case, today=unit.today)
+        if limit is not None:  # a notice recorded late, or none by the limit: accepted by law
+            _deem(unit, case, limit)
     case.status = "accepted"
     case.outcome = outcome
     case.accepted_at = unit.now
@@ -469,6 +473,30 @@ def _accept(ctx: _Ctx, case: Case, outcome: str) -> None:
         {"case_no": case.case_no, "case_id": case.id, "departments": [d.code for d in departments]},
         window_id=ctx.window.id if ctx.window else None,
     )
+    _supersede_earlier(unit, case)
+
+
+def _supersede_earlier(unit: Unit, case: Case) -> None:
+    """The same applicant's earlier case for this item, still awaiting the supplement its one-time
+    notice asked for, is closed now that the application is accepted as ``case``: status
+    ``superseded``, linked both ways (``case.earlier_case_id``; ``superseded_by`` in the case views),
+    and a ``case.superseded`` event — it no longer waits for ever as "notice issued"."""
+    who = Applicant(case.applicant_name, case.id_type, case.id_number, case.phone)
+    for earlier in _awaiting_supplement(unit.session, unit.hall_id, case.item_id, who):
+        if earlier.id == case.id:
+            continue
+        earlier.status = "superseded"
+        unit.session.flush()
+        unit.emit(
+            "case.superseded",
+            {
+                "case_no": earlier.case_no,
+                "case_id": earlier.id,
+                "by_case_no": case.case_no,
+                "by_case_id": case.id,
+                "notice": _earlier_view(unit.session, earlier)["notice"],
+            },
+        )
 
 
 def _override_manager(engine: Engine, hall_id: int, override: Override | None) -> int | None:
@@ -527,6 +555,41 @@ def _late_notice_limit(unit: Unit, case: Case) -> date | None:
     return service.notice(case.received_on).date
 
 
+#: the documents that end Art. 32's notice limit: the one-time notice or an outcome
+OUTCOME_DOCUMENTS = (
+    "one_time_notice",
+    "acceptance_notice",
+    "deficiency_acceptance_notice",
+    "non_acceptance_notice",
+)
+
+
+def deemed_acceptance(
+    session: Session, hall_id: int, case: Case, *, today: date | None = None
+) -> date | None:
+    """Art. 32(1)(4): the last day of the notice limit when the application counts as accepted from
+    its receipt day; None when it does not.
+
+    It does once the limit has passed with no one-time notice and no outcome issued by its last day —
+    whatever happens later: a notice a manager records late (a breach), a supplement, an acceptance.
+    The acceptance date is then ``received_on`` and every legal date counts from it (``_accept``).
+    ``case.deemed_accepted`` records it (``_deem``); this is the rule the record is written by, and
+    the report's 视为受理 (``reports.indicators.deemed_items``) counts the same cases."""
+    if case.deemed_accepted:
+        return HallDeadlines.load(session, hall_id, today).notice(case.received_on).date
+    service = HallDeadlines.load(session, hall_id, today)
+    limit = service.notice(case.received_on).date
+    tz = session.execute(select(Hall.timezone).where(Hall.id == hall_id)).scalar_one()
+    first = session.execute(
+        select(func.min(Document.issued_at)).where(
+            Document.case_id == case.id, Document.kind.in_(OUTCOME_DOCUMENTS)
+        )
+    ).scalar_one_or_none()
+    if first is None:
+        return limit if service.today > limit else None
+    return limit if local_day(first, tz) > limit else None
+
+
 def _deem(unit: Unit, case: Case, limit: date) -> None:
     """Record Art. 32's deemed acceptance: accepted as of the receipt date (``_accept`` dates it)."""
     case.deemed_accepted = True
@@ -541,9 +604,9 @@ def _deem(unit: Unit, case: Case, limit: date) -> None:
     )
 
 
-def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) -> Case | None:
-    """The first case of the same applicant and item still awaiting its supplement: its notice is the
-    one "once" refers to (Art. 32 holds per applicant and item, not only per case record)."""
+def _awaiting_supplement(session: Session, hall_id: int, item_id: int, who: Applicant) -> list[Case]:
+    """The cases of the same applicant and item still awaiting a supplement, oldest first (the
+    applicant is the same person by ID number, or by name and phone when no number was given)."""
     query = select(Case).where(
         Case.hall_id == hall_id, Case.item_id == item_id, Case.status == "notice_issued"
     )
@@ -551,7 +614,34 @@ def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) 
         query = query.where(Case.id_type == who.id_type, Case.id_number == who.id_number)
     else:
         query = query.where(Case.applicant_name == who.name, Case.phone == who.phone)
-    return session.execute(query.order_by(Case.id).limit(1)).scalars().first()
+    return list(session.execute(query.order_by(Case.id)).scalars())
+
+
+def _earlier_case(session: Session, hall_id: int, item_id: int, who: Applicant) -> Case | None:
+    """The first case of the same applicant and item still awaiting its supplement: its notice is the
+    one "once" refers to (Art. 32 holds per applicant and item, not only per case record)."""
+    found = _awaiting_supplement(session, hall_id, item_id, who)
+    return found[0] if found else None
+
+
+def earlier_notice(
+    engine: Engine, hall_id: int, applicant: Applicant, item: str | int
+) -> dict[str, Any] | None:
+    """The one-time notice already issued to this applicant for this item and still awaiting its
+    supplement (case number, notice number, receipt day, the materials it listed) — shown in the
+    intake before the clerk decides (Art. 32: "once" holds per applicant and item). None when there
+    is none, or while the applicant's details are not complete enough to tell."""
+    with read_session(engine) as s:
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"大厅 #{hall_id} 不存在", f"hall #{hall_id} does not exist")
+        service_item = lookup.service_item(s, hall_id, item)
+        try:
+            who = _normalized(applicant, local_day(db_now(s), hall.timezone), APPLICANT)
+        except DomainError:
+            return None
+        earlier = _earlier_case(s, hall_id, stored_id(service_item), who)
+        return _earlier_view(s, earlier) if earlier is not None else None
 
 
 def _earlier_view(session: Session, earlier: Case) -> dict[str, Any]:
@@ -962,7 +1052,9 @@ def conclude(
     Within Art. 32's five working days any outcome. Past them the application already counts as
     accepted from the day the materials were received: ``accept``/``deficiency`` are dated from that
     day (and so is every deadline); a one-time notice or a non-acceptance is refused to a clerk — a
-    hall manager (signed in, or by ``override``) may still record one, counted as a breach.
+    hall manager (signed in, or by ``override``) may still record one, counted as a breach. The case
+    is deemed accepted all the same (``deemed_acceptance``): when the supplement that notice asks for
+    arrives, the acceptance is still dated on the receipt day and every date counts from it.
     """
     manager_id = _override_manager(engine, hall_id, override)
 
@@ -990,8 +1082,9 @@ def conclude(
                         code="deemed_accepted",
                     )
                 late_breach = True
-            else:
-                _deem(unit, case, limit)
+            # accepted by law from the receipt day, whatever is recorded now: a late notice is a
+            # breach and never moves the acceptance date or a date counted from it (Art. 32(1)(4))
+            _deem(unit, case, limit)
         given = list(materials) or [
             MaterialCheck(r.material_id, r.status, r.originals, r.copies, r.note)
             for r in _rows(unit.session, case.id)  # type: ignore[arg-type]  # a stored row: the id is set
@@ -1149,6 +1242,7 @@ def supplement(
         elif not still:
             _accept(ctx, case, "accepted")
             payload = _snapshot(ctx, case, list(rows.values()), notes=["补正材料已收齐，予以受理。"])
+            payload["deemed"] = case.deemed_accepted  # the notice came late: dated from the receipt
             document = issue_document(
                 unit,
                 "acceptance_notice",
@@ -1249,6 +1343,27 @@ class CaseView:
         return data
 
 
+def case_links(session: Session, case: Case) -> dict[str, str | None]:
+    """The cases linked through Art. 32's "once" per applicant and item: the earlier case whose
+    notice this one followed (``earlier_case_no``) and the later case accepted in place of this one
+    (``superseded_by``)."""
+    earlier = session.get(Case, case.earlier_case_id) if case.earlier_case_id else None
+    later = None
+    if case.status == "superseded":
+        query = select(Case.case_no).where(
+            Case.hall_id == case.hall_id,
+            Case.item_id == case.item_id,
+            Case.id > case.id,
+            Case.accepted_on.is_not(None),
+        )
+        if case.id_number:  # the same person as ``_awaiting_supplement`` tells them
+            query = query.where(Case.id_type == case.id_type, Case.id_number == case.id_number)
+        else:
+            query = query.where(Case.applicant_name == case.applicant_name, Case.phone == case.phone)
+        later = session.execute(query.order_by(Case.accepted_at, Case.id).limit(1)).scalar_one_or_none()
+    return {"earlier_case_no": earlier.case_no if earlier else None, "superseded_by": later}
+
+
 def cases_of(engine: Engine, hall_id: int, ref: str) -> list[dict[str, Any]]:
     """Every case an ID number names, open ones first then newest (one case for a number or code).
 
@@ -1268,7 +1383,7 @@ def cases_of(engine: Engine, hall_id: int, ref: str) -> list[dict[str, Any]]:
             if lookup.code(lookup.typed(ref)) not in (first.case_no, first.query_code)
             else [(first, s.get(ServiceItem, first.item_id).name)]  # type: ignore[union-attr]  # a case's item exists
         )
-    closed = ("completed", "not_accepted")
+    closed = ("completed", "not_accepted", "superseded")
     found = [
         {"case_no": c.case_no, "item": name, "status": c.status, "received_on": str(c.received_on or "")}
         for c, name in rows
@@ -1303,6 +1418,7 @@ def case_view(engine: Engine, hall_id: int, ref: str) -> CaseView:
             s.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all()
         )
         data = case.model_dump()
+        data.update(case_links(s, case))
         for key, value in list(data.items()):
             if isinstance(value, date):
                 data[key] = value.isoformat()

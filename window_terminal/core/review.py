@@ -37,6 +37,7 @@ from window_terminal.core.deadlines import (
     suspensions_by_case,
 )
 from window_terminal.core.document_store import TITLES, issue_document
+from window_terminal.core.intake import case_links as intake_links
 from window_terminal.core.privacy import mask_id_number, mask_name, mask_phone, masked_person
 from window_terminal.core.supervision import (
     OPEN_TASK_STATES,
@@ -229,6 +230,7 @@ def case_detail(engine: Engine, hall_id: int, ref: str | int, *, today: date | N
         "deemed_accepted": case.deemed_accepted,
         "notice_breach": case.notice_breach,
         "earlier_case_id": case.earlier_case_id,
+        **intake_links(session, case),
         "promised_date": promised,
         "statutory_date": statutory,
         "provisional": bool(provisional),
@@ -739,6 +741,103 @@ def extension_allowance(session: Session, case: Case) -> int:
     return JOINT_EXTENSION_DAYS if departments > 1 else EXTENSION_DAYS
 
 
+def _case_departments(session: Session, case: Case) -> dict[int, str]:
+    """The departments that decide ``case`` (those with a review task on it): id → code."""
+    rows = session.execute(
+        select(Department.id, Department.code)
+        .join(ReviewTask, ReviewTask.department_id == Department.id)
+        .where(ReviewTask.case_id == case.id)
+        .order_by(Department.code)
+    ).all()
+    return {int(dept_id): code for dept_id, code in rows if dept_id is not None}
+
+
+def _deciding_department(session: Session, case: Case, staff: Staff | None) -> int:
+    """Art. 42: the extension is decided by the case's own department — the actor's department
+    must be one that decides the case (a 人社局 reviewer cannot extend a 市场监管 case)."""
+    departments = _case_departments(session, case)
+    mine = staff.department_id if staff is not None else None
+    if mine is None or mine not in departments:
+        who = f"{staff.name}（{staff.code}）" if staff is not None else "（未知）"
+        own = _dept_code(session, mine) if mine is not None else "—"
+        names = "、".join(departments.values()) or "—"
+        raise DomainError(
+            f"{who}属于 {own}，办件 {case.case_no} 由 {names} 审批：延期只能由本办件的审批部门决定"
+            "（《行政许可法》第四十二条）",
+            f"{staff.code if staff is not None else '?'} belongs to {own}, but case {case.case_no} is "
+            f"decided by {', '.join(departments.values()) or '-'}: only the case's own department may "
+            "extend it (Art. 42)",
+            code="wrong_department",
+        )
+    return mine
+
+
+def _approver(unit: Unit, text: str, department_id: int) -> Staff:
+    """Art. 42: the extension is approved by the head of the office (本行政机关负责人) — a named
+    staff member, active, whose role holds ``case.approve_extension``, named an approver by the hall
+    definition (staff.toml ``approves_extensions``), of the department that decides."""
+    s = unit.session
+    try:
+        person = lookup.staff(s, unit.hall_id, text)
+    except NotFound as exc:
+        raise DomainError(
+            f"{exc.zh}；批准人须是本部门有权批准延期的负责人，请填写其工号",
+            f"{exc.en}; the approver is a head of the department who may approve extensions: give "
+            "their staff code",
+            code="approver_unknown",
+        ) from None
+    named = access.extension_approvers(unit.settings)
+    approvers = _approvers_of(s, unit.hall_id, department_id, named)
+    known = "、".join(f"{a['code']} {a['name']}" for a in approvers) or "—"
+    known_en = ", ".join(a["code"] for a in approvers) or "none"
+    dept = _dept_code(s, department_id)
+    if not access.may(person.role, access.APPROVE_EXTENSION) or person.code.upper() not in named:
+        raise DomainError(
+            f"{person.name}（{person.code}）无权批准延期：{dept} 可批准延期的是 {known}"
+            "（大厅定义 staff.toml 的 approves_extensions）",
+            f"{person.code} may not approve extensions; in {dept} they are: {known_en} "
+            "(approves_extensions in the hall's staff.toml)",
+            code="approver_not_allowed",
+        )
+    if person.department_id != department_id:
+        raise DomainError(
+            f"{person.name}（{person.code}）不是 {dept} 的负责人：延期由本部门负责人批准，可选 {known}",
+            f"{person.code} is not a head of {dept}: the department's own head approves; "
+            f"choose one of {known_en}",
+            code="approver_not_allowed",
+        )
+    return person
+
+
+def _approvers_of(
+    session: Session, hall_id: int, department_id: int, named: frozenset[str]
+) -> list[dict[str, str]]:
+    rows = session.execute(
+        select(Staff.code, Staff.name, Staff.role)
+        .where(
+            Staff.hall_id == hall_id,
+            Staff.department_id == department_id,
+            Staff.active,
+            Staff.code.in_(sorted(named) or [""]),
+        )
+        .order_by(Staff.code)
+    ).all()
+    return [
+        {"code": code, "name": name}
+        for code, name, role in rows
+        if access.may(role, access.APPROVE_EXTENSION)
+    ]
+
+
+def extension_approvers(engine: Engine, hall_id: int, department_code: str) -> list[dict[str, str]]:
+    """Who may approve an extension for a department (for the back office to offer): code and name."""
+    with read_session(engine) as s:
+        dept = lookup.department(s, hall_id, department_code)
+        hall = s.get(Hall, hall_id)
+        named = access.extension_approvers((hall.settings if hall else None) or {})
+        return _approvers_of(s, hall_id, stored_id(dept), named)
+
+
 def extend(
     engine: Engine,
     hall_id: int,
@@ -750,13 +849,18 @@ def extend(
     actor: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Extend the time limit once, by at most the law's allowance, with an approver and a reason —
-    only while the statutory period runs (Art. 42); issues the 延期通知书 telling the applicant why and
-    the new dates."""
-    if not lookup.note(approver):
+    """Extend the statutory time limit once, by at most the law's allowance, with a reason — only
+    while the statutory period runs (Art. 42); issues the 延期通知书 (in the name of the case's issuing
+    department) telling the applicant why and the new date.
+
+    Decided by the case's own department (the actor's department decides the case) and approved by
+    ``approver``, the staff code of a head of that department named in staff.toml
+    (``approves_extensions``; the role holds ``case.approve_extension``). It moves the statutory date
+    only: the promised date is the hall's promise, and one already missed stays missed."""
+    if not lookup.typed(approver):
         raise DomainError(
-            "延期须经负责人批准：请填写批准人",
-            "an extension needs an approver: name who approved it",
+            "延期须经本部门负责人批准：请填写批准人的工号",
+            "an extension needs an approver: give the staff code of the department head who approved it",
             code="approver_required",
         )
     if not lookup.note(reason):
@@ -771,6 +875,9 @@ def extend(
                 f"case {case.case_no} is {case.status}: only cases under review can be extended",
                 code="bad_state",
             )
+        staff = s.get(Staff, unit.staff_id) if unit.staff_id else None
+        department_id = _deciding_department(s, case, staff)
+        head = _approver(unit, approver, department_id)
         allowance = extension_allowance(s, case)
         if not 1 <= int(days) <= allowance:
             raise DomainError(
@@ -796,12 +903,14 @@ def extend(
                 "extension is decided and told to the applicant within the period, not after it",
                 code="period_over",
             )
+        approved_by = f"{head.name}（{head.code}）"
+        department = _dept_code(s, department_id)
         s.add(
             Extension(
                 hall_id=unit.hall_id,
                 case_id=case.id,  # type: ignore[arg-type]  # a stored case: the id is set
                 days=int(days),
-                approver=lookup.note(approver),
+                approver=approved_by,
                 reason=lookup.note(reason),
                 at=unit.now,
                 staff_id=unit.staff_id,
@@ -816,7 +925,9 @@ def extend(
                 "case_id": case.id,
                 "case_no": case.case_no,
                 "days": int(days),
-                "approver": lookup.note(approver),
+                "department": department,
+                "approver": approved_by,
+                "approver_code": head.code,
                 "reason": lookup.note(reason),
                 "promised_date": str(case.promised_date),
                 "statutory_date": str(case.statutory_date),
@@ -829,7 +940,8 @@ def extend(
         payload["provisional"] = case.deadline_provisional
         payload["extension"] = {
             "days": int(days),
-            "approver": lookup.note(approver),
+            "approver": approved_by,
+            "department": department,
             "reason": lookup.note(reason),
             "statutory_before": before.statutory.date.isoformat(),
             "promised_before": before.promised.date.isoformat(),
@@ -839,6 +951,8 @@ def extend(
         return {
             "case_no": case.case_no,
             "extension_days": case.extension_days,
+            "department": department,
+            "approver": approved_by,
             "promised_date": str(case.promised_date),
             "statutory_date": str(case.statutory_date),
             "provisional": case.deadline_provisional,

@@ -57,10 +57,12 @@ class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
         *,
         reason_label: str | None = None,
         confirm: str | None = None,
+        approvers: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__()
         self.heading = title
         self.fields = fields
+        self.approvers = approvers or []  # who may approve (the core's list): code and name
         self.reason_label = reason_label or tr("理由", "Reason")
         self.confirm = confirm  # a decision: asked once more, naming what will be issued
         self.confirming = False
@@ -76,7 +78,18 @@ class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
                     id="kind",
                 )
             if "approver" in self.fields:
-                yield Input(placeholder=tr("批准人", "Approved by"), id="approver")
+                yield Input(
+                    placeholder=tr("批准人工号（本部门负责人）", "Approver's staff code (department head)"),
+                    id="approver",
+                )
+                offered = "  ".join(f"{a['code']} {a['name']}" for a in self.approvers)
+                yield Static(
+                    tr(
+                        f"可批准：{offered or '无（staff.toml 未指定）'}",
+                        f"May approve: {offered or 'nobody (see staff.toml)'}",
+                    ),
+                    id="approvers",
+                )
             yield Input(placeholder=self.reason_label, id="reason")
             if "days" in self.fields:
                 yield Input(
@@ -104,9 +117,16 @@ class ReasonModal(LocalizedKeys, ModalScreen[dict[str, Any] | None]):
         values: dict[str, Any] = {"reason": self.query_one("#reason", Input).value.strip()}
         problem = ""
         if "approver" in self.fields:
-            values["approver"] = self.query_one("#approver", Input).value.strip()
+            typed = self.query_one("#approver", Input).value
+            values["approver"] = lookup.code(typed)
+            codes = [a["code"] for a in self.approvers]
             if not values["approver"]:
-                problem = tr("请填写批准人", "Name the approver")
+                problem = tr("请填写批准人的工号", "Enter the approver's staff code")
+            elif values["approver"] not in codes:
+                problem = tr(
+                    f"{lookup.typed(typed)} 不是本部门可批准延期的负责人：请填写 {'、'.join(codes) or '（无）'}",
+                    f"{lookup.typed(typed)} may not approve extensions here: enter one of {', '.join(codes) or 'none'}",
+                )
         if "kind" in self.fields:
             values["kind"] = self.query_one("#kind", Select).value
         if "days" in self.fields:
@@ -431,10 +451,21 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
         )
 
     def action_extend(self) -> None:
+        """Art. 42: the department's heads who may approve are read first and offered in the dialog,
+        which refuses any other code inline; the core checks it again (department, permission)."""
         row = self._need_task()
         if row is None:
             return
+        engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
+        run_call(
+            self,
+            lambda: review.extension_approvers(engine, hall_id, self.department),
+            done=lambda approvers: self.ask_extension(row, approvers),
+            failed=lambda text: self.say(text, True),
+            group="approvers",
+        )
 
+    def ask_extension(self, row: dict[str, Any], approvers: list[dict[str, str]]) -> None:
         def go(values: dict[str, Any] | None) -> None:
             if values:
                 self.run_review(
@@ -448,8 +479,12 @@ class BackofficeScreen(LocalizedKeys, Screen[None]):
 
         self.app.push_screen(
             ReasonModal(
-                tr("延期十个工作日（第四十二条，须负责人批准）", "Extend by 10 working days (Art. 42)"),
+                tr(
+                    f"延长法定期限十个工作日 {row['case_no']}（第四十二条，须本部门负责人批准）",
+                    f"Extend the statutory limit of {row['case_no']} by 10 working days (Art. 42)",
+                ),
                 ("approver",),
+                approvers=approvers,
             ),
             go,
         )

@@ -714,6 +714,17 @@ def case_summary(view: intake.CaseView) -> str:
         lines.append(
             tr("审批部门：", "Review: ") + "，".join(f"{t['name']}（{t['status']}）" for t in view.tasks)
         )
+    if case.get("superseded_by"):
+        lines.append(
+            tr(
+                f"本件一次性告知已由办件 {case['superseded_by']} 受理，本件终结",
+                f"this notice was answered by case {case['superseded_by']}, accepted in its place",
+            )
+        )
+    if case.get("earlier_case_no"):
+        lines.append(
+            tr(f"关联前一办件：{case['earlier_case_no']}", f"Earlier case: {case['earlier_case_no']}")
+        )
     deferred = [m["name"] for m in view.materials if m["status"] == "deferred"]
     if deferred:
         lines.append(tr("待补交容缺材料：", "Deferred materials: ") + "、".join(deferred))

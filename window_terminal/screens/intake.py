@@ -159,6 +159,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     IntakeScreen #item_label { height: auto; max-height: 2; }
     IntakeScreen #materials { height: 1fr; }
     IntakeScreen #material_detail { height: auto; max-height: 2; color: $text-muted; }
+    IntakeScreen #earlier { height: auto; max-height: 4; color: $warning; text-style: bold; display: none; }
+    IntakeScreen #earlier.shown { display: block; }
     IntakeScreen #outcomes { height: 1; }
     IntakeScreen #outcomes Button { margin: 0 1 0 0; min-width: 6 !important; width: auto; height: 1; padding: 0; }
     IntakeScreen #message { height: auto; max-height: 3; padding: 0 1; color: $warning; }
@@ -230,6 +232,7 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
                 yield Static(tr("未选择事项", "no item chosen"), id="item_label")
                 yield MaterialsTable(id="materials", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="material_detail")
+                yield Static("", id="earlier", markup=False)
                 with Horizontal(id="outcomes"):
                     if self.case_no:
                         yield Button(
@@ -412,6 +415,43 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
 
     def _restored(self) -> None:
         self._restoring = False
+        self.look_for_earlier()
+
+    # --- the applicant's earlier one-time notice (Art. 32: once per applicant and item) ----------
+
+    def look_for_earlier(self) -> None:
+        """Before the clerk decides: has this applicant an earlier notice for this item still
+        awaiting its supplement? Read from the core once the applicant's details and the item are
+        known; shown above the outcome keys."""
+        if self.case_no or self.item is None or intake.applicant_problems(self.applicant()):
+            self.show_earlier(None)
+            return
+        app = self.app
+        applicant, item_id = self.applicant(), self.item.id
+        run_call(
+            self,
+            lambda: intake.earlier_notice(app.engine, app.hall.id, applicant, item_id),  # type: ignore[attr-defined]
+            done=self.show_earlier,
+            failed=self.say,
+            group="intake-earlier",
+        )
+
+    def show_earlier(self, earlier: dict[str, Any] | None) -> None:
+        box = self.query_one("#earlier", Static)
+        box.set_class(earlier is not None, "shown")
+        if earlier is None:
+            box.update("")
+            return
+        listed = "、".join(earlier["materials"])
+        box.update(
+            tr(
+                f"已告知 {earlier['notice'] or ''} 须补正：{listed}（办件 {earlier['case_no']}，"
+                f"{earlier['received_on']}）。不得再告知其他材料；受理本件将终结原办件",
+                f"Already notified {earlier['notice'] or ''}: {', '.join(earlier['materials'])} (case "
+                f"{earlier['case_no']}, {earlier['received_on']}). Nothing else may be asked for; "
+                "accepting here closes that case",
+            )
+        )
 
     def show_case(self, view: intake.CaseView, draft: dict[str, Any] | None) -> None:
         case = view.case
@@ -542,6 +582,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
         self.call_after_refresh(self.fit_name_column)
         self.show_detail(0)
         self.changed()
+        if not self._restoring:
+            self.look_for_earlier()
 
     @on(DataTable.RowHighlighted, "#materials")
     def material_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -704,6 +746,8 @@ class IntakeScreen(LocalizedKeys, Screen[dict[str, Any] | None]):
     @on(Input.Changed, "#name, #id_number, #phone, #agent_name, #agent_id_number, #agent_phone")
     def field_changed(self, event: Input.Changed) -> None:
         key = event.input.id or ""
+        if key in ("name", "id_number", "phone") and not self._restoring:
+            self.look_for_earlier()
         if key in ("name", "id_number", "phone"):
             if key in self.shown_errors:
                 problems = intake.applicant_problems(self.applicant())

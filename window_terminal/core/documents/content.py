@@ -638,15 +638,20 @@ def _extension(b: _Builder) -> None:
         + (f"（{before}）" if before else "")
         + f"内作出决定。经本机关负责人批准，{b.cite(article)}办理期限延长{e.get('days')}个工作日，现将延长期限的理由告知你（单位）。"
     )
-    fields = (
+    fields: tuple[Field, ...] = (
         Field("延期理由", _str(e.get("reason")), wide=True),
         Field("批准人", _str(e.get("approver"))),
         Field("延长期限", f"{e.get('days')}个工作日"),
         Field("原法定办结期限", before),
         Field("延期后法定办结期限", b.computed("statutory")),
-        Field("原承诺办结日期", cn_date(e.get("promised_before"))),
-        Field("延期后承诺办结日期", b.computed("promised")),
     )
+    if "department" in e:  # an extension moves the statutory date only (issue 28): the promise stands
+        fields += (Field("承诺办结日期（不因延期改变）", b.computed("promised")),)
+    else:  # a notice issued before that, reprinted exactly as the applicant received it
+        fields += (
+            Field("原承诺办结日期", cn_date(e.get("promised_before"))),
+            Field("延期后承诺办结日期", b.computed("promised")),
+        )
     b.blocks.append(FieldGrid(fields, heading=b.heading("延期情况")))
 
 

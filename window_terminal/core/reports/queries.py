@@ -498,6 +498,18 @@ def _case_tables(session: Session, p: _Period) -> list[Table]:
             ),
         ),
         (
+            # an earlier case of the applicant and item, closed when a later case was accepted
+            # (core.intake: case.superseded), on the day it was closed
+            "notices_superseded",
+            tr("告知后以新办件受理", "notices answered by a later case"),
+            _scalar(
+                session,
+                "SELECT COUNT(*) FROM event WHERE hall_id = :hall AND kind = 'case.superseded' "
+                "AND created_at >= :t1 AND created_at < :t2",
+                q,
+            ),
+        ),
+        (
             "notice_breaches",
             tr("违反一次性告知", "one-time rule breaches"),
             sum(breaches_by_item(session, q).values()),
