@@ -39,9 +39,12 @@ def second_hall_folder(where: Path) -> Path:
 
 
 def _prepare(engine: Engine, where: Path) -> None:
+    from tests.hall.operations import open_the_halls
+
     upgrade(engine)
     load_hall(engine, QUEUE)
     load_hall(engine, second_hall_folder(where))
+    open_the_halls(engine)  # every run starts on the first morning, every window open
 
 
 @dataclass

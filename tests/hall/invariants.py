@@ -37,6 +37,7 @@ from window_terminal.db.models import (
     Document,
     Event,
     Hall,
+    Line,
     ReviewTask,
     ServiceItem,
     Staff,
@@ -127,10 +128,12 @@ class HallWatch:
     in_hand: dict[int, int] = field(default_factory=dict)  # ticket → the event that called it
     staff: dict[int, tuple[str, int | None, str]] = field(default_factory=dict)  # id → (role, dept, code)
     departments: dict[str, int] = field(default_factory=dict)  # code → id
+    line_ids: dict[str, int] = field(default_factory=dict)  # code → id
     devices: dict[str, str] = field(default_factory=dict)  # device id → its kind
     touched: set[int] = field(default_factory=set)  # cases named by this step's events
     closed_days: list[date] = field(default_factory=list)  # days over since the last check
     checked: int = 0  # invariant checks run
+    status: dict[str, Any] = field(default_factory=dict)  # `queue status` at this check (read once)
 
     @classmethod
     def start(cls, engine: Engine, hall_id: int) -> HallWatch:
@@ -158,6 +161,7 @@ class HallWatch:
             watch.departments = dict(
                 s.execute(select(Department.code, Department.id).where(Department.hall_id == hall_id)).all()
             )
+            watch.line_ids = dict(s.execute(select(Line.code, Line.id).where(Line.hall_id == hall_id)).all())
             watch.devices = {k: str(v.get("kind")) for k, v in access.devices(hall.settings or {}).items()}
         return watch
 
@@ -271,10 +275,8 @@ def waiting_means_callable_now(w: HallWatch, s: Session, events: list[FeedEvent]
             .group_by(Ticket.line_id)
         ).all()
     )
-    status = queueing.queue_status_in(s, w.hall_id)
-    from window_terminal.db.models import Line
-
-    line_ids = dict(s.execute(select(Line.code, Line.id).where(Line.hall_id == w.hall_id)).all())
+    status = w.status
+    line_ids = w.line_ids
     found = []
     for row in status["lines"]:
         can = int(callable_now.get(line_ids[row["line"]], 0))
@@ -286,7 +288,6 @@ def waiting_means_callable_now(w: HallWatch, s: Session, events: list[FeedEvent]
 def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[FeedEvent]) -> list[str]:
     """What the board and the TV show (the live view: a snapshot plus every event since), what
     ``queue status`` and the counter show, all equal one fresh recomputation from the database."""
-    w.view.apply_all(events)
     fresh = hallview.load_view(w.engine, w.hall_id)
     live = w.view
     found = []
@@ -316,7 +317,7 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
         fresh_calls = [(c.number, c.window) for c in fresh.calls][-5:]
         if live_calls != fresh_calls:
             found.append(f"the TV's newest calls {live_calls} differ from a reload {fresh_calls}")
-    status = queueing.queue_status_in(s, w.hall_id)
+    status = w.status
     for row in status["lines"]:
         if row["line"] in fresh.lines and row["waiting"] != fresh.waiting(row["line"]):
             found.append(
@@ -601,6 +602,12 @@ INVARIANTS: list[Invariant] = [
 ]
 
 
+# What only the queue, the windows or the clock can change: checked after a step that changed one of
+# them (an event of these kinds, or time passing), not after a step in the back office.
+QUEUE_INVARIANTS = frozenset({waiting_means_callable_now, every_screen_shows_one_recomputation})
+QUEUE_EVENTS = ("ticket.", "window.", "line.", "hall.", "appointment.")
+
+
 def _number_pending(w: HallWatch) -> None:
     """PostgreSQL: number what the counters' fast path committed unnumbered (wt_sequence), so the
     events of this step are all read now."""
@@ -610,10 +617,15 @@ def _number_pending(w: HallWatch) -> None:
         conn.execute(text("SELECT wt_sequence(:hall_id)"), {"hall_id": w.hall_id})
 
 
-def check_hall(w: HallWatch) -> dict[str, list[str]]:
+def check_hall(w: HallWatch, *, time_moved: bool = True) -> dict[str, list[str]]:
     """Run every invariant once over the hall's state now and the events since the last check;
-    returns {invariant name: violations} for those that failed."""
+    returns {invariant name: violations} for those that failed.
+
+    With ``time_moved`` false (a step that did not move the clock) and no event since the last
+    check, the hall is as it was when last checked: nothing is run (a refused command changes
+    nothing, so there is nothing new to check)."""
     _number_pending(w)
+    cursor_before = w.feed.cursor
     events: list[FeedEvent] = []
     while True:
         batch = w.feed.fetch()
@@ -621,16 +633,25 @@ def check_hall(w: HallWatch) -> dict[str, list[str]]:
         if len(batch) < w.feed.batch:
             break
     failed: dict[str, list[str]] = {}
+    if not events and not time_moved:
+        return failed
+    w.view.apply_all(events)  # the board and the TV follow the feed whatever happens
+    queue_moved = time_moved or any(e.kind.startswith(QUEUE_EVENTS) for e in events)
     with read_session(w.engine) as s:
+        if queue_moved:
+            w.status = queueing.queue_status_in(s, w.hall_id)
         w.touched = _case_ids_named(s, w.hall_id, events)
         _, today = _today(w, s)
         w.closed_days = [w.day] if today != w.day else []
         for invariant in INVARIANTS:
+            if invariant in QUEUE_INVARIANTS and not queue_moved:
+                continue
             found = invariant(w, s, events)
             w.checked += 1
             if found:
                 failed[invariant.__name__] = found
-        if today != w.day:
+        if today != w.day:  # the new day's report counts from its first event on
+            start = local_midnight_utc(today, w.timezone)
             w.day = today
-            w.day_start_seq = w.feed.cursor
+            w.day_start_seq = max([cursor_before, *(e.seq for e in events if e.created_at < start)])
     return failed

@@ -23,7 +23,7 @@ import random
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -31,8 +31,8 @@ from sqlalchemy import Engine
 from window_terminal.core import appointments, intake, queueing, ratings, review
 from window_terminal.core.hall import resolve_hall
 from window_terminal.db import clock
-from window_terminal.db.clock import local_midnight_utc, to_local
-from window_terminal.db.engine import make_engine, read_session
+from window_terminal.db.clock import local_midnight_utc
+from window_terminal.db.engine import make_engine
 from window_terminal.errors import DomainError
 
 from tests.hall import invariants
@@ -49,7 +49,8 @@ DEMO_PIN = "1234"  # queue/staff.toml: every demo staff member's initial PIN
 # departments in parallel (XZSP-0001), a plain one (GA-0001).
 ITEMS = ("SCJG-0006", "SCJG-0002", "XZSP-0001", "GA-0001")
 REVIEWERS = {"SCJG": "R001", "RSJ": "R002", "GJJ": "R003", "GA": "R004", "XZSP": "R009", "WJ": "R007"}
-START = datetime(2026, 9, 28, 8, 30)  # a Monday, three days before the National Day holiday
+START = datetime(2026, 9, 28, 8, 30)
+STEP_TIME = timedelta(seconds=10)  # every step takes this long in the hall, besides the clock's own steps  # a Monday, three days before the National Day holiday
 
 
 def clerk_of(window: int) -> str:
@@ -101,6 +102,24 @@ class Outcome:
     violations: dict[str, list[str]]
 
 
+def open_the_halls(engine: Engine) -> None:
+    """The first morning (``START``): every clerk opens their window, in both halls (done once, in
+    the template database every run is cloned from: tests/hall/databases.py)."""
+    from window_terminal.db.engine import read_session
+
+    with read_session(engine) as s:
+        real = clock.db_now(s) - clock.get_offset()
+    opening = START - timedelta(minutes=1) - datetime.combine(START.date(), time())
+    clock.set_offset(local_midnight_utc(START.date(), "Asia/Shanghai") + opening - real)
+    try:
+        for code in HALL_CODES:
+            hall_id = resolve_hall(engine, code).id
+            for window in WINDOWS:
+                queueing.set_window_status(engine, hall_id, window, "open", actor=clerk_of(window))
+    finally:
+        clock.set_offset(timedelta(0))
+
+
 class Simulation:
     """Two halls in one database, a clock that only moves forward, the invariants after each step."""
 
@@ -112,14 +131,12 @@ class Simulation:
         self.watches: list[invariants.HallWatch] = []
         self.days: set[date] = set()
         self.invariants_checked = 0
+        self.time = START
         self.set_local_time(START)
         for code in HALL_CODES:
             ref = resolve_hall(self.engine, code)
             items = {code_: intake.item_info(self.engine, ref.id, code_) for code_ in ITEMS}
             self.halls.append(HallModel(ref.id, ref.code, items))
-        for model in self.halls:  # every counter opens in the morning of the first day
-            for window in WINDOWS:
-                queueing.set_window_status(self.engine, model.hall_id, window, "open", actor=clerk_of(window))
         if check:
             self.watches = [invariants.HallWatch.start(self.engine, m.hall_id) for m in self.halls]
         self.days.add(self.local_now().date())
@@ -127,19 +144,27 @@ class Simulation:
     # -- the clock ---------------------------------------------------------------------------------
 
     def local_now(self) -> datetime:
-        with read_session(self.engine) as s:
-            return to_local(clock.db_now(s), "Asia/Shanghai").replace(tzinfo=None)
+        """The halls' local time (Asia/Shanghai), as the simulation has set it."""
+        return self.time
 
     def set_local_time(self, local: datetime) -> None:
-        """Move the database clock (db/clock.py ``set_offset``) so the halls' local time reads ``local``."""
-        clock.set_offset(timedelta(0))
-        with read_session(self.engine) as s:
-            real = clock.db_now(s)
-        target = local_midnight_utc(local.date(), "Asia/Shanghai") + (local - datetime.combine(local.date(), time()))
+        """Move the database clock (db/clock.py ``set_offset``) so the halls' local time reads ``local``.
+
+        The simulated time is the steps' own: each step starts at the time the steps before it
+        set, whatever the real time, so a replay does the same things (no timing luck)."""
+        self.time = local
+        self._pin_clock()
+
+    def _pin_clock(self) -> None:
+        target = local_midnight_utc(self.time.date(), "Asia/Shanghai") + (
+            self.time - datetime.combine(self.time.date(), time())
+        )
+        real = datetime.now(UTC).replace(tzinfo=None)
+        real = real.replace(microsecond=real.microsecond // 1000 * 1000)  # SQLite's clock: milliseconds
         clock.set_offset(target - real)
 
     def advance(self, delta: timedelta) -> None:
-        clock.set_offset(clock.get_offset() + delta)
+        self.set_local_time(self.time + delta)
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -148,6 +173,7 @@ class Simulation:
         operation = OPERATIONS[step.operation][0]
         rng = random.Random(step.seed)
         violations: dict[str, list[str]] = {}
+        self.advance(STEP_TIME)
         try:
             said = operation(self, model, rng)
         except NotNow as exc:
@@ -167,7 +193,8 @@ class Simulation:
             halls = self.watches if step.operation in CLOCK_OPERATIONS else [self.watches[step.hall % len(self.watches)]]
             for watch in halls:
                 before = watch.checked
-                for name, found in invariants.check_hall(watch).items():
+                moved = step.operation in CLOCK_OPERATIONS
+                for name, found in invariants.check_hall(watch, time_moved=moved).items():
                     violations.setdefault(name, []).extend(f"[{watch.code}] {v}" for v in found)
                 self.invariants_checked += watch.checked - before
         return Outcome(step, f"[{model.code}] {step.operation}: {said}", violations)
@@ -529,7 +556,8 @@ def review_task(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
 def review_by_the_wrong_department(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     """A reviewer of another department tries to claim, suspend or extend a case: refused."""
     case_no, task = _task(sim, hall, rng, "pending", "claimed")
-    wrong = next(code for dept, code in REVIEWERS.items() if dept != task["department"])
+    own = {t["department"] for t in _refresh(sim, hall, case_no)["tasks"]}
+    wrong = next(code for dept, code in REVIEWERS.items() if dept not in own)
     what = rng.choice(("claim", "suspend", "extend"))
     try:
         if what == "claim":
@@ -669,42 +697,42 @@ def ticket_outside_opening_hours(sim: Simulation, hall: HallModel, rng: random.R
 
 # Name → (adapter, weight in the random walk). Clock steps check both halls; others the one acted in.
 OPERATIONS: dict[str, tuple[Operation, int]] = {
-    "kiosk_ticket": (kiosk_ticket, 14),
-    "priority_ticket": (priority_ticket, 2),
-    "book_appointment": (book_appointment, 2),
-    "appointment_check_in": (appointment_check_in, 2),
-    "call_next": (call_next, 12),
-    "call_a_ticket": (call_a_ticket, 2),
-    "recall": (recall, 2),
-    "start_service": (start_service, 6),
-    "finish": (finish, 6),
-    "no_show": (no_show, 2),
-    "park": (park, 1),
-    "transfer_in_hand": (transfer_in_hand, 1),
-    "transfer_waiting": (transfer_waiting, 1),
-    "cancel_ticket": (cancel_ticket, 1),
-    "move_forward": (move_forward, 1),
-    "window_status": (window_status, 1),
-    "submit_case": (submit_case, 6),
-    "new_case_same_applicant": (new_case_same_applicant, 1),
-    "conclude_receipt": (conclude_receipt, 2),
-    "supplement": (supplement, 2),
-    "deferred_materials_arrive": (deferred_materials_arrive, 1),
-    "deem_due_cases": (deem_due_cases, 1),
-    "review_task": (review_task, 5),
-    "review_by_the_wrong_department": (review_by_the_wrong_department, 1),
-    "extend_time_limit": (extend_time_limit, 1),
-    "suspend_clock": (suspend_clock, 1),
-    "resume_clock": (resume_clock, 1),
-    "hand_over_result": (hand_over_result, 2),
-    "rate_service": (rate_service, 2),
-    "close_rectification": (close_rectification, 1),
-    "minutes_pass": (minutes_pass, 8),
-    "hours_pass": (hours_pass, 1),
+    "kiosk_ticket": (kiosk_ticket, 40),
+    "priority_ticket": (priority_ticket, 6),
+    "book_appointment": (book_appointment, 6),
+    "appointment_check_in": (appointment_check_in, 6),
+    "call_next": (call_next, 36),
+    "call_a_ticket": (call_a_ticket, 6),
+    "recall": (recall, 6),
+    "start_service": (start_service, 18),
+    "finish": (finish, 18),
+    "no_show": (no_show, 6),
+    "park": (park, 3),
+    "transfer_in_hand": (transfer_in_hand, 3),
+    "transfer_waiting": (transfer_waiting, 3),
+    "cancel_ticket": (cancel_ticket, 3),
+    "move_forward": (move_forward, 3),
+    "window_status": (window_status, 3),
+    "submit_case": (submit_case, 18),
+    "new_case_same_applicant": (new_case_same_applicant, 3),
+    "conclude_receipt": (conclude_receipt, 6),
+    "supplement": (supplement, 6),
+    "deferred_materials_arrive": (deferred_materials_arrive, 3),
+    "deem_due_cases": (deem_due_cases, 3),
+    "review_task": (review_task, 15),
+    "review_by_the_wrong_department": (review_by_the_wrong_department, 3),
+    "extend_time_limit": (extend_time_limit, 3),
+    "suspend_clock": (suspend_clock, 3),
+    "resume_clock": (resume_clock, 3),
+    "hand_over_result": (hand_over_result, 6),
+    "rate_service": (rate_service, 6),
+    "close_rectification": (close_rectification, 2),
+    "minutes_pass": (minutes_pass, 24),
+    "hours_pass": (hours_pass, 2),
     "days_pass": (days_pass, 1),
-    "next_morning": (next_morning, 1),
+    "next_morning": (next_morning, 2),
     "just_before_midnight": (just_before_midnight, 1),
-    "close_the_day": (close_the_day, 1),
+    "close_the_day": (close_the_day, 2),
     "ticket_outside_opening_hours": (ticket_outside_opening_hours, 1),
 }
 CLOCK_OPERATIONS = frozenset(
