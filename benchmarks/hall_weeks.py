@@ -25,17 +25,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.hall.databases import Databases  # noqa: E402
 from tests.hall.operations import Simulation, Step, random_steps  # noqa: E402
+
+
+def shape(text: str) -> str:
+    """A violation without its numbers, dates and ticket numbers: the same defect seen again."""
+    return re.sub(r"[A-Z]*\d[\w\-:.]*", "#", text)
 
 
 def replay(databases: Databases, steps: list[Step], invariant: str) -> int | None:
@@ -111,7 +118,9 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--postgres-url", default=os.environ.get("WT_TEST_POSTGRES_URL"))
     parser.add_argument("--scratch", type=Path, default=None, help="folder for the SQLite files")
-    parser.add_argument("--shrink-seconds", type=float, default=120.0, help="per failing invariant (0: no shrinking)")
+    parser.add_argument(
+        "--shrink-seconds", type=float, default=120.0, help="per failing invariant (0: no shrinking)"
+    )
     parser.add_argument("--progress", type=int, default=10_000, help="print a line every N steps")
     args = parser.parse_args()
     if args.database == "postgresql" and not args.postgres_url:
@@ -123,6 +132,9 @@ def main() -> None:
     failed: Counter[str] = Counter()
     first: dict[str, tuple[int, list[str]]] = {}
     idle: set[int] = set()  # steps that changed nothing (refused, or nothing to do)
+    kinds: dict[
+        tuple[str, str], list[Any]
+    ] = {}  # (invariant, the message without its numbers) → [count, first step, message]
     started = time.monotonic()
     url = databases.fresh()
     sim = Simulation(url)
@@ -136,9 +148,15 @@ def main() -> None:
             for name, found in out.violations.items():
                 failed[name] += 1
                 first.setdefault(name, (i, found))
+                for text in found:
+                    kind = kinds.setdefault((name, shape(text)), [0, i, text])
+                    kind[0] += 1
             if args.progress and (i + 1) % args.progress == 0:
                 rate = (i + 1) / (time.monotonic() - started)
-                print(f"{i + 1} steps, {len(sim.days)} days, {rate:.1f} steps/s, failing: {dict(failed)}", flush=True)
+                print(
+                    f"{i + 1} steps, {len(sim.days)} days, {rate:.1f} steps/s, failing: {dict(failed)}",
+                    flush=True,
+                )
         elapsed = time.monotonic() - started
         days = len(sim.days)
         checked = sim.invariants_checked
@@ -146,8 +164,14 @@ def main() -> None:
         sim.close()
         databases.drop(url)
 
-    print(f"{args.steps} steps over {days} days in {elapsed:.0f} s ({args.steps / elapsed:.1f} steps/s; setup {setup_s:.1f} s)")
+    print(
+        f"{args.steps} steps over {days} days in {elapsed:.0f} s ({args.steps / elapsed:.1f} steps/s; setup {setup_s:.1f} s)"
+    )
     print(f"{checked} invariant checks, {sum(failed.values())} violations")
+    if kinds:
+        print("\nkinds of violation (count, first step, first message):")
+        for (name, _), (count, index, text) in sorted(kinds.items(), key=lambda kv: kv[1][1]):
+            print(f"  {name} ×{count} from step {index}: {text[:300]}")
     try:
         for name, (index, found) in sorted(first.items(), key=lambda kv: kv[1][0]):
             print(f"\n{name}: {failed[name]} step(s), first after step {index}:")

@@ -67,7 +67,9 @@ def hall_weeks(databases: Databases) -> type[RuleBasedStateMachine]:
         def the_hall_invariants_hold(self) -> None:
             if self.last is None or not self.last.violations:
                 return
-            said = "\n".join(f"{name}: {v}" for name, found in self.last.violations.items() for v in found[:3])
+            said = "\n".join(
+                f"{name}: {v}" for name, found in self.last.violations.items() for v in found[:3]
+            )
             raise AssertionError(f"after {self.last.step}:\n{said}")
 
         def teardown(self) -> None:

@@ -41,7 +41,6 @@ from window_terminal.db.models import (
     ReviewTask,
     ServiceItem,
     Staff,
-    Suspension,
     Ticket,
 )
 
@@ -155,7 +154,9 @@ class HallWatch:
             watch.staff = {
                 sid: (role, dept, code)
                 for sid, role, dept, code in s.execute(
-                    select(Staff.id, Staff.role, Staff.department_id, Staff.code).where(Staff.hall_id == hall_id)
+                    select(Staff.id, Staff.role, Staff.department_id, Staff.code).where(
+                        Staff.hall_id == hall_id
+                    )
                 )
             }
             watch.departments = dict(
@@ -179,7 +180,9 @@ def _today(w: HallWatch, s: Session) -> tuple[datetime, date]:
 
 def _case_ids_named(s: Session, hall_id: int, events: list[FeedEvent]) -> set[int]:
     ids = {int(e.payload["case_id"]) for e in events if e.payload.get("case_id")}
-    numbers = {str(e.payload["case_no"]) for e in events if e.payload.get("case_no") and not e.payload.get("case_id")}
+    numbers = {
+        str(e.payload["case_no"]) for e in events if e.payload.get("case_no") and not e.payload.get("case_id")
+    }
     if numbers:
         ids |= set(
             s.execute(select(Case.id).where(Case.hall_id == hall_id, Case.case_no.in_(numbers))).scalars()
@@ -281,7 +284,9 @@ def waiting_means_callable_now(w: HallWatch, s: Session, events: list[FeedEvent]
     for row in status["lines"]:
         can = int(callable_now.get(line_ids[row["line"]], 0))
         if row["waiting"] != can:
-            found.append(f"line {row['line']}: `queue status` counts {row['waiting']} waiting, {can} can be called now")
+            found.append(
+                f"line {row['line']}: `queue status` counts {row['waiting']} waiting, {can} can be called now"
+            )
     return found
 
 
@@ -297,7 +302,9 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
         live = fresh
     for code in fresh.lines:
         if live.waiting(code) != fresh.waiting(code):
-            found.append(f"line {code}: the board shows {live.waiting(code)} waiting, a reload {fresh.waiting(code)}")
+            found.append(
+                f"line {code}: the board shows {live.waiting(code)} waiting, a reload {fresh.waiting(code)}"
+            )
     if live.shown_waiting() != fresh.shown_waiting():
         found.append(f"the TV shows waiting {live.shown_waiting()}, a reload {fresh.shown_waiting()}")
     live_open = {t.id: (t.status, t.line) for t in live.tickets.values()}
@@ -309,7 +316,9 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
         lw = live.windows.get(number)
         seen = (lw.status, lw.ticket_id, lw.ticket_status) if lw else None
         if seen != (fw.status, fw.ticket_id, fw.ticket_status):
-            found.append(f"window {number}: the board shows {seen}, a reload {(fw.status, fw.ticket_id, fw.ticket_status)}")
+            found.append(
+                f"window {number}: the board shows {seen}, a reload {(fw.status, fw.ticket_id, fw.ticket_status)}"
+            )
     if live.day == fresh.day and (live.arrivals, live.served) != (fresh.arrivals, fresh.served):
         found.append("the board's hourly arrivals/served differ from a reload")
     if live.day == fresh.day:
@@ -326,7 +335,9 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
     for row in status["windows"]:
         fw = fresh.windows.get(row["window"])
         if fw is not None and row["ticket_id"] != fw.ticket_id:
-            found.append(f"window {row['window']}: `queue status` has #{row['ticket_id']} in hand, the board #{fw.ticket_id}")
+            found.append(
+                f"window {row['window']}: `queue status` has #{row['ticket_id']} in hand, the board #{fw.ticket_id}"
+            )
     return found
 
 
@@ -341,7 +352,9 @@ def deemed_acceptance_dates_from_receipt(w: HallWatch, s: Session, events: list[
     service = HallDeadlines.load(s, w.hall_id)
     found = []
     cases = s.execute(
-        select(Case).where(Case.id.in_(w.touched), Case.accepted_on.is_not(None), Case.accepted_at.is_not(None))
+        select(Case).where(
+            Case.id.in_(w.touched), Case.accepted_on.is_not(None), Case.accepted_at.is_not(None)
+        )
     ).scalars()
     for case in cases:
         limit = service.notice(case.received_on).date
@@ -360,11 +373,15 @@ def deemed_acceptance_dates_from_receipt(w: HallWatch, s: Session, events: list[
                     f"{case.accepted_on} (must be the receipt date)"
                 )
             if not case.deemed_accepted:
-                found.append(f"case {case.case_no}: deemed accepted by law (no notice by {limit}) but deemed_accepted is false")
+                found.append(
+                    f"case {case.case_no}: deemed accepted by law (no notice by {limit}) but deemed_accepted is false"
+                )
     return found
 
 
-def legal_dates_move_only_by_a_recorded_reason(w: HallWatch, s: Session, events: list[FeedEvent]) -> list[str]:
+def legal_dates_move_only_by_a_recorded_reason(
+    w: HallWatch, s: Session, events: list[FeedEvent]
+) -> list[str]:
     """A legal date, once set, never moves: the acceptance date never; the statutory date only by a
     recorded suspension (Art. 45) or an extension by the case's own department (Art. 42); the
     promised date only by a recorded suspension (an extension moves the statutory date only)."""
@@ -390,13 +407,25 @@ def legal_dates_move_only_by_a_recorded_reason(w: HallWatch, s: Session, events:
             for e in extended
         )
         if before.accepted_on is not None and now.accepted_on != before.accepted_on:
-            found.append(f"case {case.case_no}: acceptance date moved {before.accepted_on} → {now.accepted_on}")
+            found.append(
+                f"case {case.case_no}: acceptance date moved {before.accepted_on} → {now.accepted_on}"
+            )
         if before.promised is not None and now.promised != before.promised and not resumed:
-            why = " by an extension (Art. 42 extends the statutory date only)" if extended else " without a recorded reason"
+            why = (
+                " by an extension (Art. 42 extends the statutory date only)"
+                if extended
+                else " without a recorded reason"
+            )
             found.append(f"case {case.case_no}: promised date moved {before.promised} → {now.promised}{why}")
-        if before.statutory is not None and now.statutory != before.statutory and not (resumed or right_extension):
+        if (
+            before.statutory is not None
+            and now.statutory != before.statutory
+            and not (resumed or right_extension)
+        ):
             why = " by an extension of another department" if extended else " without a recorded reason"
-            found.append(f"case {case.case_no}: statutory date moved {before.statutory} → {now.statutory}{why}")
+            found.append(
+                f"case {case.case_no}: statutory date moved {before.statutory} → {now.statutory}{why}"
+            )
     return found
 
 
@@ -434,7 +463,9 @@ def missed_promise_stays_missed(w: HallWatch, s: Session, events: list[FeedEvent
         if reading.light == "red":
             w.red.add(case.id)
         elif case.id in w.red and not suspensions:
-            found.append(f"case {case.case_no}: light turned {reading.light} from red without a recorded suspension")
+            found.append(
+                f"case {case.case_no}: light turned {reading.light} from red without a recorded suspension"
+            )
             w.red.discard(case.id)
     return found
 
@@ -453,7 +484,8 @@ def one_notice_per_applicant_and_item(w: HallWatch, s: Session, events: list[Fee
         breached = case.notice_breach  # set with its case.notice_breach event, in one transaction
         if notices > 1 and not breached:
             found.append(f"case {case.case_no}: {notices} one-time notices and no recorded override")
-        if notices and case.earlier_case_id:
+        earlier = s.get(Case, case.earlier_case_id) if notices and case.earlier_case_id else None
+        if earlier is not None and earlier.status == "notice_issued":  # still awaiting its supplement
             told = set(
                 s.execute(
                     select(CaseMaterial.material_id).where(
@@ -463,7 +495,9 @@ def one_notice_per_applicant_and_item(w: HallWatch, s: Session, events: list[Fee
             )
             asked = set(
                 s.execute(
-                    select(CaseMaterial.material_id).where(CaseMaterial.case_id == case.id, CaseMaterial.in_notice)
+                    select(CaseMaterial.material_id).where(
+                        CaseMaterial.case_id == case.id, CaseMaterial.in_notice
+                    )
                 ).scalars()
             )
             if told and not asked <= told and not breached:
@@ -504,7 +538,9 @@ def every_event_has_an_allowed_actor(w: HallWatch, s: Session, events: list[Feed
                 case_id = e.payload.get("case_id")
                 ok = case_id is None or dept in _case_departments(s, int(case_id))
             if not ok:
-                found.append(f"event {e.seq} {e.kind} of case {e.payload.get('case_no')} by {code}, a reviewer of another department")
+                found.append(
+                    f"event {e.seq} {e.kind} of case {e.payload.get('case_no')} by {code}, a reviewer of another department"
+                )
     return found
 
 
@@ -583,7 +619,9 @@ def report_equals_recount_from_events(w: HallWatch, s: Session, events: list[Fee
             *(f"rating{level}" for level in range(1, 6)),
         ):
             if int(shown.get(key) or 0) != count[key]:
-                found.append(f"report of {day}: {key} = {shown.get(key) or 0}, the event log says {count[key]}")
+                found.append(
+                    f"report of {day}: {key} = {shown.get(key) or 0}, the event log says {count[key]}"
+                )
     return found
 
 

@@ -28,15 +28,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tests.hall import invariants
+from tests.hall.databases import HALL_CODES
 from window_terminal.core import appointments, intake, queueing, ratings, review
 from window_terminal.core.hall import resolve_hall
 from window_terminal.db import clock
 from window_terminal.db.clock import local_midnight_utc
 from window_terminal.db.engine import make_engine
 from window_terminal.errors import DomainError
-
-from tests.hall import invariants
-from tests.hall.databases import HALL_CODES
 
 LINES = ("BIZ", "FOOD", "SOC", "HPF", "POP", "CONS", "GEN", "TAX")
 WINDOWS = tuple(range(1, 15))
@@ -49,8 +48,8 @@ DEMO_PIN = "1234"  # queue/staff.toml: every demo staff member's initial PIN
 # departments in parallel (XZSP-0001), a plain one (GA-0001).
 ITEMS = ("SCJG-0006", "SCJG-0002", "XZSP-0001", "GA-0001")
 REVIEWERS = {"SCJG": "R001", "RSJ": "R002", "GJJ": "R003", "GA": "R004", "XZSP": "R009", "WJ": "R007"}
-START = datetime(2026, 9, 28, 8, 30)
-STEP_TIME = timedelta(seconds=10)  # every step takes this long in the hall, besides the clock's own steps  # a Monday, three days before the National Day holiday
+START = datetime(2026, 9, 28, 8, 30)  # a Monday, three days before the National Day holiday
+STEP_TIME = timedelta(seconds=10)  # every step takes this long in the hall, besides the clock's own steps
 
 
 def clerk_of(window: int) -> str:
@@ -66,7 +65,10 @@ def id_number(serial: int) -> str:
     return base + "10X98765432"[total % 11]
 
 
-APPLICANTS = tuple(intake.Applicant(name, "resident_id", id_number(i), "") for i, name in enumerate(("张晓梅", "李建国", "王磊", "赵敏")))
+APPLICANTS = tuple(
+    intake.Applicant(name, "resident_id", id_number(i), "")
+    for i, name in enumerate(("张晓梅", "李建国", "王磊", "赵敏"))
+)
 
 
 class NotNow(Exception):
@@ -190,7 +192,11 @@ class Simulation:
             violations.setdefault(name, []).append(text)
         self.days.add(self.local_now().date())
         if self.check:
-            halls = self.watches if step.operation in CLOCK_OPERATIONS else [self.watches[step.hall % len(self.watches)]]
+            halls = (
+                self.watches
+                if step.operation in CLOCK_OPERATIONS
+                else [self.watches[step.hall % len(self.watches)]]
+            )
             for watch in halls:
                 before = watch.checked
                 moved = step.operation in CLOCK_OPERATIONS
@@ -230,7 +236,9 @@ def _busy_window(sim: Simulation, hall: HallModel, rng: random.Random, *states: 
 
 
 def _waiting(sim: Simulation, hall: HallModel, rng: random.Random, *states: str) -> dict[str, Any]:
-    rows = [t for t in queueing.waiting_tickets(sim.engine, hall.hall_id) if not states or t["status"] in states]
+    rows = [
+        t for t in queueing.waiting_tickets(sim.engine, hall.hall_id) if not states or t["status"] in states
+    ]
     if not rows:
         raise NotNow("nobody is waiting")
     return rng.choice(rows)
@@ -265,7 +273,9 @@ def _checks(item: intake.ItemInfo, kind: str, rng: random.Random) -> list[intake
 
 def _remember(hall: HallModel, result: intake.CaseResult) -> str:
     hall.cases[result.case_no] = result.status
-    return f"case {result.case_no} {result.status}" + (f" ({result.document_number})" if result.document_number else "")
+    return f"case {result.case_no} {result.status}" + (
+        f" ({result.document_number})" if result.document_number else ""
+    )
 
 
 def _refresh(sim: Simulation, hall: HallModel, case_no: str) -> dict[str, Any]:
@@ -302,7 +312,11 @@ def book_appointment(sim: Simulation, hall: HallModel, rng: random.Random) -> st
     day = now.date() + timedelta(days=rng.choice((0, 0, 1, 2)))
     start = time(rng.randrange(8, 18), rng.choice((0, 30)))
     done = appointments.book(
-        sim.engine, hall.hall_id, appointments.Booking(rng.choice(LINES), day, start), source="kiosk", actor=KIOSK
+        sim.engine,
+        hall.hall_id,
+        appointments.Booking(rng.choice(LINES), day, start),
+        source="kiosk",
+        actor=KIOSK,
     )
     hall.bookings.append(done["code"])
     return f"booked {done['code']} for {done['slot']}"
@@ -365,21 +379,29 @@ def park(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
 def transfer_in_hand(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     """The applicant is at the wrong window: their ticket goes to the right line, keeping its place."""
     window, _ = _busy_window(sim, hall, rng)
-    t = queueing.transfer(sim.engine, hall.hall_id, rng.choice(LINES), window_number=window, actor=clerk_of(window))
+    t = queueing.transfer(
+        sim.engine, hall.hall_id, rng.choice(LINES), window_number=window, actor=clerk_of(window)
+    )
     return f"window {window} transferred {t.number} to {t.line}"
 
 
 def transfer_waiting(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     target = _waiting(sim, hall, rng)
     t = queueing.transfer(
-        sim.engine, hall.hall_id, rng.choice(LINES), ticket_ref=target["ticket_id"], actor=clerk_of(rng.choice(WINDOWS))
+        sim.engine,
+        hall.hall_id,
+        rng.choice(LINES),
+        ticket_ref=target["ticket_id"],
+        actor=clerk_of(rng.choice(WINDOWS)),
     )
     return f"{t.number} transferred to {t.line}"
 
 
 def cancel_ticket(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     target = _waiting(sim, hall, rng)
-    t = queueing.cancel(sim.engine, hall.hall_id, target["ticket_id"], reason="离开", actor=clerk_of(rng.choice(WINDOWS)))
+    t = queueing.cancel(
+        sim.engine, hall.hall_id, target["ticket_id"], reason="离开", actor=clerk_of(rng.choice(WINDOWS))
+    )
     return f"{t.number} cancelled"
 
 
@@ -388,7 +410,9 @@ def move_forward(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     target = _waiting(sim, hall, rng, "waiting")
     if rng.random() < 0.2:
         try:
-            queueing.move_forward(sim.engine, hall.hall_id, target["ticket_id"], reason="急事", actor=clerk_of(1))
+            queueing.move_forward(
+                sim.engine, hall.hall_id, target["ticket_id"], reason="急事", actor=clerk_of(1)
+            )
         except DomainError:
             return f"a clerk moving {target['number']} forward was refused, as it must be"
         return f"VIOLATION only_a_manager_moves_a_ticket_forward: clerk C001 moved {target['number']} forward"
@@ -476,7 +500,12 @@ def conclude_receipt(sim: Simulation, hall: HallModel, rng: random.Random) -> st
     actor = MANAGER if rng.random() < 0.3 else clerk_of(rng.choice(WINDOWS))
     detail = _refresh(sim, hall, case_no)
     item = hall.items[detail["item_code"]]
-    kind = {"accept": "complete", "notice": "missing", "non_acceptance": "complete", "deficiency": "deferred"}[outcome]
+    kind = {
+        "accept": "complete",
+        "notice": "missing",
+        "non_acceptance": "complete",
+        "deficiency": "deferred",
+    }[outcome]
     result = intake.conclude(
         sim.engine,
         hall.hall_id,
@@ -501,7 +530,9 @@ def supplement(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
             status = "received" if rng.random() < 0.8 else "missing"
             given.append(intake.MaterialCheck(names[m["name"]], status, 1, 0))
     window = rng.choice(WINDOWS)
-    result = intake.supplement(sim.engine, hall.hall_id, case_no, given, window=window, actor=clerk_of(window))
+    result = intake.supplement(
+        sim.engine, hall.hall_id, case_no, given, window=window, actor=clerk_of(window)
+    )
     return "supplement → " + _remember(hall, result)
 
 
@@ -512,13 +543,17 @@ def deferred_materials_arrive(sim: Simulation, hall: HallModel, rng: random.Rand
         raise NotNow("no accepted case")
     case_no = rng.choice(found)
     window = rng.choice(WINDOWS)
-    result = intake.record_supplement(sim.engine, hall.hall_id, case_no, window=window, actor=clerk_of(window))
+    result = intake.record_supplement(
+        sim.engine, hall.hall_id, case_no, window=window, actor=clerk_of(window)
+    )
     return "deferred materials in → " + _remember(hall, result)
 
 
 def deem_due_cases(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     """`wt case deem`: every receipt past its notice limit is accepted as of its receipt date."""
-    done = intake.apply_deemed_acceptances(sim.engine, hall.hall_id, actor=rng.choice((SUPERVISOR, clerk_of(1))))
+    done = intake.apply_deemed_acceptances(
+        sim.engine, hall.hall_id, actor=rng.choice((SUPERVISOR, clerk_of(1)))
+    )
     for row in done:
         hall.cases[row["case_no"]] = "accepted"
     return f"deemed {len(done)} case(s) accepted: {[r['case_no'] for r in done]}"
@@ -548,7 +583,9 @@ def review_task(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     elif verdict == "refuse":
         r = review.refuse(sim.engine, hall.hall_id, task["task_id"], "不符合法定条件", actor=reviewer)
     else:
-        r = review.return_to_counter(sim.engine, hall.hall_id, task["task_id"], "申请表签名缺失", actor=reviewer)
+        r = review.return_to_counter(
+            sim.engine, hall.hall_id, task["task_id"], "申请表签名缺失", actor=reviewer
+        )
     hall.cases[case_no] = r["case_status"]
     return f"{task['department']} {verdict} on {case_no} → {r['case_status']}"
 
@@ -563,7 +600,9 @@ def review_by_the_wrong_department(sim: Simulation, hall: HallModel, rng: random
         if what == "claim":
             review.claim(sim.engine, hall.hall_id, task["task_id"], actor=wrong)
         elif what == "suspend":
-            review.suspend(sim.engine, hall.hall_id, task["task_id"], "inspection", "现场核查", 3, actor=wrong)
+            review.suspend(
+                sim.engine, hall.hall_id, task["task_id"], "inspection", "现场核查", 3, actor=wrong
+            )
         else:
             extend(sim, hall, case_no, wrong)
     except DomainError:
@@ -574,7 +613,9 @@ def review_by_the_wrong_department(sim: Simulation, hall: HallModel, rng: random
 def extend(sim: Simulation, hall: HallModel, case_no: str, actor: str) -> dict[str, Any]:
     """The one call of ``review.extend`` (Art. 42). TODO(review.extend): when the approver becomes a
     named staff member holding an approver permission, pass that staff code here."""
-    return review.extend(sim.engine, hall.hall_id, case_no, approver="王局长", reason="需要现场核查", days=5, actor=actor)
+    return review.extend(
+        sim.engine, hall.hall_id, case_no, approver="王局长", reason="需要现场核查", days=5, actor=actor
+    )
 
 
 def extend_time_limit(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
@@ -587,13 +628,23 @@ def extend_time_limit(sim: Simulation, hall: HallModel, rng: random.Random) -> s
 def suspend_clock(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     case_no, task = _task(sim, hall, rng, "pending", "claimed")
     reviewer = REVIEWERS.get(task["department"], "R001")
-    review.suspend(sim.engine, hall.hall_id, task["task_id"], rng.choice(("inspection", "testing")), "专家评审", rng.randint(1, 5), actor=reviewer)
+    review.suspend(
+        sim.engine,
+        hall.hall_id,
+        task["task_id"],
+        rng.choice(("inspection", "testing")),
+        "专家评审",
+        rng.randint(1, 5),
+        actor=reviewer,
+    )
     return f"{case_no} suspended by {task['department']}"
 
 
 def resume_clock(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     case_no, task = _task(sim, hall, rng, "suspended")
-    r = review.resume(sim.engine, hall.hall_id, task["task_id"], actor=REVIEWERS.get(task["department"], "R001"))
+    r = review.resume(
+        sim.engine, hall.hall_id, task["task_id"], actor=REVIEWERS.get(task["department"], "R001")
+    )
     return f"{case_no} resumed ({r['task_status']})"
 
 
@@ -736,7 +787,15 @@ OPERATIONS: dict[str, tuple[Operation, int]] = {
     "ticket_outside_opening_hours": (ticket_outside_opening_hours, 1),
 }
 CLOCK_OPERATIONS = frozenset(
-    {"minutes_pass", "hours_pass", "days_pass", "next_morning", "just_before_midnight", "close_the_day", "ticket_outside_opening_hours"}
+    {
+        "minutes_pass",
+        "hours_pass",
+        "days_pass",
+        "next_morning",
+        "just_before_midnight",
+        "close_the_day",
+        "ticket_outside_opening_hours",
+    }
 )
 
 
