@@ -15,7 +15,9 @@ is printed with what each step did. PostgreSQL: a scratch database on the server
 ``--postgres-url`` (default WT_TEST_POSTGRES_URL), dropped at the end. SQLite: a file in
 ``--scratch`` (default: a temporary folder).
 
-Last line: {"steps", "days", "invariants", "violations", "database", "steps_per_second", "failed"}:
+Last line: {"steps", "days", "invariants", "violations", "database", "steps_per_second",
+"steps_per_cpu_second", "failed"} (steps per second of this process's own CPU time: a figure that a
+busy machine bends less):
 invariants = invariant checks run, violations = (step, invariant) pairs that failed, failed = the
 same per invariant.
 """
@@ -129,18 +131,25 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="hall-weeks-", dir=args.scratch))
     databases = Databases(args.database, args.postgres_url, folder=folder)
     steps = random_steps(args.seed, args.steps)
+    try:
+        run(args, databases, steps)
+    finally:
+        databases.close()  # every scratch database, even after ^C
+
+
+def run(args: argparse.Namespace, databases: Databases, steps: list[Step]) -> None:
     failed: Counter[str] = Counter()
     first: dict[str, tuple[int, list[str]]] = {}
     idle: set[int] = set()  # steps that changed nothing (refused, or nothing to do)
-    kinds: dict[
-        tuple[str, str], list[Any]
-    ] = {}  # (invariant, the message without its numbers) → [count, first step, message]
+    # (invariant, the message without its numbers) → [count, first step, first message]
+    kinds: dict[tuple[str, str], list[Any]] = {}
     started = time.monotonic()
     url = databases.fresh()
     sim = Simulation(url)
     try:
         setup_s = time.monotonic() - started
         started = time.monotonic()
+        cpu_started = time.process_time()
         for i, step in enumerate(steps):
             out = sim.run(step)
             if ": refused: " in out.said or ": nothing to do " in out.said:
@@ -158,6 +167,7 @@ def main() -> None:
                     flush=True,
                 )
         elapsed = time.monotonic() - started
+        cpu = time.process_time() - cpu_started  # this process only (not the PostgreSQL server's)
         days = len(sim.days)
         checked = sim.invariants_checked
     finally:
@@ -172,17 +182,14 @@ def main() -> None:
         print("\nkinds of violation (count, first step, first message):")
         for (name, _), (count, index, text) in sorted(kinds.items(), key=lambda kv: kv[1][1]):
             print(f"  {name} ×{count} from step {index}: {text[:300]}")
-    try:
-        for name, (index, found) in sorted(first.items(), key=lambda kv: kv[1][0]):
-            print(f"\n{name}: {failed[name]} step(s), first after step {index}:")
-            for text in found[:3]:
-                print(f"  {text}")
-            if args.shrink_seconds > 0:
-                short = shrink(databases, steps[: index + 1], name, args.shrink_seconds, idle)
-                print(f"  shortest sequence found ({len(short)} steps):")
-                print("\n".join(describe(databases, short, name)))
-    finally:
-        databases.close()
+    for name, (index, found) in sorted(first.items(), key=lambda kv: kv[1][0]):
+        print(f"\n{name}: {failed[name]} step(s), first after step {index}:")
+        for text in found[:3]:
+            print(f"  {text}")
+        if args.shrink_seconds > 0:
+            short = shrink(databases, steps[: index + 1], name, args.shrink_seconds, idle)
+            print(f"  shortest sequence found ({len(short)} steps):")
+            print("\n".join(describe(databases, short, name)), flush=True)
     print(
         json.dumps(
             {
@@ -192,6 +199,7 @@ def main() -> None:
                 "violations": sum(failed.values()),
                 "database": args.database,
                 "steps_per_second": round(args.steps / elapsed, 1),
+                "steps_per_cpu_second": round(args.steps / cpu, 1) if cpu else None,
                 "failed": dict(failed),
             }
         )

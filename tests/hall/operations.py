@@ -166,7 +166,11 @@ class Simulation:
         clock.set_offset(target - real)
 
     def advance(self, delta: timedelta) -> None:
+        before = self.time
         self.set_local_time(self.time + delta)
+        if self.time.date() != before.date():  # the server's timer closes each day that ended
+            for model in self.halls:
+                run_close_day(self, model)
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -719,17 +723,25 @@ def just_before_midnight(sim: Simulation, hall: HallModel, rng: random.Random) -
     return "23:59:30"
 
 
-def close_the_day(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
-    """The close of day: every ticket of a past service day ended by the system.
-    TODO(close_day): core/queueing.py ``close_day`` is being written; until then this step waits."""
+def run_close_day(sim: Simulation, hall: HallModel) -> str | None:
+    """The one call of the close of day (every ticket of a past service day ended by the system);
+    None while it does not exist. TODO(close_day): core/queueing.py ``close_day`` is being written;
+    check its arguments here when it lands."""
     close_day = getattr(queueing, "close_day", None)
     if close_day is None:
-        raise NotNow("queueing.close_day does not exist yet")
+        return None
     kwargs: dict[str, Any] = {}
     if "actor" in inspect.signature(close_day).parameters:
         kwargs["actor"] = None
-    result = close_day(sim.engine, hall.hall_id, **kwargs)
-    return f"day closed: {result}"
+    return f"day closed: {close_day(sim.engine, hall.hall_id, **kwargs)}"
+
+
+def close_the_day(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
+    """The close of day run by hand (`wt` or the board) at any moment: it must end only past days."""
+    said = run_close_day(sim, hall)
+    if said is None:
+        raise NotNow("queueing.close_day does not exist yet")
+    return said
 
 
 def ticket_outside_opening_hours(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
