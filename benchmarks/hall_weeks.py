@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.hall.databases import Databases  # noqa: E402
-from tests.hall.operations import Simulation, Step, random_steps  # noqa: E402
+from tests.hall.operations import CLOCK_OPERATIONS, Simulation, Step, random_steps  # noqa: E402
 
 
 def shape(text: str) -> str:
@@ -51,7 +51,7 @@ def replay(databases: Databases, steps: list[Step], invariant: str) -> int | Non
     """Run ``steps`` on a fresh database; the index of the first step after which ``invariant``
     failed, or None."""
     url = databases.fresh()
-    sim = Simulation(url)
+    sim = Simulation(url, only=frozenset({invariant}))
     try:
         for i, step in enumerate(steps):
             if invariant in sim.run(step).violations:
@@ -78,6 +78,12 @@ def shrink(
     if found is None:
         return steps  # not reproduced on a fresh database: the full prefix is the repro
     steps = steps[: found + 1]
+    for hall in (0, 1):  # most defects need one hall only (and the clock)
+        one = [s for s in steps if s.hall == hall or s.operation in CLOCK_OPERATIONS]
+        end = replay(databases, one, invariant) if len(one) < len(steps) else None
+        if end is not None:
+            steps = one[: end + 1]
+            break
     chunk = max(1, len(steps) // 2)
     while chunk >= 1 and time.monotonic() < deadline:
         i = 0

@@ -655,13 +655,16 @@ def _number_pending(w: HallWatch) -> None:
         conn.execute(text("SELECT wt_sequence(:hall_id)"), {"hall_id": w.hall_id})
 
 
-def check_hall(w: HallWatch, *, time_moved: bool = True) -> dict[str, list[str]]:
+def check_hall(
+    w: HallWatch, *, time_moved: bool = True, only: frozenset[str] | None = None
+) -> dict[str, list[str]]:
     """Run every invariant once over the hall's state now and the events since the last check;
     returns {invariant name: violations} for those that failed.
 
     With ``time_moved`` false (a step that did not move the clock) and no event since the last
     check, the hall is as it was when last checked: nothing is run (a refused command changes
-    nothing, so there is nothing new to check)."""
+    nothing, so there is nothing new to check). ``only`` names the invariants to run (a shrinking
+    replay needs only the one it shrinks)."""
     _number_pending(w)
     cursor_before = w.feed.cursor
     events: list[FeedEvent] = []
@@ -682,6 +685,8 @@ def check_hall(w: HallWatch, *, time_moved: bool = True) -> dict[str, list[str]]
         _, today = _today(w, s)
         w.closed_days = [w.day] if today != w.day else []
         for invariant in INVARIANTS:
+            if only is not None and invariant.__name__ not in only:
+                continue
             if invariant in QUEUE_INVARIANTS and not queue_moved:
                 continue
             found = invariant(w, s, events)
