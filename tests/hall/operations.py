@@ -523,6 +523,17 @@ def conclude_receipt(sim: Simulation, hall: HallModel, rng: random.Random) -> st
     return f"{outcome} by {actor} → " + _remember(hall, result)
 
 
+def late_notice(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
+    """The hall manager records a one-time notice for a receipt, past the notice limit or not (a
+    late one is a breach, and the application already counts as accepted from its receipt)."""
+    case_no = _case(hall, rng, "submitted")
+    item = hall.items[_refresh(sim, hall, case_no)["item_code"]]
+    result = intake.conclude(
+        sim.engine, hall.hall_id, case_no, "notice", materials=_checks(item, "missing", rng), actor=MANAGER
+    )
+    return f"manager's notice (breach={result.notice_breach}) → " + _remember(hall, result)
+
+
 def supplement(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     """The applicant brings what the one-time notice asked for (all of it, or part)."""
     case_no = _case(hall, rng, "notice_issued")
@@ -780,6 +791,7 @@ OPERATIONS: dict[str, tuple[Operation, int]] = {
     "submit_case": (submit_case, 18),
     "new_case_same_applicant": (new_case_same_applicant, 3),
     "conclude_receipt": (conclude_receipt, 6),
+    "late_notice": (late_notice, 2),
     "supplement": (supplement, 6),
     "deferred_materials_arrive": (deferred_materials_arrive, 3),
     "deem_due_cases": (deem_due_cases, 3),
