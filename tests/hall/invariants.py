@@ -292,7 +292,8 @@ def waiting_means_callable_now(w: HallWatch, s: Session, events: list[FeedEvent]
 
 def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[FeedEvent]) -> list[str]:
     """What the board and the TV show (the live view: a snapshot plus every event since), what
-    ``queue status`` and the counter show, all equal one fresh recomputation from the database."""
+    ``queue status`` and the counter show (one window's, in turn), all equal one fresh recomputation
+    from the database."""
     fresh = hallview.load_view(w.engine, w.hall_id)
     live = w.view
     found = []
@@ -338,6 +339,23 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
             found.append(
                 f"window {row['window']}: `queue status` has #{row['ticket_id']} in hand, the board #{fw.ticket_id}"
             )
+    if fresh.windows:  # the counter of one window per check, in turn
+        from window_terminal.core.intake import counter_view
+
+        numbers = sorted(fresh.windows)
+        number = numbers[w.checked % len(numbers)]
+        counter = counter_view(w.engine, w.hall_id, number)
+        in_hand = (counter["in_hand"] or {}).get("ticket_id")
+        if in_hand != fresh.windows[number].ticket_id:
+            found.append(
+                f"window {number}: the counter has #{in_hand} in hand, the board #{fresh.windows[number].ticket_id}"
+            )
+        for row in counter["lines"]:
+            if row["line"] in fresh.lines and row["waiting"] != fresh.waiting(row["line"]):
+                found.append(
+                    f"window {number}: the counter shows {row['waiting']} waiting in {row['line']}, "
+                    f"the board {fresh.waiting(row['line'])}"
+                )
     return found
 
 
