@@ -463,21 +463,21 @@ def missed_promise_stays_missed(w: HallWatch, s: Session, events: list[FeedEvent
     if not ids:
         return found
     for case, item in s.execute(
-        select(Case, ServiceItem).join(ServiceItem, ServiceItem.id == Case.item_id).where(Case.id.in_(ids))
+        select(Case, ServiceItem)
+        .join(ServiceItem, ServiceItem.id == Case.item_id)
+        .where(Case.id.in_(ids), Case.status.in_(OPEN_CASE), Case.accepted_on.is_not(None))
     ).all():
         assert case.id is not None
-        if case.promised_date is None:
-            continue
+        # the promised date as it reads today: a clock still stopped (an open suspension) moves it
+        both, reading, suspensions = case_light(s, w.hall_id, case, item, today)
+        promised = both.promised.date
         seen = w.missed.get(case.id)
-        if seen is not None and case.promised_date >= today:
+        if seen is not None and promised >= today:
             found.append(
-                f"case {case.case_no}: promise missed on {seen} now reads {case.promised_date} (no longer missed)"
+                f"case {case.case_no}: promise missed on {seen} now reads {promised} (no longer missed)"
             )
-        if case.status in OPEN_CASE and case.promised_date < today and seen is None:
-            w.missed[case.id] = case.promised_date
-        if case.status not in OPEN_CASE:
-            continue
-        _, reading, suspensions = case_light(s, w.hall_id, case, item, today)
+        if promised < today and seen is None:
+            w.missed[case.id] = promised
         if reading.light == "red":
             w.red.add(case.id)
         elif case.id in w.red and not suspensions:
