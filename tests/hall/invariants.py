@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
@@ -296,6 +296,7 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
     from the database."""
     fresh = hallview.load_view(w.engine, w.hall_id)
     live = w.view
+    live.release_due(db_now(s).replace(tzinfo=UTC))  # the screens' tick: time passes with no event
     found = []
     if live.day != fresh.day:
         found.append(f"the board still shows service day {live.day} while the hall is on {fresh.day}")

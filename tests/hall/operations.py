@@ -18,7 +18,6 @@ To plug in a new operation, write ``def my_step(sim, hall, rng) -> str`` and add
 
 from __future__ import annotations
 
-import inspect
 import random
 import traceback
 from collections.abc import Callable
@@ -626,11 +625,16 @@ def review_by_the_wrong_department(sim: Simulation, hall: HallModel, rng: random
     return f"VIOLATION the_wrong_department_is_refused: {wrong} could {what} case {case_no} of {task['department']}"
 
 
-def extend(sim: Simulation, hall: HallModel, case_no: str, actor: str) -> dict[str, Any]:
-    """The one call of ``review.extend`` (Art. 42). TODO(review.extend): when the approver becomes a
-    named staff member holding an approver permission, pass that staff code here."""
+def extend(
+    sim: Simulation, hall: HallModel, case_no: str, actor: str, department: str | None = None
+) -> dict[str, Any]:
+    """The one call of ``review.extend`` (Art. 42), approved by a head of ``department`` (the
+    acting reviewer's own, by default) who may approve (staff.toml ``approves_extensions``)."""
+    dept = department or next((d for d, code in REVIEWERS.items() if code == actor), "XZSP")
+    heads = review.extension_approvers(sim.engine, hall.hall_id, dept)
+    approver = heads[0]["code"] if heads else "S001"
     return review.extend(
-        sim.engine, hall.hall_id, case_no, approver="王局长", reason="需要现场核查", days=5, actor=actor
+        sim.engine, hall.hall_id, case_no, approver=approver, reason="需要现场核查", days=5, actor=actor
     )
 
 
@@ -736,31 +740,18 @@ def just_before_midnight(sim: Simulation, hall: HallModel, rng: random.Random) -
 
 
 def run_close_day(sim: Simulation, hall: HallModel) -> str | None:
-    """The one call of the close of day (every ticket of a past service day ended by the system);
-    None while it does not exist. TODO(close_day): core/queueing.py ``close_day`` is being written;
-    check its arguments here when it lands."""
-    close_day = getattr(queueing, "close_day", None)
-    if close_day is None:
-        return None
-    kwargs: dict[str, Any] = {}
-    if "actor" in inspect.signature(close_day).parameters:
-        kwargs["actor"] = None
-    return f"day closed: {close_day(sim.engine, hall.hall_id, **kwargs)}"
+    """The one call of the close of day (every ticket of a past service day, and of today after
+    closing time, ended by the system: ``wt day close``, run by the server's timer)."""
+    return f"day closed: {queueing.close_day(sim.engine, hall.hall_id)}"
 
 
 def close_the_day(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
     """The close of day run by hand (`wt` or the board) at any moment: it must end only past days."""
-    said = run_close_day(sim, hall)
-    if said is None:
-        raise NotNow("queueing.close_day does not exist yet")
-    return said
+    return run_close_day(sim, hall) or ""
 
 
 def ticket_outside_opening_hours(sim: Simulation, hall: HallModel, rng: random.Random) -> str:
-    """Before opening (06:42) the kiosk refuses a ticket. TODO(opening hours): needs the hall's
-    opening hours in hall.toml (being written); until ``queueing.opening_hours`` exists, this waits."""
-    if getattr(queueing, "opening_hours", None) is None:
-        raise NotNow("opening hours are not on main yet")
+    """Before opening (06:42) the kiosk refuses a ticket (the demo hall's hours: hall.toml [hours])."""
     now = sim.local_now()
     sim.set_local_time(datetime.combine(now.date() + timedelta(days=1), time(6, 42)))
     try:

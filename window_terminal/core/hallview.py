@@ -198,10 +198,12 @@ class HallView:
     # -- keyed state ------------------------------------------------------------------------------
 
     def _put(self, ticket: OpenTicket) -> None:
-        old = self.tickets.get(ticket.id)
-        if old is not None:
-            self._waiting.get(old.line, {}).pop(ticket.id, None)
-            self._booked.get(old.line, {}).pop(ticket.id, None)
+        # out of every line first: an event may have changed the stored ticket itself (a transfer
+        # sets its new line on the very object), so its old line is not known from it
+        for waiting in self._waiting.values():
+            waiting.pop(ticket.id, None)
+        for booked in self._booked.values():
+            booked.pop(ticket.id, None)
         self.tickets[ticket.id] = ticket
         if ticket.status != "waiting" or (ticket.day is not None and ticket.day < self.day):
             return  # in hand, parked, or of a past day (never callable: the close of day ends it)
@@ -218,9 +220,14 @@ class HallView:
         return ticket
 
     def release_due(self, now: datetime) -> Changes:
-        """The appointments whose slot has begun by ``now`` become waiting (callable now)."""
+        """What the passing of time changes with no event to say so, as of ``now`` (the screens' tick):
+        a new service day begun (the view turns to it: :meth:`_new_day`), and the appointments whose
+        slot has begun become waiting (callable now)."""
         ch = Changes()
         now_utc = self.now_utc(now)
+        today = local_day(now_utc, self.timezone)
+        if today > self.day:
+            self._new_day(today, ch)
         for code, booked in self._booked.items():
             for ticket_id, slot in list(booked.items()):
                 if slot <= now_utc:
@@ -230,6 +237,20 @@ class HallView:
                     ch.lines.add(code)
         ch.lines &= set(self.lines)
         return ch
+
+    def _new_day(self, today: date, ch: Changes) -> None:
+        """Midnight passed: the view shows the new service day as a reload would. Yesterday's hourly
+        chart and calls go; a ticket of a past day still open is no longer waiting (never callable;
+        the close of day ends it)."""
+        self.day = today
+        self.arrivals, self.served = [0] * 24, [0] * 24
+        self.calls.clear()
+        ch.chart = ch.calls = True
+        for ticket in self.tickets.values():
+            if ticket.day is not None and ticket.day < today:
+                self._waiting.get(ticket.line, {}).pop(ticket.id, None)
+                self._booked.get(ticket.line, {}).pop(ticket.id, None)
+                ch.lines.add(ticket.line)
 
     def booked(self, code: str) -> int:
         """Appointments of the line checked in for a slot not begun yet (not waiting)."""
@@ -266,6 +287,9 @@ class HallView:
         if held:
             return ch
         p, kind, at = event.payload, event.kind, event.created_at
+        day = local_day(at, self.timezone)
+        if day > self.day:  # the first event of a new day, before any tick turned the view to it
+            self._new_day(day, ch)
         if kind.startswith("ticket."):
             self._apply_ticket(kind, p, at, event.seq, ch)
         elif kind == "window.status":
@@ -314,6 +338,7 @@ class HallView:
                         p.get("kind", "normal"),
                         at,
                         callable_from=datetime.fromisoformat(later) if later else None,
+                        day=local_day(at, self.timezone),
                     )
                 )
             hour = self._hour(at)
