@@ -210,7 +210,9 @@ def _check_glyphs(snapshot: dict[str, Any]) -> None:
         missing = undrawable_in(snapshot)
     except FontNotFound as exc:
         if never_refused:
-            log.warning("receipt %s stored without a Chinese font on this PC: %s", snapshot.get("number"), exc.en)
+            log.warning(
+                "receipt %s stored without a Chinese font on this PC: %s", snapshot.get("number"), exc.en
+            )
             return
         raise DomainError(exc.zh, exc.en, code="font_missing") from exc
     if missing and never_refused:

@@ -326,7 +326,10 @@ def glyph_problem(chars: list[str]) -> tuple[str, str]:
             f"get a TrueType (.ttf) font that has it and add its path to {FALLBACK_ENV_VAR}, then issue again."
         )
     zh = f"文书中的字符 {listed} 没有任何已安装字体可以显示，出具会丢字，已拒绝出具。" + fix_zh
-    en = f"no installed font can draw {listed_en}: the document would lose the character, so it was not issued. " + fix_en
+    en = (
+        f"no installed font can draw {listed_en}: the document would lose the character, so it was not issued. "
+        + fix_en
+    )
     return zh, en
 
 
