@@ -296,7 +296,11 @@ def run_as(
     encode: Callable[[T], Any] | None = None,
     decode: Callable[[Any], T] | None = None,
 ) -> T:
-    """``run_command`` for a command someone does: the actor checked first, in the same transaction."""
+    """``run_command`` for a command someone does: the actor checked first, in the same transaction.
+    The request id and the window number are bounded first, before any SQL (``lookup``)."""
+    request_id = lookup.request_id(request_id)
+    if window is not None:
+        window = lookup.window_number(window)
 
     def guarded(unit: Unit) -> T:
         authorize(unit, command, actor)
