@@ -309,9 +309,12 @@ def _pg_fast(engine: Engine, statement: str, params: dict[str, Any]) -> Any:
         with direct_connection(engine) as conn, conn.cursor() as cur:
             # The actor's role, read on this connection right before the call (access.PERMISSIONS);
             # anything else than a permitted staff member: the Python path refuses it in words.
-            cur.execute(access.FAST_PATH_ACTOR_SQL, {"hall_id": params["hall_id"], "actor_code": actor_code})
+            cur.execute(
+                access.FAST_PATH_ACTOR_SQL,
+                {"hall_id": params["hall_id"], "actor_code": actor_code, "window": params["window"]},
+            )
             staff = cur.fetchone()
-            if staff is None or not access.may(staff[1], permission):
+            if staff is None or not access.fast_path_may(staff[1], staff[0], staff[2], permission):
                 return _FALLBACK
             params["staff_id"] = staff[0]
             cur.execute(statement, params)
