@@ -276,7 +276,7 @@ def window_command_property(env: Env, which: int, window: int | str, request_id:
     before = table_counts(env.engine)
     command = getattr(queueing, WINDOW_COMMANDS[which])
     try:
-        command(env.engine, env.hall.id, window, actor="M001", request_id=request_id)  # type: ignore[arg-type]
+        command(env.engine, env.hall.id, window, actor="M001", request_id=request_id)  # text or int, as given
     except DomainError as exc:
         refused_without_writing(env, before, exc)
         return

@@ -15,16 +15,16 @@ from sqlalchemy import func, select
 from tests.test_art32_enforced import checks
 from tests.test_documents_render import dark_pixels, needs_pdftoppm, page_png, pdf_text
 from window_terminal.core import intake as ik
-from window_terminal.core.documents import fonts, render_pdf, sample_snapshot
 from window_terminal.core.document_store import get_document
+from window_terminal.core.documents import fonts, render_pdf, sample_snapshot
 from window_terminal.db.engine import read_session
 from window_terminal.db.models import Case
 from window_terminal.errors import DomainError
 
 YOSHINOYA = ik.Applicant("𠮷野家", "resident_id", "11010519491231002X", "13800138000")
 # CJK Extension I (Unicode 15.1, 2023): in none of the chain's fonts (BabelStone Han 15.0.5 stops at H)
-NO_FONT = "\U0002EBF0"
-BIANG = "\U00030EDE"  # 𰻞 of 𰻞𰻞面, CJK Extension G: BabelStone Han (fonts-babelstone-han) has it
+NO_FONT = "\U0002ebf0"
+BIANG = "\U00030ede"  # 𰻞 of 𰻞𰻞面, CJK Extension G: BabelStone Han (fonts-babelstone-han) has it
 
 
 def test_an_extension_b_name_is_issued_and_printed_in_full(engine, hall):
@@ -76,7 +76,9 @@ def test_the_receipt_of_materials_is_never_refused_and_names_what_no_font_has(en
     the character no font has is printed as a placeholder and named by its code point."""
     item, mats = checks(engine, hall, "GA-0001")
     someone = ik.Applicant(f"王{NO_FONT}", "resident_id", "11010519491231002X", "13800138000")
-    r = ik.submit(engine, hall.id, applicant=someone, item=item.code, materials=mats, outcome=None, actor="C001")
+    r = ik.submit(
+        engine, hall.id, applicant=someone, item=item.code, materials=mats, outcome=None, actor="C001"
+    )
     assert r.document["kind"] == "materials_receipt"
     assert r.document["applicant"]["name"] == f"王{NO_FONT}"  # the record keeps the character
     with read_session(engine) as s:
@@ -94,7 +96,9 @@ def test_the_receipt_of_materials_is_never_refused_and_names_what_no_font_has(en
 def test_an_extension_g_name_prints_from_babelstone_han(engine, hall):
     item, mats = checks(engine, hall, "GA-0001")
     someone = ik.Applicant(f"{BIANG}{BIANG}", "resident_id", "11010519491231002X", "13800138000")
-    r = ik.submit(engine, hall.id, applicant=someone, item=item.code, materials=mats, outcome="accept", actor="C001")
+    r = ik.submit(
+        engine, hall.id, applicant=someone, item=item.code, materials=mats, outcome="accept", actor="C001"
+    )
     pdf = render_pdf(r.document)
     assert f"{BIANG}{BIANG}：" in pdf_text(pdf) and fonts.PLACEHOLDER not in pdf_text(pdf)
     assert b"+BabelStoneHan" in pdf
