@@ -227,6 +227,7 @@ def test_the_cli_refuses_values_out_of_bounds_with_exit_2(cli_env, engine):
     for args, words in (
         (["call", "next", "--window", str(TWENTY_DIGITS)], "1-999"),
         (["call", "finish", "--window", "-1"], "1-999"),
+        (["counter", "--window", str(TWENTY_DIGITS)], "1-999"),  # refused before the screen starts
         (["ticket", "take", "BIZ", "--priority", "老" * 300], "老年人、残疾人"),
         (["ticket", "take", "BIZ", "--request-id", "r" * 500], "80"),
     ):
