@@ -291,6 +291,8 @@ def require_window(session: Session, hall_id: int, acting: Acting, command: str,
     window = lookup.window(session, hall_id, number)
     if window.staff_id == acting.staff_id:
         return
+    if command in AT_OWN_WINDOW and window.status == "closed":
+        return  # nothing is done at a closed window: the command's own refusal says to open it
     mine = signed_in_window(session, hall_id, acting.staff_id, besides=number)
     if command in TAKES_A_WINDOW:
         other = session.get(Staff, window.staff_id) if window.staff_id is not None else None
