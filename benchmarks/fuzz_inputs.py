@@ -42,6 +42,7 @@ PLAN = [
     ("take_ticket", 10, True),
     ("intake_submit", 10, True),
     ("references", 10, True),
+    ("window_command", 10, True),
     ("login", 5, True),
     ("notes_reasons", 5, True),
     ("cli", 5, True),
@@ -96,7 +97,7 @@ def property_tests(env, st, k):
         "take_ticket": given(
             k.typed_text("BIZ", "tax"),
             st.sampled_from(["normal", "priority", "appointment", ""]),
-            k.typed_text("老年人"),
+            k.typed_text("老年人", "Elderly") | st.text(min_size=200, max_size=400),
             st.none() | k.typed_text("YA00001"),
         )(lambda line, kind, reason, code: k.take_ticket_property(env, line, kind, reason, code)),
         "intake_submit": given(
@@ -112,6 +113,11 @@ def property_tests(env, st, k):
                 env, item, who, agent, outcome, note, why, office
             )
         ),
+        "window_command": given(
+            st.integers(0, len(k.WINDOW_COMMANDS) - 1),
+            st.integers(-(2**70), 2**70) | st.integers(-2, 1002) | k.typed_text("3", "99999999999999999999"),
+            st.none() | k.typed_text("a1b2c3", max_size=120) | st.text(min_size=70, max_size=600),
+        )(lambda w, n, r: k.window_command_property(env, w, n, r)),
         "references": given(k.typed_text("A001", "#1", "C002", "BIZ", "3", "scjg", the_id))(
             lambda t: k.reference_property(env, t)
         ),

@@ -260,8 +260,28 @@ def take_ticket_property(env: Env, line: str, kind: str, reason: str, appointmen
         refused_without_writing(env, before, exc)
         return
     assert info.number[:1].isascii() and info.number[:1].isupper(), info.number
-    if kind == "priority":
-        assert lookup.typed(info.priority_reason), "a priority ticket with a blank reason"
+    if kind == "priority":  # one of the hall's reasons (hall.toml [priority]), in its Chinese words
+        assert info.priority_reason in [zh for zh, _ in lookup.priority_reasons(env.hall.settings)]
+    else:
+        assert info.priority_reason == "", "a reason stored on a ticket outside the priority lane"
+
+
+WINDOW_COMMANDS = ("call_next", "recall", "no_show", "start_service", "finish", "park")
+
+
+def window_command_property(env: Env, which: int, window: int | str, request_id: str | None) -> None:
+    """A window command with any window number and request id (a manager may act at any window):
+    done, or refused before anything is written — never an overflow, never "run wt db upgrade"."""
+    INPUTS["window_command"] += 1
+    before = table_counts(env.engine)
+    command = getattr(queueing, WINDOW_COMMANDS[which])
+    try:
+        command(env.engine, env.hall.id, window, actor="M001", request_id=request_id)  # text or int, as given
+    except DomainError as exc:
+        refused_without_writing(env, before, exc)
+        return
+    assert 1 <= lookup.window_number(window) <= lookup.MAX_WINDOW
+    assert request_id is None or len(lookup.request_id(request_id) or "") <= lookup.MAX_REQUEST_ID
 
 
 def submit_property(
@@ -378,6 +398,8 @@ CLI_COMMANDS = (
     ("ticket", "show", "{0}"),
     ("ticket", "cancel", "{0}", "--reason", "{1}"),
     ("call", "next", "--window", "{0}"),
+    ("call", "finish", "--window", "{0}", "--request-id", "{1}"),
+    ("ticket", "take", "BIZ", "--request-id", "{0}"),
     ("case", "show", "{0}"),
     ("report", "daily", "--date", "{0}", "--json"),
     ("report", "range", "--from", "{0}", "--to", "{1}", "--json"),

@@ -40,7 +40,7 @@ def test_a_call_committed_elsewhere_repaints_its_window_row_not_the_board(
             await asyncio.sleep(0.5)
             whole_board = max(frame.size for frame in clock.frames)
             start = now()
-            called = q.call_next(engine, hall.id, 3, actor="C003")
+            called = q.call_next(engine, hall.id, 3, actor="M001")  # the manager opened window 3
             at = await clock.wait(
                 lambda seen: called.number in (seen or {}).get("3", ""), after=start, timeout=30
             )

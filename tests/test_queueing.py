@@ -125,7 +125,7 @@ def test_transfer_keeps_the_place_in_the_new_line(engine, hall):
     for _ in range(3):
         q.take_ticket(engine, hall.id, "SOC", actor="C001")
     q.call_next(engine, hall.id, 2, actor="C002")
-    moved = q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口", actor="C001")
+    moved = q.transfer(engine, hall.id, "SOC", window_number=2, reason="走错窗口", actor="C002")
     assert moved.line == "SOC" and moved.status == "waiting" and moved.number == early.number
     assert moved.people_ahead == 0  # it was issued before the three SOC tickets
     open_window(engine, hall, 6, "C006")  # window 6 serves SOC

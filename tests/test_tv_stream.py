@@ -396,7 +396,7 @@ def test_a_call_not_yet_numbered_when_the_page_opens_is_shown_once_and_not_said_
     assert [c["number"] for c in opening[0].data["calls"]] == [first.number]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("SELECT wt_sequence(:h)"), {"h": hall.id})
-    q.start_service(engine, hall.id, 1, actor="C001")
+    q.start_service(engine, hall.id, 1, actor="M001")  # window 1 is the manager's (open_windows)
     second = call(engine, hall, 1)
     calls = [m.data["number"] for m in follow(engine, hall, page, after) if m.event == "call"]
     assert calls == [second.number]

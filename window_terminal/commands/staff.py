@@ -32,11 +32,15 @@ def register(app: typer.Typer) -> None:
     def login_cmd(
         ctx: typer.Context,
         code: str = typer.Argument(..., help="Your staff code, e.g. C004."),
+        window: int = typer.Option(
+            None, "--window", "-w", help="The window you work at: opened for you; your calls go there."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Sign in on this PC: every command that changes something acts in your name until you sign
         out, stay idle too long, or the service day ends. The PIN is asked for without echo, or read
-        from standard input in a script."""
+        from standard input in a script. With --window a clerk signs in at that window (it is opened
+        for them): calls and every window command go to it (`wt window open N` does the same)."""
         from window_terminal.cli import Context, emit, run
         from window_terminal.i18n import tr
 
@@ -49,7 +53,14 @@ def register(app: typer.Typer) -> None:
             open_session(c.engine(), c.hall().id, c.settings.session_path, code, pin)
             signed = c.signed_in()
             ends_local = to_local(signed.ends_at, c.hall().timezone)
-            return {**signed.as_dict(), "ends_local": f"{ends_local:%Y-%m-%d %H:%M}"}
+            result = {**signed.as_dict(), "ends_local": f"{ends_local:%Y-%m-%d %H:%M}"}
+            if window is not None:
+                from window_terminal.core.queueing import set_window_status
+
+                result["window"] = set_window_status(
+                    c.engine(), c.hall().id, window, "open", actor=signed.code
+                )["window"]
+            return result
 
         result = run(ctx, go)
         emit(
@@ -57,8 +68,10 @@ def register(app: typer.Typer) -> None:
             as_json,
             lambda r: typer.echo(
                 tr(
-                    f"已登录：{r['name']}（{r['staff']}），有效至 {r['ends_local']}",
-                    f"signed in: {r['name']} ({r['staff']}) until {r['ends_local']}",
+                    f"已登录：{r['name']}（{r['staff']}），有效至 {r['ends_local']}"
+                    + (f"，{r['window']}号窗口" if r.get("window") else ""),
+                    f"signed in: {r['name']} ({r['staff']}) until {r['ends_local']}"
+                    + (f", at window {r['window']}" if r.get("window") else ""),
                 )
             ),
         )

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from window_terminal.core import lookup
-from window_terminal.db.models import Hall, Staff
+from window_terminal.db.models import Hall, Staff, Window
 from window_terminal.db.unit import Unit, run_command
 from window_terminal.errors import DomainError, NotFound
 
@@ -117,6 +117,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # documents
     "document.print": COUNTER | REVIEW | MANAGER | {"device:kiosk"},  # the kiosk prints its slips
 }
+
+
+# The commands done AT a window (its number given): a clerk does them only at the window they are
+# signed in at — the window whose clerk they are (``Window.staff_id``, set when they open it: the
+# counter screen's sign-in, `wt window open N`, `wt login CODE --window N`); a manager may act at any
+# window, and the event records the manager as its actor. "window.status" takes a window: a clerk
+# opens, pauses or closes only a window that has no clerk or is their own, and while signed in at
+# one window cannot take another (close it first). A window a manager opened is free to take.
+AT_OWN_WINDOW = frozenset(
+    {"call.next", "call.ticket", "call.recall", "call.no_show", "call.start", "call.finish", "call.park",
+     "call.transfer"}
+)  # fmt: skip
+TAKES_A_WINDOW = frozenset({"window.status"})
 
 
 # Which staff screens each role may open; the public devices' screens and their device kind.
@@ -281,11 +294,82 @@ def require(acting: Acting, command: str) -> None:
     )
 
 
+def signed_in_window(
+    session: Session, hall_id: int, staff_id: int, *, besides: int | None = None
+) -> int | None:
+    """The number of the window a staff member is signed in at (its clerk, not closed), if any."""
+    stmt = select(Window.number).where(
+        Window.hall_id == hall_id, Window.staff_id == staff_id, Window.status != "closed", Window.active
+    )
+    if besides is not None:
+        stmt = stmt.where(Window.number != besides)
+    return session.execute(stmt.order_by(Window.number).limit(1)).scalar_one_or_none()
+
+
+def require_window(session: Session, hall_id: int, acting: Acting, command: str, number: int) -> None:
+    """A clerk acts only at the window they are signed in at (``AT_OWN_WINDOW``) and takes a window
+    only when it is free and they hold no other (``TAKES_A_WINDOW``); a manager acts at any window."""
+    if acting.role in MANAGER or acting.staff_id is None or command not in AT_OWN_WINDOW | TAKES_A_WINDOW:
+        return
+    window = lookup.window(session, hall_id, number)
+    if window.staff_id == acting.staff_id:
+        return
+    if command in AT_OWN_WINDOW and window.status == "closed":
+        return  # nothing is done at a closed window: the command's own refusal says to open it
+    mine = signed_in_window(session, hall_id, acting.staff_id, besides=number)
+    if command in TAKES_A_WINDOW:
+        other = session.get(Staff, window.staff_id) if window.staff_id is not None else None
+        if other is not None and window.status != "closed" and other.role not in MANAGER:
+            who, who_en = f"{other.name}（{other.code}）", other.code
+            raise DomainError(
+                f"{number} 号窗口由{who}登录使用：请在自己的窗口操作，或请大厅管理员关闭该窗口",
+                f"window {number} is signed in to by {who_en}: work at your own window, or ask the hall "
+                "manager to close that window",
+                code="not_your_window",
+            )
+        if mine is None:
+            return
+        raise DomainError(
+            f"{acting.code} 已在 {mine} 号窗口登录：请先关闭 {mine} 号窗口（wt window close {mine}）再到 "
+            f"{number} 号窗口",
+            f"{acting.code} is signed in at window {mine}: close it first (`wt window close {mine}`), "
+            f"then take window {number}",
+            code="not_your_window",
+        )
+    if mine is None:
+        raise DomainError(
+            f"{acting.code} 未在 {number} 号窗口登录：请先开窗（wt window open {number}，或在柜台界面登录该窗口）",
+            f"{acting.code} is not signed in at window {number}: open it first (`wt window open {number}`, "
+            "or sign in at that window on the counter screen)",
+            code="not_your_window",
+        )
+    raise DomainError(
+        f"{acting.code} 登录在 {mine} 号窗口，只能为 {mine} 号窗口叫号和办理；{number} 号窗口的操作请由该窗口人员"
+        "或大厅管理员办理",
+        f"{acting.code} is signed in at window {mine} and calls and serves there only; window {number}'s "
+        "commands are for its own clerk or a hall manager",
+        code="not_your_window",
+    )
+
+
 # The PostgreSQL counter procedures run on a connection of their own, outside ``run_as``: they read
-# the actor's row on that connection right before the call (one statement, no ORM session).
+# the actor's row, and the clerk of the window acted at, on that connection right before the call
+# (one statement, no ORM session). The procedure itself does not check the window's clerk: a window
+# changes hands only when it is closed and opened again, which this read sees unless it happens in
+# the instant between the two statements.
 FAST_PATH_ACTOR_SQL = (
-    "SELECT id, role FROM staff WHERE hall_id = %(hall_id)s AND code = %(actor_code)s AND active"
+    "SELECT s.id, s.role, w.staff_id FROM staff s"
+    ' LEFT JOIN "window" w ON w.hall_id = s.hall_id AND w.number = %(window)s AND w.active'
+    " WHERE s.hall_id = %(hall_id)s AND s.code = %(actor_code)s AND s.active"
 )
+
+
+def fast_path_may(role: str, staff_id: int, window_staff_id: int | None, command: str) -> bool:
+    """Whether the fast path may run ``command`` for this actor at this window (else the Python path
+    answers, with its refusal in words): ``PERMISSIONS``, and a clerk only at their own window."""
+    if not may(role, command):
+        return False
+    return role in MANAGER or command not in AT_OWN_WINDOW or window_staff_id == staff_id
 
 
 def fast_path_code(actor: str | None) -> str | None:
@@ -319,10 +403,16 @@ def run_as(
     encode: Callable[[T], Any] | None = None,
     decode: Callable[[Any], T] | None = None,
 ) -> T:
-    """``run_command`` for a command someone does: the actor checked first, in the same transaction."""
+    """``run_command`` for a command someone does: the actor checked first, in the same transaction.
+    The request id and the window number are bounded first, before any SQL (``lookup``)."""
+    request_id = lookup.request_id(request_id)
+    if window is not None:
+        window = lookup.window_number(window)
 
     def guarded(unit: Unit) -> T:
-        authorize(unit, command, actor)
+        acting = authorize(unit, command, actor)
+        if window is not None:
+            require_window(unit.session, unit.hall_id, acting, command, window)
         return action(unit)
 
     return run_command(

@@ -17,6 +17,7 @@ This is the one home of *who* issues a document and *how it is numbered*:
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from typing import Any
@@ -39,6 +40,8 @@ from window_terminal.db.models import (
 )
 from window_terminal.db.unit import Unit
 from window_terminal.errors import DomainError, NotFound
+
+log = logging.getLogger(__name__)
 
 KIND_CODES = {
     "approval_decision": "ZYXK",
@@ -189,27 +192,36 @@ def _document_number(unit: Unit, kind: str, issuer: dict[str, Any]) -> str:
     )
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for k, v in value.items() if k != "qr_url" for t in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [t for v in value for t in _strings(v)]
-    return []
+#: Documents never refused for their characters or the fonts: a receipt of materials states that the
+#: materials are in the office's hands and starts Art. 32's clock. A character no font has is printed
+#: as a placeholder and named in a note (``documents.fonts.marked``), never dropped silently.
+NEVER_REFUSED = frozenset({"materials_receipt"})
 
 
 def _check_glyphs(snapshot: dict[str, Any]) -> None:
     """Before a document is stored: every character must be drawable by the fonts that render it
-    (the main Chinese font, then the fallback chain) — a legal document never loses a character."""
+    (the main Chinese font, then the fallback chain) — a legal document never loses a character.
+    A receipt of materials is issued whatever the fonts (:data:`NEVER_REFUSED`)."""
     from window_terminal.core.documents.errors import FontNotFound
-    from window_terminal.core.documents.fonts import glyph_problem, undrawable
+    from window_terminal.core.documents.fonts import glyph_problem, undrawable_in
 
-    plain = [str(snapshot.get(k) or "") for k in ("number", "seal", "office")]
+    never_refused = snapshot.get("kind") in NEVER_REFUSED
     try:
-        missing = undrawable(_strings(snapshot), plain)
+        missing = undrawable_in(snapshot)
     except FontNotFound as exc:
+        if never_refused:
+            log.warning(
+                "receipt %s stored without a Chinese font on this PC: %s", snapshot.get("number"), exc.en
+            )
+            return
         raise DomainError(exc.zh, exc.en, code="font_missing") from exc
+    if missing and never_refused:
+        log.warning(
+            "receipt %s: %s printed as a placeholder, named in a note (no font has them)",
+            snapshot.get("number"),
+            ", ".join(f"U+{ord(ch):04X}" for ch in missing),
+        )
+        return
     if missing:
         zh, en = glyph_problem(missing)
         raise DomainError(zh, en, code="glyph_missing")

@@ -82,6 +82,7 @@ class Definition:
     # Files that could not be read (missing, not TOML, not UTF-8): what refers into them is not checked, or
     # every reference would be reported as missing (one lost bracket gave 86 false errors).
     unreadable: set[str] = field(default_factory=set)
+    priority: dict[str, Any] = field(default_factory=dict)  # hall.toml [priority]: the lane's reasons
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -167,6 +168,7 @@ def read_definition(path: Path) -> Definition:
     definition.documents = _table(problems, "hall.toml: [documents]", hall_doc.get("documents"))
     definition.hours = hall_doc.get("hours")
     definition.unreadable = unreadable
+    definition.priority = _table(problems, "hall.toml: [priority]", hall_doc.get("priority"))
     problems.extend(validate(definition))
     if problems:
         raise HallDefinitionError(problems)
@@ -201,6 +203,40 @@ def _devices(p: list[str], entries: Any, windows: list[int] | None) -> None:
         ):
             p.append(f"{where}: window: {window!r} is not a window number in windows.toml")
     _unique(p, "hall.toml [[device]]", "id", ids)
+
+
+PRIORITY_REASON_MAX = 20  # characters of a priority reason's words (it is printed on the slip)
+
+
+def _priority_reasons(p: list[str], priority: dict[str, Any]) -> None:
+    """hall.toml ``[priority] reasons``: the priority lane's reasons, each ``{ zh = "…", en = "…" }``
+    (zh required, unique; both at most 20 characters); left out, ``lookup.DEFAULT_PRIORITY_REASONS``."""
+    where = "hall.toml: [priority]"
+    for key in priority:
+        if key != "reasons":
+            p.append(f"{where}: {key}: unknown setting; the setting is reasons")
+    reasons = priority.get("reasons")
+    if reasons is None:
+        return
+    example = '[{ zh = "老年人", en = "Elderly" }]'
+    if not isinstance(reasons, list) or not reasons:
+        p.append(f"{where}: reasons: list the priority lane's reasons, like reasons = {example}")
+        return
+    names = []
+    for i, entry in enumerate(reasons):
+        at = f"{where}: reasons #{i + 1}"
+        if not isinstance(entry, dict):
+            p.append(f"{at}: must be a table like {example[1:-1]}, not {entry!r}")
+            continue
+        names.append(_text(p, at, entry, "zh").strip())
+        _optional_text(p, at, entry, "en")
+        for key in ("zh", "en"):
+            if isinstance(entry.get(key), str) and len(entry[key].strip()) > PRIORITY_REASON_MAX:
+                p.append(f"{at}: {key}: at most {PRIORITY_REASON_MAX} characters (it is printed on the slip)")
+        for key in entry:
+            if key not in ("zh", "en"):
+                p.append(f"{at}: {key}: unknown key; a reason has zh and en")
+    _unique(p, where, "reasons zh", [n for n in names if n])
 
 
 def _table(problems: list[str], where: str, value: Any) -> dict[str, Any]:
@@ -459,6 +495,7 @@ def validate(d: Definition) -> list[str]:
             p.append(f'{where}: seal: give the issuing office (office = "…") the seal belongs to')
     _unique(p, "departments.toml", "code", dept_codes, dept_entries)
     _documents(p, d.documents)
+    _priority_reasons(p, d.priority)
 
     staff_codes = []
     for i, person in enumerate(d.staff):
@@ -649,6 +686,10 @@ def _apply(unit: Unit, d: Definition) -> dict[str, Any]:
         settings["documents"] = d.documents
     if d.hours:
         settings["hours"] = d.hours
+    if d.priority.get("reasons"):
+        settings["priority_reasons"] = [
+            {"zh": r["zh"].strip(), "en": str(r.get("en") or r["zh"]).strip()} for r in d.priority["reasons"]
+        ]
     if d.displays:
         settings["displays"] = [{**entry, "id": display_id(entry["id"])} for entry in d.displays]
     c.sync(

@@ -13,14 +13,24 @@ here, once:
   codes, document numbers are stored upper-case and are case-insensitive to a person;
 * ``hall_code`` — ``typed``, lower-cased: hall codes are stored lower-case.
 
+Every typed value has a bound, checked here before any SQL (a 20-digit window number overflowed
+SQLite's integers and PostgreSQL's; a 500-character request id and a 300-character priority reason
+were stored): window numbers 1-999 (``window_number``), codes ``MAX_CODE`` characters (``code``),
+request ids ``MAX_REQUEST_ID`` visible characters (``request_id``), free text ``MAX_NOTE``
+characters (``note``); and a vocabulary where the hall has one: the priority lane's reasons come from
+``hall.toml`` ``[priority] reasons`` (``priority_reason``). A value out of bounds is a
+``DomainError`` (code ``too_long``, ``bad_window``, ``bad_request_id``, ``bad_priority_reason``)
+naming the bound.
+
 Each look-up raises ``NotFound`` naming what was typed and where to see the valid values.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -59,45 +69,147 @@ def typed(text: str | int | None) -> str:
     return unicodedata.normalize("NFKC", str(text)).translate(_INVISIBLE).strip()
 
 
-def note(text: str | None) -> str:
+# --- the bounds of what a person types ---------------------------------------------------------
+
+MAX_WINDOW = 999  # windows.toml numbers windows 1-999 (core/hall.py validates the same range)
+MAX_CODE = 64  # staff, line, department, item, ticket, case, query, appointment codes, document numbers
+MAX_REQUEST_ID = 80  # request_log.request_id
+MAX_NOTE = 500  # a note, reason, comment or address typed at a counter, a board or a back office
+
+
+def _shown(text: str, width: int = 12) -> str:
+    """The start of a long value, to name it in a message without echoing all of it."""
+    return text if len(text) <= width else text[:width] + "…"
+
+
+def too_long(text: str, limit: int, what: tuple[str, str]) -> DomainError:
+    """The refusal of a typed value longer than its bound, naming the field, the bound and the fix."""
+    zh, en = what
+    return DomainError(
+        f"{zh}“{_shown(text)}”过长（{len(text)}个字符）：最多{limit}个字符，请核对后重新输入",
+        f"{en} {_shown(text)!r} is too long ({len(text)} characters): at most {limit}; "
+        "check it and type it again",
+        code="too_long",
+    )
+
+
+def note(
+    text: str | None, *, limit: int = MAX_NOTE, what: tuple[str, str] = ("输入的文字", "the text")
+) -> str:
     """Free text as kept (a note, a reason, a comment): as typed, line breaks and tabs kept, but no
     invisible or control characters (PostgreSQL refuses NUL) and no surrounding whitespace. Not
-    NFKC: a note keeps the characters the clerk chose."""
+    NFKC: a note keeps the characters the clerk chose. At most ``limit`` characters."""
     if text is None:
         return ""
-    return str(text).translate(_INVISIBLE).strip()
+    value = str(text).translate(_INVISIBLE).strip()
+    if len(value) > limit:
+        raise too_long(value, limit, what)
+    return value
 
 
 def code(text: str | int | None) -> str:
-    """A case-insensitive code as stored (upper-case): ``" ｃ００２ "`` → ``"C002"``."""
-    return typed(text).upper()
+    """A case-insensitive code as stored (upper-case): ``" ｃ００２ "`` → ``"C002"``; at most
+    ``MAX_CODE`` characters (no code of the hall is longer)."""
+    value = typed(text).upper()
+    if len(value) > MAX_CODE:
+        raise too_long(value, MAX_CODE, ("编号", "the code"))
+    return value
 
 
 def hall_code(text: str | int | None) -> str:
     """A hall code as stored (lower-case): ``"JinJiang "`` → ``"jinjiang"``."""
-    return typed(text).lower()
+    value = typed(text).lower()
+    if len(value) > MAX_CODE:
+        raise too_long(value, MAX_CODE, ("大厅代码", "the hall code"))
+    return value
+
+
+def _bad_window(value: str) -> DomainError:
+    return DomainError(
+        f"没有 {_shown(value, 24)} 号窗口：窗口号为1-{MAX_WINDOW}，请输入窗口上方的号码，如 3",
+        f"no window {_shown(value, 24)}: window numbers run from 1 to {MAX_WINDOW}; "
+        "type the number above the window, like 3",
+        code="bad_window",
+    )
 
 
 def window_number(text: str | int) -> int:
-    """A window number from what was typed (``3``, ``" ３ "``); a clear error for anything else."""
+    """A window number from what was typed (``3``, ``" ３ "``) or given (an int from a command line
+    or a screen): 1-999, or a clear error before any SQL (a 20-digit number overflowed SQLite's
+    integers and PostgreSQL's)."""
+    if isinstance(text, bool):
+        raise _bad_window(str(text))
     if isinstance(text, int):
+        if not 1 <= text <= MAX_WINDOW:
+            raise _bad_window(str(text))
         return text
     value = typed(text)
-    if value.isdecimal() and len(value) > 3:
-        # The hall definition numbers windows 1-999; a longer number is a typo, and a very long one
-        # would overflow SQLite's integers in the look-up.
-        raise DomainError(
-            f"没有 {value} 号窗口：窗口号为1-999，请输入窗口上方的号码，如 3",
-            f"no window {value}: window numbers run from 1 to 999; type the number above the window, like 3",
-            code="bad_window",
-        )
     if not value.isdecimal():
         raise DomainError(
-            f"窗口号 {value or '（空）'} 不是数字：请输入窗口上方的号码，如 3",
-            f"window {value or '(empty)'!r} is not a number: type the number above the window, like 3",
+            f"窗口号 {_shown(value) or '（空）'} 不是数字：请输入窗口上方的号码，如 3",
+            f"window {_shown(value) or '(empty)'!r} is not a number: type the number above the window, "
+            "like 3",
             code="bad_window",
         )
+    if len(value) > len(str(MAX_WINDOW)) or not 1 <= int(value) <= MAX_WINDOW:
+        raise _bad_window(value)
     return int(value)
+
+
+def request_id(text: str | None) -> str | None:
+    """A request id (``--request-id``, or one a screen made) as stored: ``typed``, 1-80 visible
+    characters with no spaces inside; None when none was given."""
+    if text is None:
+        return None
+    value = typed(text)
+    if not value or len(value) > MAX_REQUEST_ID or any(ch.isspace() for ch in value):
+        raise DomainError(
+            f"请求编号“{_shown(value)}”无效：须为1-{MAX_REQUEST_ID}个可见字符、不含空格（如 a1b2c3），"
+            "或不填（系统自动生成）",
+            f"request id {_shown(value)!r} is not valid: give 1-{MAX_REQUEST_ID} visible characters "
+            "without spaces (like a1b2c3), or leave it out (one is made for you)",
+            code="bad_request_id",
+        )
+    return value
+
+
+# The priority lane's reasons when a hall's definition lists none (hall.toml ``[priority] reasons``).
+DEFAULT_PRIORITY_REASONS: tuple[tuple[str, str], ...] = (
+    ("老年人", "Elderly"),
+    ("残疾人", "Disabled"),
+    ("军人", "Military"),
+    ("孕妇", "Pregnant"),
+    ("怀抱婴儿", "With an infant"),
+    ("其他困难", "Other hardship"),
+)
+
+
+def priority_reasons(settings: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The reasons a hall accepts for its priority lane, (Chinese, English), in the kiosk's order."""
+    listed = (settings or {}).get("priority_reasons")
+    if not listed:
+        return list(DEFAULT_PRIORITY_REASONS)
+    return [(str(r["zh"]), str(r.get("en") or r["zh"])) for r in listed]
+
+
+def priority_reason(settings: Mapping[str, Any] | None, text: str | None) -> str:
+    """The reason of the hall's vocabulary typed (its Chinese or English words, any width or case),
+    as stored: the Chinese words. A reason the hall does not list is refused, naming those it does."""
+    wanted = typed(text).casefold()
+    reasons = priority_reasons(settings)
+    for zh, en in reasons:
+        if wanted in (typed(zh).casefold(), typed(en).casefold()):
+            return zh
+    if wanted:
+        problem_zh = f"绿色通道原因“{_shown(typed(text))}”不在本大厅的原因中"
+        problem_en = f"{_shown(typed(text))!r} is not one of this hall's priority reasons"
+    else:
+        problem_zh, problem_en = "绿色通道需选择原因", "the priority lane needs a reason"
+    raise DomainError(
+        f"{problem_zh}：可选 {'、'.join(zh for zh, _ in reasons)}（大厅定义 hall.toml 的 [priority] reasons）",
+        f"{problem_en}: choose one of {', '.join(en for _, en in reasons)} (hall.toml [priority] reasons)",
+        code="bad_priority_reason",
+    )
 
 
 # --- the look-ups ---------------------------------------------------------------------------------

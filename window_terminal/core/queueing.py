@@ -329,9 +329,12 @@ def _pg_fast(engine: Engine, statement: str, params: dict[str, Any]) -> Any:
         with direct_connection(engine) as conn, conn.cursor() as cur:
             # The actor's role, read on this connection right before the call (access.PERMISSIONS);
             # anything else than a permitted staff member: the Python path refuses it in words.
-            cur.execute(access.FAST_PATH_ACTOR_SQL, {"hall_id": params["hall_id"], "actor_code": actor_code})
+            cur.execute(
+                access.FAST_PATH_ACTOR_SQL,
+                {"hall_id": params["hall_id"], "actor_code": actor_code, "window": params["window"]},
+            )
             staff = cur.fetchone()
-            if staff is None or not access.may(staff[1], permission):
+            if staff is None or not access.fast_path_may(staff[1], staff[0], staff[2], permission):
                 return _FALLBACK
             params["staff_id"] = staff[0]
             cur.execute(statement, params)
@@ -392,9 +395,9 @@ def _fast_params(
     actor against ``command``'s permission, as ``access.run_as`` does on the Python path."""
     return {
         "hall_id": hall_id,
-        "window": window_number,
+        "window": lookup.window_number(window_number),  # bounded before any SQL (an int4 overflowed)
         "staff_id": None,
-        "request_id": request_id,
+        "request_id": lookup.request_id(request_id),
         "actor": actor,
         "permission": command,
     }
@@ -601,7 +604,10 @@ def take_ticket(
             seq=seq,
             number=f"{line.prefix}{seq:03d}",
             kind="appointment" if appointment is not None else kind,
-            priority_reason=lookup.typed(priority_reason),
+            # the hall's vocabulary (hall.toml [priority] reasons), stored in its Chinese words
+            priority_reason=lookup.priority_reason(unit.settings, priority_reason)
+            if kind == "priority"
+            else "",
             appointment_code=appointment.code if appointment else None,
             eligible_at=eligible,
             queue_key=queue_key_at(appointment.slot_start if appointment else unit.now),
@@ -1013,6 +1019,7 @@ def transfer(
     request_id: str | None = None,
 ) -> TicketInfo:
     """Send a ticket to the right line, keeping its place (只设路标，不设路障)."""
+    reason = lookup.note(reason, what=("转移原因", "the transfer reason"))
 
     def action(unit: Unit) -> TicketInfo:
         s = unit.session
@@ -1070,6 +1077,8 @@ def cancel(
     actor: str | None,
     request_id: str | None = None,
 ) -> TicketInfo:
+    reason = lookup.note(reason, what=("取消原因", "the cancel reason"))
+
     def action(unit: Unit) -> TicketInfo:
         ticket = find_ticket(unit.session, unit.hall_id, ticket_ref, unit.today)
         if ticket.status not in ("waiting", "parked"):
@@ -1098,7 +1107,8 @@ def move_forward(
     request_id: str | None = None,
 ) -> TicketInfo:
     """Manager: put a waiting ticket at the head of its line (reason required, recorded)."""
-    if not reason.strip():
+    reason = lookup.note(reason, what=("提前办理原因", "the reason"))
+    if not reason:
         raise DomainError("提前办理需填写原因", "moving a ticket forward needs a reason")
 
     def action(unit: Unit) -> TicketInfo:
@@ -1116,7 +1126,7 @@ def move_forward(
         ticket.queue_key = min(ticket.queue_key, float(head) - 1.0)
         line = s.get(Line, ticket.line_id)
         assert line is not None
-        unit.emit("ticket.moved_forward", _ticket_payload(ticket, line, reason=reason.strip()))
+        unit.emit("ticket.moved_forward", _ticket_payload(ticket, line, reason=reason))
         return _info(s, ticket, line, tz=unit.timezone, with_ahead=True)
 
     return _command(engine, hall_id, "ticket.move_forward", action, request_id, actor)
@@ -1217,7 +1227,7 @@ def broadcast(
     engine: Engine, hall_id: int, message: str, *, actor: str | None, request_id: str | None = None
 ) -> dict[str, Any]:
     """A short message for the hall display (empty clears it)."""
-    message = message.strip()
+    message = lookup.note(message)
     if len(message) > 60:
         raise DomainError("公告请控制在60字以内", "keep the broadcast under 60 characters")
 

@@ -156,10 +156,13 @@ class CounterScreen(LocalizedKeys, Screen[None]):
         )
 
     def read_view(self) -> dict[str, Any]:
-        """The counter's view (worker thread); a closed window is opened once, when the clerk arrives."""
+        """The counter's view (worker thread). When the clerk arrives, a closed window, or an open one
+        without a clerk, is opened for them once: that signs them in at this window, the one their
+        calls go to (``access.AT_OWN_WINDOW``); a window another clerk holds is refused, inline."""
         engine, hall_id = self.app.engine, self.app.hall.id  # type: ignore[attr-defined]
         view = intake.counter_view(engine, hall_id, self.window_number)
-        if view["window_status"] == "closed" and not self.auto_opened:
+        unstaffed = view["window_status"] == "closed" or view.get("staff_code") is None
+        if unstaffed and not self.auto_opened:
             self.auto_opened = True
             try:
                 queueing.set_window_status(engine, hall_id, self.window_number, "open", actor=self.staff_code)

@@ -19,21 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from window_terminal.core import queueing
+from window_terminal.core import lookup, queueing
 from window_terminal.i18n import language, tr, tr_lazy
 from window_terminal.screens.display import TicketDigits
 from window_terminal.screens.keys import LocalizedKeys
 from window_terminal.screens.work import pressed_once, run_call
 from window_terminal.widgets.lists import ChoiceList
-
-PRIORITY_REASONS = [
-    ("老年人", "Elderly"),
-    ("残疾人", "Disabled"),
-    ("军人", "Military"),
-    ("孕妇", "Pregnant"),
-    ("怀抱婴儿", "With an infant"),
-    ("其他困难", "Other hardship"),
-]
 
 
 def search_items(engine: Any, hall_id: int, query: str) -> list[dict[str, Any]]:
@@ -94,6 +85,11 @@ class KioskScreen(LocalizedKeys, Screen[None]):
         self._last_input = time.monotonic()
         self.unconfirmed: dict[str, str] = {}  # a choice → the request id whose outcome is not known
 
+    @property
+    def priority_reasons(self) -> list[tuple[str, str]]:
+        """The priority lane's reasons of this hall (hall.toml [priority] reasons), (zh, en)."""
+        return lookup.priority_reasons(self.app.hall.settings)  # type: ignore[attr-defined]
+
     def compose(self) -> ComposeResult:
         hall = self.app.hall.name  # type: ignore[attr-defined]
         yield Static(tr(f"{hall} · 自助取号", f"{hall} · take a number"), id="title")
@@ -108,7 +104,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
                 )
                 yield Grid(id="line-grid")
                 with Horizontal(id="reasons"):
-                    for i, (zh, en) in enumerate(PRIORITY_REASONS):
+                    for i, (zh, en) in enumerate(self.priority_reasons):
                         yield Button(tr(zh, en), id=f"reason-{i}")
                 with Horizontal(id="lower"):
                     with Vertical(id="search-box"):
@@ -375,7 +371,7 @@ class KioskScreen(LocalizedKeys, Screen[None]):
         if button_id.startswith("line-"):
             self.issue(button_id.removeprefix("line-"))
         elif button_id.startswith("reason-"):
-            zh, en = PRIORITY_REASONS[int(button_id.removeprefix("reason-"))]
+            zh, en = self.priority_reasons[int(button_id.removeprefix("reason-"))]
             self.priority_reason = zh if language() == "zh" else en
             self.query_one("#reasons").remove_class("shown")
             self._hint()

@@ -17,8 +17,10 @@ import os
 import shutil
 import subprocess
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import FontNotFound
 
@@ -198,10 +200,14 @@ def find_cjk_font(configured: str | os.PathLike[str] | None = None) -> Path:
 FALLBACK_ENV_VAR = "WT_CJK_FALLBACK_FONTS"
 
 #: TrueType fonts tried, in order, for a character the main font lacks. Debian's ``fonts-hanazono``
-#: (花園明朝 A and B) covers CJK Unified Ideographs with Extensions A–F, e.g. U+20BB7 𠮷.
+#: (花園明朝 A and B) covers CJK Unified Ideographs with Extensions A–F, e.g. U+20BB7 𠮷; Debian's
+#: ``fonts-babelstone-han`` (BabelStone Han 15, TrueType outlines) adds Extensions G and H, e.g. the
+#: 𰻞 (U+30EDE) of 𰻞𰻞面 in a name. GNU Unifont's plane-3 glyphs (``fonts-unifont``) ship as
+#: CFF ``.otf`` files, which reportlab cannot embed.
 FALLBACK_FONT_PATHS: list[Path] = [
     Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
     Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),
+    Path("/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf"),
     Path("/usr/share/fonts/truetype/unifont/unifont.ttf"),
     Path("C:/Windows/Fonts/simsunb.ttf"),
     Path("/Library/Fonts/Arial Unicode.ttf"),
@@ -285,21 +291,100 @@ def load_font_chain(configured: str | os.PathLike[str] | None = None) -> FontCha
     return FontChain(primary, tuple(chain))
 
 
+#: The Debian packages of the fallback chain, in the order to suggest them, with the file each
+#: installs: a message never suggests a package whose font is already there.
+FALLBACK_PACKAGES: list[tuple[str, Path, str]] = [
+    ("fonts-hanazono", FALLBACK_FONT_PATHS[1], "CJK Extensions A–F"),
+    ("fonts-babelstone-han", FALLBACK_FONT_PATHS[2], "CJK Extensions G–H"),
+]
+
+
 def glyph_problem(chars: list[str]) -> tuple[str, str]:
-    """(zh, en) message naming characters no font can draw, and the fix."""
+    """(zh, en) message naming characters no font can draw, and the fix: a Debian package of the
+    fallback chain that is not installed yet, or (all of them are) a font file of one's own."""
     listed = "、".join(f"“{ch}”（U+{ord(ch):04X}）" for ch in chars)
     listed_en = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in chars)
-    zh = (
-        f"文书中的字符 {listed} 没有任何已安装字体可以显示，出具会丢字，已拒绝出具。"
-        "请安装包含该字的字体（如 `apt-get install fonts-hanazono`，收录扩展B区等生僻字），"
-        f"或将其 TrueType 字体文件路径加入环境变量 {FALLBACK_ENV_VAR}，然后重新出具。"
-    )
+    absent = [(name, covers) for name, path, covers in FALLBACK_PACKAGES if not path.is_file()]
+    if absent:
+        packages = " ".join(name for name, _ in absent)
+        covers = "; ".join(f"{name}: {what}" for name, what in absent)
+        fix_zh = (
+            f"请安装收录生僻字的字体（`apt-get install {packages}`，{covers}），"
+            f"或将含该字的 TrueType 字体文件路径加入环境变量 {FALLBACK_ENV_VAR}，然后重新出具。"
+        )
+        fix_en = (
+            f"Install a font that may have it (`apt-get install {packages}`; {covers}), "
+            f"or add a TrueType file that has it to {FALLBACK_ENV_VAR}, then issue again."
+        )
+    else:
+        fix_zh = (
+            "本机已安装的生僻字字体（fonts-hanazono、fonts-babelstone-han）均不含该字：请取得含该字的 "
+            f"TrueType 字体文件（.ttf），将其路径加入环境变量 {FALLBACK_ENV_VAR}，然后重新出具。"
+        )
+        fix_en = (
+            "the rare-character fonts installed here (fonts-hanazono, fonts-babelstone-han) lack it: "
+            f"get a TrueType (.ttf) font that has it and add its path to {FALLBACK_ENV_VAR}, then issue again."
+        )
+    zh = f"文书中的字符 {listed} 没有任何已安装字体可以显示，出具会丢字，已拒绝出具。" + fix_zh
     en = (
-        f"no installed font can draw {listed_en}: the document would lose the character, so it was not "
-        "issued. Install a font that has it (e.g. `apt-get install fonts-hanazono` for CJK Extension B), "
-        f"or add its TrueType file to {FALLBACK_ENV_VAR}, then issue again."
+        f"no installed font can draw {listed_en}: the document would lose the character, so it was not issued. "
+        + fix_en
     )
     return zh, en
+
+
+# --- what of a snapshot the fonts must draw, and marking what they cannot -------------------------
+
+#: Fields drawn straight on the page in the main font (the number, the seal, the office).
+PLAIN_FIELDS = ("number", "seal", "office")
+
+#: Drawn where a character no font has stood (虚缺号), and explained in a note on the same document.
+PLACEHOLDER = "□"
+
+
+def snapshot_strings(value: Any) -> list[str]:
+    """Every text of a document snapshot that is printed (the QR code's address is not drawn)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k != "qr_url" for t in snapshot_strings(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in snapshot_strings(v)]
+    return []
+
+
+def undrawable_in(snapshot: Mapping[str, Any], configured: str | os.PathLike[str] | None = None) -> list[str]:
+    """The characters of a document snapshot that would not print (see :func:`undrawable`)."""
+    plain = [str(snapshot.get(k) or "") for k in PLAIN_FIELDS]
+    return undrawable(snapshot_strings(dict(snapshot)), plain, configured)
+
+
+def placeholder_note(chars: list[str]) -> str:
+    """The note a document carries when ``chars`` were printed as the placeholder: each one named by
+    its code point, so the reader knows a character stood there and which one."""
+    listed = "、".join(f"U+{ord(ch):04X}" for ch in chars)
+    return f"“{PLACEHOLDER}”处的字符（{listed}）现有字体均无法显示，以所收材料原件为准。"
+
+
+def marked(snapshot: Mapping[str, Any], chars: list[str]) -> dict[str, Any]:
+    """A copy of ``snapshot`` to print: every one of ``chars`` replaced by :data:`PLACEHOLDER`, and a
+    note naming them (never a character dropped silently). The stored snapshot keeps them."""
+    table = dict.fromkeys(map(ord, chars), PLACEHOLDER)
+
+    def swap(value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            return value if key == "qr_url" else value.translate(table)
+        if isinstance(value, dict):
+            return {k: swap(v, k) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [swap(v) for v in value]
+        return value
+
+    out: dict[str, Any] = swap(dict(snapshot))
+    notes = snapshot.get("notes")
+    notes = list(notes) if isinstance(notes, list | tuple) else [notes] if notes else []
+    out["notes"] = [*(swap(n) for n in notes), placeholder_note(chars)]
+    return out
 
 
 def undrawable(

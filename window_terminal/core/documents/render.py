@@ -36,7 +36,7 @@ from reportlab.platypus import paragraph as _paragraph
 from reportlab.platypus.flowables import HRFlowable
 
 from . import content as c
-from .fonts import FontChain, load_font_chain
+from .fonts import FontChain, load_font_chain, marked, undrawable_in
 
 # reportlab's CJK line breaking knows the Japanese "cannot start a line" characters but not the
 # Chinese full-width comma, colon, semicolon etc.; without them a line may begin with "，".
@@ -489,11 +489,15 @@ def render_pdf(snapshot: Mapping[str, Any], *, font: str | os.PathLike[str] | No
     """Render a document snapshot to PDF bytes: A4 for notices, an 80 mm wide slip for ``kind="ticket"``.
 
     ``font`` is the configured Chinese font path (``cjk_font``); see :func:`.fonts.find_cjk_font` for the
-    search order. Raises :class:`.FontNotFound` when no usable font exists and
+    search order. A character no font of the chain has is printed as a placeholder and named in a note
+    (:func:`.fonts.marked`). Raises :class:`.FontNotFound` when no usable font exists and
     :class:`.DocumentError` for a snapshot of unknown kind.
     """
-    doc = c.build(snapshot)
     font_name = _font_name(font)
+    missing = undrawable_in(snapshot, font)
+    if missing:  # only a receipt of materials is ever issued so (document_store): marked and named
+        snapshot = marked(snapshot, missing)
+    doc = c.build(snapshot)
     if isinstance(doc, c.Ticket):
         return _render_ticket(doc, font_name)
     return _render_notice(doc, font_name)
