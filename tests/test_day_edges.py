@@ -394,3 +394,33 @@ def test_the_slip_of_an_appointment_gives_its_slot_not_people_ahead(engine, hall
     lines = build_ticket(get_document(engine, hall.id, info.document).payload).lines
     assert "预约时段 10:30 起叫号" in lines
     assert not [line for line in lines if "前面还有" in line or "预计等候" in line]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_ticket_still_in_service_at_the_end_of_its_day_is_not_live_the_next_day(
+    engine, hall, hall_clock, monkeypatch, fast
+):
+    """Found by a tester and by the simulated weeks: a clerk who never pressed finish left B002 in
+    service overnight; the close of day ended the waiting and called ones only, so the next morning
+    two live tickets read B002 and today's first call at that window finished yesterday's. The close
+    of a day that is over ends its tickets in service too (unserved, ``was`` serving), as the system."""
+    monkeypatch.setattr(q, "PG_FAST_PATH", fast)
+    _at(hall_clock, MONDAY, 16, 0)
+    q.set_window_status(engine, hall.id, 2, "open", actor="C002")
+    yesterday = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert q.call_next(engine, hall.id, 2, actor="C002").id == yesterday.id
+    q.start_service(engine, hall.id, 2, actor="C002")
+    _at(hall_clock, MONDAY, 17, 30)
+    assert q.close_day(engine, hall.id)["unserved"] == 0  # today's ticket in service: its clerk finishes it
+    _at(hall_clock, MONDAY + timedelta(days=1), 9, 5)
+    today = q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    assert today.number == yesterday.number
+    assert [t.id for t in _live(engine, hall.id, yesterday.number)] == [today.id]
+    with read_session(engine) as s:
+        assert s.get(Ticket, yesterday.id).status == "unserved"
+        closed = s.execute(
+            select(Event).where(Event.hall_id == hall.id, Event.kind == "ticket.closed_unserved")
+        ).scalar_one()
+    assert closed.payload["was"] == "serving" and closed.device == SYSTEM
+    called = q.call_next(engine, hall.id, 2, actor="C002")
+    assert called is not None and called.id == today.id  # yesterday's is not finished by today's call

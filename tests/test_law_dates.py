@@ -395,3 +395,19 @@ def test_the_back_office_refuses_an_approver_code_inline(tmp_path, monkeypatch, 
         assert (stored.extension_days, stored.promised_date) == (10, date(2026, 3, 9))
     finally:
         engine.dispose()
+
+
+def test_an_extension_during_an_open_suspension_leaves_the_stored_promised_date(engine, hall):
+    """Found by the simulated weeks: an extension stored every date as it stood that day, so with the
+    clock stopped (Art. 45) it moved the stored promised date too, in the extension's name."""
+    case = accepted_case(engine, hall)
+    task = tasks_of(engine, case.id)["SCJG"]
+    review.claim(engine, hall.id, task.id, actor="R001")
+    set_clock_to(date(2026, 3, 4))
+    review.suspend(engine, hall.id, task.id, "inspection", "现场核查", 5, actor="R001")
+    before = the_case(engine, case.case_no)
+    set_clock_to(date(2026, 3, 6))  # two working days with the clock stopped
+    review.extend(engine, hall.id, case.case_no, approver="S002", reason="需专家论证", actor="R001")
+    after = the_case(engine, case.case_no)
+    assert after.promised_date == before.promised_date
+    assert after.statutory_date != before.statutory_date

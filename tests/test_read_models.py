@@ -114,3 +114,46 @@ def test_a_call_committed_but_not_yet_numbered_during_the_snapshot_is_applied_on
     view.apply_all(follower.poll(timeout=1.0))
     assert [c.number for c in view.calls] == [first.number, second.number]
     engine.dispose()
+
+
+def test_a_waiting_ticket_transferred_leaves_its_old_lines_count_on_the_board(engine, hall):
+    """Found by the simulated weeks: the board and the TV kept counting a transferred waiting ticket
+    in its old line until a reload (the event changed the stored ticket's line before it was moved)."""
+    from window_terminal.core import hallview
+    from window_terminal.core import queueing as q
+    from window_terminal.db.feed import Feed
+
+    view = hallview.load_view(engine, hall.id)
+    feed = Feed(engine, hall.id, after=view.cursor)
+    try:
+        ticket = q.take_ticket(engine, hall.id, "FOOD", actor="C001")
+        q.transfer(engine, hall.id, "GEN", ticket_ref=ticket.id, actor="C001")
+        view.apply_all(feed.fetch())
+        fresh = hallview.load_view(engine, hall.id)
+        assert (view.waiting("FOOD"), view.waiting("GEN")) == (fresh.waiting("FOOD"), fresh.waiting("GEN"))
+        assert view.waiting("FOOD") == 0
+    finally:
+        feed.close()
+
+
+def test_the_board_turns_to_a_new_service_day_by_itself(engine, hall, hall_clock):
+    """Found by the simulated weeks: the live view kept yesterday's day, chart and calls after midnight
+    until a reload. The screens' tick (``release_due``) turns it to the new day."""
+    from datetime import UTC, datetime, timedelta
+
+    from window_terminal.core import hallview
+    from window_terminal.core import queueing as q
+    from window_terminal.db.clock import db_now
+    from window_terminal.db.engine import read_session
+
+    hall_clock.set(datetime(2026, 12, 7, 23, 50))
+    q.take_ticket(engine, hall.id, "BIZ", actor="C001")
+    view = hallview.load_view(engine, hall.id)
+    assert sum(view.arrivals) == 1
+    hall_clock.set(datetime(2026, 12, 8, 0, 10))
+    with read_session(engine) as s:
+        now = db_now(s).replace(tzinfo=UTC)
+    view.release_due(now)
+    fresh = hallview.load_view(engine, hall.id)
+    assert view.day == fresh.day == (datetime(2026, 12, 7) + timedelta(days=1)).date()
+    assert (view.arrivals, view.waiting("BIZ"), len(view.calls)) == (fresh.arrivals, fresh.waiting("BIZ"), 0)

@@ -154,8 +154,11 @@ class Simulation:
 
         The simulated time is the steps' own: each step starts at the time the steps before it
         set, whatever the real time, so a replay does the same things (no timing luck)."""
-        self.time = local
+        before, self.time = self.time, local
         self._pin_clock()
+        if before is not None and local.date() > before.date():
+            for model in self.halls:  # the server's timer closes each day that ended, however time passed
+                run_close_day(self, model)
 
     def _pin_clock(self) -> None:
         target = local_midnight_utc(self.time.date(), "Asia/Shanghai") + (
@@ -166,11 +169,7 @@ class Simulation:
         clock.set_offset(target - real)
 
     def advance(self, delta: timedelta) -> None:
-        before = self.time
         self.set_local_time(self.time + delta)
-        if self.time.date() != before.date():  # the server's timer closes each day that ended
-            for model in self.halls:
-                run_close_day(self, model)
 
     # -- steps -------------------------------------------------------------------------------------
 

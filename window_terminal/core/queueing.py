@@ -74,7 +74,8 @@ TICKET_STATES = {
     "unserved": ("日终未办", "unserved (day closed)"),
 }
 UNSERVED = "unserved"
-OPEN_AT_CLOSE = ("waiting", "called", "parked")  # what the close of day ends (serving: the clerk finishes)
+OPEN_AT_CLOSE = ("waiting", "called", "parked")  # what the close of day ends (serving: the clerk finishes,
+# unless its day is past: _close_tickets)
 WINDOW_STATES = ("open", "paused", "closed")
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
@@ -443,16 +444,21 @@ def require_open_hours(
 
 
 def _close_tickets(unit: Unit, before: date) -> list[Ticket]:
-    """End every ticket of a service day before ``before`` still waiting, called or parked: the
-    system does it (``ticket.closed_unserved``), the ticket counts as unserved."""
+    """End every ticket of a service day before ``before`` still waiting, called or parked — and of a
+    day already past, one still in service too (its clerk never finished it: left open, it would be a
+    second live ticket of its number tomorrow): the system does it (``ticket.closed_unserved``, with
+    what it ``was``), the ticket counts as unserved. Today's tickets in service at closing time are
+    left to their clerks."""
     s = unit.session
     tickets = (
         s.execute(
             select(Ticket)
             .where(
                 Ticket.hall_id == unit.hall_id,
-                Ticket.status.in_(OPEN_AT_CLOSE),
-                Ticket.service_day < before,
+                or_(
+                    and_(Ticket.status.in_(OPEN_AT_CLOSE), Ticket.service_day < before),
+                    and_(Ticket.status == "serving", Ticket.service_day < unit.today),
+                ),
             )
             .order_by(Ticket.service_day, Ticket.queue_key, Ticket.id)
         )
@@ -461,7 +467,7 @@ def _close_tickets(unit: Unit, before: date) -> list[Ticket]:
     )
     for ticket in tickets:
         was = ticket.status
-        window = s.get(Window, ticket.window_id) if ticket.window_id and was == "called" else None
+        window = s.get(Window, ticket.window_id) if ticket.window_id and was in ("called", "serving") else None
         ticket.status = UNSERVED
         ticket.finished_at = unit.now
         line = s.get(Line, ticket.line_id)

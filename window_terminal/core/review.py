@@ -458,14 +458,18 @@ def _decide_case_if_done(unit: Unit, case: Case) -> list[str]:
     return documents
 
 
-def _store_deadlines(unit: Unit, case: Case) -> None:
+def _store_deadlines(unit: Unit, case: Case, *, statutory_only: bool = False) -> None:
+    """Store the case's dates as they stand today; an extension (Art. 42) stores the statutory one only:
+    whatever else the day has changed of the promised date (a clock still stopped) is stored by the
+    suspension's own events, never by an extension."""
     s = unit.session
     item = s.get(ServiceItem, case.item_id)
     if item is None or case.accepted_on is None:
         return
     intervals = suspensions_by_case(s, [stored_id(case)]).get(stored_id(case), [])
     both = HallDeadlines.load(s, unit.hall_id, unit.today).of_case(case, item, intervals)
-    case.promised_date = both.promised.date
+    if not statutory_only:
+        case.promised_date = both.promised.date
     case.statutory_date = both.statutory.date
     case.deadline_provisional = both.provisional
 
@@ -918,7 +922,7 @@ def extend(
         )
         case.extension_days = (case.extension_days or 0) + int(days)
         s.flush()
-        _store_deadlines(unit, case)
+        _store_deadlines(unit, case, statutory_only=True)  # the promised date is not the law's to move
         unit.emit(
             "case.extended",
             {

@@ -41,7 +41,8 @@ def _call_next() -> str:
             "    -- a past service day still open (its close of day was missed): the Python path closes\n"
             "    -- it, as the system (queueing.close_past_days), then calls\n"
             "    IF EXISTS (SELECT 1 FROM ticket t WHERE t.hall_id = p_hall_id\n"
-            "               AND t.status IN ('waiting', 'called', 'parked') AND t.service_day < v_today) THEN\n"
+            "               AND t.status IN ('waiting', 'called', 'parked', 'serving')\n"
+            "               AND t.service_day < v_today) THEN\n"
             "        RAISE EXCEPTION USING ERRCODE = 'WT425', MESSAGE = 'wt: a past service day is still open';\n"
             "    END IF;\n",
             1,
