@@ -467,7 +467,9 @@ def _close_tickets(unit: Unit, before: date) -> list[Ticket]:
     )
     for ticket in tickets:
         was = ticket.status
-        window = s.get(Window, ticket.window_id) if ticket.window_id and was in ("called", "serving") else None
+        window = (
+            s.get(Window, ticket.window_id) if ticket.window_id and was in ("called", "serving") else None
+        )
         ticket.status = UNSERVED
         ticket.finished_at = unit.now
         line = s.get(Line, ticket.line_id)
