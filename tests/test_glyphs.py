@@ -51,7 +51,7 @@ def test_a_character_no_font_has_refuses_the_issue_and_names_it(engine, hall):
     assert "U+2EBF0" in err.value.zh and "U+2EBF0" in err.value.en
     for package, path, _ in fonts.FALLBACK_PACKAGES:  # the fix named is one that is not done yet
         assert (package in err.value.zh.split("均不含该字")[-1]) == (not path.is_file()), package
-        assert (package in err.value.en.split("installed here")[-1]) == (not path.is_file()), package
+        assert (package in err.value.en.split("lack it")[-1]) == (not path.is_file()), package
     assert fonts.FALLBACK_ENV_VAR in err.value.zh
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Case)).scalar_one() == before  # nothing written
