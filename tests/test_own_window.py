@@ -10,6 +10,8 @@ names the manager.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -158,3 +160,22 @@ def test_the_cli_lets_a_manager_call_for_any_window(cli_env, engine, hall):
     with read_session(engine) as s:
         actor = s.execute(select(Event.staff_id).where(Event.kind == "ticket.called")).scalar_one()
     assert actor == staff_id(engine, "M001")
+
+
+def test_window_commands_go_to_the_window_signed_in_at_when_none_is_named(db_url, tmp_path, engine, hall):
+    """Found by a tester: `wt login C008 --window 8` promised "your calls go there", then `wt call next`
+    asked for --window. Without one, a window command acts at the window one is signed in at."""
+    from tests.conftest import signed_out_env
+
+    env = signed_out_env(db_url, tmp_path)
+    sign_in(env, "C008")
+    nowhere = wt(env, "--lang", "en", "call", "next")
+    assert nowhere.returncode == 2 and "--window" in nowhere.stderr and "Traceback" not in nowhere.stderr
+    assert wt(env, "login", "C008", "--window", "8", stdin=f"{TEST_PIN}\n").returncode == 0
+    q.take_ticket(engine, hall.id, LINE, actor="C001")
+    done = wt(env, "call", "next", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["window"] == 8
+    assert wt(env, "call", "start").returncode == 0
+    with read_session(engine) as s:
+        assert s.execute(select(Ticket.status)).scalar_one() == "serving"

@@ -482,19 +482,34 @@ def ticket_forward(
     )
 
 
-WINDOW = typer.Option(..., "--window", "-w", help="Window number.")
+WINDOW = typer.Option(
+    None,
+    "--window",
+    "-w",
+    help="Window number (default: the window you are signed in at, `wt login --window`).",
+)
+
+
+def _at_window(c: Context, window: int | None) -> int:
+    """The window a window command acts at: the one named, or the one the person is signed in at."""
+    if window is not None:
+        return window
+    from window_terminal.core.access import window_of
+
+    return window_of(c.engine(), c.hall().id, c.actor())
 
 
 def _window_command(name: str, fn_name: str, doc: str) -> None:
     def command(
         ctx: typer.Context,
-        window: int = WINDOW,
+        window: int | None = WINDOW,
         request_id: str = REQUEST,
         as_json: bool = JSON,
     ) -> None:
         from window_terminal.core import queueing
 
         fn = getattr(queueing, fn_name)
+        window = run(ctx, lambda c: _at_window(c, window))
         info = run(ctx, lambda c: fn(c.engine(), c.hall().id, window, actor=c.actor(), request_id=request_id))
         if info is None and not as_json:
             from rich.console import Console
@@ -549,13 +564,14 @@ def day_close(ctx: typer.Context, as_json: bool = JSON) -> None:
 def call_specific(
     ctx: typer.Context,
     ticket: str = typer.Argument(..., help="A001 or #id"),
-    window: int = WINDOW,
+    window: int | None = WINDOW,
     request_id: str = REQUEST,
     as_json: bool = JSON,
 ) -> None:
     """Call a specific waiting or parked ticket (call back)."""
     from window_terminal.core import queueing
 
+    window = run(ctx, lambda c: _at_window(c, window))
     _ticket_result(
         run(
             ctx,

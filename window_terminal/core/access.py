@@ -306,6 +306,26 @@ def signed_in_window(
     return session.execute(stmt.order_by(Window.number).limit(1)).scalar_one_or_none()
 
 
+def window_of(engine: Engine, hall_id: int, staff_code: str) -> int:
+    """The window ``staff_code`` is signed in at (``wt login CODE --window N``, or a counter opened
+    there): where their window commands go when they name none. ``DomainError`` when there is none."""
+    from window_terminal.db.engine import read_session
+
+    with read_session(engine) as s:
+        staff_id = s.execute(
+            select(Staff.id).where(Staff.hall_id == hall_id, Staff.code == lookup.code(staff_code))
+        ).scalar_one_or_none()
+        number = signed_in_window(s, hall_id, staff_id) if staff_id is not None else None
+    if number is None:
+        raise DomainError(
+            f"{staff_code} 没有登录在任何窗口：请用 --window 指定窗口号，或先在窗口登录（wt login {staff_code} --window 窗口号）",
+            f"{staff_code} is signed in at no window: name one with --window N, or sign in at it first "
+            f"(`wt login {staff_code} --window N`)",
+            code="no_window",
+        )
+    return number
+
+
 def require_window(session: Session, hall_id: int, acting: Acting, command: str, number: int) -> None:
     """A clerk acts only at the window they are signed in at (``AT_OWN_WINDOW``) and takes a window
     only when it is free and they hold no other (``TAKES_A_WINDOW``); a manager acts at any window."""
