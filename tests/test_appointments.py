@@ -165,3 +165,23 @@ def test_the_manager_books_from_the_board_and_the_kiosk_checks_the_code_in(engin
             await wait_until(pilot, lambda: ap.list_day(engine, hall.id, DAY)[0]["state"] == "checked_in")
 
     asyncio.run(check_in())
+
+
+def test_a_slot_already_forfeit_cannot_be_booked(engine, hall, hall_clock):
+    """Found by a tester: at 10:20 a 10:00 slot was booked, and its check-in at once refused it as more
+    than 15 minutes late. A slot past its check-in grace is over for booking too."""
+    from datetime import date, datetime, time
+
+    from window_terminal.core import appointments
+
+    hall_clock.set(datetime(2026, 12, 7, 10, 20))
+    with pytest.raises(DomainError) as refused:
+        appointments.book(
+            engine, hall.id, appointments.Booking("BIZ", date(2026, 12, 7), time(10, 0), "张三"), actor="C001"
+        )
+    assert refused.value.code == "slot_past"
+    hall_clock.set(datetime(2026, 12, 7, 10, 10))  # within the grace: still bookable, and checks in
+    made = appointments.book(
+        engine, hall.id, appointments.Booking("BIZ", date(2026, 12, 7), time(10, 0), "张三"), actor="C001"
+    )
+    assert made["code"]

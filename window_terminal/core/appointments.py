@@ -152,10 +152,13 @@ def _book(unit: Unit, booking: Booking, source: str) -> dict[str, Any]:
         ("请选择办理时间内的时段", "choose a slot within them"),
     )
     minutes = max(1, int(threshold(unit.settings, "appointment_slot_minutes")))
-    if start + timedelta(minutes=minutes) <= unit.now:
+    grace = int(threshold(unit.settings, "appointment_grace_minutes"))
+    # over, or so late that its check-in would already be refused (the grace rule of ``state``)
+    if start + timedelta(minutes=minutes) <= unit.now or unit.now > start + timedelta(minutes=grace):
         raise DomainError(
-            f"{booking.day} {booking.start:%H:%M} 的时段已经过去：请选择以后的时段",
-            f"the slot {booking.day} {booking.start:%H:%M} is over: choose a later one",
+            f"{booking.day} {booking.start:%H:%M} 的时段已经过去（开始{grace}分钟后不再签到）：请选择以后的时段",
+            f"the slot {booking.day} {booking.start:%H:%M} is over (no check-in later than {grace} minutes "
+            "after its start): choose a later one",
             code="slot_past",
         )
     taken = s.execute(
