@@ -100,3 +100,20 @@ def test_a_ticket_is_printed_in_the_chosen_language(cli_env):
     assert "A001" in chinese and "等候" in chinese and "前面 0 人" in chinese and "waiting" not in chinese
     english = wt(cli_env, "--lang", "en", "ticket", "show", "A001").stdout
     assert "A001" in english and "waiting" in english and "0 ahead" in english and "等候" not in english
+
+
+def test_window_states_and_ticket_states_are_said_in_the_chosen_language(cli_env, engine, hall):
+    """Found by a tester: `wt window pause 4` said "4号窗口: paused" in both languages, and a refused
+    call named the raw state ("当前状态为 no_show")."""
+    zh = wt(cli_env, "window", "pause", "4")
+    assert zh.stdout.strip() == "4号窗口：暂停", zh.stdout
+    en = wt(cli_env, "--lang", "en", "window", "open", "4")
+    assert en.stdout.strip() == "window 4: open", en.stdout
+    from window_terminal.core import queueing as q
+
+    t = q.take_ticket(engine, hall.id, "BIZ", actor="M001")
+    q.cancel(engine, hall.id, t.number, actor="M001")
+    refused = wt(cli_env, "call", "ticket", t.number, "--window", "4", check=False)
+    assert refused.returncode == 2 and "已取消" in refused.stderr and "cancelled" not in refused.stderr, (
+        refused.stderr
+    )

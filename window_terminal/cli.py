@@ -616,6 +616,16 @@ def call_transfer(
     )
 
 
+def _window_said(r: dict[str, Any]) -> str:
+    from window_terminal.core.hallview import window_state_word
+    from window_terminal.i18n import tr
+
+    return tr(
+        f"{r['window']}号窗口：{window_state_word(r['status'])}",
+        f"window {r['window']}: {window_state_word(r['status'])}",
+    )
+
+
 def _window_state(status: str) -> None:
     def command(
         ctx: typer.Context,
@@ -633,7 +643,7 @@ def _window_state(status: str) -> None:
                 ),
             ),
             as_json,
-            lambda r: typer.echo(f"{r['window']}号窗口: {r['status']}"),
+            lambda r: typer.echo(_window_said(r)),
         )
 
     command.__doc__ = f"Set a window {status}."

@@ -829,7 +829,7 @@ def call_ticket(
         ticket = find_ticket(unit.session, unit.hall_id, ticket_ref, unit.today)
         if ticket.status not in ("waiting", "parked"):
             raise DomainError(
-                f"{ticket.number} 当前状态为 {ticket.status}，只能呼叫等候中或挂起的号",
+                f"{ticket.number} 当前状态为{TICKET_STATES.get(ticket.status, (ticket.status,))[0]}，只能呼叫等候中或挂起的号",
                 f"{ticket.number} is {ticket.status}: only waiting or parked tickets can be called",
                 code="bad_state",
             )
@@ -906,7 +906,7 @@ def _in_hand_transition(
         ticket = _require_in_hand(unit.session, window)
         if ticket.status not in allowed:
             raise DomainError(
-                f"{ticket.number} 当前为 {ticket.status}，不能执行此操作",
+                f"{ticket.number} 当前为{TICKET_STATES.get(ticket.status, (ticket.status,))[0]}，不能执行此操作",
                 f"{ticket.number} is {ticket.status}: cannot {command.split('.')[-1]} it",
                 code="bad_state",
             )
@@ -1091,7 +1091,7 @@ def cancel(
         ticket = find_ticket(unit.session, unit.hall_id, ticket_ref, unit.today)
         if ticket.status not in ("waiting", "parked"):
             raise DomainError(
-                f"{ticket.number} 当前为 {ticket.status}，只能取消等候中或挂起的号",
+                f"{ticket.number} 当前为{TICKET_STATES.get(ticket.status, (ticket.status,))[0]}，只能取消等候中或挂起的号",
                 f"{ticket.number} is {ticket.status}: only waiting or parked tickets can be cancelled",
                 code="bad_state",
             )
