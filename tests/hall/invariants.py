@@ -296,7 +296,9 @@ def every_screen_shows_one_recomputation(w: HallWatch, s: Session, events: list[
     from the database."""
     fresh = hallview.load_view(w.engine, w.hall_id)
     live = w.view
-    live.release_due(db_now(s).replace(tzinfo=UTC))  # the screens' tick: time passes with no event
+    # the screens' tick at the very instant the reload read the hall: an appointment's slot or
+    # midnight falling between two readings of the clock is not a difference between them
+    live.release_due(fresh.as_of or db_now(s).replace(tzinfo=UTC))
     found = []
     if live.day != fresh.day:
         found.append(f"the board still shows service day {live.day} while the hall is on {fresh.day}")

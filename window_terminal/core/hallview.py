@@ -189,6 +189,7 @@ class HallView:
         self.broadcast = broadcast
         self.arrivals = arrivals or [0] * 24
         self.served = served or [0] * 24
+        self.as_of: datetime | None = None  # the instant a snapshot read the hall (load_view)
 
     @property
     def cursor(self) -> int:
@@ -700,7 +701,8 @@ def _load_view(s: Session, hall_id: int, *, keep_calls: int) -> HallView:
         served=served,
         keep_calls=keep_calls,
     )
-    view.release_due(now.replace(tzinfo=UTC))
+    view.as_of = now.replace(tzinfo=UTC)
+    view.release_due(view.as_of)
     return view
 
 
