@@ -144,10 +144,26 @@ def facts(engine, hall_id: int) -> tuple[int, datetime | None]:
     return int(count), last
 
 
-def drill_sqlite(args) -> dict:
-    from window_terminal.core import backups
+def back_at_work(engine, hall_id: int, died: float, died_at: datetime, committed: int) -> dict:
+    """The restored database until a ticket is taken again: what came back, what was lost, how long."""
     from window_terminal.core import queueing as q
     from window_terminal.core.audit import verify_chain
+
+    try:
+        restored, last = facts(engine, hall_id)
+        q.take_ticket(engine, hall_id, "BIZ", actor="M001")
+        rto = time.perf_counter() - died
+        chain_ok = verify_chain(engine, hall_id).intact
+    finally:
+        engine.dispose()
+    return dict(
+        rpo_s=round((died_at - last).total_seconds(), 1), rto_s=round(rto, 2),
+        events_lost=committed - restored, chain_ok=chain_ok,
+    )  # fmt: skip
+
+
+def drill_sqlite(args) -> dict:
+    from window_terminal.core import backups
     from window_terminal.core.hall import load_hall, resolve_hall
     from window_terminal.db.clock import db_now
     from window_terminal.db.engine import make_engine, read_session
@@ -176,16 +192,10 @@ def drill_sqlite(args) -> dict:
         died = time.perf_counter()
         engine = make_engine(f"sqlite:///{path}")
         backups.restore(engine, folder / "copies")
-        engine = make_engine(f"sqlite:///{path}")
-        restored, last = facts(engine, hall.id)
-        q.take_ticket(engine, hall.id, "BIZ", actor="M001")
-        rto = time.perf_counter() - died
-        chain_ok = verify_chain(engine, hall.id).intact
-        engine.dispose()
+        recovered = back_at_work(make_engine(f"sqlite:///{path}"), hall.id, died, died_at, committed)
         return dict(
             database="sqlite", history_events=history, database_mb=round(size / 1e6, 1),
-            rpo_s=round((died_at - last).total_seconds(), 1), rto_s=round(rto, 2),
-            events_lost=committed - restored, chain_ok=chain_ok, reference_copy_s=round(reference, 2),
+            reference_copy_s=round(reference, 2), **recovered,
         )  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -194,8 +204,6 @@ def drill_sqlite(args) -> dict:
 def drill_postgresql(args) -> dict:
     from _archived import ArchivedCluster
 
-    from window_terminal.core import queueing as q
-    from window_terminal.core.audit import verify_chain
     from window_terminal.core.hall import load_hall, resolve_hall
     from window_terminal.db.clock import db_now
     from window_terminal.db.engine import make_engine, read_session
@@ -231,17 +239,10 @@ def drill_postgresql(args) -> dict:
         died = time.perf_counter()
         wt(cluster, "db", "restore", "--pg-data", str(cluster.data), "--repo", "2", "--yes")
         cluster.start()
-        engine = make_engine(cluster.url)
-        restored, last = facts(engine, hall.id)
-        q.take_ticket(engine, hall.id, "BIZ", actor="M001")
-        rto = time.perf_counter() - died
-        chain_ok = verify_chain(engine, hall.id).intact
-        engine.dispose()
+        recovered = back_at_work(make_engine(cluster.url), hall.id, died, died_at, committed)
         return dict(
             database="postgresql", history_events=history, database_mb=round(size / 1e6, 1),
-            archive_timeout_s=args.archive_timeout,
-            rpo_s=round((died_at - last).total_seconds(), 1), rto_s=round(rto, 2),
-            events_lost=committed - restored, chain_ok=chain_ok, reference_copy_s=round(reference, 2),
+            archive_timeout_s=args.archive_timeout, reference_copy_s=round(reference, 2), **recovered,
         )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from window_terminal.core.idcheck import MOBILE_NUMBER
+from window_terminal.db.storage import sync_path
 
 MASK = "*"
 NAME_MASK_MAX = 4  # stars after the surname: every personal name fits, a long company name is cut
@@ -134,14 +135,6 @@ def masked_person(name: str, id_type: str, id_number: str, phone: str) -> dict[s
     }
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_private_file(path: Path, text: str) -> Path:
     """Write a local file that holds personal data or a credential (an intake draft, a sign-in
     session): readable and writable by this OS user only (0600, its folder 0700), written whole or
@@ -157,7 +150,7 @@ def write_private_file(path: Path, text: str) -> Path:
             os.fsync(out.fileno())  # on the disk before it replaces the old one: a power cut leaves one whole
         os.chmod(tmp, 0o600)  # whatever the umask or an earlier file's mode
         os.replace(tmp, path)
-        _sync_folder(path.parent)  # the rename itself survives a power cut
+        sync_path(path.parent)  # the rename itself survives a power cut
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from window_terminal.db.engine import DatabaseError, is_sqlite
+from window_terminal.db.storage import sync_path
 
 PATTERN = "wt-*.sqlite3"
 
@@ -46,14 +47,6 @@ def _name(moment: datetime) -> str:
     return f"wt-{moment:%Y%m%dT%H%M%S}Z.sqlite3"
 
 
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def take(engine: Engine, folder: Path, moment: datetime) -> Path:
     """Copy the live database into ``folder`` (created 0700) as a not-yet-verified temporary file;
     returns its path. ``promote`` gives it its final name once verified."""
@@ -73,7 +66,7 @@ def take(engine: Engine, folder: Path, moment: datetime) -> Path:
                 dst.close()
         finally:
             src.close()
-        _sync(tmp)
+        sync_path(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -83,7 +76,7 @@ def take(engine: Engine, folder: Path, moment: datetime) -> Path:
 def promote(tmp: Path, moment: datetime) -> Path:
     final = tmp.with_name(_name(moment))
     os.replace(tmp, final)
-    _sync(final.parent)
+    sync_path(final.parent)
     return final
 
 
@@ -128,5 +121,5 @@ def put_back(copy: Path, target: Path, moment: datetime) -> Path | None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, target)
-    _sync(target.parent)
+    sync_path(target.parent)
     return kept

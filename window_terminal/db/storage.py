@@ -116,6 +116,15 @@ def _marker(where: str, name: str) -> Path:
     return Path(f"{where}-{name}")
 
 
+def sync_path(path: Path) -> None:
+    """fsync a file or a folder (a folder: the names in it, so a rename survives a power cut)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
